@@ -1,0 +1,91 @@
+// Package compose is the composition root: it reads a function's configuration from its
+// environment and builds its handler with real AWS clients. Each functions/<name>/main.go
+// and the local runner (infra/local/run) call the same constructor, so what runs locally
+// is wired exactly as what runs in Lambda.
+package compose
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/kycbackend/kyc/shared/ddb"
+	"github.com/kycbackend/kyc/shared/idwise"
+	"github.com/kycbackend/kyc/shared/inbox"
+	"github.com/kycbackend/kyc/shared/metrics"
+	"github.com/kycbackend/kyc/shared/secrets"
+	"github.com/kycbackend/kyc/shared/webhook"
+	"github.com/kycbackend/kyc/shared/webhookauth"
+)
+
+// Getenv reads one environment variable (os.Getenv, or a map in tests and locally).
+type Getenv func(string) string
+
+// WebhookConfig is the IDWise webhook function's configuration.
+type WebhookConfig struct {
+	Table        string
+	AuthMode     webhookauth.Mode
+	HeaderName   string
+	SecretID     string
+	AllowedCIDRs []string
+	Retention    time.Duration
+}
+
+// LoadWebhookConfig reads and checks the webhook function's environment.
+func LoadWebhookConfig(getenv Getenv) (WebhookConfig, error) {
+	c := WebhookConfig{
+		Table:      getenv("TABLE_NAME"),
+		AuthMode:   webhookauth.Mode(strings.ToLower(strings.TrimSpace(getenv("IDWISE_WEBHOOK_AUTH")))),
+		HeaderName: getenv("IDWISE_WEBHOOK_HEADER"),
+		SecretID:   getenv("IDWISE_WEBHOOK_SECRET_ARN"),
+		Retention:  30 * 24 * time.Hour,
+	}
+	if c.Table == "" {
+		return c, fmt.Errorf("TABLE_NAME is required")
+	}
+	if c.AuthMode == "" {
+		return c, fmt.Errorf("IDWISE_WEBHOOK_AUTH is required (basic, bearer, header or none)")
+	}
+	if c.AuthMode != webhookauth.ModeNone && c.SecretID == "" {
+		return c, fmt.Errorf("IDWISE_WEBHOOK_SECRET_ARN is required for auth mode %s", c.AuthMode)
+	}
+	for _, s := range strings.Split(getenv("IDWISE_ALLOWED_CIDRS"), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			c.AllowedCIDRs = append(c.AllowedCIDRs, s)
+		}
+	}
+	if v := strings.TrimSpace(getenv("RAW_EVENT_RETENTION_DAYS")); v != "" {
+		days, err := strconv.Atoi(v)
+		if err != nil || days < 1 {
+			return c, fmt.Errorf("RAW_EVENT_RETENTION_DAYS must be a positive number of days, got %q", v)
+		}
+		c.Retention = time.Duration(days) * 24 * time.Hour
+	}
+	return c, nil
+}
+
+// IDWiseWebhook builds the IDWise webhook handler from its environment.
+func IDWiseWebhook(awsCfg aws.Config, getenv Getenv) (*webhook.Handler, error) {
+	c, err := LoadWebhookConfig(getenv)
+	if err != nil {
+		return nil, err
+	}
+	var source webhookauth.SecretSource
+	if c.AuthMode != webhookauth.ModeNone {
+		source = secrets.WebhookCredentials{Client: secretsmanager.NewFromConfig(awsCfg), ID: c.SecretID}
+	}
+	auth, err := webhookauth.New(webhookauth.Config{
+		Mode: c.AuthMode, HeaderName: c.HeaderName, AllowedCIDRs: c.AllowedCIDRs,
+	}, source)
+	if err != nil {
+		return nil, fmt.Errorf("webhook auth: %w", err)
+	}
+	emf := metrics.New(nil, "webhook")
+	in := inbox.New(ddb.NewInbox(dynamodb.NewFromConfig(awsCfg), c.Table), emf, c.Retention)
+	return webhook.New(idwise.Provider, auth, in, idwise.ParseEvent, emf), nil
+}

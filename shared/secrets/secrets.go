@@ -1,0 +1,49 @@
+// Package secrets reads JSON secrets from AWS Secrets Manager.
+package secrets
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/kycbackend/kyc/shared/webhookauth"
+)
+
+// GetSecretValueAPI is the slice of the Secrets Manager client this package needs.
+type GetSecretValueAPI interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// JSON reads secret id and decodes its string value into v. Errors never carry the value.
+func JSON(ctx context.Context, client GetSecretValueAPI, id string, v any) error {
+	out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+	if err != nil {
+		return fmt.Errorf("get secret %s: %w", id, err)
+	}
+	if out.SecretString == nil {
+		return fmt.Errorf("secret %s: %w", id, errors.New("no string value"))
+	}
+	if err := json.Unmarshal([]byte(*out.SecretString), v); err != nil {
+		return fmt.Errorf("secret %s: value is not the expected JSON object", id)
+	}
+	return nil
+}
+
+// WebhookCredentials loads webhook credentials from one secret.
+type WebhookCredentials struct {
+	Client GetSecretValueAPI
+	ID     string
+}
+
+var _ webhookauth.SecretSource = WebhookCredentials{}
+
+// Credentials implements webhookauth.SecretSource.
+func (w WebhookCredentials) Credentials(ctx context.Context) (webhookauth.Credentials, error) {
+	var c webhookauth.Credentials
+	err := JSON(ctx, w.Client, w.ID, &c)
+	return c, err
+}
