@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/kycbackend/kyc/shared/inbox"
 	"strconv"
@@ -199,7 +200,7 @@ func strictJSON(raw []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("trailing data after JSON object")
 	}
 	return nil
@@ -228,8 +229,10 @@ func requiredString(field string, raw *json.RawMessage) (string, error) {
 func requiredID(field string, raw *json.RawMessage) (string, error) {
 	if raw != nil {
 		if n := bytes.TrimSpace(*raw); len(n) > 0 && (n[0] == '-' || (n[0] >= '0' && n[0] <= '9')) {
-			s := string(n)
-			return s, nil
+			if len(n) > maxIDLength {
+				return "", &FieldError{Field: field, Reason: fmt.Sprintf("must be at most %d characters", maxIDLength)}
+			}
+			return string(n), nil
 		}
 	}
 	s, err := requiredString(field, raw)
