@@ -277,5 +277,5 @@ func BenchmarkHandle(b *testing.B) {
 
 type discardStore struct{}
 
-func (discardStore) Put(context.Context, inbox.Event) error             { return nil }
+func (discardStore) Put(context.Context, inbox.Event) error              { return nil }
 func (discardStore) Quarantine(context.Context, inbox.Quarantined) error { return nil }
