@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -36,21 +37,22 @@ const (
 	PendingValue = "PENDING"
 )
 
-// PutItemAPI is the slice of the DynamoDB client the inbox needs.
-type PutItemAPI interface {
+// InboxAPI is the slice of the DynamoDB client the inbox needs.
+type InboxAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 }
 
 // Inbox stores inbox events and quarantined bodies, each with one conditional PutItem.
 type Inbox struct {
-	client PutItemAPI
+	client InboxAPI
 	table  string
 }
 
 var _ inbox.Store = (*Inbox)(nil)
 
 // NewInbox returns an Inbox on table.
-func NewInbox(client PutItemAPI, table string) *Inbox { return &Inbox{client: client, table: table} }
+func NewInbox(client InboxAPI, table string) *Inbox { return &Inbox{client: client, table: table} }
 
 // EventKey is the primary key of an inbox event: the dedup key.
 func EventKey(provider, eventID string) (pk, sk string) {
@@ -146,6 +148,53 @@ func (s *Inbox) Quarantine(ctx context.Context, q inbox.Quarantined) error {
 		return fmt.Errorf("put quarantine item: %w", err)
 	}
 	return nil
+}
+
+// Event reads one inbox event back (a strongly consistent read).
+func (s *Inbox) Event(ctx context.Context, provider, eventID string) (inbox.Event, bool, error) {
+	pk, sk := EventKey(provider, eventID)
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            map[string]types.AttributeValue{AttrPK: str(pk), AttrSK: str(sk)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return inbox.Event{}, false, fmt.Errorf("get event %s: %w", eventID, err)
+	}
+	if out.Item == nil {
+		return inbox.Event{}, false, nil
+	}
+	e, err := DecodeEvent(out.Item)
+	return e, err == nil, err
+}
+
+// DecodeEvent turns an inbox item (from GetItem or a stream image) back into an event.
+func DecodeEvent(item map[string]types.AttributeValue) (inbox.Event, error) {
+	var raw struct {
+		Provider    string            `dynamodbav:"provider"`
+		EventID     string            `dynamodbav:"eventId"`
+		Name        string            `dynamodbav:"eventName"`
+		JourneyID   string            `dynamodbav:"journeyId"`
+		ReferenceNo string            `dynamodbav:"referenceNo"`
+		Attributes  map[string]string `dynamodbav:"attributes"`
+		Processable bool              `dynamodbav:"processable"`
+		Body        []byte            `dynamodbav:"body"`
+		BodyHash    string            `dynamodbav:"bodyHash"`
+		ReceivedAt  string            `dynamodbav:"receivedAt"`
+		ExpiresAt   int64             `dynamodbav:"expiresAt"`
+	}
+	if err := attributevalue.UnmarshalMap(item, &raw); err != nil {
+		return inbox.Event{}, fmt.Errorf("decode event item: %w", err)
+	}
+	received, err := time.Parse(time.RFC3339Nano, raw.ReceivedAt)
+	if err != nil {
+		return inbox.Event{}, fmt.Errorf("decode event item: receivedAt: %w", err)
+	}
+	return inbox.Event{
+		Provider: raw.Provider, EventID: raw.EventID, Name: raw.Name, JourneyID: raw.JourneyID,
+		ReferenceNo: raw.ReferenceNo, Attributes: raw.Attributes, Processable: raw.Processable,
+		Body: raw.Body, BodyHash: raw.BodyHash, ReceivedAt: received, ExpiresAt: time.Unix(raw.ExpiresAt, 0).UTC(),
+	}, nil
 }
 
 func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }

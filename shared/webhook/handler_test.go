@@ -15,49 +15,9 @@ import (
 
 	"github.com/kycbackend/kyc/shared/idwise"
 	"github.com/kycbackend/kyc/shared/inbox"
+	"github.com/kycbackend/kyc/shared/inbox/inboxtest"
 	"github.com/kycbackend/kyc/shared/webhookauth"
 )
-
-// memStore is an in-memory inbox.Store that records every call.
-type memStore struct {
-	mu          sync.Mutex
-	events      map[string]inbox.Event
-	quarantined map[string]inbox.Quarantined
-	calls       int
-	fail        error
-}
-
-func newMemStore() *memStore {
-	return &memStore{events: map[string]inbox.Event{}, quarantined: map[string]inbox.Quarantined{}}
-}
-
-func (m *memStore) Put(_ context.Context, e inbox.Event) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.calls++
-	if m.fail != nil {
-		return m.fail
-	}
-	if old, ok := m.events[e.EventID]; ok {
-		return &inbox.DuplicateError{ExistingHash: old.BodyHash}
-	}
-	m.events[e.EventID] = e
-	return nil
-}
-
-func (m *memStore) Quarantine(_ context.Context, q inbox.Quarantined) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.calls++
-	if m.fail != nil {
-		return m.fail
-	}
-	if _, ok := m.quarantined[q.BodyHash]; ok {
-		return inbox.ErrDuplicate
-	}
-	m.quarantined[q.BodyHash] = q
-	return nil
-}
 
 type staticSource struct{}
 
@@ -79,7 +39,7 @@ func (c *countRecorder) Count(_ context.Context, name string, _ map[string]strin
 	c.counts[name]++
 }
 
-func newTestHandler(t *testing.T, store *memStore, cidrs ...string) (*Handler, *countRecorder) {
+func newTestHandler(t *testing.T, store *inboxtest.MemStore, cidrs ...string) (*Handler, *countRecorder) {
 	t.Helper()
 	auth, err := webhookauth.New(webhookauth.Config{Mode: webhookauth.ModeBearer, AllowedCIDRs: cidrs}, staticSource{})
 	if err != nil {
@@ -146,7 +106,7 @@ func TestHandle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store := newMemStore()
+			store := inboxtest.NewMemStore()
 			h, _ := newTestHandler(t, store, tt.cidrs...)
 			resp, err := h.Handle(context.Background(), tt.req)
 			if err != nil {
@@ -173,15 +133,15 @@ func TestHandle(t *testing.T) {
 			if resp.Headers["content-type"] != "application/json" {
 				t.Errorf("content-type = %q, want application/json", resp.Headers["content-type"])
 			}
-			if len(store.events) != tt.wantEvents || len(store.quarantined) != tt.wantQuarantined {
-				t.Errorf("stored %d events and %d quarantined, want %d and %d", len(store.events), len(store.quarantined), tt.wantEvents, tt.wantQuarantined)
+			if ev, q := store.Count(); ev != tt.wantEvents || q != tt.wantQuarantined {
+				t.Errorf("stored %d events and %d quarantined, want %d and %d", ev, q, tt.wantEvents, tt.wantQuarantined)
 			}
 		})
 	}
 }
 
 func TestHandleDuplicateAndConflict(t *testing.T) {
-	store := newMemStore()
+	store := inboxtest.NewMemStore()
 	h, rec := newTestHandler(t, store)
 	ctx := context.Background()
 	statusOf := func(body string) string {
@@ -207,19 +167,19 @@ func TestHandleDuplicateAndConflict(t *testing.T) {
 	if got := statusOf(changed); got != "duplicate" {
 		t.Fatalf("same id, other body = %q, want duplicate", got)
 	}
-	if got := store.events["e-1"].Attributes["systemDecision"]; got != "Complete" {
+	if got := func() string { e, _ := store.Event("idwise", "e-1"); return e.Attributes["systemDecision"] }(); got != "Complete" {
 		t.Errorf("stored systemDecision = %q, want Complete (the first body is never overwritten)", got)
 	}
 	if rec.counts["ConflictingDuplicates"] != 1 || rec.counts["Duplicates"] != 2 {
 		t.Errorf("counts = %v, want 1 ConflictingDuplicates and 2 Duplicates", rec.counts)
 	}
-	if store.calls != 3 {
-		t.Errorf("store calls = %d, want 3 (one per delivery)", store.calls)
+	if store.Calls != 3 {
+		t.Errorf("store calls = %d, want 3 (one per delivery)", store.Calls)
 	}
 }
 
 func TestHandleQuarantineOncePerBody(t *testing.T) {
-	store := newMemStore()
+	store := inboxtest.NewMemStore()
 	h, _ := newTestHandler(t, store)
 	for i := 0; i < 3; i++ {
 		resp, _ := h.Handle(context.Background(), request(`{"event":"Finished Journey","body":{}}`))
@@ -227,8 +187,8 @@ func TestHandleQuarantineOncePerBody(t *testing.T) {
 			t.Fatalf("status = %d, want 400", resp.StatusCode)
 		}
 	}
-	if len(store.quarantined) != 1 {
-		t.Errorf("quarantined = %d, want 1", len(store.quarantined))
+	if _, q := store.Count(); q != 1 {
+		t.Errorf("quarantined = %d, want 1", q)
 	}
 }
 
@@ -242,8 +202,8 @@ func TestHandleStoreFailureIsRetryable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store := newMemStore()
-			store.fail = errors.New("ProvisionedThroughputExceededException: secret internal detail")
+			store := inboxtest.NewMemStore()
+			store.Fail = errors.New("ProvisionedThroughputExceededException: secret internal detail")
 			h, _ := newTestHandler(t, store)
 			resp, err := h.Handle(context.Background(), request(tt.body))
 			if err != nil {
