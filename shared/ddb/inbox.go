@@ -19,15 +19,15 @@ import (
 // Attribute names shared with template.yaml (TTL, stream filter, indexes). Change them
 // in both places or not at all.
 const (
-	AttrPK          = "pk"
-	AttrSK          = "sk"
-	AttrKind        = "kind"
-	AttrExpiresAt   = "expiresAt"  // TTL attribute (epoch seconds)
-	AttrPendingKey  = "pendingKey" // Unprocessed index partition key; absent once processed
-	AttrReceivedAt  = "receivedAt" // sort key of both indexes
-	AttrJourneyKey  = "journeyKey" // ByJourney index partition key
-	IndexByJourney  = "ByJourney"
-	IndexUnprocessd = "Unprocessed"
+	AttrPK           = "pk"
+	AttrSK           = "sk"
+	AttrKind         = "kind"
+	AttrExpiresAt    = "expiresAt"  // TTL attribute (epoch seconds)
+	AttrPendingKey   = "pendingKey" // Unprocessed index partition key; absent once processed
+	AttrReceivedAt   = "receivedAt" // sort key of both indexes
+	AttrJourneyKey   = "journeyKey" // ByJourney index partition key
+	IndexByJourney   = "ByJourney"
+	IndexUnprocessed = "Unprocessed"
 
 	KindEvent      = "event"
 	KindQuarantine = "quarantine"

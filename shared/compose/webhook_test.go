@@ -1,0 +1,338 @@
+package compose_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/kycbackend/kyc/shared/compose"
+	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
+	"github.com/kycbackend/kyc/shared/webhook"
+)
+
+func TestLoadWebhookConfig(t *testing.T) {
+	base := map[string]string{"TABLE_NAME": "t", "IDWISE_WEBHOOK_AUTH": "bearer", "IDWISE_WEBHOOK_SECRET_ARN": "arn"}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr bool
+		check   func(t *testing.T, c compose.WebhookConfig)
+	}{
+		{name: "defaults", env: base, check: func(t *testing.T, c compose.WebhookConfig) {
+			if c.Retention != 30*24*time.Hour || len(c.AllowedCIDRs) != 0 {
+				t.Errorf("config = %+v, want 30 days retention and no CIDRs", c)
+			}
+		}},
+		{name: "cidrs and retention", env: with(base, "IDWISE_ALLOWED_CIDRS", " 10.0.0.0/8, ,1.2.3.4/32 ", "RAW_EVENT_RETENTION_DAYS", "8"), check: func(t *testing.T, c compose.WebhookConfig) {
+			if len(c.AllowedCIDRs) != 2 || c.Retention != 8*24*time.Hour {
+				t.Errorf("config = %+v, want 2 CIDRs and 8 days", c)
+			}
+		}},
+		{name: "none needs no secret", env: with(base, "IDWISE_WEBHOOK_AUTH", "none", "IDWISE_WEBHOOK_SECRET_ARN", "")},
+		{name: "missing table", env: with(base, "TABLE_NAME", ""), wantErr: true},
+		{name: "missing mode", env: with(base, "IDWISE_WEBHOOK_AUTH", ""), wantErr: true},
+		{name: "missing secret", env: with(base, "IDWISE_WEBHOOK_SECRET_ARN", ""), wantErr: true},
+		{name: "bad retention", env: with(base, "RAW_EVENT_RETENTION_DAYS", "zero"), wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := compose.LoadWebhookConfig(getenv(tt.env))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("LoadWebhookConfig() error = %v, wantErr %v", err, tt.wantErr)
+			}
+			if tt.check != nil {
+				tt.check(t, c)
+			}
+		})
+	}
+}
+
+func with(base map[string]string, kv ...string) map[string]string {
+	m := map[string]string{}
+	for k, v := range base {
+		m[k] = v
+	}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+func getenv(m map[string]string) compose.Getenv { return func(k string) string { return m[k] } }
+
+// ddbTransport counts DynamoDB requests and can answer them with throttling errors, the
+// way DynamoDB does, so the SDK's own retry logic runs.
+type ddbTransport struct {
+	next     http.RoundTripper
+	requests atomic.Int64
+	throttle atomic.Bool
+}
+
+func (d *ddbTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !strings.HasPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_") {
+		return d.next.RoundTrip(r)
+	}
+	d.requests.Add(1)
+	if d.throttle.Load() {
+		body := `{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate of requests exceeds the allowed throughput."}`
+		return &http.Response{StatusCode: 400, Status: "400 Bad Request", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"}},
+			Body:   io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
+	}
+	return d.next.RoundTrip(r)
+}
+
+type stack struct {
+	handler   *webhook.Handler
+	ddb       *dynamodb.Client
+	table     string
+	transport *ddbTransport
+}
+
+const token = "it-secret-current"
+
+func newStack(t *testing.T, extraEnv ...string) stack {
+	t.Helper()
+	cfg := ddbtest.AWSConfig(t)
+	client, table := ddbtest.NewTable(t)
+	tr := &ddbTransport{next: http.DefaultTransport}
+	cfg.HTTPClient = &http.Client{Transport: tr}
+
+	sm := secretsmanager.NewFromConfig(cfg)
+	name := fmt.Sprintf("%s/idwise-webhook", table)
+	out, err := sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
+		Name: aws.String(name), SecretString: aws.String(`{"username":"idwise","secret":"` + token + `","previousSecret":"it-secret-old"}`),
+	})
+	if err != nil {
+		t.Fatalf("create secret in moto: %v", err)
+	}
+	env := with(map[string]string{
+		"TABLE_NAME": table, "IDWISE_WEBHOOK_AUTH": "bearer", "IDWISE_WEBHOOK_SECRET_ARN": aws.ToString(out.ARN),
+	}, extraEnv...)
+	h, err := compose.IDWiseWebhook(cfg, getenv(env))
+	if err != nil {
+		t.Fatalf("IDWiseWebhook() = %v", err)
+	}
+	return stack{handler: h, ddb: client, table: table, transport: tr}
+}
+
+func (s stack) itemCount(t *testing.T) int {
+	t.Helper()
+	out, err := s.ddb.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true), Select: "COUNT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(out.Count)
+}
+
+func delivery(body string, headers map[string]string) events.APIGatewayV2HTTPRequest {
+	r := events.APIGatewayV2HTTPRequest{
+		RouteKey: "POST /webhooks/idwise",
+		Headers:  map[string]string{"authorization": "Bearer " + token, "content-type": "application/json"},
+		Body:     body,
+	}
+	for k, v := range headers {
+		if v == "" {
+			delete(r.Headers, k)
+		} else {
+			r.Headers[k] = v
+		}
+	}
+	r.RequestContext.HTTP.Method = "POST"
+	r.RequestContext.HTTP.SourceIP = "198.51.100.4"
+	return r
+}
+
+func statusOf(t *testing.T, resp events.APIGatewayV2HTTPResponse) string {
+	t.Helper()
+	var out struct {
+		Status string
+		Error  struct{ Code string }
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &out); err != nil {
+		t.Fatalf("body %q: %v", resp.Body, err)
+	}
+	return out.Status + out.Error.Code
+}
+
+const fj = `{"event":"Finished Journey","body":{"eventId":"evt-%d","journeyId":"j-1","referenceNo":"r-1","systemDecision":"Complete","manualDecision":null}}`
+
+func TestConcurrentDeliveriesOfOneEventStoreOneItem(t *testing.T) {
+	s := newStack(t)
+	const n = 50
+	body := fmt.Sprintf(fj, 1)
+	var wg sync.WaitGroup
+	results := make(chan events.APIGatewayV2HTTPResponse, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := s.handler.Handle(context.Background(), delivery(body, nil))
+			if err != nil {
+				t.Errorf("Handle() error = %v", err)
+			}
+			results <- resp
+		}()
+	}
+	wg.Wait()
+	close(results)
+	counts := map[string]int{}
+	for resp := range results {
+		if resp.StatusCode != 200 {
+			t.Errorf("status = %d (%s), want 200", resp.StatusCode, resp.Body)
+		}
+		counts[statusOf(t, resp)]++
+	}
+	if counts["accepted"] != 1 || counts["duplicate"] != n-1 {
+		t.Errorf("outcomes = %v, want 1 accepted and %d duplicate", counts, n-1)
+	}
+	if got := s.itemCount(t); got != 1 {
+		t.Errorf("items in table = %d, want 1", got)
+	}
+	if got := s.transport.requests.Load(); got != n {
+		t.Errorf("DynamoDB requests = %d for %d deliveries, want exactly one per delivery", got, n)
+	}
+}
+
+func TestRejectedRequestsStoreNothing(t *testing.T) {
+	s := newStack(t, "IDWISE_ALLOWED_CIDRS", "198.51.100.0/24")
+	good := fmt.Sprintf(fj, 2)
+	tests := []struct {
+		name   string
+		req    events.APIGatewayV2HTTPRequest
+		status int
+	}{
+		{"no credentials", delivery(good, map[string]string{"authorization": ""}), 401},
+		{"wrong token", delivery(good, map[string]string{"authorization": "Bearer wrong"}), 401},
+		{"malformed and unauthenticated", delivery(`{"event":`, map[string]string{"authorization": ""}), 401},
+		{"source outside the allow-list", func() events.APIGatewayV2HTTPRequest {
+			r := delivery(good, nil)
+			r.RequestContext.HTTP.SourceIP = "203.0.113.9"
+			return r
+		}(), 403},
+		{"oversized", delivery(`{"event":"Finished Journey","pad":"`+strings.Repeat("x", webhook.MaxBodyBytes)+`"}`, nil), 413},
+		{"wrong content type", delivery(good, map[string]string{"content-type": "text/xml"}), 415},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, _ := s.handler.Handle(context.Background(), tt.req)
+			if resp.StatusCode != tt.status {
+				t.Errorf("status = %d (%s), want %d", resp.StatusCode, resp.Body, tt.status)
+			}
+		})
+	}
+	if got := s.itemCount(t); got != 0 {
+		t.Errorf("items in table = %d, want 0", got)
+	}
+	if got := s.transport.requests.Load(); got != 0 {
+		t.Errorf("DynamoDB requests = %d, want 0", got)
+	}
+	// The previous secret stays valid during a rotation.
+	resp, _ := s.handler.Handle(context.Background(), delivery(good, map[string]string{"authorization": "Bearer it-secret-old"}))
+	if resp.StatusCode != 200 {
+		t.Errorf("previous secret: status = %d, want 200", resp.StatusCode)
+	}
+}
+
+func TestMalformedAuthenticatedBodyIsQuarantinedOnce(t *testing.T) {
+	s := newStack(t)
+	body := `{"event":"Finished Journey","body":{"journeyId":"j-1"}}`
+	for i := 0; i < 3; i++ {
+		resp, _ := s.handler.Handle(context.Background(), delivery(body, nil))
+		if resp.StatusCode != 400 || !strings.Contains(resp.Body, `"field":"body.eventId"`) {
+			t.Fatalf("status = %d %s, want 400 naming body.eventId", resp.StatusCode, resp.Body)
+		}
+	}
+	out, err := s.ddb.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Items) != 1 {
+		t.Fatalf("items = %d, want 1 quarantine record", len(out.Items))
+	}
+	item := out.Items[0]
+	for _, attr := range []string{"pk", "body", "bodyHash", "reason", "expiresAt"} {
+		if _, ok := item[attr]; !ok {
+			t.Errorf("quarantine item lacks %q", attr)
+		}
+	}
+	if _, ok := item["pendingKey"]; ok {
+		t.Errorf("quarantine item has pendingKey: it must never be processed blindly")
+	}
+}
+
+func TestDynamoDBFailureGives500AndNothingHalfWritten(t *testing.T) {
+	s := newStack(t)
+	body := fmt.Sprintf(fj, 3)
+	s.transport.throttle.Store(true)
+	resp, err := s.handler.Handle(context.Background(), delivery(body, nil))
+	if err != nil {
+		t.Fatalf("Handle() error = %v", err)
+	}
+	if resp.StatusCode != 500 {
+		t.Fatalf("status = %d (%s), want 500 so IDWise retries", resp.StatusCode, resp.Body)
+	}
+	if bytes.Contains([]byte(resp.Body), []byte("Throughput")) {
+		t.Errorf("body %q leaks the DynamoDB error", resp.Body)
+	}
+	if got := s.transport.requests.Load(); got < 2 {
+		t.Errorf("DynamoDB attempts = %d, want the SDK to retry throttling", got)
+	}
+	s.transport.throttle.Store(false)
+	if got := s.itemCount(t); got != 0 {
+		t.Fatalf("items after a failed write = %d, want 0", got)
+	}
+	// IDWise retries: the event is new, not a duplicate of a half-written one.
+	resp, _ = s.handler.Handle(context.Background(), delivery(body, nil))
+	if resp.StatusCode != 200 || statusOf(t, resp) != "accepted" {
+		t.Errorf("retry after the fault = %d %s, want 200 accepted", resp.StatusCode, resp.Body)
+	}
+}
+
+func TestNewEventStoredWithTTLAndPending(t *testing.T) {
+	s := newStack(t, "RAW_EVENT_RETENTION_DAYS", "10")
+	before := time.Now()
+	resp, _ := s.handler.Handle(context.Background(), delivery(fmt.Sprintf(fj, 4), nil))
+	if resp.StatusCode != 200 || statusOf(t, resp) != "accepted" {
+		t.Fatalf("status = %d %s, want 200 accepted", resp.StatusCode, resp.Body)
+	}
+	out, err := s.ddb.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true)})
+	if err != nil || len(out.Items) != 1 {
+		t.Fatalf("scan = %d items, %v; want 1", len(out.Items), err)
+	}
+	var item struct {
+		PendingKey  string            `dynamodbav:"pendingKey"`
+		EventName   string            `dynamodbav:"eventName"`
+		JourneyID   string            `dynamodbav:"journeyId"`
+		ReferenceNo string            `dynamodbav:"referenceNo"`
+		Provider    string            `dynamodbav:"provider"`
+		State       string            `dynamodbav:"state"`
+		ExpiresAt   int64             `dynamodbav:"expiresAt"`
+		Attributes  map[string]string `dynamodbav:"attributes"`
+	}
+	if err := attributevalue.UnmarshalMap(out.Items[0], &item); err != nil {
+		t.Fatal(err)
+	}
+	wantExpiry := before.Add(10 * 24 * time.Hour).Unix()
+	if item.ExpiresAt < wantExpiry-5 || item.ExpiresAt > wantExpiry+60 {
+		t.Errorf("expiresAt = %d, want about %d (10 days)", item.ExpiresAt, wantExpiry)
+	}
+	if item.PendingKey == "" || item.State != "pending" || item.EventName != "Finished Journey" || item.JourneyID != "j-1" ||
+		item.ReferenceNo != "r-1" || item.Provider != "idwise" || item.Attributes["systemDecision"] != "Complete" {
+		t.Errorf("item = %+v, want a pending idwise Finished Journey for j-1/r-1 with its decision", item)
+	}
+}
