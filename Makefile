@@ -9,8 +9,10 @@ GOBUILD = GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -tags lamb
 tools:
 	infra/local/install.sh
 
+# Built first, then started directly, so that Ctrl-C reaches the runner itself.
 run: tools
-	infra/local/with-emulators.sh $(GO) run ./infra/local/run
+	$(GO) build -o bin/kyc-local ./infra/local/run
+	infra/local/with-emulators.sh bin/kyc-local
 
 test: tools
 	$(GO) vet ./...

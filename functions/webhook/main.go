@@ -21,7 +21,7 @@ func main() {
 		slog.Error("load aws config", "error", err)
 		os.Exit(1)
 	}
-	h, err := compose.IDWiseWebhook(awsCfg, os.Getenv)
+	h, err := compose.IDWiseWebhook(compose.Runtime{AWS: awsCfg, Getenv: os.Getenv})
 	if err != nil {
 		slog.Error("configure webhook function", "error", err)
 		os.Exit(1)

@@ -6,6 +6,7 @@ package compose
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,14 @@ import (
 
 // Getenv reads one environment variable (os.Getenv, or a map in tests and locally).
 type Getenv func(string) string
+
+// Runtime is what a function's wiring gets from its host: Lambda (main.go) or the local
+// runner.
+type Runtime struct {
+	AWS     aws.Config
+	Getenv  Getenv
+	Metrics io.Writer // EMF metric lines; nil means standard output (what CloudWatch reads)
+}
 
 // WebhookConfig is the IDWise webhook function's configuration.
 type WebhookConfig struct {
@@ -70,14 +79,14 @@ func LoadWebhookConfig(getenv Getenv) (WebhookConfig, error) {
 }
 
 // IDWiseWebhook builds the IDWise webhook handler from its environment.
-func IDWiseWebhook(awsCfg aws.Config, getenv Getenv) (*webhook.Handler, error) {
-	c, err := LoadWebhookConfig(getenv)
+func IDWiseWebhook(rt Runtime) (*webhook.Handler, error) {
+	c, err := LoadWebhookConfig(rt.Getenv)
 	if err != nil {
 		return nil, err
 	}
 	var source webhookauth.SecretSource
 	if c.AuthMode != webhookauth.ModeNone {
-		source = secrets.WebhookCredentials{Client: secretsmanager.NewFromConfig(awsCfg), ID: c.SecretID}
+		source = secrets.WebhookCredentials{Client: secretsmanager.NewFromConfig(rt.AWS), ID: c.SecretID}
 	}
 	auth, err := webhookauth.New(webhookauth.Config{
 		Mode: c.AuthMode, HeaderName: c.HeaderName, AllowedCIDRs: c.AllowedCIDRs,
@@ -85,7 +94,7 @@ func IDWiseWebhook(awsCfg aws.Config, getenv Getenv) (*webhook.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook auth: %w", err)
 	}
-	emf := metrics.New(nil, "webhook")
-	in := inbox.New(ddb.NewInbox(dynamodb.NewFromConfig(awsCfg), c.Table), emf, c.Retention)
+	emf := metrics.New(rt.Metrics, "webhook")
+	in := inbox.New(ddb.NewInbox(dynamodb.NewFromConfig(rt.AWS), c.Table), emf, c.Retention)
 	return webhook.New(idwise.Provider, auth, in, idwise.ParseEvent, emf), nil
 }

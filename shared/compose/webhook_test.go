@@ -123,7 +123,7 @@ func newStack(t *testing.T, extraEnv ...string) stack {
 	env := with(map[string]string{
 		"TABLE_NAME": table, "IDWISE_WEBHOOK_AUTH": "bearer", "IDWISE_WEBHOOK_SECRET_ARN": aws.ToString(out.ARN),
 	}, extraEnv...)
-	h, err := compose.IDWiseWebhook(cfg, getenv(env))
+	h, err := compose.IDWiseWebhook(compose.Runtime{AWS: cfg, Getenv: getenv(env), Metrics: io.Discard})
 	if err != nil {
 		t.Fatalf("IDWiseWebhook() = %v", err)
 	}
