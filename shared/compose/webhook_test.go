@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -20,7 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/kycbackend/kyc/shared/compose"
+	"github.com/kycbackend/kyc/shared/ddb"
 	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
+	"github.com/kycbackend/kyc/shared/inbox/inboxtest"
 	"github.com/kycbackend/kyc/shared/webhook"
 )
 
@@ -105,7 +108,7 @@ type stack struct {
 
 const token = "it-secret-current"
 
-func newStack(t *testing.T, extraEnv ...string) stack {
+func newStack(t testing.TB, extraEnv ...string) stack {
 	t.Helper()
 	cfg := ddbtest.AWSConfig(t)
 	client, table := ddbtest.NewTable(t)
@@ -334,5 +337,42 @@ func TestNewEventStoredWithTTLAndPending(t *testing.T) {
 	if item.PendingKey == "" || item.State != "pending" || item.EventName != "Finished Journey" || item.JourneyID != "j-1" ||
 		item.ReferenceNo != "r-1" || item.Provider != "idwise" || item.Attributes["systemDecision"] != "Complete" {
 		t.Errorf("item = %+v, want a pending idwise Finished Journey for j-1/r-1 with its decision", item)
+	}
+}
+
+// BenchmarkWebhookOnDynamoDBLocal is one whole delivery (auth, parse, the conditional
+// PutItem on DynamoDB Local), next to BenchmarkBareConditionalPutItem: their ratio is the
+// overhead the webhook adds to the floor DynamoDB sets.
+func BenchmarkWebhookOnDynamoDBLocal(b *testing.B) {
+	s := newStack(b)
+	ctx := context.Background()
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	b.Cleanup(func() { slog.SetDefault(prev) })
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		i++
+		resp, _ := s.handler.Handle(ctx, delivery(fmt.Sprintf(fj, i), nil))
+		if resp.StatusCode != 200 {
+			b.Fatal(resp.Body)
+		}
+	}
+	b.ReportMetric(float64(s.transport.requests.Load())/float64(i), "ddb-requests/op")
+}
+
+// BenchmarkBareConditionalPutItem writes the same inbox item with one conditional
+// PutItem and nothing else (no auth, no parsing, no HTTP framing).
+func BenchmarkBareConditionalPutItem(b *testing.B) {
+	client, table := ddbtest.NewTable(b)
+	store := ddb.NewInbox(client, table)
+	ctx := context.Background()
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		i++
+		if err := store.Put(ctx, inboxtest.NewEvent(fmt.Sprintf("bare-%d", i))); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
