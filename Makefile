@@ -1,6 +1,7 @@
 # One Makefile for local work, CI and `sam build` (BuildMethod: makefile).
 SHELL := /bin/bash
 GO ?= go
+export SAM_CLI_TELEMETRY := 0
 GOBUILD = GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc -ldflags="-s -w"
 
 .PHONY: run test tools vet unit sam-validate sam-build clean
@@ -15,13 +16,15 @@ run: tools
 	infra/local/with-emulators.sh bin/kyc-local
 
 test: tools
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.*')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	infra/local/with-emulators.sh $(GO) test -race -count=1 ./...
 	$(MAKE) sam-validate sam-build
 
 ## --- SAM ---------------------------------------------------------------------
 sam-validate:
-	.venv/bin/sam validate --lint
+	.venv/bin/sam validate --lint --region us-east-1
 
 sam-build:
 	.venv/bin/sam build

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -108,6 +110,10 @@ type stack struct {
 
 const token = "it-secret-current"
 
+// eventsToken is the bearer token of the samples in events/ (make run's default secret);
+// the test stack keeps it valid as the previous secret of a rotation.
+const eventsToken = "local-webhook-secret"
+
 func newStack(t testing.TB, extraEnv ...string) stack {
 	t.Helper()
 	cfg := ddbtest.AWSConfig(t)
@@ -118,7 +124,7 @@ func newStack(t testing.TB, extraEnv ...string) stack {
 	sm := secretsmanager.NewFromConfig(cfg)
 	name := fmt.Sprintf("%s/idwise-webhook", table)
 	out, err := sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
-		Name: aws.String(name), SecretString: aws.String(`{"username":"idwise","secret":"` + token + `","previousSecret":"it-secret-old"}`),
+		Name: aws.String(name), SecretString: aws.String(`{"username":"idwise","secret":"` + token + `","previousSecret":"` + eventsToken + `"}`),
 	})
 	if err != nil {
 		t.Fatalf("create secret in moto: %v", err)
@@ -245,7 +251,7 @@ func TestRejectedRequestsStoreNothing(t *testing.T) {
 		t.Errorf("DynamoDB requests = %d, want 0", got)
 	}
 	// The previous secret stays valid during a rotation.
-	resp, _ := s.handler.Handle(context.Background(), delivery(good, map[string]string{"authorization": "Bearer it-secret-old"}))
+	resp, _ := s.handler.Handle(context.Background(), delivery(good, map[string]string{"authorization": "Bearer " + eventsToken}))
 	if resp.StatusCode != 200 {
 		t.Errorf("previous secret: status = %d, want 200", resp.StatusCode)
 	}
@@ -373,6 +379,45 @@ func BenchmarkBareConditionalPutItem(b *testing.B) {
 		i++
 		if err := store.Put(ctx, inboxtest.NewEvent(fmt.Sprintf("bare-%d", i))); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestSampleEvents sends every API Gateway event in events/ (the files for
+// `sam local invoke WebhookFunction -e ...`) through the real wiring.
+func TestSampleEvents(t *testing.T) {
+	s := newStack(t)
+	files, err := filepath.Glob("../../events/idwise-*.json")
+	if err != nil || len(files) < 7 {
+		t.Fatalf("events/idwise-*.json: %d files, %v; want one per IDWise event type", len(files), err)
+	}
+	seen := map[string]bool{}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var req events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(raw, &req); err != nil {
+				t.Fatalf("not an API Gateway v2 event: %v", err)
+			}
+			if req.RouteKey != "POST /webhooks/idwise" || req.RequestContext.HTTP.Method != "POST" {
+				t.Errorf("route = %q %q, want POST /webhooks/idwise", req.RouteKey, req.RequestContext.HTTP.Method)
+			}
+			resp, err := s.handler.Handle(context.Background(), req)
+			if err != nil || resp.StatusCode != 200 || statusOf(t, resp) != "accepted" {
+				t.Fatalf("Handle() = %d %s %v, want 200 accepted", resp.StatusCode, resp.Body, err)
+			}
+			var env struct{ Event string }
+			_ = json.Unmarshal([]byte(req.Body), &env)
+			seen[env.Event] = true
+		})
+	}
+	for _, name := range []string{"Finished User Steps", "Finished Journey", "Manually Reviewed", "Updated Journey",
+		"AML Monitor Update", "Finished Step", "Finished Ongoing Check"} {
+		if !seen[name] {
+			t.Errorf("no sample event for %q in events/", name)
 		}
 	}
 }

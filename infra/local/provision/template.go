@@ -1,0 +1,365 @@
+// Package provision reads the SAM template (template.yaml) and creates what it declares on
+// the local emulators (DynamoDB Local, moto), so that tests and the local runner use the
+// very definitions that get deployed.
+//
+// The template is parsed with goformation's YAML reader (short-form tags such as !Ref and
+// !If become their long form), without goformation's intrinsic processing and typed
+// resources: that processing replaces Ref to resources, Fn::GetAtt and Fn::If with null, and
+// the typed resources reject valid templates (a Number parameter in Environment.Variables,
+// LoggingConfig on a function). Only what a local run needs is decoded here; intrinsics are
+// kept as Values that the runner resolves against the names it created (see Template.Env).
+package provision
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/awslabs/goformation/v7/intrinsics"
+)
+
+// Resource types read from the template.
+const (
+	typeTable    = "AWS::DynamoDB::Table"
+	typeFunction = "AWS::Serverless::Function"
+)
+
+// pseudoParameters are the values Template.Env gives to CloudFormation pseudo parameters
+// unless overridden. The account is moto's default account.
+var pseudoParameters = map[string]string{
+	"AWS::AccountId": "123456789012",
+	"AWS::Partition": "aws",
+	"AWS::Region":    "us-east-1",
+	"AWS::StackName": "kyc-local",
+	"AWS::URLSuffix": "amazonaws.com",
+}
+
+// Template is the part of a SAM template that a local run needs.
+type Template struct {
+	params     map[string]*string // parameter defaults by name; nil when it has none
+	conditions map[string]any     // condition expressions, as in the template
+	tables     []Table
+	functions  map[string]map[string]Value // environment variables (Globals merged) by function
+	routes     []Route
+}
+
+// Table is an AWS::DynamoDB::Table of the template.
+type Table struct {
+	LogicalID      string
+	Attributes     []Attribute
+	Keys           []Key
+	GSIs           []Index
+	LSIs           []Index
+	StreamViewType string // empty when the table has no stream
+	TTLAttribute   string // empty when TTL is not enabled
+}
+
+// Attribute is an attribute definition: a name and a type (S, N or B).
+type Attribute struct {
+	Name string `json:"AttributeName"`
+	Type string `json:"AttributeType"`
+}
+
+// Key is an element of a key schema; Type is HASH or RANGE.
+type Key struct {
+	Name string `json:"AttributeName"`
+	Type string `json:"KeyType"`
+}
+
+// Index is a global or local secondary index.
+type Index struct {
+	Name       string     `json:"IndexName"`
+	Keys       []Key      `json:"KeySchema"`
+	Projection Projection `json:"Projection"`
+}
+
+// Projection says which attributes an index holds; Type is ALL, KEYS_ONLY or INCLUDE.
+type Projection struct {
+	Type             string   `json:"ProjectionType"`
+	NonKeyAttributes []string `json:"NonKeyAttributes"`
+}
+
+// Route is an HttpApi event of a function: Method is upper case (ANY for any method),
+// Path is the route path ($default when the event gives none). API is the logical ID in
+// ApiId, empty for SAM's implicit API.
+type Route struct {
+	Method            string
+	Path              string
+	FunctionLogicalID string
+	API               string
+}
+
+type rawTemplate struct {
+	Parameters map[string]struct {
+		Default json.RawMessage
+	}
+	Conditions map[string]any
+	Globals    struct {
+		Function struct {
+			Environment struct {
+				Variables map[string]json.RawMessage
+			}
+		}
+	}
+	Resources map[string]struct {
+		Type       string
+		Properties json.RawMessage
+	}
+}
+
+type rawFunction struct {
+	Environment struct {
+		Variables map[string]json.RawMessage
+	}
+	Events map[string]struct {
+		Type       string
+		Properties json.RawMessage
+	}
+}
+
+type rawHTTPAPIEvent struct {
+	APIID  json.RawMessage `json:"ApiId"`
+	Method string
+	Path   string
+}
+
+type rawTable struct {
+	AttributeDefinitions    []Attribute
+	KeySchema               []Key
+	GlobalSecondaryIndexes  []Index
+	LocalSecondaryIndexes   []Index
+	StreamSpecification     *struct{ StreamViewType string }
+	TimeToLiveSpecification *struct {
+		AttributeName string
+		Enabled       bool
+	}
+}
+
+// Load reads and decodes the SAM template at path (YAML or JSON).
+func Load(path string) (*Template, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load template: %w", err)
+	}
+	t, err := parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("load template %s: %w", path, err)
+	}
+	return t, nil
+}
+
+func parse(data []byte) (*Template, error) {
+	// YAML or JSON to JSON, short-form tags to long form; intrinsics stay as written.
+	js, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
+	if err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	var raw rawTemplate
+	if err := decodeJSON(js, &raw); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+
+	t := &Template{
+		params:     make(map[string]*string, len(raw.Parameters)),
+		conditions: raw.Conditions,
+		functions:  map[string]map[string]Value{},
+	}
+	for name, p := range raw.Parameters {
+		if len(p.Default) == 0 {
+			t.params[name] = nil
+			continue
+		}
+		v, err := parseValue(p.Default)
+		if err != nil || v.Kind != KindLiteral {
+			return nil, fmt.Errorf("parameter %s: default must be a literal", name)
+		}
+		t.params[name] = &v.Literal
+	}
+
+	globalEnv, err := parseVariables(raw.Globals.Function.Environment.Variables)
+	if err != nil {
+		return nil, fmt.Errorf("globals function environment: %w", err)
+	}
+
+	for _, id := range slices.Sorted(maps.Keys(raw.Resources)) {
+		res := raw.Resources[id]
+		switch res.Type {
+		case typeTable:
+			tbl, err := parseTable(id, res.Properties)
+			if err != nil {
+				return nil, fmt.Errorf("resource %s: %w", id, err)
+			}
+			t.tables = append(t.tables, tbl)
+		case typeFunction:
+			env, routes, err := parseFunction(id, res.Properties)
+			if err != nil {
+				return nil, fmt.Errorf("resource %s: %w", id, err)
+			}
+			merged := maps.Clone(globalEnv)
+			if merged == nil {
+				merged = map[string]Value{}
+			}
+			maps.Copy(merged, env)
+			t.functions[id] = merged
+			t.routes = append(t.routes, routes...)
+		}
+	}
+	slices.SortFunc(t.routes, func(a, b Route) int {
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Method, b.Method)
+	})
+	return t, nil
+}
+
+func parseVariables(vars map[string]json.RawMessage) (map[string]Value, error) {
+	if len(vars) == 0 {
+		return nil, nil
+	}
+	env := make(map[string]Value, len(vars))
+	for name, raw := range vars {
+		v, err := parseValue(raw)
+		if err != nil {
+			return nil, fmt.Errorf("variable %s: %w", name, err)
+		}
+		env[name] = v
+	}
+	return env, nil
+}
+
+func parseFunction(id string, props json.RawMessage) (map[string]Value, []Route, error) {
+	var fn rawFunction
+	if len(props) > 0 {
+		if err := decodeJSON(props, &fn); err != nil {
+			return nil, nil, fmt.Errorf("decode properties: %w", err)
+		}
+	}
+	env, err := parseVariables(fn.Environment.Variables)
+	if err != nil {
+		return nil, nil, fmt.Errorf("environment: %w", err)
+	}
+	var routes []Route
+	for _, name := range slices.Sorted(maps.Keys(fn.Events)) {
+		ev := fn.Events[name]
+		if ev.Type != "HttpApi" {
+			continue
+		}
+		var p rawHTTPAPIEvent
+		if len(ev.Properties) > 0 {
+			if err := decodeJSON(ev.Properties, &p); err != nil {
+				return nil, nil, fmt.Errorf("event %s: %w", name, err)
+			}
+		}
+		r := Route{Method: strings.ToUpper(p.Method), Path: p.Path, FunctionLogicalID: id}
+		if r.Method == "" {
+			r.Method = "ANY"
+		}
+		if r.Path == "" {
+			r.Path = "$default"
+		}
+		if len(p.APIID) > 0 {
+			api, err := parseValue(p.APIID)
+			if err != nil || api.Kind != KindRef {
+				return nil, nil, fmt.Errorf("event %s: ApiId must be a Ref to an HttpApi", name)
+			}
+			r.API = api.Name
+		}
+		routes = append(routes, r)
+	}
+	return env, routes, nil
+}
+
+func parseTable(id string, props json.RawMessage) (Table, error) {
+	var raw rawTable
+	if err := decodeJSON(props, &raw); err != nil {
+		return Table{}, fmt.Errorf("decode properties: %w", err)
+	}
+	if len(raw.KeySchema) == 0 {
+		return Table{}, fmt.Errorf("no KeySchema")
+	}
+	t := Table{
+		LogicalID:  id,
+		Attributes: raw.AttributeDefinitions,
+		Keys:       raw.KeySchema,
+		GSIs:       raw.GlobalSecondaryIndexes,
+		LSIs:       raw.LocalSecondaryIndexes,
+	}
+	if raw.StreamSpecification != nil {
+		t.StreamViewType = raw.StreamSpecification.StreamViewType
+	}
+	if ttl := raw.TimeToLiveSpecification; ttl != nil && ttl.Enabled {
+		t.TTLAttribute = ttl.AttributeName
+	}
+	return t, nil
+}
+
+// decodeJSON decodes with numbers kept in their template spelling (json.Number).
+func decodeJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// Tables returns the template's AWS::DynamoDB::Table resources, by logical ID.
+func (t *Template) Tables() []Table {
+	return slices.Clone(t.tables)
+}
+
+// Functions returns the logical IDs of the template's AWS::Serverless::Function resources, sorted.
+func (t *Template) Functions() []string {
+	return slices.Sorted(maps.Keys(t.functions))
+}
+
+// Routes returns the HttpApi events of all functions, sorted by path and method.
+func (t *Template) Routes() []Route {
+	return slices.Clone(t.routes)
+}
+
+// FunctionEnv returns the environment variables of the function logicalID: its
+// Environment.Variables over those of Globals.Function. It is nil when the template has no
+// such function (see Functions).
+func (t *Template) FunctionEnv(logicalID string) map[string]Value {
+	env, ok := t.functions[logicalID]
+	if !ok {
+		return nil
+	}
+	return maps.Clone(env)
+}
+
+// Env returns an Env for resolving Values: Refs holds the parameters (defaults, overridden
+// by params) and the pseudo parameters (AWS::Region us-east-1, AWS::AccountId 123456789012,
+// AWS::StackName kyc-local, ...; params may override them too), Conditions all conditions
+// evaluated with those values, and Attrs is empty. The caller adds the resources it created,
+// e.g. env.Refs["Table"] = tableName. A name in params that is neither a parameter nor a
+// pseudo parameter is an error.
+func (t *Template) Env(params map[string]string) (Env, error) {
+	env := Env{
+		Refs:       maps.Clone(pseudoParameters),
+		Attrs:      map[string]string{},
+		Conditions: map[string]bool{},
+	}
+	for name, def := range t.params {
+		if def != nil {
+			env.Refs[name] = *def
+		}
+	}
+	for name, v := range params {
+		_, isParam := t.params[name]
+		_, isPseudo := pseudoParameters[name]
+		if !isParam && !isPseudo {
+			return Env{}, fmt.Errorf("parameter %s: not in the template", name)
+		}
+		env.Refs[name] = v
+	}
+	for _, name := range slices.Sorted(maps.Keys(t.conditions)) {
+		if _, err := conditionValue(name, env.Refs, t.conditions, env.Conditions, nil); err != nil {
+			return Env{}, err
+		}
+	}
+	return env, nil
+}
