@@ -10,10 +10,13 @@ GOBUILD = GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -tags lamb
 tools:
 	infra/local/install.sh
 
-# Built first, then started directly, so that Ctrl-C reaches the runner itself.
+# Built first, then started directly, so that Ctrl-C reaches the runner itself. Fixed
+# emulator ports so that other tools (sam local invoke, the AWS CLI) can reach them.
+KYC_DYNAMODB_PORT ?= 8000
+KYC_MOTO_PORT ?= 5000
 run: tools
 	$(GO) build -o bin/kyc-local ./infra/local/run
-	infra/local/with-emulators.sh bin/kyc-local
+	KYC_DYNAMODB_PORT=$(KYC_DYNAMODB_PORT) KYC_MOTO_PORT=$(KYC_MOTO_PORT) infra/local/with-emulators.sh bin/kyc-local
 
 test: tools
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.*')); \

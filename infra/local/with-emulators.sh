@@ -16,6 +16,7 @@
 # background job); it should not read from the terminal.
 # Logs: infra/local/.run/<pid>/{dynamodb-local,moto}.log, kept only when start-up or CMD fails.
 # KYC_EMULATOR_TIMEOUT (seconds, default 60) bounds the start-up wait.
+# KYC_DYNAMODB_PORT / KYC_MOTO_PORT fix the ports (default: free ports picked by the kernel).
 # Needs infra/local/install.sh to have run.
 set -euo pipefail
 
@@ -105,6 +106,10 @@ print(*(s.getsockname()[1] for s in socks))
 EOF
 )
 [[ "$ddb_port" =~ ^[0-9]+$ && "$moto_port" =~ ^[0-9]+$ ]] || die "could not pick free loopback ports"
+# Fixed ports on request (make run uses them so that `sam local invoke` and the AWS CLI can
+# be pointed at the emulators from another terminal).
+ddb_port="${KYC_DYNAMODB_PORT:-$ddb_port}"
+moto_port="${KYC_MOTO_PORT:-$moto_port}"
 
 # Each emulator leads its own process group (set -m) so that stop() reaches its children and
 # a terminal's Ctrl-C reaches only this script, which then stops everything in order.
