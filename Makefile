@@ -4,7 +4,7 @@ GO ?= go
 export SAM_CLI_TELEMETRY := 0
 GOBUILD = GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc -ldflags="-s -w"
 
-.PHONY: run test tools vet unit sam-validate sam-build clean
+.PHONY: run test bench tools sam-validate sam-build clean
 
 ## --- local tooling (infra/local) -------------------------------------------
 tools:
@@ -24,6 +24,11 @@ test: tools
 	$(GO) vet ./...
 	infra/local/with-emulators.sh $(GO) test -race -count=1 ./...
 	$(MAKE) sam-validate sam-build
+
+# Benchmarks (figures for BENCHMARKS.md; never timed assertions in tests).
+bench: tools
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./shared/webhook/ ./shared/webhookauth/
+	infra/local/with-emulators.sh $(GO) test -run '^$$' -bench . -benchmem -count 6 ./shared/compose/
 
 ## --- SAM ---------------------------------------------------------------------
 sam-validate:
