@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/kycbackend/kyc/shared/idwise"
 	"github.com/kycbackend/kyc/shared/webhookauth"
 )
 
@@ -46,4 +49,46 @@ func (w WebhookCredentials) Credentials(ctx context.Context) (webhookauth.Creden
 	var c webhookauth.Credentials
 	err := JSON(ctx, w.Client, w.ID, &c)
 	return c, err
+}
+
+// IDWiseAPI loads the IDWise API key and secret from one secret,
+// {"apiKey":"...","apiSecret":"..."}, and caches them for TTL (a rotation is picked up
+// within TTL without a cold start).
+type IDWiseAPI struct {
+	client GetSecretValueAPI
+	id     string
+	ttl    time.Duration
+	now    func() time.Time
+
+	mu       sync.Mutex
+	key, sec string
+	loadedAt time.Time
+}
+
+var _ idwise.Credentials = (*IDWiseAPI)(nil)
+
+// NewIDWiseAPI returns the credentials source for secret id.
+func NewIDWiseAPI(client GetSecretValueAPI, id string, ttl time.Duration) *IDWiseAPI {
+	return &IDWiseAPI{client: client, id: id, ttl: ttl, now: time.Now}
+}
+
+// APICredentials implements idwise.Credentials.
+func (s *IDWiseAPI) APICredentials(ctx context.Context) (string, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.key != "" && s.now().Sub(s.loadedAt) < s.ttl {
+		return s.key, s.sec, nil
+	}
+	var v struct {
+		APIKey    string `json:"apiKey"`
+		APISecret string `json:"apiSecret"`
+	}
+	if err := JSON(ctx, s.client, s.id, &v); err != nil {
+		return "", "", err
+	}
+	if v.APIKey == "" || v.APISecret == "" {
+		return "", "", fmt.Errorf("secret %s: apiKey and apiSecret must be set", s.id)
+	}
+	s.key, s.sec, s.loadedAt = v.APIKey, v.APISecret, s.now()
+	return s.key, s.sec, nil
 }

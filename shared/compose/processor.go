@@ -1,0 +1,168 @@
+package compose
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/kycbackend/kyc/shared/ddb"
+	"github.com/kycbackend/kyc/shared/idwise"
+	"github.com/kycbackend/kyc/shared/kyc"
+	"github.com/kycbackend/kyc/shared/metrics"
+	"github.com/kycbackend/kyc/shared/processor"
+	"github.com/kycbackend/kyc/shared/secrets"
+	"github.com/kycbackend/kyc/shared/sweeper"
+	"github.com/kycbackend/kyc/shared/topic"
+)
+
+// ProcessingConfig is the configuration shared by the processor and the sweeper.
+type ProcessingConfig struct {
+	Table            string
+	TopicARN         string
+	IDWiseSecretID   string
+	IDWiseRegion     idwise.Region
+	IDWiseBaseURL    string
+	IDWisePaths      idwise.Paths
+	IDWiseTimeout    time.Duration
+	Policy           idwise.Policy
+	DetailFields     []string
+	Retention        time.Duration
+	SweepMinAge      time.Duration
+	SweepLimit       int32
+	CredentialsCache time.Duration
+}
+
+// LoadProcessingConfig reads the processor's (and sweeper's) environment.
+func LoadProcessingConfig(getenv Getenv) (ProcessingConfig, error) {
+	c := ProcessingConfig{
+		Table:          getenv("TABLE_NAME"),
+		TopicARN:       getenv("STATUS_TOPIC_ARN"),
+		IDWiseSecretID: getenv("IDWISE_API_SECRET_ARN"),
+		IDWiseRegion:   idwise.Region(strings.ToLower(getenv("IDWISE_REGION"))),
+		IDWiseBaseURL:  getenv("IDWISE_API_BASE_URL"),
+		IDWisePaths: idwise.Paths{
+			Journey:            getenv("IDWISE_PATH_JOURNEY_RESULT"),
+			ProcessCustomStep:  getenv("IDWISE_PATH_PROCESS_CUSTOM_STEP"),
+			CompleteCustomStep: getenv("IDWISE_PATH_COMPLETE_CUSTOM_STEP"),
+			DeletePersonalData: getenv("IDWISE_PATH_DELETE_PERSONAL_DATA"),
+		},
+		Policy:           idwise.DefaultPolicy,
+		Retention:        30 * 24 * time.Hour,
+		SweepMinAge:      10 * time.Minute,
+		SweepLimit:       100,
+		CredentialsCache: 5 * time.Minute,
+	}
+	for name, v := range map[string]string{"TABLE_NAME": c.Table, "STATUS_TOPIC_ARN": c.TopicARN, "IDWISE_API_SECRET_ARN": c.IDWiseSecretID} {
+		if v == "" {
+			return c, fmt.Errorf("%s is required", name)
+		}
+	}
+	if _, err := idwise.BaseURL(c.IDWiseRegion); err != nil && c.IDWiseBaseURL == "" {
+		return c, fmt.Errorf("IDWISE_REGION: %w", err)
+	}
+	if v := getenv("IDWISE_COMPLETE_STATUS"); v != "" {
+		s := kyc.Status(strings.ToUpper(v))
+		if s != kyc.Approved && s != kyc.InReview {
+			return c, fmt.Errorf("IDWISE_COMPLETE_STATUS must be APPROVED or IN_REVIEW, got %q", v)
+		}
+		c.Policy.Complete = s
+	}
+	for _, f := range strings.Split(getenv("JOURNEY_DETAIL_FIELDS"), ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			c.DetailFields = append(c.DetailFields, f)
+		}
+	}
+	var err error
+	if c.Retention, err = days(getenv, "RAW_EVENT_RETENTION_DAYS", c.Retention); err != nil {
+		return c, err
+	}
+	if v := getenv("SWEEP_MIN_AGE_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return c, fmt.Errorf("SWEEP_MIN_AGE_SECONDS must be a number of seconds, got %q", v)
+		}
+		c.SweepMinAge = time.Duration(n) * time.Second
+	}
+	if v := getenv("SWEEP_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return c, fmt.Errorf("SWEEP_LIMIT must be 1..1000, got %q", v)
+		}
+		c.SweepLimit = int32(n)
+	}
+	if v := getenv("IDWISE_API_TIMEOUT_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("IDWISE_API_TIMEOUT_SECONDS must be a positive number, got %q", v)
+		}
+		c.IDWiseTimeout = time.Duration(n) * time.Second
+	}
+	return c, nil
+}
+
+func days(getenv Getenv, name string, def time.Duration) (time.Duration, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s must be a positive number of days, got %q", name, v)
+	}
+	return time.Duration(n) * 24 * time.Hour, nil
+}
+
+// Processing is the processor service with its stores, shared by the stream handler, the
+// sweeper and the operator tool.
+type Processing struct {
+	Service *processor.Service
+	Store   *ddb.Store
+	Config  ProcessingConfig
+}
+
+// NewProcessing builds the processor service from its environment.
+func NewProcessing(rt Runtime, service string) (*Processing, error) {
+	c, err := LoadProcessingConfig(rt.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	creds := secrets.NewIDWiseAPI(secretsmanager.NewFromConfig(rt.AWS), c.IDWiseSecretID, c.CredentialsCache)
+	api, err := idwise.NewClient(idwise.ClientConfig{Region: c.IDWiseRegion, BaseURL: c.IDWiseBaseURL,
+		Paths: c.IDWisePaths, Timeout: c.IDWiseTimeout}, creds)
+	if err != nil {
+		return nil, fmt.Errorf("idwise client: %w", err)
+	}
+	store := ddb.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention)
+	emf := metrics.New(rt.Metrics, service)
+	svc := processor.New(map[string]processor.Resolver{
+		idwise.Provider: idwise.NewResolver(api, c.Policy, c.DetailFields),
+	}, processor.Deps{
+		Journeys: store, Profiles: store, Outbox: store, Events: store, Counter: emf,
+		Publisher: topic.New(sns.NewFromConfig(rt.AWS), c.TopicARN),
+	})
+	return &Processing{Service: svc, Store: store, Config: c}, nil
+}
+
+// Processor builds the stream handler of the processor function.
+func Processor(rt Runtime) (*processor.StreamHandler, error) {
+	p, err := NewProcessing(rt, "processor")
+	if err != nil {
+		return nil, err
+	}
+	return processor.NewStreamHandler(p.Service, ddb.DecodeStreamEvent), nil
+}
+
+// Sweeper builds the sweeper of the scheduled sweeper function.
+func Sweeper(rt Runtime) (*sweeper.Sweeper, error) {
+	p, err := NewProcessing(rt, "sweeper")
+	if err != nil {
+		return nil, err
+	}
+	return sweeper.New(p.Store, p.Service, metrics.New(rt.Metrics, "sweeper"),
+		sweeper.Config{MinAge: p.Config.SweepMinAge, Limit: p.Config.SweepLimit}), nil
+}

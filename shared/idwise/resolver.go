@@ -1,0 +1,141 @@
+package idwise
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kycbackend/kyc/shared/inbox"
+	"github.com/kycbackend/kyc/shared/kyc"
+	"github.com/kycbackend/kyc/shared/processor"
+)
+
+// JourneyFetcher reads a journey result from the IDWise API.
+type JourneyFetcher interface {
+	Journey(ctx context.Context, journeyID string) (Journey, error)
+}
+
+// DefaultDetailFields is the default allow-list of journey result fields kept: what a
+// customer needs to act, no images, no raw AML matches.
+var DefaultDetailFields = []string{
+	"documents.*.document_type",
+	"documents.*.issuing_country",
+	"documents.*.extracted_fields.*.value",
+	"selfie.status",
+	"selfie.is_live",
+	"aml.applicability",
+	"rule_results.*.result",
+	"screening_checks.*",
+}
+
+// Resolver is the IDWise processor.Resolver.
+type Resolver struct {
+	api    JourneyFetcher
+	policy Policy
+	fields []string
+	now    func() time.Time
+}
+
+var _ processor.Resolver = (*Resolver)(nil)
+
+// NewResolver returns the IDWise resolver. fields is the allow-list of journey result
+// fields to store (glob patterns where * matches anything); nil means DefaultDetailFields.
+func NewResolver(api JourneyFetcher, policy Policy, fields []string) *Resolver {
+	if fields == nil {
+		fields = DefaultDetailFields
+	}
+	return &Resolver{api: api, policy: policy, fields: fields, now: time.Now}
+}
+
+// Resolve implements processor.Resolver.
+func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.Journey, found bool) (processor.Outcome, error) {
+	switch e.Name {
+	case FinishedStep:
+		return processor.Outcome{Note: "step " + e.Attributes["stepId"] + " finished"}, nil
+	case FinishedOngoingCheck:
+		return processor.Outcome{Note: "ongoing check " + e.Attributes["ongoingCheckId"] + " finished"}, nil
+	case AMLMonitorUpdate:
+		if v := amlVersion(e); found && v <= stored.AMLVersion {
+			return processor.Outcome{Note: fmt.Sprintf("AML version %d not newer than %d, ignored", v, stored.AMLVersion)}, nil
+		}
+	}
+
+	j, err := r.api.Journey(ctx, e.JourneyID)
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnauthorized) {
+		return processor.Outcome{}, fmt.Errorf("%w: get journey result: %w", kyc.ErrPermanent, err)
+	}
+	if err != nil {
+		return processor.Outcome{}, fmt.Errorf("get journey result: %w", err)
+	}
+	fetched := r.now().UTC()
+	ref := firstNonEmpty(e.ReferenceNo, j.ReferenceNumber)
+	if ref == "" {
+		return processor.Outcome{}, fmt.Errorf("%w: journey %s has no referenceNo", kyc.ErrPermanent, e.JourneyID)
+	}
+	version := kyc.Version(fetched, e.EventID)
+	journey := &processor.Journey{
+		Provider: Provider, JourneyID: e.JourneyID, ReferenceNo: ref,
+		Decisions: nonEmpty(map[string]string{"systemDecision": j.SystemDecision, "manualDecision": j.ManualDecision, "finalDecision": j.FinalDecision}),
+		Details:   allow(j.Fields(), r.fields),
+		FetchedAt: fetched, Version: version, AMLVersion: max(stored.AMLVersion, amlVersion(e)),
+	}
+	out := processor.Outcome{
+		Journey: journey,
+		Note:    fmt.Sprintf("journey fetched: system=%s manual=%s final=%s", j.SystemDecision, j.ManualDecision, j.FinalDecision),
+	}
+	d := r.policy.Derive(e, j)
+	if d.Status != "" {
+		out.Change = &kyc.Change{ReferenceNo: ref, JourneyID: e.JourneyID, Provider: Provider,
+			Status: d.Status, Reasons: d.Reasons, Version: version, OccurredAt: fetched}
+		out.Guard = d.Guard
+	}
+	return out, nil
+}
+
+// allow keeps the fields matching one of the patterns.
+func allow(fields map[string]string, patterns []string) map[string]string {
+	out := map[string]string{}
+	for k, v := range fields {
+		for _, p := range patterns {
+			if glob(p, k) {
+				out[k] = v
+				break
+			}
+		}
+	}
+	return out
+}
+
+// glob matches s against a pattern where * matches any run of characters.
+func glob(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for i, part := range parts[1:] {
+		if i == len(parts)-2 {
+			return strings.HasSuffix(s, part)
+		}
+		idx := strings.Index(s, part)
+		if idx < 0 {
+			return false
+		}
+		s = s[idx+len(part):]
+	}
+	return true
+}
+
+func nonEmpty(m map[string]string) map[string]string {
+	for k, v := range m {
+		if v == "" {
+			delete(m, k)
+		}
+	}
+	return m
+}

@@ -1,0 +1,118 @@
+package idwise
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/kycbackend/kyc/shared/inbox"
+	"github.com/kycbackend/kyc/shared/kyc"
+	"github.com/kycbackend/kyc/shared/processor"
+)
+
+// Decision values IDWise uses in system, manual and final decisions.
+const (
+	DecisionComplete   = "Complete"
+	DecisionIncomplete = "Incomplete"
+	DecisionRefer      = "Refer"
+	DecisionApproved   = "Approved"
+	DecisionRejected   = "Rejected"
+
+	ActionManualReview        = "Manual Review"
+	ReviewResubmissionRequest = "Resubmission Requested"
+)
+
+// Policy holds the customer's choices in the mapping from IDWise decisions to statuses.
+type Policy struct {
+	// Complete is the status for a system decision of Complete with no manual review:
+	// APPROVED (default) or IN_REVIEW for customers who want a person to look first.
+	Complete kyc.Status
+}
+
+// DefaultPolicy is the design's default mapping.
+var DefaultPolicy = Policy{Complete: kyc.Approved}
+
+// Derivation is the status an event leads to; Status is empty when it changes nothing.
+type Derivation struct {
+	Status  kyc.Status
+	Reasons []string
+	Guard   processor.Guard
+}
+
+// Derive is THE mapping from an IDWise event and the journey result fetched for it to a
+// profile status. The decisions come from the journey result (the webhook is only a
+// trigger); the review details of Updated Journey come from the event.
+func (p Policy) Derive(e inbox.Event, j Journey) Derivation {
+	switch e.Name {
+	case FinishedUserSteps:
+		// The system decision is not final yet: the submission was received.
+		return Derivation{Status: kyc.PendingVerification, Guard: processor.UnlessDecided}
+	case UpdatedJourney:
+		if e.Attributes["action"] == ActionManualReview && e.Attributes["reviewDecision"] == ReviewResubmissionRequest {
+			return Derivation{Status: kyc.ResubmissionRequired, Reasons: resubmitReasons(e)}
+		}
+	case AMLMonitorUpdate:
+		if firstNonEmpty(e.Attributes["systemDecision"], j.SystemDecision) == DecisionRefer {
+			return Derivation{Status: kyc.InReview, Reasons: []string{"aml_monitor_update"}, Guard: processor.OnlyIfApproved}
+		}
+		return Derivation{}
+	}
+	return Derivation{Status: p.decisionStatus(j.SystemDecision, j.ManualDecision, j.FinalDecision)}
+}
+
+// decisionStatus maps the three decisions of a journey result.
+func (p Policy) decisionStatus(system, manual, final string) kyc.Status {
+	switch manual { // a manual review, when there was one, is final
+	case DecisionApproved:
+		return kyc.Approved
+	case DecisionRejected:
+		return kyc.Rejected
+	}
+	switch firstNonEmpty(final, system) {
+	case DecisionApproved:
+		return kyc.Approved
+	case DecisionRejected:
+		return kyc.Rejected
+	case DecisionComplete:
+		if p.Complete == "" {
+			return kyc.Approved
+		}
+		return p.Complete
+	case DecisionRefer:
+		return kyc.InReview
+	case DecisionIncomplete:
+		return kyc.Incomplete
+	case "":
+		return kyc.PendingVerification
+	default:
+		return kyc.InReview // a decision this version does not know: let a person look
+	}
+}
+
+// resubmitReasons lists what the user must redo: "step:<id>" per step to resubmit, then
+// "reason:<code>" for the review's reason code.
+func resubmitReasons(e inbox.Event) []string {
+	var out []string
+	for _, s := range strings.Split(e.Attributes["resubmitSteps"], ",") {
+		if s != "" {
+			out = append(out, "step:"+s)
+		}
+	}
+	if c := e.Attributes["reviewReasonCode"]; c != "" {
+		out = append(out, "reason:"+c)
+	}
+	return out
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func amlVersion(e inbox.Event) int64 {
+	v, _ := strconv.ParseInt(e.Attributes["amlVersion"], 10, 64)
+	return v
+}

@@ -1,0 +1,253 @@
+// Package processor turns inbox events into outcomes: the journey snapshot stored, the
+// profile's status moved (never backwards in time), the status change recorded in an
+// outbox in the same transaction, then published. It does not know which vendor it
+// serves: each vendor registers a Resolver.
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/kycbackend/kyc/shared/inbox"
+	"github.com/kycbackend/kyc/shared/kyc"
+)
+
+// Journey is what the product keeps of a vendor journey: decisions and the allow-listed
+// details of the latest snapshot.
+type Journey struct {
+	Provider    string
+	JourneyID   string
+	ReferenceNo string
+	Decisions   map[string]string // e.g. systemDecision, manualDecision, finalDecision
+	Details     map[string]string // allow-listed fields of the vendor's result; never images
+	FetchedAt   time.Time
+	Version     int64 // kyc.Version of the snapshot
+	AMLVersion  int64 // newest AML monitoring version seen (IDWise)
+}
+
+// Guard restricts when a Change applies, given the profile's current state.
+type Guard int
+
+const (
+	// Always applies the change (subject to the version check).
+	Always Guard = iota
+	// UnlessDecided skips the change when the profile already holds a decision for the
+	// same journey (a late "submission received" never undoes a decision).
+	UnlessDecided
+	// OnlyIfApproved applies the change only to an approved profile (AML monitoring).
+	OnlyIfApproved
+)
+
+// Outcome is what a Resolver decided for one event.
+type Outcome struct {
+	Note    string      // for the journey timeline: ids and decisions only
+	Journey *Journey    // snapshot to store, if one was fetched
+	Change  *kyc.Change // status to move to, if any
+	Guard   Guard
+}
+
+// Resolver is one vendor's logic: from an inbox event (and what is stored of its journey)
+// to an outcome. It fetches from the vendor API as needed. Errors wrapping
+// kyc.ErrPermanent mark the event failed; any other error is retried.
+type Resolver interface {
+	Resolve(ctx context.Context, e inbox.Event, stored Journey, found bool) (Outcome, error)
+}
+
+// State is where an event ends.
+type State string
+
+const (
+	Processed State = "processed"
+	Skipped   State = "skipped"
+	Failed    State = "failed"
+)
+
+// ErrConflict is returned by stores when a conditional write lost a race or was stale.
+var ErrConflict = errors.New("conditional write conflict")
+
+// Journeys stores journey snapshots.
+type Journeys interface {
+	Journey(ctx context.Context, provider, journeyID string) (Journey, bool, error)
+	// PutJourney stores j unless a snapshot with a newer Version is stored (ErrConflict).
+	PutJourney(ctx context.Context, j Journey) error
+}
+
+// Profiles stores profiles and their status changes.
+type Profiles interface {
+	Profile(ctx context.Context, referenceNo string) (kyc.Profile, bool, error)
+	// ApplyStatus writes c over the profile read as current (found says it existed), and,
+	// when ev is not nil, the outbox record for ev, in one transaction. ErrConflict when
+	// the profile changed since it was read.
+	ApplyStatus(ctx context.Context, c kyc.Change, current kyc.Profile, found bool, ev *kyc.StatusEvent) error
+}
+
+// Outbox tracks status events until they are published.
+type Outbox interface {
+	MarkSent(ctx context.Context, eventID string) error
+}
+
+// Publisher publishes status events (SNS).
+type Publisher interface {
+	Publish(ctx context.Context, ev kyc.StatusEvent) error
+}
+
+// Events records where inbox events ended.
+type Events interface {
+	Mark(ctx context.Context, e inbox.Event, state State, note string) error
+}
+
+// Counter counts outcomes (metrics).
+type Counter interface {
+	Count(ctx context.Context, name string, dims map[string]string)
+}
+
+// Service processes inbox events.
+type Service struct {
+	resolvers map[string]Resolver
+	journeys  Journeys
+	profiles  Profiles
+	outbox    Outbox
+	publisher Publisher
+	events    Events
+	counter   Counter
+	now       func() time.Time
+}
+
+// Deps are the Service's ports.
+type Deps struct {
+	Journeys  Journeys
+	Profiles  Profiles
+	Outbox    Outbox
+	Publisher Publisher
+	Events    Events
+	Counter   Counter
+}
+
+// New returns a Service with a Resolver per provider name.
+func New(resolvers map[string]Resolver, d Deps) *Service {
+	return &Service{resolvers: resolvers, journeys: d.Journeys, profiles: d.Profiles, outbox: d.Outbox,
+		publisher: d.Publisher, events: d.Events, counter: d.Counter, now: time.Now}
+}
+
+// maxApplyAttempts bounds the read-check-write loop of a status change under contention.
+const maxApplyAttempts = 5
+
+// Process handles one inbox event. It is idempotent: processing an event again changes
+// nothing that is already done. A returned error means "retry me".
+func (s *Service) Process(ctx context.Context, e inbox.Event) error {
+	log := slog.With("provider", e.Provider, "eventId", e.EventID, "journeyId", e.JourneyID, "event", e.Name)
+	if !e.Processable {
+		s.count(ctx, "EventsSkipped", e)
+		return s.mark(ctx, e, Skipped, "unknown event name")
+	}
+	r, ok := s.resolvers[e.Provider]
+	if !ok {
+		s.count(ctx, "EventsFailed", e)
+		return s.mark(ctx, e, Failed, "no resolver for provider")
+	}
+	stored, found, err := s.journeys.Journey(ctx, e.Provider, e.JourneyID)
+	if err != nil {
+		return fmt.Errorf("read journey %s: %w", e.JourneyID, err)
+	}
+	out, err := r.Resolve(ctx, e, stored, found)
+	if errors.Is(err, kyc.ErrPermanent) {
+		log.WarnContext(ctx, "event failed permanently", "error", err)
+		s.count(ctx, "EventsFailed", e)
+		return s.mark(ctx, e, Failed, err.Error())
+	}
+	if err != nil {
+		return fmt.Errorf("resolve event %s: %w", e.EventID, err)
+	}
+	if out.Journey != nil {
+		err := s.journeys.PutJourney(ctx, *out.Journey)
+		if err != nil && !errors.Is(err, ErrConflict) {
+			return fmt.Errorf("store journey %s: %w", e.JourneyID, err)
+		}
+	}
+	note := out.Note
+	if out.Change != nil {
+		ev, applied, err := s.apply(ctx, *out.Change, out.Guard)
+		if err != nil {
+			return err
+		}
+		if applied != "" {
+			note += "; " + applied
+		}
+		if ev != nil {
+			log.InfoContext(ctx, "status changed", "status", ev.Status, "previousStatus", ev.PreviousStatus, "statusEventId", ev.ID)
+			if s.counter != nil {
+				s.counter.Count(ctx, "StatusChanges", map[string]string{"status": string(ev.Status)})
+			}
+			if err := s.Publish(ctx, *ev); err != nil {
+				// The change and its outbox record are durable: the sweeper publishes it
+				// with the same id. The event itself is done.
+				log.WarnContext(ctx, "publish status event; left in the outbox", "statusEventId", ev.ID, "error", err)
+			}
+		}
+	}
+	s.count(ctx, "EventsProcessed", e)
+	return s.mark(ctx, e, Processed, note)
+}
+
+// Publish sends ev and marks its outbox record sent.
+func (s *Service) Publish(ctx context.Context, ev kyc.StatusEvent) error {
+	if err := s.publisher.Publish(ctx, ev); err != nil {
+		return fmt.Errorf("publish %s: %w", ev.ID, err)
+	}
+	if err := s.outbox.MarkSent(ctx, ev.ID); err != nil {
+		return fmt.Errorf("mark %s sent: %w", ev.ID, err)
+	}
+	return nil
+}
+
+// apply writes c unless it is stale or guarded out. It returns the status event to
+// publish (nil when nothing the user sees changed) and a timeline note.
+func (s *Service) apply(ctx context.Context, c kyc.Change, g Guard) (*kyc.StatusEvent, string, error) {
+	for attempt := 0; attempt < maxApplyAttempts; attempt++ {
+		p, found, err := s.profiles.Profile(ctx, c.ReferenceNo)
+		if err != nil {
+			return nil, "", fmt.Errorf("read profile: %w", err)
+		}
+		switch {
+		case found && p.Version >= c.Version:
+			return nil, "older than the stored status, ignored", nil
+		case g == UnlessDecided && found && p.JourneyID == c.JourneyID && p.Status.Decided():
+			return nil, "profile already decided, kept " + string(p.Status), nil
+		case g == OnlyIfApproved && (!found || p.Status != kyc.Approved):
+			return nil, "profile not approved, status kept", nil
+		}
+		var ev *kyc.StatusEvent
+		if !found || !c.Same(p) {
+			e := kyc.NewStatusEvent(c, p.Status)
+			ev = &e
+		}
+		err = s.profiles.ApplyStatus(ctx, c, p, found, ev)
+		if errors.Is(err, ErrConflict) {
+			continue // someone else wrote the profile: read again and re-decide
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("apply status: %w", err)
+		}
+		if ev == nil {
+			return nil, "status unchanged", nil
+		}
+		return ev, "status " + string(c.Status), nil
+	}
+	return nil, "", fmt.Errorf("apply status for %s: %w after %d attempts", c.JourneyID, ErrConflict, maxApplyAttempts)
+}
+
+func (s *Service) mark(ctx context.Context, e inbox.Event, st State, note string) error {
+	if err := s.events.Mark(ctx, e, st, note); err != nil {
+		return fmt.Errorf("mark event %s %s: %w", e.EventID, st, err)
+	}
+	return nil
+}
+
+func (s *Service) count(ctx context.Context, name string, e inbox.Event) {
+	if s.counter != nil {
+		s.counter.Count(ctx, name, map[string]string{"provider": e.Provider, "event": e.Name})
+	}
+}
