@@ -40,6 +40,10 @@ sam-build:
 ## --- sam build targets: one per function, same flags for all ------------------
 build-WebhookFunction:
 	$(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/webhook
+build-ProcessorFunction:
+	$(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/processor
+build-SweeperFunction:
+	$(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sweeper
 
 clean:
 	rm -rf .aws-sam bin

@@ -109,7 +109,14 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	}
 
 	handlers := map[string]httpapi.Handler{}
+	routed := map[string]bool{}
+	for _, r := range tpl.Routes() {
+		routed[r.FunctionLogicalID] = true
+	}
 	for _, id := range tpl.Functions() {
+		if !routed[id] {
+			continue
+		}
 		build, ok := httpFunctions[id]
 		if !ok {
 			return fmt.Errorf("function %s is in the template but not wired in infra/local/run/functions.go", id)
