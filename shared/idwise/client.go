@@ -1,0 +1,461 @@
+package idwise
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Credentials loads the IDWise API key and secret (Secrets Manager in production). The
+// client calls it once per API call, so an implementation should cache.
+type Credentials interface {
+	APICredentials(ctx context.Context) (key, secret string, err error)
+}
+
+// StaticCredentials is a fixed key and secret, for tests and the local runner.
+type StaticCredentials struct {
+	Key    string
+	Secret string
+}
+
+// APICredentials returns the fixed key and secret.
+func (s StaticCredentials) APICredentials(context.Context) (string, string, error) {
+	return s.Key, s.Secret, nil
+}
+
+// Region selects the IDWise API base URL.
+type Region string
+
+const (
+	RegionEU  Region = "eu" // the default
+	RegionUAE Region = "uae"
+	RegionQAT Region = "qat"
+)
+
+var regionURLs = map[Region]string{
+	RegionEU:  "https://api.idwise.com/",
+	RegionUAE: "https://api-uae.idwise.com/",
+	RegionQAT: "https://api-qat.idwise.com/",
+}
+
+// BaseURL returns the API base URL of region; an empty region is the EU default.
+func BaseURL(region Region) (string, error) {
+	if region == "" {
+		region = RegionEU
+	}
+	u, ok := regionURLs[Region(strings.ToLower(string(region)))]
+	if !ok {
+		return "", fmt.Errorf("unknown idwise region %q (want eu, uae or qat)", region)
+	}
+	return u, nil
+}
+
+// Paths are the API paths, relative to the base URL. {journeyId} and {stepId} are
+// replaced with the path-escaped ids. The public IDWise pages do not state every path,
+// so each one is configurable; see DefaultPaths.
+type Paths struct {
+	Journey            string // GET: Get Journey Result
+	ProcessCustomStep  string // POST multipart: Process Custom Journey Step
+	CompleteCustomStep string // POST: Complete Custom Step
+	DeletePersonalData string // DELETE: Delete Personal Information
+}
+
+// DefaultPaths returns the default paths. DeletePersonalData is the documented
+// "DELETE https://api.idwise.com/journey/{journey-id}". The others are not stated in the
+// public pages we found (only journey/v2/summary/ and journey/v2/start-journey are), so
+// they follow that journey/v2 family and the documentation's page names; check them
+// against your IDWise account's API reference.
+func DefaultPaths() Paths {
+	return Paths{
+		Journey:            "journey/v2/result/{journeyId}",
+		ProcessCustomStep:  "journey/v2/process-custom-journey-step",
+		CompleteCustomStep: "journey/v2/complete-custom-step/{journeyId}",
+		DeletePersonalData: "journey/{journeyId}",
+	}
+}
+
+// withDefaults fills empty paths from DefaultPaths.
+func (p Paths) withDefaults() Paths {
+	d := DefaultPaths()
+	for _, f := range []struct{ v, def *string }{
+		{&p.Journey, &d.Journey},
+		{&p.ProcessCustomStep, &d.ProcessCustomStep},
+		{&p.CompleteCustomStep, &d.CompleteCustomStep},
+		{&p.DeletePersonalData, &d.DeletePersonalData},
+	} {
+		if strings.TrimSpace(*f.v) == "" {
+			*f.v = *f.def
+		}
+	}
+	return p
+}
+
+// ClientConfig configures a Client. Zero values take the defaults shown.
+type ClientConfig struct {
+	Region  Region // eu (default), uae, qat
+	BaseURL string // overrides Region, e.g. the simulator's URL
+	Paths   Paths  // empty fields take DefaultPaths
+
+	ConnectTimeout time.Duration // dial and TLS handshake; default 3s
+	AttemptTimeout time.Duration // one HTTP attempt, body included; default 10s
+	Timeout        time.Duration // one method call, retries included; default 30s
+
+	MaxAttempts int           // attempts per call, first one included; default 4
+	BaseBackoff time.Duration // backoff before the first retry, doubled each time; default 200ms
+	MaxBackoff  time.Duration // cap on one backoff; default 5s
+
+	MaxResponseBytes int64 // largest response body read; default 16 MiB
+
+	// HTTPClient replaces the client built from ConnectTimeout (tests). Its own
+	// Timeout, if any, applies on top of AttemptTimeout.
+	HTTPClient *http.Client
+}
+
+// Client calls the IDWise REST API. It is safe for concurrent use.
+type Client struct {
+	base        *url.URL
+	paths       Paths
+	creds       Credentials
+	hc          *http.Client
+	attempt     time.Duration
+	timeout     time.Duration
+	maxAttempts int
+	baseBackoff time.Duration
+	maxBackoff  time.Duration
+	maxBody     int64
+}
+
+// NewClient validates cfg and builds a client. It makes no request.
+func NewClient(cfg ClientConfig, creds Credentials) (*Client, error) {
+	if creds == nil {
+		return nil, errors.New("idwise client needs credentials")
+	}
+	raw := strings.TrimSpace(cfg.BaseURL)
+	if raw == "" {
+		var err error
+		if raw, err = BaseURL(cfg.Region); err != nil {
+			return nil, err
+		}
+	}
+	base, err := url.Parse(raw)
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+		return nil, fmt.Errorf("idwise base url %q: want an absolute http(s) url", raw)
+	}
+	if !strings.HasSuffix(base.Path, "/") {
+		base.Path += "/"
+	}
+	c := &Client{
+		base:        base,
+		paths:       cfg.Paths.withDefaults(),
+		creds:       creds,
+		hc:          cfg.HTTPClient,
+		attempt:     orDuration(cfg.AttemptTimeout, 10*time.Second),
+		timeout:     orDuration(cfg.Timeout, 30*time.Second),
+		maxAttempts: cfg.MaxAttempts,
+		baseBackoff: orDuration(cfg.BaseBackoff, 200*time.Millisecond),
+		maxBackoff:  orDuration(cfg.MaxBackoff, 5*time.Second),
+		maxBody:     cfg.MaxResponseBytes,
+	}
+	if c.maxAttempts <= 0 {
+		c.maxAttempts = 4
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = 16 << 20
+	}
+	if c.hc == nil {
+		connect := orDuration(cfg.ConnectTimeout, 3*time.Second)
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext
+		tr.TLSHandshakeTimeout = connect
+		c.hc = &http.Client{Transport: tr}
+	}
+	return c, nil
+}
+
+func orDuration(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// ErrNotFound means IDWise does not know the journey (HTTP 404). It is permanent.
+var ErrNotFound = errors.New("idwise: not found")
+
+// ErrUnauthorized means IDWise refused the API credentials (HTTP 401 or 403). It is
+// permanent until the credentials change.
+var ErrUnauthorized = errors.New("idwise: unauthorized")
+
+// APIError is any other failure: an unexpected status, or no response at all
+// (Status 0: network error or timeout). Retryable reports whether the same call may
+// succeed later (network errors, 429 and 5xx). It never carries a response body.
+type APIError struct {
+	Status    int
+	Retryable bool
+	cause     error
+}
+
+func (e *APIError) Error() string {
+	if e.Status == 0 {
+		return fmt.Sprintf("idwise: request failed: %v", e.cause)
+	}
+	return fmt.Sprintf("idwise: http status %d", e.Status)
+}
+
+// Unwrap returns the network error, if any (errors.Is(err, context.DeadlineExceeded)).
+func (e *APIError) Unwrap() error { return e.cause }
+
+// Journey gets the journey's result (Get Journey Result).
+func (c *Client) Journey(ctx context.Context, journeyID string) (Journey, error) {
+	body, err := c.call(ctx, request{method: http.MethodGet, path: c.path(c.paths.Journey, journeyID, "")})
+	if err != nil {
+		return Journey{}, fmt.Errorf("get journey %s: %w", journeyID, err)
+	}
+	var j Journey
+	if err := json.Unmarshal(body, &j); err != nil {
+		return Journey{}, fmt.Errorf("decode journey %s: %w", journeyID, err)
+	}
+	return j, nil
+}
+
+// ProcessCustomStep submits an image for a custom step (Process Custom Journey Step),
+// as multipart/form-data with the fields journeyId, stepId and the file part image.
+func (c *Client) ProcessCustomStep(ctx context.Context, journeyID, stepID string, image []byte, contentType string) error {
+	if len(image) == 0 {
+		return fmt.Errorf("process custom step %s/%s: empty image", journeyID, stepID)
+	}
+	body, ctype, err := stepForm(journeyID, stepID, image, contentType)
+	if err != nil {
+		return fmt.Errorf("process custom step %s/%s: %w", journeyID, stepID, err)
+	}
+	_, err = c.call(ctx, request{
+		method:      http.MethodPost,
+		path:        c.path(c.paths.ProcessCustomStep, journeyID, stepID),
+		body:        body,
+		contentType: ctype,
+	})
+	if err != nil {
+		return fmt.Errorf("process custom step %s/%s: %w", journeyID, stepID, err)
+	}
+	return nil
+}
+
+// CompleteCustomStep closes the journey's custom steps (Complete Custom Step). The
+// journey id goes in the path when the path has {journeyId}, and always in a JSON body
+// {"journeyId": ...}.
+func (c *Client) CompleteCustomStep(ctx context.Context, journeyID string) error {
+	body, _ := json.Marshal(map[string]string{"journeyId": journeyID})
+	_, err := c.call(ctx, request{
+		method:      http.MethodPost,
+		path:        c.path(c.paths.CompleteCustomStep, journeyID, ""),
+		body:        body,
+		contentType: "application/json",
+	})
+	if err != nil {
+		return fmt.Errorf("complete custom step %s: %w", journeyID, err)
+	}
+	return nil
+}
+
+// DeletePersonalData removes the journey's personal data at IDWise.
+func (c *Client) DeletePersonalData(ctx context.Context, journeyID string) error {
+	_, err := c.call(ctx, request{method: http.MethodDelete, path: c.path(c.paths.DeletePersonalData, journeyID, "")})
+	if err != nil {
+		return fmt.Errorf("delete personal data %s: %w", journeyID, err)
+	}
+	return nil
+}
+
+func (c *Client) path(tmpl, journeyID, stepID string) string {
+	return strings.NewReplacer("{journeyId}", url.PathEscape(journeyID), "{stepId}", url.PathEscape(stepID)).Replace(tmpl)
+}
+
+// stepForm builds the multipart body of Process Custom Journey Step.
+func stepForm(journeyID, stepID string, image []byte, contentType string) ([]byte, string, error) {
+	if contentType == "" {
+		contentType = http.DetectContentType(image)
+	}
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	if err := w.WriteField("journeyId", journeyID); err != nil {
+		return nil, "", err
+	}
+	if err := w.WriteField("stepId", stepID); err != nil {
+		return nil, "", err
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="image"; filename="`+imageFilename(contentType)+`"`)
+	h.Set("Content-Type", contentType)
+	part, err := w.CreatePart(h)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := part.Write(image); err != nil {
+		return nil, "", err
+	}
+	if err := w.Close(); err != nil {
+		return nil, "", err
+	}
+	return buf.Bytes(), w.FormDataContentType(), nil
+}
+
+func imageFilename(contentType string) string {
+	switch strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0])) {
+	case "image/jpeg":
+		return "image.jpg"
+	case "image/png":
+		return "image.png"
+	}
+	return "image"
+}
+
+type request struct {
+	method      string
+	path        string
+	body        []byte
+	contentType string
+}
+
+// call sends r with retries: network errors, 429 and 5xx are retried with exponential
+// backoff and full jitter (or after Retry-After), never past ctx's deadline. When no
+// attempt is left, or the next wait would end past the deadline, it returns the last
+// error.
+func (c *Client) call(ctx context.Context, r request) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	key, secret, err := c.creds.APICredentials(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load idwise api credentials: %w", err)
+	}
+	var last error
+	for attempt := 1; ; attempt++ {
+		body, retryAfter, err := c.do(ctx, r, key, secret)
+		if err == nil {
+			return body, nil
+		}
+		if ctx.Err() != nil && last != nil {
+			// The deadline cut this attempt short: IDWise's last answer says more.
+			return nil, last
+		}
+		last = err
+		var ae *APIError
+		if !errors.As(err, &ae) || !ae.Retryable || attempt >= c.maxAttempts {
+			return nil, err
+		}
+		wait := retryAfter
+		if wait <= 0 {
+			wait = c.backoff(attempt)
+		}
+		if !sleep(ctx, wait) {
+			return nil, err
+		}
+	}
+}
+
+// backoff is the full-jitter wait before retry n (1-based): uniform in
+// [0, min(MaxBackoff, BaseBackoff*2^(n-1))].
+func (c *Client) backoff(n int) time.Duration {
+	ceiling := c.maxBackoff
+	if n-1 < 30 {
+		if d := c.baseBackoff << (n - 1); d > 0 && d < ceiling {
+			ceiling = d
+		}
+	}
+	return rand.N(ceiling + 1)
+}
+
+// sleep waits d unless ctx ends first. It does not start a wait that would end past
+// ctx's deadline: it reports false at once instead.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= d {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// do makes one attempt. retryAfter is the server's Retry-After, if it sent one.
+func (c *Client) do(ctx context.Context, r request, key, secret string) (body []byte, retryAfter time.Duration, err error) {
+	actx, cancel := context.WithTimeout(ctx, c.attempt)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, r.method, c.base.JoinPath(r.path).String(), bytes.NewReader(r.body))
+	if err != nil {
+		return nil, 0, fmt.Errorf("build request: %w", err)
+	}
+	req.SetBasicAuth(key, secret)
+	req.Header.Set("Accept", "application/json")
+	if r.contentType != "" {
+		req.Header.Set("Content-Type", r.contentType)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, 0, &APIError{Retryable: true, cause: err}
+	}
+	defer func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+	}()
+	switch s := resp.StatusCode; {
+	case s >= 200 && s < 300:
+		body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+		if err != nil {
+			return nil, 0, &APIError{Status: 0, Retryable: true, cause: err}
+		}
+		if int64(len(body)) > c.maxBody {
+			return nil, 0, fmt.Errorf("response body larger than %d bytes", c.maxBody)
+		}
+		return body, 0, nil
+	case s == http.StatusNotFound:
+		return nil, 0, ErrNotFound
+	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+		return nil, 0, ErrUnauthorized
+	case s == http.StatusTooManyRequests || s >= 500:
+		wait, _ := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		return nil, wait, &APIError{Status: s, Retryable: true}
+	default:
+		return nil, 0, &APIError{Status: s}
+	}
+}
+
+// parseRetryAfter reads a Retry-After value: delay seconds or an HTTP-date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return 0, false
+		}
+		if n > int64(24*time.Hour/time.Second) {
+			n = int64(24 * time.Hour / time.Second)
+		}
+		return time.Duration(n) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	if d := t.Sub(now); d > 0 {
+		return d, true
+	}
+	return 0, true
+}

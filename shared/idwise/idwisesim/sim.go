@@ -1,0 +1,398 @@
+// Package idwisesim simulates the IDWise REST API and IDWise's webhook deliveries, for
+// tests and the local runner. Journeys are scripted in Go or over HTTP (/_sim/...), faults
+// are injected per endpoint, requests are counted per endpoint, and a Sender delivers
+// webhooks with IDWise's retry schedule on a compressible clock. It keeps no global state.
+package idwisesim
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kycbackend/kyc/shared/idwise"
+)
+
+// Config configures a simulated IDWise API.
+type Config struct {
+	APIKey    string // HTTP Basic user the API accepts
+	APISecret string // HTTP Basic password the API accepts
+	// Paths are the API routes; empty fields take idwise.DefaultPaths, so a client with
+	// the same Paths talks to the simulator.
+	Paths idwise.Paths
+}
+
+// Endpoint names an API endpoint for faults and counters.
+type Endpoint string
+
+const (
+	EndpointJourney            Endpoint = "journey"              // GET Get Journey Result
+	EndpointProcessCustomStep  Endpoint = "process-custom-step"  // POST Process Custom Journey Step
+	EndpointCompleteCustomStep Endpoint = "complete-custom-step" // POST Complete Custom Step
+	EndpointDeletePersonalData Endpoint = "delete-personal-data" // DELETE personal data
+)
+
+// Fault replaces the normal answer of one request.
+type Fault struct {
+	Status     int           // answer this status (500, 429, 403 ...); 0 answers normally
+	RetryAfter string        // Retry-After header sent with Status ("2" or an HTTP-date)
+	Body       string        // body sent with Status; default {"error":"injected fault"}
+	Delay      time.Duration // wait first (a slow answer), or until the client gives up
+	Hang       bool          // after Delay (0: until the client gives up), drop the connection unanswered
+}
+
+// Step is what Process Custom Journey Step received.
+type Step struct {
+	JourneyID   string
+	StepID      string
+	Filename    string
+	ContentType string
+	Image       []byte
+}
+
+// Server is a simulated IDWise API. It is safe for concurrent use.
+type Server struct {
+	key, secret [32]byte
+	mux         *http.ServeMux
+
+	mu        sync.Mutex
+	journeys  map[string][]byte // Get Journey Result bodies by journey id
+	faults    map[Endpoint][]Fault
+	requests  map[Endpoint]int
+	steps     []Step
+	completed map[string]int
+	deleted   []string
+}
+
+// New builds a simulator. It panics if cfg.Paths holds routes that conflict, as
+// http.ServeMux does.
+func New(cfg Config) *Server {
+	s := &Server{
+		key:       sha256.Sum256([]byte(cfg.APIKey)),
+		secret:    sha256.Sum256([]byte(cfg.APISecret)),
+		mux:       http.NewServeMux(),
+		journeys:  map[string][]byte{},
+		faults:    map[Endpoint][]Fault{},
+		requests:  map[Endpoint]int{},
+		completed: map[string]int{},
+	}
+	p := cfg.Paths
+	d := idwise.DefaultPaths()
+	route := func(method, path, def string, ep Endpoint, h http.HandlerFunc) {
+		if strings.TrimSpace(path) == "" {
+			path = def
+		}
+		s.mux.HandleFunc(method+" /"+strings.TrimPrefix(path, "/"), s.api(ep, h))
+	}
+	route(http.MethodGet, p.Journey, d.Journey, EndpointJourney, s.getJourney)
+	route(http.MethodPost, p.ProcessCustomStep, d.ProcessCustomStep, EndpointProcessCustomStep, s.processStep)
+	route(http.MethodPost, p.CompleteCustomStep, d.CompleteCustomStep, EndpointCompleteCustomStep, s.completeStep)
+	route(http.MethodDelete, p.DeletePersonalData, d.DeletePersonalData, EndpointDeletePersonalData, s.deleteData)
+	s.mux.HandleFunc("PUT /_sim/journeys/{journeyId}", s.simPutJourney)
+	s.mux.HandleFunc("GET /_sim/journeys/{journeyId}", s.simGetJourney)
+	s.mux.HandleFunc("POST /_sim/journeys/{journeyId}/review", s.simReview)
+	return s
+}
+
+// Handler serves the API and the /_sim/ scripting routes (no auth: local use only).
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// SetJourney stores j as the Get Journey Result of j.JourneyID.
+func (s *Server) SetJourney(j idwise.Journey) {
+	raw, err := json.Marshal(j)
+	if err != nil { // a Journey always marshals
+		panic(err)
+	}
+	s.mu.Lock()
+	s.journeys[j.JourneyID] = raw
+	s.mu.Unlock()
+}
+
+// SetJourneyJSON stores a Get Journey Result body (snake_case) as given, unknown fields
+// included, with journey_id set to journeyID.
+func (s *Server) SetJourneyJSON(journeyID string, raw []byte) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+		return errors.New("journey must be a JSON object")
+	}
+	obj["journey_id"], _ = json.Marshal(journeyID)
+	stored, _ := json.Marshal(obj)
+	s.mu.Lock()
+	s.journeys[journeyID] = stored
+	s.mu.Unlock()
+	return nil
+}
+
+// Journey returns the stored journey, as the client would decode it.
+func (s *Server) Journey(journeyID string) (idwise.Journey, bool) {
+	s.mu.Lock()
+	raw, ok := s.journeys[journeyID]
+	s.mu.Unlock()
+	var j idwise.Journey
+	if ok && json.Unmarshal(raw, &j) != nil {
+		return idwise.Journey{}, false
+	}
+	return j, ok
+}
+
+// Review records a manual review: manual_decision and final_decision become decision
+// ("Approved" or "Rejected").
+func (s *Server) Review(journeyID, decision string) error {
+	if decision != "Approved" && decision != "Rejected" {
+		return fmt.Errorf("decision %q: want Approved or Rejected", decision)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	raw, ok := s.journeys[journeyID]
+	if !ok {
+		return idwise.ErrNotFound
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return err
+	}
+	d, _ := json.Marshal(decision)
+	obj["manual_decision"], obj["final_decision"] = d, d
+	s.journeys[journeyID], _ = json.Marshal(obj)
+	return nil
+}
+
+// Fail makes the next n requests to ep answer with f instead of normally.
+func (s *Server) Fail(ep Endpoint, n int, f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults[ep] = append(s.faults[ep], f)
+	}
+}
+
+// Requests is how many requests reached ep (faulted and unauthorized ones included).
+func (s *Server) Requests(ep Endpoint) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests[ep]
+}
+
+// Steps returns the Process Custom Journey Step submissions, in arrival order.
+func (s *Server) Steps() []Step {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Step(nil), s.steps...)
+}
+
+// Completed is how many times Complete Custom Step succeeded for the journey.
+func (s *Server) Completed(journeyID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.completed[journeyID]
+}
+
+// Deleted returns the journeys whose personal data was deleted, in order.
+func (s *Server) Deleted() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.deleted...)
+}
+
+// api wraps an endpoint: count, apply a pending fault, check Basic auth.
+func (s *Server) api(ep Endpoint, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests[ep]++
+		var f *Fault
+		if q := s.faults[ep]; len(q) > 0 {
+			f, s.faults[ep] = &q[0], q[1:]
+		}
+		s.mu.Unlock()
+		if f != nil && s.fault(w, r, *f) {
+			return
+		}
+		if !s.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="idwise"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized")
+			return
+		}
+		h(w, r)
+	}
+}
+
+// fault applies f and reports whether it answered the request.
+func (s *Server) fault(w http.ResponseWriter, r *http.Request, f Fault) bool {
+	if f.Delay > 0 || (f.Hang && f.Delay == 0) {
+		var timeout <-chan time.Time
+		if f.Delay > 0 {
+			t := time.NewTimer(f.Delay)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-timeout:
+		case <-r.Context().Done():
+			return true
+		}
+	}
+	if f.Hang {
+		panic(http.ErrAbortHandler) // drops the connection without an answer
+	}
+	if f.Status == 0 {
+		return false
+	}
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	body := f.Body
+	if body == "" {
+		body = `{"error":"injected fault"}`
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(f.Status)
+	_, _ = io.WriteString(w, body)
+	return true
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		return false
+	}
+	u, p := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(pass))
+	return subtle.ConstantTimeCompare(u[:], s.key[:])&subtle.ConstantTimeCompare(p[:], s.secret[:]) == 1
+}
+
+func (s *Server) getJourney(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	raw, ok := s.journeys[r.PathValue("journeyId")]
+	s.mu.Unlock()
+	if !ok {
+		writeError(w, http.StatusNotFound, "journey not found")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(raw)
+}
+
+func (s *Server) processStep(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseMultipartForm(32 << 20); err != nil {
+		writeError(w, http.StatusBadRequest, "want multipart/form-data")
+		return
+	}
+	defer r.MultipartForm.RemoveAll()
+	st := Step{JourneyID: r.PathValue("journeyId"), StepID: r.PathValue("stepId")}
+	if st.JourneyID == "" {
+		st.JourneyID = r.FormValue("journeyId")
+	}
+	if st.StepID == "" {
+		st.StepID = r.FormValue("stepId")
+	}
+	file, hdr, err := r.FormFile("image")
+	if st.JourneyID == "" || st.StepID == "" || err != nil {
+		writeError(w, http.StatusBadRequest, "journeyId, stepId and image are required")
+		return
+	}
+	defer file.Close()
+	if st.Image, err = io.ReadAll(file); err != nil {
+		writeError(w, http.StatusBadRequest, "unreadable image")
+		return
+	}
+	st.Filename, st.ContentType = hdr.Filename, hdr.Header.Get("Content-Type")
+	s.mu.Lock()
+	_, known := s.journeys[st.JourneyID]
+	if known {
+		s.steps = append(s.steps, st)
+	}
+	s.mu.Unlock()
+	if !known {
+		writeError(w, http.StatusNotFound, "journey not found")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"journey_id": st.JourneyID, "step_id": st.StepID, "status": "Submitted"})
+}
+
+func (s *Server) completeStep(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("journeyId")
+	if id == "" {
+		var body struct {
+			JourneyID string `json:"journeyId"`
+		}
+		_ = json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body)
+		id = body.JourneyID
+	}
+	s.mu.Lock()
+	_, known := s.journeys[id]
+	if known {
+		s.completed[id]++
+	}
+	s.mu.Unlock()
+	if !known {
+		writeError(w, http.StatusNotFound, "journey not found")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"journey_id": id, "is_completed": true})
+}
+
+func (s *Server) deleteData(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("journeyId")
+	s.mu.Lock()
+	_, known := s.journeys[id]
+	if known {
+		delete(s.journeys, id)
+		s.deleted = append(s.deleted, id)
+	}
+	s.mu.Unlock()
+	if !known {
+		writeError(w, http.StatusNotFound, "journey not found")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) simPutJourney(w http.ResponseWriter, r *http.Request) {
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "unreadable body")
+		return
+	}
+	if err := s.SetJourneyJSON(r.PathValue("journeyId"), raw); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) simGetJourney(w http.ResponseWriter, r *http.Request) {
+	s.getJourney(w, r)
+}
+
+func (s *Server) simReview(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Decision string `json:"decision"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, `want {"decision":"Approved|Rejected"}`)
+		return
+	}
+	switch err := s.Review(r.PathValue("journeyId"), body.Decision); {
+	case errors.Is(err, idwise.ErrNotFound):
+		writeError(w, http.StatusNotFound, "journey not found")
+	case err != nil:
+		writeError(w, http.StatusBadRequest, err.Error())
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]any{"error": msg})
+}
