@@ -8,12 +8,14 @@ import (
 	"io"
 	"math/rand"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -580,4 +582,69 @@ func permutations(xs []int) [][]int {
 		}
 	}
 	return out
+}
+
+// TestSampleStreamAndScheduleEvents runs events/processor-inbox-insert.json through the
+// processor's Lambda handler and events/sweeper-schedule.json through the sweeper's.
+func TestSampleStreamAndScheduleEvents(t *testing.T) {
+	p := newPipeline(t)
+	raw, err := os.ReadFile("../../events/processor-inbox-insert.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.DynamoDBEvent
+	if err := json.Unmarshal(raw, &ev); err != nil || len(ev.Records) != 1 {
+		t.Fatalf("not a DynamoDB stream event: %v", err)
+	}
+	p.journey("6720a1b2c3d4e5f6a7b8c22e", "customer-0001", "Complete", "", "Complete")
+	// The item the record is about, as the webhook wrote it.
+	item, err := ddb.FromStreamImage(ev.Records[0].Change.NewImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.ddb.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(p.table), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := compose.Processor(p.runtime())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := h.Handle(context.Background(), ev)
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("Handle() = %+v, %v; want no failures", resp, err)
+	}
+	if got := p.profile("customer-0001").Status; got != kyc.Approved {
+		t.Errorf("status = %s, want APPROVED", got)
+	}
+	if msgs := p.messages(); len(msgs) != 1 {
+		t.Errorf("status events = %d, want 1", len(msgs))
+	}
+	if state, pending := p.eventState(inbox.Event{Provider: "idwise", EventID: "evt-stream-0001"}); state != "processed" || pending != "" {
+		t.Errorf("event state = %q pending %q, want processed", state, pending)
+	}
+
+	// A record whose processing fails is reported by its sequence number.
+	p.sim.Fail(idwisesim.EndpointJourney, 100, idwisesim.Fault{Status: 503})
+	ev.Records[0].Change.NewImage["eventName"] = events.NewStringAttribute(idwise.FinishedJourney)
+	ev.Records[0].Change.NewImage["eventId"] = events.NewStringAttribute("evt-stream-0002")
+	resp, err = h.Handle(context.Background(), ev)
+	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != ev.Records[0].Change.SequenceNumber {
+		t.Errorf("Handle() with IDWise down = %+v, %v; want the record reported as failed", resp, err)
+	}
+
+	raw, err = os.ReadFile("../../events/sweeper-schedule.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sched events.EventBridgeEvent
+	if err := json.Unmarshal(raw, &sched); err != nil || sched.DetailType != "Scheduled Event" {
+		t.Fatalf("not a schedule event: %v", err)
+	}
+	sw, err := compose.Sweeper(p.runtime())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sw.Handle(context.Background(), sched); err != nil {
+		t.Errorf("sweeper Handle() = %v", err)
+	}
 }

@@ -255,7 +255,10 @@ func (s *Store) Mark(ctx context.Context, e inbox.Event, st processor.State, not
 		in.UpdateExpression = aws.String("SET #state = :state, note = :note, processedAt = :now REMOVE #pending")
 	}
 	_, err := s.client.UpdateItem(ctx, in)
-	return conflictOr(err, "mark event")
+	if err = conflictOr(err, "mark event"); errors.Is(err, processor.ErrConflict) {
+		return nil // the item is gone (expired or erased): nothing left to mark
+	}
+	return err
 }
 
 // Pending lists up to limit items of one partition of the Unprocessed index (PENDING

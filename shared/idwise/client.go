@@ -198,6 +198,9 @@ var ErrNotFound = errors.New("idwise: not found")
 // permanent until the credentials change.
 var ErrUnauthorized = errors.New("idwise: unauthorized")
 
+// ErrMalformedResponse means a 2xx answer whose body is not a journey JSON object.
+var ErrMalformedResponse = errors.New("idwise: malformed response")
+
 // APIError is any other failure: an unexpected status, or no response at all
 // (Status 0: network error or timeout). Retryable reports whether the same call may
 // succeed later (network errors, 429 and 5xx). It never carries a response body.
@@ -219,13 +222,18 @@ func (e *APIError) Unwrap() error { return e.cause }
 
 // Journey gets the journey's result (Get Journey Result).
 func (c *Client) Journey(ctx context.Context, journeyID string) (Journey, error) {
-	body, err := c.call(ctx, request{method: http.MethodGet, path: c.path(c.paths.Journey, journeyID, "")})
+	path, err := c.path(c.paths.Journey, journeyID, "")
+	if err != nil {
+		return Journey{}, fmt.Errorf("get journey: %w", err)
+	}
+	body, err := c.call(ctx, request{method: http.MethodGet, path: path})
 	if err != nil {
 		return Journey{}, fmt.Errorf("get journey %s: %w", journeyID, err)
 	}
 	var j Journey
 	if err := json.Unmarshal(body, &j); err != nil {
-		return Journey{}, fmt.Errorf("decode journey %s: %w", journeyID, err)
+		// Not the decoder's message: it may quote the body.
+		return Journey{}, fmt.Errorf("decode journey %s: %w", journeyID, ErrMalformedResponse)
 	}
 	return j, nil
 }
@@ -236,13 +244,20 @@ func (c *Client) ProcessCustomStep(ctx context.Context, journeyID, stepID string
 	if len(image) == 0 {
 		return fmt.Errorf("process custom step %s/%s: empty image", journeyID, stepID)
 	}
+	if err := checkID("step id", stepID); err != nil {
+		return fmt.Errorf("process custom step: %w", err)
+	}
+	path, err := c.path(c.paths.ProcessCustomStep, journeyID, stepID)
+	if err != nil {
+		return fmt.Errorf("process custom step: %w", err)
+	}
 	body, ctype, err := stepForm(journeyID, stepID, image, contentType)
 	if err != nil {
 		return fmt.Errorf("process custom step %s/%s: %w", journeyID, stepID, err)
 	}
 	_, err = c.call(ctx, request{
 		method:      http.MethodPost,
-		path:        c.path(c.paths.ProcessCustomStep, journeyID, stepID),
+		path:        path,
 		body:        body,
 		contentType: ctype,
 	})
@@ -256,10 +271,14 @@ func (c *Client) ProcessCustomStep(ctx context.Context, journeyID, stepID string
 // journey id goes in the path when the path has {journeyId}, and always in a JSON body
 // {"journeyId": ...}.
 func (c *Client) CompleteCustomStep(ctx context.Context, journeyID string) error {
+	path, err := c.path(c.paths.CompleteCustomStep, journeyID, "")
+	if err != nil {
+		return fmt.Errorf("complete custom step: %w", err)
+	}
 	body, _ := json.Marshal(map[string]string{"journeyId": journeyID})
-	_, err := c.call(ctx, request{
+	_, err = c.call(ctx, request{
 		method:      http.MethodPost,
-		path:        c.path(c.paths.CompleteCustomStep, journeyID, ""),
+		path:        path,
 		body:        body,
 		contentType: "application/json",
 	})
@@ -271,15 +290,40 @@ func (c *Client) CompleteCustomStep(ctx context.Context, journeyID string) error
 
 // DeletePersonalData removes the journey's personal data at IDWise.
 func (c *Client) DeletePersonalData(ctx context.Context, journeyID string) error {
-	_, err := c.call(ctx, request{method: http.MethodDelete, path: c.path(c.paths.DeletePersonalData, journeyID, "")})
+	path, err := c.path(c.paths.DeletePersonalData, journeyID, "")
 	if err != nil {
+		return fmt.Errorf("delete personal data: %w", err)
+	}
+	if _, err := c.call(ctx, request{method: http.MethodDelete, path: path}); err != nil {
 		return fmt.Errorf("delete personal data %s: %w", journeyID, err)
 	}
 	return nil
 }
 
-func (c *Client) path(tmpl, journeyID, stepID string) string {
-	return strings.NewReplacer("{journeyId}", url.PathEscape(journeyID), "{stepId}", url.PathEscape(stepID)).Replace(tmpl)
+// path fills tmpl with the path-escaped ids. An id that would change the path's
+// meaning ("", ".", "..") or carries control characters is refused.
+func (c *Client) path(tmpl, journeyID, stepID string) (string, error) {
+	if err := checkID("journey id", journeyID); err != nil {
+		return "", err
+	}
+	if strings.Contains(tmpl, "{stepId}") {
+		if err := checkID("step id", stepID); err != nil {
+			return "", err
+		}
+	}
+	return strings.NewReplacer("{journeyId}", url.PathEscape(journeyID), "{stepId}", url.PathEscape(stepID)).Replace(tmpl), nil
+}
+
+func checkID(what, id string) error {
+	if id == "" || id == "." || id == ".." {
+		return fmt.Errorf("invalid %s %q", what, id)
+	}
+	for _, r := range id {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("invalid %s: control character", what)
+		}
+	}
+	return nil
 }
 
 // stepForm builds the multipart body of Process Custom Journey Step.
@@ -331,7 +375,7 @@ type request struct {
 // call sends r with retries: network errors, 429 and 5xx are retried with exponential
 // backoff and full jitter (or after Retry-After), never past ctx's deadline. When no
 // attempt is left, or the next wait would end past the deadline, it returns the last
-// error.
+// error; an attempt cut short by the deadline does not replace an earlier answer.
 func (c *Client) call(ctx context.Context, r request) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -345,8 +389,8 @@ func (c *Client) call(ctx context.Context, r request) ([]byte, error) {
 		if err == nil {
 			return body, nil
 		}
-		if ctx.Err() != nil && last != nil {
-			// The deadline cut this attempt short: IDWise's last answer says more.
+		if ae, ok := err.(*APIError); ok && ae.Status == 0 && ctx.Err() != nil && last != nil {
+			// The deadline cut this attempt short: the previous answer says more.
 			return nil, last
 		}
 		last = err
@@ -396,7 +440,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 func (c *Client) do(ctx context.Context, r request, key, secret string) (body []byte, retryAfter time.Duration, err error) {
 	actx, cancel := context.WithTimeout(ctx, c.attempt)
 	defer cancel()
-	req, err := http.NewRequestWithContext(actx, r.method, c.base.JoinPath(r.path).String(), bytes.NewReader(r.body))
+	req, err := http.NewRequestWithContext(actx, r.method, c.base.String()+strings.TrimPrefix(r.path, "/"), bytes.NewReader(r.body))
 	if err != nil {
 		return nil, 0, fmt.Errorf("build request: %w", err)
 	}

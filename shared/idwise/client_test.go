@@ -269,6 +269,14 @@ func TestClientDeadline(t *testing.T) {
 			maxElapsed:   250*time.Millisecond + 150*time.Millisecond,
 		},
 		{
+			name:         "attempt cut short by the deadline keeps the earlier 500",
+			ctxTimeout:   300 * time.Millisecond,
+			faults:       []idwisesim.Fault{{Status: 500}, {Hang: true}},
+			wantStatus:   500,
+			wantRequests: func(n int) bool { return n == 2 },
+			maxElapsed:   time.Second,
+		},
+		{
 			name:         "hang past the deadline: a timeout error, one request",
 			ctxTimeout:   200 * time.Millisecond,
 			faults:       []idwisesim.Fault{{Hang: true}},

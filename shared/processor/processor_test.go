@@ -1,0 +1,225 @@
+package processor_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kycbackend/kyc/shared/inbox"
+	"github.com/kycbackend/kyc/shared/kyc"
+	"github.com/kycbackend/kyc/shared/processor"
+)
+
+// memStore implements every processor port in memory and records calls.
+type memStore struct {
+	mu        sync.Mutex
+	journeys  map[string]processor.Journey
+	profiles  map[string]kyc.Profile
+	outbox    map[string]bool // id -> sent
+	states    map[string]processor.State
+	conflicts int // ApplyStatus fails with ErrConflict this many times
+}
+
+func newMem() *memStore {
+	return &memStore{journeys: map[string]processor.Journey{}, profiles: map[string]kyc.Profile{},
+		outbox: map[string]bool{}, states: map[string]processor.State{}}
+}
+
+func (m *memStore) Journey(_ context.Context, provider, id string) (processor.Journey, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j, ok := m.journeys[provider+id]
+	return j, ok, nil
+}
+
+func (m *memStore) PutJourney(_ context.Context, j processor.Journey) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if old, ok := m.journeys[j.Provider+j.JourneyID]; ok && old.Version >= j.Version {
+		return processor.ErrConflict
+	}
+	m.journeys[j.Provider+j.JourneyID] = j
+	return nil
+}
+
+func (m *memStore) Profile(_ context.Context, ref string) (kyc.Profile, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.profiles[ref]
+	return p, ok, nil
+}
+
+func (m *memStore) ApplyStatus(_ context.Context, c kyc.Change, cur kyc.Profile, found bool, ev *kyc.StatusEvent) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.conflicts > 0 {
+		m.conflicts--
+		return processor.ErrConflict
+	}
+	p, ok := m.profiles[c.ReferenceNo]
+	if ok != found || (ok && p.Version != cur.Version) {
+		return processor.ErrConflict
+	}
+	m.profiles[c.ReferenceNo] = kyc.Profile{ReferenceNo: c.ReferenceNo, Status: c.Status, JourneyID: c.JourneyID,
+		Provider: c.Provider, Reasons: c.Reasons, Version: c.Version}
+	if ev != nil {
+		m.outbox[ev.ID] = false
+	}
+	return nil
+}
+
+func (m *memStore) MarkSent(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.outbox[id] = true
+	return nil
+}
+
+func (m *memStore) Mark(_ context.Context, e inbox.Event, st processor.State, _ string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.states[e.EventID] = st
+	return nil
+}
+
+type pub struct {
+	mu   sync.Mutex
+	sent []kyc.StatusEvent
+	fail bool
+}
+
+func (p *pub) Publish(_ context.Context, ev kyc.StatusEvent) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fail {
+		return errors.New("sns down")
+	}
+	p.sent = append(p.sent, ev)
+	return nil
+}
+
+// scripted resolves every event to the outcome (or error) given for its id.
+type scripted map[string]struct {
+	out processor.Outcome
+	err error
+}
+
+func (s scripted) Resolve(_ context.Context, e inbox.Event, _ processor.Journey, _ bool) (processor.Outcome, error) {
+	r, ok := s[e.EventID]
+	if !ok {
+		return processor.Outcome{}, fmt.Errorf("no script for %s", e.EventID)
+	}
+	return r.out, r.err
+}
+
+func change(status kyc.Status, version int64) *kyc.Change {
+	return &kyc.Change{ReferenceNo: "r1", JourneyID: "j1", Provider: "v", Status: status, Version: version, OccurredAt: time.Unix(0, 0)}
+}
+
+func event(id string) inbox.Event {
+	return inbox.Event{Provider: "v", EventID: id, Name: "X", JourneyID: "j1", Processable: true}
+}
+
+func TestProcess(t *testing.T) {
+	tests := []struct {
+		name       string
+		start      *kyc.Profile
+		script     scripted
+		event      inbox.Event
+		conflicts  int
+		snsDown    bool
+		wantErr    bool
+		wantState  processor.State
+		wantStatus kyc.Status
+		wantSent   int
+		wantUnsent int
+	}{
+		{name: "first status", script: scripted{"e": {out: processor.Outcome{Change: change(kyc.Approved, 10)}}}, event: event("e"),
+			wantState: processor.Processed, wantStatus: kyc.Approved, wantSent: 1},
+		{name: "older snapshot never overwrites a newer one",
+			start:  &kyc.Profile{ReferenceNo: "r1", Status: kyc.Approved, JourneyID: "j1", Version: 20},
+			script: scripted{"e": {out: processor.Outcome{Change: change(kyc.InReview, 10)}}}, event: event("e"),
+			wantState: processor.Processed, wantStatus: kyc.Approved},
+		{name: "same status is not a change",
+			start:  &kyc.Profile{ReferenceNo: "r1", Status: kyc.Approved, JourneyID: "j1", Version: 5},
+			script: scripted{"e": {out: processor.Outcome{Change: change(kyc.Approved, 10)}}}, event: event("e"),
+			wantState: processor.Processed, wantStatus: kyc.Approved},
+		{name: "submission received does not undo a decision",
+			start:  &kyc.Profile{ReferenceNo: "r1", Status: kyc.Rejected, JourneyID: "j1", Version: 5},
+			script: scripted{"e": {out: processor.Outcome{Change: change(kyc.PendingVerification, 10), Guard: processor.UnlessDecided}}}, event: event("e"),
+			wantState: processor.Processed, wantStatus: kyc.Rejected},
+		{name: "submission received for a new journey does move",
+			start:  &kyc.Profile{ReferenceNo: "r1", Status: kyc.Rejected, JourneyID: "j0", Version: 5},
+			script: scripted{"e": {out: processor.Outcome{Change: change(kyc.PendingVerification, 10), Guard: processor.UnlessDecided}}}, event: event("e"),
+			wantState: processor.Processed, wantStatus: kyc.PendingVerification, wantSent: 1},
+		{name: "aml review only for an approved profile",
+			start:  &kyc.Profile{ReferenceNo: "r1", Status: kyc.Rejected, JourneyID: "j1", Version: 5},
+			script: scripted{"e": {out: processor.Outcome{Change: change(kyc.InReview, 10), Guard: processor.OnlyIfApproved}}}, event: event("e"),
+			wantState: processor.Processed, wantStatus: kyc.Rejected},
+		{name: "aml review of an approved profile",
+			start:  &kyc.Profile{ReferenceNo: "r1", Status: kyc.Approved, JourneyID: "j1", Version: 5},
+			script: scripted{"e": {out: processor.Outcome{Change: change(kyc.InReview, 10), Guard: processor.OnlyIfApproved}}}, event: event("e"),
+			wantState: processor.Processed, wantStatus: kyc.InReview, wantSent: 1},
+		{name: "lost races are retried", conflicts: 3, script: scripted{"e": {out: processor.Outcome{Change: change(kyc.Approved, 10)}}}, event: event("e"),
+			wantState: processor.Processed, wantStatus: kyc.Approved, wantSent: 1},
+		{name: "endless races are an error to retry", conflicts: 100, script: scripted{"e": {out: processor.Outcome{Change: change(kyc.Approved, 10)}}}, event: event("e"),
+			wantErr: true},
+		{name: "transient vendor error is retried", script: scripted{"e": {err: errors.New("timeout")}}, event: event("e"), wantErr: true},
+		{name: "permanent vendor error marks failed", script: scripted{"e": {err: fmt.Errorf("%w: 404", kyc.ErrPermanent)}}, event: event("e"),
+			wantState: processor.Failed},
+		{name: "unknown event is skipped", event: inbox.Event{Provider: "v", EventID: "e", Processable: false}, wantState: processor.Skipped},
+		{name: "unknown provider fails", event: inbox.Event{Provider: "other", EventID: "e", Processable: true}, wantState: processor.Failed},
+		{name: "sns down leaves the status event in the outbox", snsDown: true,
+			script: scripted{"e": {out: processor.Outcome{Change: change(kyc.Approved, 10)}}}, event: event("e"),
+			wantState: processor.Processed, wantStatus: kyc.Approved, wantUnsent: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMem()
+			m.conflicts = tt.conflicts
+			if tt.start != nil {
+				m.profiles["r1"] = *tt.start
+			}
+			p := &pub{fail: tt.snsDown}
+			svc := processor.New(map[string]processor.Resolver{"v": tt.script},
+				processor.Deps{Journeys: m, Profiles: m, Outbox: m, Publisher: p, Events: m})
+			err := svc.Process(context.Background(), tt.event)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Process() error = %v, wantErr %v", err, tt.wantErr)
+			}
+			if got := m.states[tt.event.EventID]; got != tt.wantState {
+				t.Errorf("event state = %q, want %q", got, tt.wantState)
+			}
+			if got := m.profiles["r1"].Status; got != tt.wantStatus {
+				t.Errorf("profile status = %q, want %q", got, tt.wantStatus)
+			}
+			if len(p.sent) != tt.wantSent {
+				t.Errorf("published %d, want %d", len(p.sent), tt.wantSent)
+			}
+			unsent := 0
+			for _, sent := range m.outbox {
+				if !sent {
+					unsent++
+				}
+			}
+			if unsent != tt.wantUnsent {
+				t.Errorf("unsent outbox records = %d, want %d", unsent, tt.wantUnsent)
+			}
+		})
+	}
+}
+
+func TestStatusEventIDIsDeterministic(t *testing.T) {
+	c := *change(kyc.Approved, 42)
+	a, b := kyc.NewStatusEvent(c, ""), kyc.NewStatusEvent(c, kyc.PendingVerification)
+	if a.ID != b.ID {
+		t.Errorf("ids %s and %s differ for the same change", a.ID, b.ID)
+	}
+	c.Version = 43
+	if kyc.NewStatusEvent(c, "").ID == a.ID {
+		t.Errorf("a different status version kept the same id")
+	}
+}
