@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -48,6 +50,7 @@ type pipeline struct {
 	ddb      *dynamodb.Client
 	table    string
 	cfg      aws.Config
+	ddbCalls *ddbTransport // counts DynamoDB requests of everything built from cfg
 }
 
 func newPipeline(t testing.TB, extraEnv ...string) *pipeline {
@@ -55,7 +58,8 @@ func newPipeline(t testing.TB, extraEnv ...string) *pipeline {
 	ctx := context.Background()
 	cfg := ddbtest.AWSConfig(t)
 	client, table := ddbtest.NewTable(t)
-	p := &pipeline{t: t, ddb: client, table: table}
+	p := &pipeline{t: t, ddb: client, table: table, ddbCalls: &ddbTransport{next: http.DefaultTransport}}
+	cfg.HTTPClient = &http.Client{Transport: p.ddbCalls}
 
 	// SNS failures are injected before the request is sent, as an outage would look.
 	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
@@ -647,4 +651,35 @@ func TestSampleStreamAndScheduleEvents(t *testing.T) {
 	if _, err := sw.Handle(context.Background(), sched); err != nil {
 		t.Errorf("sweeper Handle() = %v", err)
 	}
+}
+
+// BenchmarkProcessEvent is the processor's work for one Finished Journey that changes
+// the status: IDWise fetch (simulator), journey write, status transaction with outbox,
+// SNS publish (moto), outbox and event marks. It reports DynamoDB and IDWise requests per
+// event, counted at the HTTP layer and by the simulator.
+func BenchmarkProcessEvent(b *testing.B) {
+	p := newPipeline(b)
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	b.Cleanup(func() { slog.SetDefault(prev) })
+	var ddbCalls, apiCalls int64
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		i++
+		jid, ref := fmt.Sprintf("jb-%d", i), fmt.Sprintf("rb-%d", i)
+		p.journey(jid, ref, "Complete", "", "Complete")
+		e, _ := p.deliver(body(idwise.FinishedJourney, jid+"-e", jid, ref))
+		d0, a0 := p.ddbCalls.requests.Load(), p.sim.Requests(idwisesim.EndpointJourney)
+		b.StartTimer()
+		if err := p.process(e); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		ddbCalls += p.ddbCalls.requests.Load() - d0
+		apiCalls += int64(p.sim.Requests(idwisesim.EndpointJourney) - a0)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(ddbCalls)/float64(i), "ddb-requests/op")
+	b.ReportMetric(float64(apiCalls)/float64(i), "idwise-requests/op")
 }

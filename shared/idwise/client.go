@@ -150,7 +150,7 @@ func NewClient(cfg ClientConfig, creds Credentials) (*Client, error) {
 		}
 	}
 	base, err := url.Parse(raw)
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" || base.RawQuery != "" || base.Fragment != "" {
 		return nil, fmt.Errorf("idwise base url %q: want an absolute http(s) url", raw)
 	}
 	if !strings.HasSuffix(base.Path, "/") {

@@ -341,6 +341,7 @@ func TestClientErrorsHideBodyAndCredentials(t *testing.T) {
 		{"401", idwisesim.Fault{Status: 401, Body: marker}},
 		{"404", idwisesim.Fault{Status: 404, Body: marker}},
 		{"hang", idwisesim.Fault{Hang: true, Delay: time.Millisecond}},
+		{"200 that is not a journey", idwisesim.Fault{Status: 200, Body: "<html>" + marker + "</html>"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -356,6 +357,42 @@ func TestClientErrorsHideBodyAndCredentials(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestClientMalformedResponse(t *testing.T) {
+	sim, c, _ := setup(t, idwise.ClientConfig{})
+	sim.Fail(idwisesim.EndpointJourney, 1, idwisesim.Fault{Status: 200, Body: `[{"journey_id":"x"}]`})
+	if _, err := c.Journey(context.Background(), journeyID); !errors.Is(err, idwise.ErrMalformedResponse) {
+		t.Errorf("Journey() error = %v, want ErrMalformedResponse", err)
+	}
+	if n := sim.Requests(idwisesim.EndpointJourney); n != 1 {
+		t.Errorf("requests = %d, want 1", n)
+	}
+}
+
+// Ids that would change the request path are refused before any request.
+func TestClientInvalidIDs(t *testing.T) {
+	sim, c, _ := setup(t, idwise.ClientConfig{})
+	ctx := context.Background()
+	for _, id := range []string{"", ".", "..", "J\n1"} {
+		if _, err := c.Journey(ctx, id); err == nil {
+			t.Errorf("Journey(%q) error = nil, want an error", id)
+		}
+		if err := c.DeletePersonalData(ctx, id); err == nil {
+			t.Errorf("DeletePersonalData(%q) error = nil, want an error", id)
+		}
+		if err := c.CompleteCustomStep(ctx, id); err == nil {
+			t.Errorf("CompleteCustomStep(%q) error = nil, want an error", id)
+		}
+		if err := c.ProcessCustomStep(ctx, journeyID, id, []byte("img"), "image/jpeg"); err == nil {
+			t.Errorf("ProcessCustomStep(step %q) error = nil, want an error", id)
+		}
+	}
+	for _, ep := range []idwisesim.Endpoint{idwisesim.EndpointJourney, idwisesim.EndpointDeletePersonalData, idwisesim.EndpointCompleteCustomStep, idwisesim.EndpointProcessCustomStep} {
+		if n := sim.Requests(ep); n != 0 {
+			t.Errorf("Requests(%s) = %d, want 0", ep, n)
+		}
 	}
 }
 
@@ -477,6 +514,7 @@ func TestClientRegions(t *testing.T) {
 		{name: "base url overrides region", cfg: idwise.ClientConfig{Region: idwise.RegionUAE, BaseURL: "http://127.0.0.1:4010/sim"}, wantURL: "http://127.0.0.1:4010/sim/journey/v2/result/J%2F1"},
 		{name: "unknown region", cfg: idwise.ClientConfig{Region: "us"}, wantErr: true},
 		{name: "relative base url", cfg: idwise.ClientConfig{BaseURL: "api.idwise.com"}, wantErr: true},
+		{name: "base url with a query", cfg: idwise.ClientConfig{BaseURL: "https://api.idwise.com/?x=1"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
