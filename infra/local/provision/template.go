@@ -45,6 +45,8 @@ type Template struct {
 	tables     []Table
 	functions  map[string]map[string]Value // environment variables (Globals merged) by function
 	routes     []Route
+	streams    []StreamSource // DynamoDB events (events.go)
+	schedules  []Schedule     // Schedule and ScheduleV2 events (events.go)
 }
 
 // Table is an AWS::DynamoDB::Table of the template.
@@ -185,6 +187,7 @@ func parse(data []byte) (*Template, error) {
 		return nil, fmt.Errorf("globals function environment: %w", err)
 	}
 
+	events := &eventParser{t: t}
 	for _, id := range slices.Sorted(maps.Keys(raw.Resources)) {
 		res := raw.Resources[id]
 		switch res.Type {
@@ -195,7 +198,7 @@ func parse(data []byte) (*Template, error) {
 			}
 			t.tables = append(t.tables, tbl)
 		case typeFunction:
-			env, routes, err := parseFunction(id, res.Properties)
+			env, routes, err := parseFunction(id, res.Properties, events)
 			if err != nil {
 				return nil, fmt.Errorf("resource %s: %w", id, err)
 			}
@@ -208,6 +211,10 @@ func parse(data []byte) (*Template, error) {
 			t.routes = append(t.routes, routes...)
 		}
 	}
+	if err := events.check(); err != nil {
+		return nil, err
+	}
+	t.streams, t.schedules = events.streams, events.schedules
 	slices.SortFunc(t.routes, func(a, b Route) int {
 		if c := strings.Compare(a.Path, b.Path); c != 0 {
 			return c
@@ -232,7 +239,9 @@ func parseVariables(vars map[string]json.RawMessage) (map[string]Value, error) {
 	return env, nil
 }
 
-func parseFunction(id string, props json.RawMessage) (map[string]Value, []Route, error) {
+// parseFunction returns the environment and HttpApi routes of function id; its other events
+// go to events.
+func parseFunction(id string, props json.RawMessage, events *eventParser) (map[string]Value, []Route, error) {
 	var fn rawFunction
 	if len(props) > 0 {
 		if err := decodeJSON(props, &fn); err != nil {
@@ -247,6 +256,9 @@ func parseFunction(id string, props json.RawMessage) (map[string]Value, []Route,
 	for _, name := range slices.Sorted(maps.Keys(fn.Events)) {
 		ev := fn.Events[name]
 		if ev.Type != "HttpApi" {
+			if err := events.parse(id, name, ev.Type, ev.Properties); err != nil {
+				return nil, nil, err
+			}
 			continue
 		}
 		var p rawHTTPAPIEvent
