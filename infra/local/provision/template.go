@@ -26,6 +26,8 @@ import (
 const (
 	typeTable    = "AWS::DynamoDB::Table"
 	typeFunction = "AWS::Serverless::Function"
+	typeTopic    = "AWS::SNS::Topic"
+	typeQueue    = "AWS::SQS::Queue"
 )
 
 // pseudoParameters are the values Template.Env gives to CloudFormation pseudo parameters
@@ -43,6 +45,8 @@ type Template struct {
 	params     map[string]*string // parameter defaults by name; nil when it has none
 	conditions map[string]any     // condition expressions, as in the template
 	tables     []Table
+	topics     []string                    // AWS::SNS::Topic logical IDs
+	queues     []string                    // AWS::SQS::Queue logical IDs
 	functions  map[string]map[string]Value // environment variables (Globals merged) by function
 	routes     []Route
 	streams    []StreamSource // DynamoDB events (events.go)
@@ -197,6 +201,10 @@ func parse(data []byte) (*Template, error) {
 				return nil, fmt.Errorf("resource %s: %w", id, err)
 			}
 			t.tables = append(t.tables, tbl)
+		case typeTopic:
+			t.topics = append(t.topics, id)
+		case typeQueue:
+			t.queues = append(t.queues, id)
 		case typeFunction:
 			env, routes, err := parseFunction(id, res.Properties, events)
 			if err != nil {

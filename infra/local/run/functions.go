@@ -1,19 +1,44 @@
 package main
 
 import (
+	"context"
+
 	"github.com/kycbackend/kyc/infra/local/httpapi"
+	"github.com/kycbackend/kyc/infra/local/streams"
 	"github.com/kycbackend/kyc/shared/compose"
 )
 
-// httpFunctions maps each function of template.yaml that serves HTTP API routes to the
-// constructor its main.go uses. A function in the template without an entry here stops
-// the runner, so local and deployed wiring cannot silently drift.
-var httpFunctions = map[string]func(compose.Runtime) (httpapi.Handler, error){
-	"WebhookFunction": func(rt compose.Runtime) (httpapi.Handler, error) {
+// function is one template function as the runner drives it: behind HTTP API routes, on
+// a stream, or on a schedule.
+type function struct {
+	http     httpapi.Handler
+	stream   streams.Handler
+	schedule func(ctx context.Context) error
+}
+
+// functions maps each function of template.yaml to the constructor its main.go uses. A
+// function in the template without an entry here stops the runner, so local and deployed
+// wiring cannot silently drift.
+var functions = map[string]func(compose.Runtime) (function, error){
+	"WebhookFunction": func(rt compose.Runtime) (function, error) {
 		h, err := compose.IDWiseWebhook(rt)
 		if err != nil {
-			return nil, err
+			return function{}, err
 		}
-		return h.Handle, nil
+		return function{http: h.Handle}, nil
+	},
+	"ProcessorFunction": func(rt compose.Runtime) (function, error) {
+		h, err := compose.Processor(rt)
+		if err != nil {
+			return function{}, err
+		}
+		return function{stream: h.Handle}, nil
+	},
+	"SweeperFunction": func(rt compose.Runtime) (function, error) {
+		s, err := compose.Sweeper(rt)
+		if err != nil {
+			return function{}, err
+		}
+		return function{schedule: func(ctx context.Context) error { _, err := s.Run(ctx); return err }}, nil
 	},
 }

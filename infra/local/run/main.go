@@ -1,7 +1,9 @@
 // Command run is `make run`: the whole product on one machine, against the emulators that
-// infra/local/with-emulators.sh started. It creates the template's tables and the webhook
-// secret, builds every function exactly as its main.go does (shared/compose) with the
-// environment template.yaml gives it, and serves the template's HTTP API routes.
+// infra/local/with-emulators.sh started. It creates what template.yaml declares (tables,
+// topics, queues, secrets), builds every function exactly as its main.go does
+// (shared/compose) with the environment the template gives it, and drives each one the
+// way AWS would: HTTP API routes, the table's stream with the template's event source
+// settings, schedules. The IDWise simulator stands in for the IDWise API.
 package main
 
 import (
@@ -18,38 +20,60 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/kycbackend/kyc/infra/local/httpapi"
 	"github.com/kycbackend/kyc/infra/local/provision"
+	"github.com/kycbackend/kyc/infra/local/streams"
 	"github.com/kycbackend/kyc/shared/compose"
+	"github.com/kycbackend/kyc/shared/idwise/idwisesim"
 )
 
 // settings are the runner's own knobs, from its environment, with printed defaults.
 type settings struct {
-	Port         string
-	Template     string
-	AuthMode     string
-	Secret       string
-	Username     string
-	Header       string
-	AllowedCIDRs string
+	Port          string
+	SimPort       string
+	Template      string
+	AuthMode      string
+	Secret        string
+	Username      string
+	Header        string
+	AllowedCIDRs  string
+	APIKey        string
+	APISecret     string
+	SweepInterval time.Duration // 0: the template's schedule
+	SweepMinAge   string        // seconds; empty: the template's default
 }
 
 func loadSettings() settings {
-	return settings{
+	s := settings{
 		Port:         envOr("PORT", "3000"),
+		SimPort:      envOr("IDWISE_SIM_PORT", "3001"),
 		Template:     envOr("KYC_TEMPLATE", "template.yaml"),
 		AuthMode:     envOr("IDWISE_WEBHOOK_AUTH", "bearer"),
 		Secret:       envOr("IDWISE_WEBHOOK_SECRET", "local-webhook-secret"),
 		Username:     envOr("IDWISE_WEBHOOK_USERNAME", "idwise"),
 		Header:       envOr("IDWISE_WEBHOOK_HEADER", "X-IDWise-Token"),
 		AllowedCIDRs: os.Getenv("IDWISE_ALLOWED_CIDRS"),
+		APIKey:       envOr("IDWISE_API_KEY", "local-api-key"),
+		APISecret:    envOr("IDWISE_API_SECRET", "local-api-secret"),
+		SweepMinAge:  envOr("SWEEP_MIN_AGE_SECONDS", "60"),
 	}
+	if d, err := time.ParseDuration(envOr("KYC_SWEEP_INTERVAL", "30s")); err == nil {
+		s.SweepInterval = d
+	}
+	return s
 }
 
 func envOr(name, def string) string {
@@ -69,6 +93,16 @@ func main() {
 	}
 }
 
+const prefix = "kyc-local-"
+
+// stack is what the runner created on the emulators.
+type stack struct {
+	tables map[string]string
+	topics map[string]string
+	queues map[string]provision.Queue
+	env    provision.Env
+}
+
 func run(ctx context.Context, s settings, out io.Writer) error {
 	if os.Getenv("KYC_EMULATORS") != "1" {
 		return errors.New("emulators are not running: start with `make run` (infra/local/with-emulators.sh)")
@@ -81,81 +115,142 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("load %s: %w", s.Template, err)
 	}
-	tables, err := tpl.CreateTables(ctx, awsCfg, "kyc-local-")
+
+	sim := idwisesim.New(idwisesim.Config{APIKey: s.APIKey, APISecret: s.APISecret})
+	simLn, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", s.SimPort))
 	if err != nil {
-		return fmt.Errorf("create tables: %w", err)
+		return fmt.Errorf("listen on IDWISE_SIM_PORT %s: %w", s.SimPort, err)
 	}
-	secret, err := json.Marshal(map[string]string{"username": s.Username, "secret": s.Secret})
+	simURL := "http://" + simLn.Addr().String()
+
+	st, err := createStack(ctx, awsCfg, tpl, s, simURL)
 	if err != nil {
 		return err
 	}
-	secretARN, err := provision.PutSecret(ctx, awsCfg, "kyc-local/idwise-webhook", string(secret))
-	if err != nil {
-		return fmt.Errorf("put webhook secret: %w", err)
-	}
 
-	env, err := tpl.Env(map[string]string{
-		"IdwiseWebhookAuthMode":    s.AuthMode,
-		"IdwiseWebhookHeaderName":  s.Header,
-		"IdwiseWebhookSecretArn":   secretARN,
-		"IdwiseAllowedSourceCidrs": s.AllowedCIDRs,
-	})
-	if err != nil {
-		return fmt.Errorf("template parameters: %w", err)
-	}
-	for id, name := range tables {
-		env.Refs[id] = name
-		env.Attrs[id+".Arn"] = "arn:aws:dynamodb:us-east-1:000000000000:table/" + name
-	}
-
-	handlers := map[string]httpapi.Handler{}
-	routed := map[string]bool{}
-	for _, r := range tpl.Routes() {
-		routed[r.FunctionLogicalID] = true
-	}
+	fns := map[string]function{}
 	for _, id := range tpl.Functions() {
-		if !routed[id] {
-			continue
-		}
-		build, ok := httpFunctions[id]
+		build, ok := functions[id]
 		if !ok {
 			return fmt.Errorf("function %s is in the template but not wired in infra/local/run/functions.go", id)
 		}
 		vars := map[string]string{}
 		for name, v := range tpl.FunctionEnv(id) {
-			if vars[name], err = v.Resolve(env); err != nil {
+			if vars[name], err = v.Resolve(st.env); err != nil {
 				return fmt.Errorf("%s environment %s: %w", id, name, err)
 			}
 		}
-		h, err := build(compose.Runtime{AWS: awsCfg, Getenv: func(k string) string { return vars[k] }, Metrics: io.Discard})
+		if id == "SweeperFunction" && s.SweepMinAge != "" {
+			vars["SWEEP_MIN_AGE_SECONDS"] = s.SweepMinAge // local: re-drive sooner than in AWS
+		}
+		fn, err := build(compose.Runtime{AWS: awsCfg, Getenv: func(k string) string { return vars[k] }, Metrics: io.Discard})
 		if err != nil {
 			return fmt.Errorf("build %s: %w", id, err)
 		}
-		handlers[id] = h
-	}
-	var routes []httpapi.Route
-	for _, r := range tpl.Routes() {
-		h, ok := handlers[r.FunctionLogicalID]
-		if !ok {
-			return fmt.Errorf("route %s %s: no handler for %s", r.Method, r.Path, r.FunctionLogicalID)
-		}
-		routes = append(routes, httpapi.Route{Method: r.Method, Path: r.Path, Handler: h})
+		fns[id] = fn
 	}
 
+	var routes []httpapi.Route
+	for _, r := range tpl.Routes() {
+		if fns[r.FunctionLogicalID].http == nil {
+			return fmt.Errorf("route %s %s: %s has no HTTP handler", r.Method, r.Path, r.FunctionLogicalID)
+		}
+		routes = append(routes, httpapi.Route{Method: r.Method, Path: r.Path, Handler: fns[r.FunctionLogicalID].http})
+	}
 	srv := httpapi.New(routes)
 	srv.OnRequest = func(routeKey string, status int, d time.Duration) {
-		fmt.Fprintf(out, "%s  %-28s -> %d  (%s)\n", time.Now().Format("15:04:05.000"), routeKey, status, d.Round(time.Microsecond))
+		timeline(out, "http", "%s -> %d (%s)", routeKey, status, d.Round(time.Microsecond))
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", s.Port))
 	if err != nil {
 		return fmt.Errorf("listen on port %s: %w", s.Port, err)
 	}
 	base := "http://" + ln.Addr().String()
-	printBanner(out, s, base, tables, secretARN, routes)
 
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() { cancel(); wg.Wait() }()
+
+	ddb, ddbs := dynamodb.NewFromConfig(awsCfg), dynamodbstreams.NewFromConfig(awsCfg)
+	sqsc := sqs.NewFromConfig(awsCfg)
+	var ready []<-chan struct{}
+	for _, src := range tpl.StreamSources() {
+		if !src.Enabled {
+			continue
+		}
+		fn := fns[src.FunctionLogicalID]
+		if fn.stream == nil {
+			return fmt.Errorf("stream source %s: %s has no stream handler", src.Name, src.FunctionLogicalID)
+		}
+		dlq := st.queues[src.OnFailureDestination]
+		p, err := streams.New(ddb, ddbs, streams.Mapping{
+			TableName: st.tables[src.TableLogicalID], Source: src, Handler: fn.stream, Region: awsCfg.Region,
+			FunctionARN: "arn:aws:lambda:us-east-1:123456789012:function:" + prefix + src.FunctionLogicalID,
+			Timeout:     90 * time.Second,
+			OnFailure: func(ctx context.Context, recs []events.DynamoDBEventRecord, reason error) {
+				timeline(out, "stream", "%d record(s) given up after retries -> %s", len(recs), src.OnFailureDestination)
+				var f *streams.Failure
+				if dlq.URL == "" || !errors.As(reason, &f) {
+					return
+				}
+				if body, err := f.InvocationRecord(); err == nil {
+					_, _ = sqsc.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(dlq.URL), MessageBody: aws.String(string(body))})
+				}
+			},
+			OnInvoke: func(inv streams.Invocation) {
+				timeline(out, "stream", "%s: batch of %d -> %s", src.FunctionLogicalID, inv.Records, inv.Result)
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("stream source %s: %w", src.Name, err)
+		}
+		ready = append(ready, p.Ready())
+		wg.Add(1)
+		go func() { defer wg.Done(); p.Run(ctx) }()
+	}
+	for _, sc := range tpl.Schedules() {
+		fn := fns[sc.FunctionLogicalID]
+		every, err := sc.Interval()
+		if err != nil || !sc.Enabled || fn.schedule == nil {
+			continue
+		}
+		if s.SweepInterval > 0 {
+			every = s.SweepInterval
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if err := fn.schedule(ctx); err != nil && ctx.Err() == nil {
+						timeline(out, "schedule", "%s: %v", sc.FunctionLogicalID, err)
+					}
+				}
+			}
+		}()
+	}
+	if err := watchTopics(ctx, &wg, awsCfg, st, out); err != nil {
+		return err
+	}
+	for _, r := range ready {
+		select {
+		case <-r:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+
+	printBanner(out, s, base, simURL, st, routes)
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
+	simSrv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- simSrv.Serve(simLn) }()
 	fmt.Fprintf(out, "ready %s\n", base)
 	select {
 	case <-ctx.Done():
@@ -163,24 +258,125 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	shutdown, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelShutdown()
+	_ = simSrv.Shutdown(shutdown)
 	return hs.Shutdown(shutdown)
 }
 
-func printBanner(out io.Writer, s settings, base string, tables map[string]string, secretARN string, routes []httpapi.Route) {
+// createStack creates the template's resources and the secrets, and the Env to resolve
+// the functions' environment against them.
+func createStack(ctx context.Context, awsCfg aws.Config, tpl *provision.Template, s settings, simURL string) (stack, error) {
+	var st stack
+	var err error
+	if st.tables, err = tpl.CreateTables(ctx, awsCfg, prefix); err != nil {
+		return st, fmt.Errorf("create tables: %w", err)
+	}
+	if st.topics, err = tpl.CreateTopics(ctx, awsCfg, prefix); err != nil {
+		return st, fmt.Errorf("create topics: %w", err)
+	}
+	if st.queues, err = tpl.CreateQueues(ctx, awsCfg, prefix); err != nil {
+		return st, fmt.Errorf("create queues: %w", err)
+	}
+	webhookSecret, _ := json.Marshal(map[string]string{"username": s.Username, "secret": s.Secret})
+	webhookARN, err := provision.PutSecret(ctx, awsCfg, prefix[:len(prefix)-1]+"/idwise-webhook", string(webhookSecret))
+	if err != nil {
+		return st, fmt.Errorf("put webhook secret: %w", err)
+	}
+	apiSecret, _ := json.Marshal(map[string]string{"apiKey": s.APIKey, "apiSecret": s.APISecret})
+	apiARN, err := provision.PutSecret(ctx, awsCfg, prefix[:len(prefix)-1]+"/idwise-api", string(apiSecret))
+	if err != nil {
+		return st, fmt.Errorf("put api secret: %w", err)
+	}
+	st.env, err = tpl.Env(map[string]string{
+		"IdwiseWebhookAuthMode":    s.AuthMode,
+		"IdwiseWebhookHeaderName":  s.Header,
+		"IdwiseWebhookSecretArn":   webhookARN,
+		"IdwiseAllowedSourceCidrs": s.AllowedCIDRs,
+		"IdwiseApiSecretArn":       apiARN,
+		"IdwiseApiBaseUrl":         simURL + "/",
+	})
+	if err != nil {
+		return st, fmt.Errorf("template parameters: %w", err)
+	}
+	for id, name := range st.tables {
+		st.env.Refs[id] = name
+		st.env.Attrs[id+".Arn"] = "arn:aws:dynamodb:us-east-1:123456789012:table/" + name
+	}
+	for id, arn := range st.topics {
+		st.env.Refs[id] = arn
+		st.env.Attrs[id+".TopicArn"] = arn
+	}
+	for id, q := range st.queues {
+		st.env.Refs[id] = q.URL
+		st.env.Attrs[id+".Arn"] = q.ARN
+	}
+	return st, nil
+}
+
+// watchTopics subscribes a local queue to every topic and prints each message's ids on
+// the timeline, as a subscriber would see them.
+func watchTopics(ctx context.Context, wg *sync.WaitGroup, awsCfg aws.Config, st stack, out io.Writer) error {
+	snsc, sqsc := sns.NewFromConfig(awsCfg), sqs.NewFromConfig(awsCfg)
+	for id, arn := range st.topics {
+		q, err := provision.CreateQueue(ctx, awsCfg, prefix+id+"-timeline")
+		if err != nil {
+			return err
+		}
+		if _, err := snsc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("sqs"),
+			Endpoint: aws.String(q.ARN), Attributes: map[string]string{"RawMessageDelivery": "true"}}); err != nil {
+			return fmt.Errorf("subscribe to %s: %w", id, err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				res, err := sqsc.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.URL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+				if err != nil {
+					time.Sleep(time.Second)
+					continue
+				}
+				for _, m := range res.Messages {
+					var ev struct{ ID, JourneyID, PreviousStatus, Status string }
+					_ = json.Unmarshal([]byte(aws.ToString(m.Body)), &ev)
+					timeline(out, "topic", "%s: journey %s %s -> %s (status event %s)", id, ev.JourneyID, orNone(ev.PreviousStatus), ev.Status, ev.ID)
+					_, _ = sqsc.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(q.URL), ReceiptHandle: m.ReceiptHandle})
+				}
+			}
+		}()
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+var timelineMu sync.Mutex
+
+func timeline(out io.Writer, kind, format string, args ...any) {
+	timelineMu.Lock()
+	defer timelineMu.Unlock()
+	fmt.Fprintf(out, "%s  %-8s %s\n", time.Now().Format("15:04:05.000"), kind, fmt.Sprintf(format, args...))
+}
+
+func printBanner(out io.Writer, s settings, base, simURL string, st stack, routes []httpapi.Route) {
 	fmt.Fprintln(out, "KYC backend, local")
-	fmt.Fprintf(out, "  DynamoDB Local   %s\n", os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"))
-	fmt.Fprintf(out, "  moto             %s\n", os.Getenv("AWS_ENDPOINT_URL"))
-	ids := make([]string, 0, len(tables))
-	for id := range tables {
-		ids = append(ids, id)
+	fmt.Fprintf(out, "  DynamoDB Local    %s\n", os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"))
+	fmt.Fprintf(out, "  moto              %s\n", os.Getenv("AWS_ENDPOINT_URL"))
+	fmt.Fprintf(out, "  idwise simulator  %s  (API key %s, secret %s; PUT/GET %s/_sim/journeys/{journeyId})\n", simURL, s.APIKey, s.APISecret, simURL)
+	for _, kv := range sorted(st.tables) {
+		fmt.Fprintf(out, "  table %-11s %s\n", kv[0], kv[1])
 	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		fmt.Fprintf(out, "  table %-10s %s\n", id, tables[id])
+	for _, kv := range sorted(st.topics) {
+		fmt.Fprintf(out, "  topic %-11s %s\n", kv[0], kv[1])
 	}
-	fmt.Fprintf(out, "  webhook secret   %s\n", secretARN)
+	for id, q := range st.queues {
+		fmt.Fprintf(out, "  queue %-11s %s\n", id, q.URL)
+	}
 	fmt.Fprintln(out, "Routes")
 	for _, r := range routes {
 		fmt.Fprintf(out, "  %-6s %s%s\n", r.Method, base, r.Path)
@@ -201,12 +397,22 @@ func printBanner(out io.Writer, s settings, base string, tables map[string]strin
 	}
 	example += ` -d @` + filepath.Join("shared", "idwise", "testdata", "finished-journey.json")
 	fmt.Fprintln(out, "Try")
+	fmt.Fprintf(out, "  curl -s -X PUT %s/_sim/journeys/6720a1b2c3d4e5f6a7b8c22e -d @shared/idwise/testdata/journey-result.json\n", simURL)
 	fmt.Fprintln(out, "  "+example)
 }
 
+func sorted(m map[string]string) [][2]string {
+	out := make([][2]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, [2]string{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}
+
 // quietLogger drops one SDK warning that DynamoDB Local causes and AWS does not: it
-// sends a CRC32 header that does not match the body of a ConditionalCheckFailed answer
-// that carries the old item. Every other SDK message is printed.
+// sends a CRC32 header that does not match the body of some error answers. Every other
+// SDK message is printed.
 type quietLogger struct{}
 
 func (quietLogger) Logf(c logging.Classification, format string, v ...any) {

@@ -11,8 +11,9 @@ import (
 	"time"
 )
 
-// TestRunServesTheReadmeCurl starts the runner as `make run` does and sends the curl the
-// README shows, twice: accepted, then duplicate.
+// TestRunServesTheReadmeCurl starts the runner as `make run` does, scripts the journey on
+// the simulator and sends the curl the README shows, twice: accepted, then duplicate; the
+// processor, fed from the stream, ends it as a status event on the topic.
 func TestRunServesTheReadmeCurl(t *testing.T) {
 	if os.Getenv("KYC_EMULATORS") != "1" {
 		t.Skip("emulators not running: use `make test`")
@@ -20,7 +21,8 @@ func TestRunServesTheReadmeCurl(t *testing.T) {
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	s := settings{Port: "0", Template: "../../../template.yaml", AuthMode: "bearer", Secret: "run-test-secret", Username: "idwise", Header: "X-IDWise-Token"}
+	s := settings{Port: "0", SimPort: "0", Template: "../../../template.yaml", AuthMode: "bearer", Secret: "run-test-secret",
+		Username: "idwise", Header: "X-IDWise-Token", APIKey: "k", APISecret: "s", SweepInterval: time.Hour}
 	go func() { done <- run(ctx, s, pw); pw.Close() }()
 	t.Cleanup(func() {
 		cancel()
@@ -29,20 +31,39 @@ func TestRunServesTheReadmeCurl(t *testing.T) {
 		}
 	})
 
-	base := ""
+	base, simURL := "", ""
 	var banner strings.Builder
 	sc := bufio.NewScanner(pr)
 	for sc.Scan() {
 		banner.WriteString(sc.Text() + "\n")
+		if f := strings.Fields(sc.Text()); len(f) > 2 && f[0] == "idwise" && f[1] == "simulator" {
+			simURL = f[2]
+		}
 		if rest, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
 			base = rest
 			break
 		}
 	}
-	if base == "" {
-		t.Fatalf("runner never printed ready; output:\n%s", banner.String())
+	if base == "" || simURL == "" {
+		t.Fatalf("runner never printed its URLs and ready; output:\n%s", banner.String())
 	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	lines := make(chan string, 100)
+	go func() {
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	journey, err := os.ReadFile("../../../shared/idwise/testdata/journey-result.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	put, _ := http.NewRequest(http.MethodPut, simURL+"/_sim/journeys/6720a1b2c3d4e5f6a7b8c22e", strings.NewReader(string(journey)))
+	if resp, err := http.DefaultClient.Do(put); err != nil || resp.StatusCode >= 300 {
+		t.Fatalf("PUT journey on the simulator: %v %v", resp, err)
+	}
 	if !strings.Contains(banner.String(), "Authorization: Bearer run-test-secret") {
 		t.Errorf("banner does not show the curl with the credentials:\n%s", banner.String())
 	}
@@ -80,6 +101,17 @@ func TestRunServesTheReadmeCurl(t *testing.T) {
 		status, got := post(tt.token)
 		if status != tt.wantStatus || got != tt.wantBody {
 			t.Errorf("%s: POST = %d %s, want %d %s", tt.name, status, got, tt.wantStatus, tt.wantBody)
+		}
+	}
+	deadline := time.After(30 * time.Second) // a bound, not a timing assertion
+	for {
+		select {
+		case l := <-lines:
+			if strings.Contains(l, "topic") && strings.Contains(l, "-> APPROVED") {
+				return
+			}
+		case <-deadline:
+			t.Fatal("no APPROVED status event on the topic within 30 s")
 		}
 	}
 }
