@@ -28,7 +28,7 @@ test: tools
 # Benchmarks (figures for BENCHMARKS.md; never timed assertions in tests).
 bench: tools
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./shared/webhook/ ./shared/webhookauth/
-	infra/local/with-emulators.sh $(GO) test -run '^$$' -bench . -benchmem -count 6 ./shared/compose/
+	infra/local/with-emulators.sh $(GO) test -run '^$$' -bench . -benchmem -count 6 ./shared/compose/ ./shared/idwise/
 
 ## --- SAM ---------------------------------------------------------------------
 sam-validate:
