@@ -1,6 +1,7 @@
 package compose_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,7 @@ import (
 	"github.com/kycbackend/kyc/shared/idwise/idwisesim"
 	"github.com/kycbackend/kyc/shared/inbox"
 	"github.com/kycbackend/kyc/shared/kyc"
+	"github.com/kycbackend/kyc/shared/metrics"
 )
 
 // pipeline is the processing side against the emulators: the table on DynamoDB Local,
@@ -51,6 +53,7 @@ type pipeline struct {
 	table    string
 	cfg      aws.Config
 	ddbCalls *ddbTransport // counts DynamoDB requests of everything built from cfg
+	emf      *bytes.Buffer // the EMF lines the processor wrote
 }
 
 func newPipeline(t testing.TB, extraEnv ...string) *pipeline {
@@ -108,7 +111,8 @@ func newPipeline(t testing.TB, extraEnv ...string) *pipeline {
 		"IDWISE_API_SECRET_ARN": aws.ToString(sec.ARN), "IDWISE_API_BASE_URL": srv.URL + "/",
 		"IDWISE_API_TIMEOUT_SECONDS": "5", "SWEEP_MIN_AGE_SECONDS": "0",
 	}, extraEnv...)
-	p.proc, err = compose.NewProcessing(compose.Runtime{AWS: cfg, Getenv: getenv(env), Metrics: io.Discard}, "test")
+	p.emf = &bytes.Buffer{}
+	p.proc, err = compose.NewProcessing(compose.Runtime{AWS: cfg, Getenv: getenv(env), Metrics: p.emf}, "processor")
 	if err != nil {
 		t.Fatalf("NewProcessing() = %v", err)
 	}
@@ -682,4 +686,34 @@ func BenchmarkProcessEvent(b *testing.B) {
 	}
 	b.ReportMetric(float64(ddbCalls)/float64(i), "ddb-requests/op")
 	b.ReportMetric(float64(apiCalls)/float64(i), "idwise-requests/op")
+}
+
+// TestProcessedEventEmitsValidEMF: the metrics of a processed event are Embedded Metric
+// Format documents CloudWatch accepts, with the ones the dashboard and alarms use.
+func TestProcessedEventEmitsValidEMF(t *testing.T) {
+	p := newPipeline(t)
+	p.journey("jm", "rm", "Complete", "", "Complete")
+	e, _ := p.deliver(body(idwise.FinishedJourney, "m-1", "jm", "rm"))
+	p.mustProcess(e)
+	want := map[string]bool{"EventsProcessed": false, "StatusChanges": false, "EventAge": false, "VendorAPILatency": false}
+	lines := bytes.Split(bytes.TrimSpace(p.emf.Bytes()), []byte("\n"))
+	for _, line := range lines {
+		names, err := metrics.Validate(line)
+		if err != nil {
+			t.Errorf("invalid EMF %s: %v", line, err)
+		}
+		for _, n := range names {
+			if _, ok := want[n]; ok {
+				want[n] = true
+			}
+		}
+		if bytes.Contains(line, []byte(`"rm"`)) {
+			t.Errorf("EMF line carries the referenceNo: %s", line)
+		}
+	}
+	for n, seen := range want {
+		if !seen {
+			t.Errorf("metric %s not emitted (%d lines)", n, len(lines))
+		}
+	}
 }

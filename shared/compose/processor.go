@@ -1,7 +1,9 @@
 package compose
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/kycbackend/kyc/shared/secrets"
 	"github.com/kycbackend/kyc/shared/sweeper"
 	"github.com/kycbackend/kyc/shared/topic"
+	"github.com/kycbackend/kyc/shared/tracing"
 )
 
 // ProcessingConfig is the configuration shared by the processor and the sweeper.
@@ -131,18 +134,21 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 	if err != nil {
 		return nil, err
 	}
+	var tracer *tracing.Emitter
+	rt.AWS, tracer = traced(rt)
 	creds := secrets.NewIDWiseAPI(secretsmanager.NewFromConfig(rt.AWS), c.IDWiseSecretID, c.CredentialsCache)
 	api, err := idwise.NewClient(idwise.ClientConfig{Region: c.IDWiseRegion, BaseURL: c.IDWiseBaseURL,
-		Paths: c.IDWisePaths, Timeout: c.IDWiseTimeout}, creds)
+		Paths: c.IDWisePaths, Timeout: c.IDWiseTimeout,
+		WrapTransport: func(t http.RoundTripper) http.RoundTripper { return tracer.Transport("IDWise", t) }}, creds)
 	if err != nil {
 		return nil, fmt.Errorf("idwise client: %w", err)
 	}
 	store := ddb.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention)
 	emf := metrics.New(rt.Metrics, service)
 	svc := processor.New(map[string]processor.Resolver{
-		idwise.Provider: idwise.NewResolver(api, c.Policy, c.DetailFields),
+		idwise.Provider: idwise.NewResolver(measuredFetcher{next: api, metrics: emf}, c.Policy, c.DetailFields),
 	}, processor.Deps{
-		Journeys: store, Profiles: store, Outbox: store, Events: store, Counter: emf,
+		Journeys: store, Profiles: store, Outbox: store, Events: store, Metrics: emf,
 		Publisher: topic.New(sns.NewFromConfig(rt.AWS), c.TopicARN),
 	})
 	return &Processing{Service: svc, Store: store, Config: c}, nil
@@ -165,4 +171,21 @@ func Sweeper(rt Runtime) (*sweeper.Sweeper, error) {
 	}
 	return sweeper.New(p.Store, p.Service, metrics.New(rt.Metrics, "sweeper"),
 		sweeper.Config{MinAge: p.Config.SweepMinAge, Limit: p.Config.SweepLimit}), nil
+}
+
+// measuredFetcher records the IDWise API's latency and errors as metrics.
+type measuredFetcher struct {
+	next    idwise.JourneyFetcher
+	metrics *metrics.EMF
+}
+
+func (f measuredFetcher) Journey(ctx context.Context, journeyID string) (idwise.Journey, error) {
+	start := time.Now()
+	j, err := f.next.Journey(ctx, journeyID)
+	dims := map[string]string{"provider": idwise.Provider}
+	f.metrics.Put(ctx, "VendorAPILatency", float64(time.Since(start).Milliseconds()), "Milliseconds", dims)
+	if err != nil {
+		f.metrics.Count(ctx, "VendorAPIErrors", dims)
+	}
+	return j, err
 }

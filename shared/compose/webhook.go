@@ -20,6 +20,7 @@ import (
 	"github.com/kycbackend/kyc/shared/inbox"
 	"github.com/kycbackend/kyc/shared/metrics"
 	"github.com/kycbackend/kyc/shared/secrets"
+	"github.com/kycbackend/kyc/shared/tracing"
 	"github.com/kycbackend/kyc/shared/webhook"
 	"github.com/kycbackend/kyc/shared/webhookauth"
 )
@@ -78,12 +79,22 @@ func LoadWebhookConfig(getenv Getenv) (WebhookConfig, error) {
 	return c, nil
 }
 
+// traced returns rt's AWS configuration with every SDK call recorded as an X-Ray
+// subsegment (when Lambda runs with active tracing), and the emitter for HTTP clients.
+func traced(rt Runtime) (aws.Config, *tracing.Emitter) {
+	cfg := rt.AWS.Copy()
+	t := tracing.New(rt.Getenv)
+	t.Instrument(&cfg)
+	return cfg, t
+}
+
 // IDWiseWebhook builds the IDWise webhook handler from its environment.
 func IDWiseWebhook(rt Runtime) (*webhook.Handler, error) {
 	c, err := LoadWebhookConfig(rt.Getenv)
 	if err != nil {
 		return nil, err
 	}
+	rt.AWS, _ = traced(rt)
 	var source webhookauth.SecretSource
 	if c.AuthMode != webhookauth.ModeNone {
 		source = secrets.WebhookCredentials{Client: secretsmanager.NewFromConfig(rt.AWS), ID: c.SecretID}

@@ -121,6 +121,9 @@ type ClientConfig struct {
 	// HTTPClient replaces the client built from ConnectTimeout (tests). Its own
 	// Timeout, if any, applies on top of AttemptTimeout.
 	HTTPClient *http.Client
+	// WrapTransport, when set, wraps the transport of the client built from
+	// ConnectTimeout (tracing).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // Client calls the IDWise REST API. It is safe for concurrent use.
@@ -179,7 +182,11 @@ func NewClient(cfg ClientConfig, creds Credentials) (*Client, error) {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.DialContext = (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext
 		tr.TLSHandshakeTimeout = connect
-		c.hc = &http.Client{Transport: tr}
+		var rt http.RoundTripper = tr
+		if cfg.WrapTransport != nil {
+			rt = cfg.WrapTransport(rt)
+		}
+		c.hc = &http.Client{Transport: rt}
 	}
 	return c, nil
 }

@@ -49,11 +49,16 @@ func (m *EMF) Put(_ context.Context, name string, value float64, unit string, di
 	}
 	sort.Strings(keys[1:])
 	doc[name] = value
+	// Two dimension sets: by function alone (what alarms watch) and by every dimension.
+	sets := [][]string{{"service"}}
+	if len(keys) > 1 {
+		sets = append(sets, keys)
+	}
 	doc["_aws"] = map[string]any{
 		"Timestamp": m.now().UnixMilli(),
 		"CloudWatchMetrics": []any{map[string]any{
 			"Namespace":  Namespace,
-			"Dimensions": [][]string{keys},
+			"Dimensions": sets,
 			"Metrics":    []any{map[string]string{"Name": name, "Unit": unit}},
 		}},
 	}

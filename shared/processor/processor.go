@@ -99,9 +99,10 @@ type Events interface {
 	Mark(ctx context.Context, e inbox.Event, state State, note string) error
 }
 
-// Counter counts outcomes (metrics).
-type Counter interface {
+// Metrics records counts and measurements (CloudWatch EMF in production).
+type Metrics interface {
 	Count(ctx context.Context, name string, dims map[string]string)
+	Put(ctx context.Context, name string, value float64, unit string, dims map[string]string)
 }
 
 // Service processes inbox events.
@@ -112,7 +113,7 @@ type Service struct {
 	outbox    Outbox
 	publisher Publisher
 	events    Events
-	counter   Counter
+	metrics   Metrics
 	now       func() time.Time
 }
 
@@ -123,13 +124,13 @@ type Deps struct {
 	Outbox    Outbox
 	Publisher Publisher
 	Events    Events
-	Counter   Counter
+	Metrics   Metrics // optional
 }
 
 // New returns a Service with a Resolver per provider name.
 func New(resolvers map[string]Resolver, d Deps) *Service {
 	return &Service{resolvers: resolvers, journeys: d.Journeys, profiles: d.Profiles, outbox: d.Outbox,
-		publisher: d.Publisher, events: d.Events, counter: d.Counter, now: time.Now}
+		publisher: d.Publisher, events: d.Events, metrics: d.Metrics, now: time.Now}
 }
 
 // maxApplyAttempts bounds the read-check-write loop of a status change under contention.
@@ -178,8 +179,8 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 		}
 		if ev != nil {
 			log.InfoContext(ctx, "status changed", "status", ev.Status, "previousStatus", ev.PreviousStatus, "statusEventId", ev.ID)
-			if s.counter != nil {
-				s.counter.Count(ctx, "StatusChanges", map[string]string{"status": string(ev.Status)})
+			if s.metrics != nil {
+				s.metrics.Count(ctx, "StatusChanges", map[string]string{"status": string(ev.Status)})
 			}
 			if err := s.Publish(ctx, *ev); err != nil {
 				// The change and its outbox record are durable: the sweeper publishes it
@@ -189,6 +190,11 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 		}
 	}
 	s.count(ctx, "EventsProcessed", e)
+	if s.metrics != nil && !e.ReceivedAt.IsZero() {
+		// End-to-end age: from the webhook's acknowledgement to the outcome.
+		s.metrics.Put(ctx, "EventAge", float64(s.now().Sub(e.ReceivedAt).Milliseconds()), "Milliseconds",
+			map[string]string{"provider": e.Provider})
+	}
 	return s.mark(ctx, e, Processed, note)
 }
 
@@ -247,7 +253,7 @@ func (s *Service) mark(ctx context.Context, e inbox.Event, st State, note string
 }
 
 func (s *Service) count(ctx context.Context, name string, e inbox.Event) {
-	if s.counter != nil {
-		s.counter.Count(ctx, name, map[string]string{"provider": e.Provider, "event": e.Name})
+	if s.metrics != nil {
+		s.metrics.Count(ctx, name, map[string]string{"provider": e.Provider, "event": e.Name})
 	}
 }

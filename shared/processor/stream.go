@@ -37,6 +37,7 @@ func (h *StreamHandler) Handle(ctx context.Context, ev events.DynamoDBEvent) (ev
 			continue
 		}
 		if err := h.svc.Process(ctx, e); err != nil {
+			h.svc.count(ctx, "EventsRetried", e)
 			slog.WarnContext(ctx, "process event; will retry", "provider", e.Provider, "eventId", e.EventID,
 				"journeyId", e.JourneyID, "event", e.Name, "error", err)
 			resp.BatchItemFailures = append(resp.BatchItemFailures,
