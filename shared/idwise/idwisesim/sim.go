@@ -97,6 +97,7 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("PUT /_sim/journeys/{journeyId}", s.simPutJourney)
 	s.mux.HandleFunc("GET /_sim/journeys/{journeyId}", s.simGetJourney)
 	s.mux.HandleFunc("POST /_sim/journeys/{journeyId}/review", s.simReview)
+	s.mux.HandleFunc("POST /_sim/faults", s.simFault)
 	return s
 }
 
@@ -395,4 +396,28 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]any{"error": msg})
+}
+
+// simFault injects faults over HTTP: {"endpoint":"journey","count":3,"status":500,
+// "retryAfter":"1","delayMs":0}.
+func (s *Server) simFault(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Endpoint   Endpoint `json:"endpoint"`
+		Count      int      `json:"count"`
+		Status     int      `json:"status"`
+		RetryAfter string   `json:"retryAfter"`
+		DelayMs    int      `json:"delayMs"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil || body.Count < 1 {
+		writeError(w, http.StatusBadRequest, `want {"endpoint":"journey","count":N,"status":500}`)
+		return
+	}
+	switch body.Endpoint {
+	case EndpointJourney, EndpointProcessCustomStep, EndpointCompleteCustomStep, EndpointDeletePersonalData:
+	default:
+		writeError(w, http.StatusBadRequest, "unknown endpoint")
+		return
+	}
+	s.Fail(body.Endpoint, body.Count, Fault{Status: body.Status, RetryAfter: body.RetryAfter, Delay: time.Duration(body.DelayMs) * time.Millisecond})
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -285,3 +285,33 @@ func TestSetJourneyServesSnakeCase(t *testing.T) {
 		}
 	}
 }
+
+func TestFaultsOverHTTP(t *testing.T) {
+	s := idwisesim.New(idwisesim.Config{APIKey: "k", APISecret: "s"})
+	s.SetJourney(idwise.Journey{JourneyID: "j1"})
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/_sim/faults", "application/json", strings.NewReader(`{"endpoint":"journey","count":2,"status":503}`))
+	if err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("POST /_sim/faults = %v %v, want 204", resp, err)
+	}
+	get := func() int {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/journey/v2/result/j1", nil)
+		req.SetBasicAuth("k", "s")
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		return r.StatusCode
+	}
+	for i, want := range []int{503, 503, 200} {
+		if got := get(); got != want {
+			t.Errorf("request %d = %d, want %d", i, got, want)
+		}
+	}
+	resp, _ = http.Post(srv.URL+"/_sim/faults", "application/json", strings.NewReader(`{"endpoint":"nope","count":1}`))
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("unknown endpoint = %d, want 400", resp.StatusCode)
+	}
+}
