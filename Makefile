@@ -27,6 +27,8 @@ test: tools
 
 # Benchmarks (figures for BENCHMARKS.md; never timed assertions in tests).
 bench: tools
+	$(GO) build -o bin/kyc-local ./infra/local/run
+	infra/local/with-emulators.sh $(GO) run ./infra/local/bench -write BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./shared/webhook/ ./shared/webhookauth/
 	infra/local/with-emulators.sh $(GO) test -run '^$$' -bench . -benchmem -count 6 ./shared/compose/ ./shared/idwise/
 
