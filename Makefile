@@ -18,6 +18,11 @@ run: tools
 	$(GO) build -o bin/kyc-local ./infra/local/run
 	KYC_DYNAMODB_PORT=$(KYC_DYNAMODB_PORT) KYC_MOTO_PORT=$(KYC_MOTO_PORT) infra/local/with-emulators.sh bin/kyc-local
 
+# The operator tool (README "Operations"): runs on the operator's machine, native build.
+.PHONY: kycctl
+kycctl:
+	$(GO) build -o bin/kycctl ./infra/kycctl
+
 test: tools
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
@@ -31,6 +36,12 @@ bench: tools
 	infra/local/with-emulators.sh $(GO) run ./infra/local/bench -write BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./shared/webhook/ ./shared/webhookauth/
 	infra/local/with-emulators.sh $(GO) test -run '^$$' -bench . -benchmem -count 6 ./shared/compose/ ./shared/idwise/
+
+# Function binaries: arm64 size, cold start (init, first response through the Runtime API),
+# peak RSS after 100 concurrent invocations (infra/local/lambdart BenchmarkBootstrap).
+.PHONY: bench-binaries
+bench-binaries: tools
+	infra/local/with-emulators.sh $(GO) test -run '^$$' -bench BenchmarkBootstrap -benchtime 20x -count 1 ./infra/local/lambdart/
 
 ## --- SAM ---------------------------------------------------------------------
 sam-validate:
@@ -46,6 +57,10 @@ build-ProcessorFunction:
 	$(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/processor
 build-SweeperFunction:
 	$(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sweeper
+build-ApiFunction:
+	$(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
+build-PushFunction:
+	$(GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/push
 
 clean:
 	rm -rf .aws-sam bin

@@ -1,5 +1,6 @@
-// Command webhook is the Lambda behind POST /webhooks/idwise. It only wires: see
-// shared/compose for the configuration and shared/webhook for the behaviour.
+// Command webhook is the Lambda behind POST /webhooks/idwise and POST /webhooks/veriff
+// (dispatched by route key). It only wires: see shared/compose for the configuration and
+// shared/webhook for the behaviour.
 package main
 
 import (
@@ -21,7 +22,7 @@ func main() {
 		slog.Error("load aws config", "error", err)
 		os.Exit(1)
 	}
-	h, err := compose.IDWiseWebhook(compose.Runtime{AWS: awsCfg, Getenv: os.Getenv})
+	h, err := compose.Webhooks(compose.Runtime{AWS: awsCfg, Getenv: os.Getenv})
 	if err != nil {
 		slog.Error("configure webhook function", "error", err)
 		os.Exit(1)

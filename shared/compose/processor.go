@@ -21,6 +21,7 @@ import (
 	"github.com/kycbackend/kyc/shared/sweeper"
 	"github.com/kycbackend/kyc/shared/topic"
 	"github.com/kycbackend/kyc/shared/tracing"
+	"github.com/kycbackend/kyc/shared/veriff"
 )
 
 // ProcessingConfig is the configuration shared by the processor and the sweeper.
@@ -125,6 +126,7 @@ func days(getenv Getenv, name string, def time.Duration) (time.Duration, error) 
 type Processing struct {
 	Service *processor.Service
 	Store   *ddb.Store
+	IDWise  *idwise.Client // the IDWise API (kycctl erase asks it to delete personal data)
 	Config  ProcessingConfig
 }
 
@@ -147,11 +149,12 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 	emf := metrics.New(rt.Metrics, service)
 	svc := processor.New(map[string]processor.Resolver{
 		idwise.Provider: idwise.NewResolver(measuredFetcher{next: api, metrics: emf}, c.Policy, c.DetailFields),
+		veriff.Provider: veriff.NewResolver(veriff.DefaultPolicy),
 	}, processor.Deps{
-		Journeys: store, Profiles: store, Outbox: store, Events: store, Metrics: emf,
+		Journeys: store, Profiles: store, Outbox: store, Events: store, Metrics: emf, Erasures: store,
 		Publisher: topic.New(sns.NewFromConfig(rt.AWS), c.TopicARN),
 	})
-	return &Processing{Service: svc, Store: store, Config: c}, nil
+	return &Processing{Service: svc, Store: store, IDWise: api, Config: c}, nil
 }
 
 // Processor builds the stream handler of the processor function.

@@ -5,16 +5,20 @@
 package compose
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/kycbackend/kyc/shared/apigw"
 	"github.com/kycbackend/kyc/shared/ddb"
 	"github.com/kycbackend/kyc/shared/idwise"
 	"github.com/kycbackend/kyc/shared/inbox"
@@ -108,4 +112,54 @@ func IDWiseWebhook(rt Runtime) (*webhook.Handler, error) {
 	emf := metrics.New(rt.Metrics, "webhook")
 	in := inbox.New(ddb.NewInbox(dynamodb.NewFromConfig(rt.AWS), c.Table), emf, c.Retention)
 	return webhook.New(idwise.Provider, auth, in, idwise.ParseEvent, emf), nil
+}
+
+// webhookRoutes registers each vendor's webhook route (template.yaml: the HttpApi events of
+// WebhookFunction) with the constructor of its handler; a constructor that returns nil
+// leaves its vendor off (not configured). Adding a vendor is one line here.
+var webhookRoutes = []struct {
+	key   string
+	build func(Runtime) (*webhook.Handler, error)
+}{
+	{"POST /webhooks/idwise", IDWiseWebhook},
+	{"POST /webhooks/veriff", VeriffWebhook},
+}
+
+// WebhookRoutes is the webhook function's handler: one vendor handler per route.
+type WebhookRoutes struct {
+	routes map[string]*webhook.Handler
+}
+
+// Webhooks builds the webhook function's handler from its environment.
+func Webhooks(rt Runtime) (*WebhookRoutes, error) {
+	w := &WebhookRoutes{routes: map[string]*webhook.Handler{}}
+	for _, r := range webhookRoutes {
+		h, err := r.build(rt)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.key, err)
+		}
+		if h != nil {
+			w.routes[r.key] = h
+		}
+	}
+	return w, nil
+}
+
+// Handle dispatches an API Gateway HTTP API (payload v2) request by its route key.
+func (w *WebhookRoutes) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	if h, ok := w.routes[req.RouteKey]; ok {
+		return h.Handle(ctx, req)
+	}
+	if req.RouteKey == "" || req.RouteKey == "$default" { // a caller that sets no route key: match the path
+		path := req.RequestContext.HTTP.Path
+		if path == "" {
+			path = req.RawPath
+		}
+		for key, h := range w.routes {
+			if _, p, _ := strings.Cut(key, " "); p == path {
+				return h.Handle(ctx, req) // the handler answers 405 to another method
+			}
+		}
+	}
+	return apigw.Error(http.StatusNotFound, "not_found", "no webhook on this route"), nil
 }

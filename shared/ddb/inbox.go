@@ -24,10 +24,12 @@ const (
 	AttrKind         = "kind"
 	AttrExpiresAt    = "expiresAt"  // TTL attribute (epoch seconds)
 	AttrPendingKey   = "pendingKey" // Unprocessed index partition key; absent once processed
-	AttrReceivedAt   = "receivedAt" // sort key of both indexes
+	AttrReceivedAt   = "receivedAt" // sort key of ByJourney and Unprocessed
 	AttrJourneyKey   = "journeyKey" // ByJourney index partition key
+	AttrProfileKey   = "profileKey" // ByProfile index partition key: the referenceNo
 	IndexByJourney   = "ByJourney"
 	IndexUnprocessed = "Unprocessed"
+	IndexByProfile   = "ByProfile" // a profile's events, journeys and outbox records (sort key sk)
 
 	KindEvent      = "event"
 	KindQuarantine = "quarantine"
@@ -65,6 +67,11 @@ func JourneyKey(provider, journeyID string) string { return provider + "#" + jou
 // Put writes e if its event id is new. On a duplicate it returns *inbox.DuplicateError
 // carrying the stored body hash, read from the same request (ReturnValuesOnConditionCheckFailure).
 func (s *Inbox) Put(ctx context.Context, e inbox.Event) error {
+	return s.put(ctx, eventItem(e))
+}
+
+// eventItem is the inbox item of e (kind event).
+func eventItem(e inbox.Event) map[string]types.AttributeValue {
 	pk, sk := EventKey(e.Provider, e.EventID)
 	item := map[string]types.AttributeValue{
 		AttrPK:         str(pk),
@@ -76,13 +83,16 @@ func (s *Inbox) Put(ctx context.Context, e inbox.Event) error {
 		"journeyId":    str(e.JourneyID),
 		AttrJourneyKey: str(JourneyKey(e.Provider, e.JourneyID)),
 		"processable":  &types.AttributeValueMemberBOOL{Value: e.Processable},
-		"body":         &types.AttributeValueMemberB{Value: e.Body},
 		"bodyHash":     str(e.BodyHash),
 		AttrReceivedAt: str(e.ReceivedAt.UTC().Format(time.RFC3339Nano)),
 		AttrExpiresAt:  epoch(e.ExpiresAt),
 	}
+	if len(e.Body) > 0 {
+		item["body"] = &types.AttributeValueMemberB{Value: e.Body}
+	}
 	if e.ReferenceNo != "" {
 		item["referenceNo"] = str(e.ReferenceNo)
+		item[AttrProfileKey] = str(e.ReferenceNo)
 	}
 	if len(e.Attributes) > 0 {
 		m := make(map[string]types.AttributeValue, len(e.Attributes))
@@ -97,6 +107,11 @@ func (s *Inbox) Put(ctx context.Context, e inbox.Event) error {
 	} else {
 		item["state"] = str("unprocessable")
 	}
+	return item
+}
+
+// put writes an inbox item if its key is new.
+func (s *Inbox) put(ctx context.Context, item map[string]types.AttributeValue) error {
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           aws.String(s.table),
 		Item:                                item,

@@ -36,6 +36,7 @@ type API interface {
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
 // Store implements the processor's ports on the single table.
@@ -81,6 +82,7 @@ type journeyItem struct {
 	Provider    string            `dynamodbav:"provider"`
 	JourneyID   string            `dynamodbav:"journeyId"`
 	ReferenceNo string            `dynamodbav:"referenceNo,omitempty"`
+	ProfileKey  string            `dynamodbav:"profileKey,omitempty"` // ByProfile index
 	Decisions   map[string]string `dynamodbav:"decisions,omitempty"`
 	Details     map[string]string `dynamodbav:"details,omitempty"`
 	FetchedAt   string            `dynamodbav:"fetchedAt"`
@@ -110,7 +112,7 @@ func (s *Store) Journey(ctx context.Context, provider, journeyID string) (proces
 // PutJourney stores j unless a newer snapshot is stored.
 func (s *Store) PutJourney(ctx context.Context, j processor.Journey) error {
 	item, err := attributevalue.MarshalMap(journeyItem{Provider: j.Provider, JourneyID: j.JourneyID, ReferenceNo: j.ReferenceNo,
-		Decisions: j.Decisions, Details: j.Details, FetchedAt: j.FetchedAt.UTC().Format(time.RFC3339Nano),
+		ProfileKey: j.ReferenceNo, Decisions: j.Decisions, Details: j.Details, FetchedAt: j.FetchedAt.UTC().Format(time.RFC3339Nano),
 		Version: j.Version, AMLVersion: j.AMLVersion})
 	if err != nil {
 		return fmt.Errorf("encode journey: %w", err)
@@ -197,6 +199,7 @@ func (s *Store) ApplyStatus(ctx context.Context, c kyc.Change, current kyc.Profi
 		item := OutboxKey(ev.ID)
 		item[AttrKind] = str(KindOutbox)
 		item["message"] = str(string(msg))
+		item[AttrProfileKey] = str(c.ReferenceNo) // the profile's status history (ByProfile, sk OUTBOX)
 		item[AttrPendingKey] = str(OutboxValue)
 		item[AttrReceivedAt] = str(s.now().UTC().Format(time.RFC3339Nano))
 		items = append(items, types.TransactWriteItem{Put: &types.Put{
@@ -221,7 +224,8 @@ func (s *Store) ApplyStatus(ctx context.Context, c kyc.Change, current kyc.Profi
 	return nil
 }
 
-// MarkSent records that a status event was published; the record then expires.
+// MarkSent records that a status event was published; the record then expires (until
+// then it is part of the profile's status history, index ByProfile with sk OUTBOX).
 func (s *Store) MarkSent(ctx context.Context, eventID string) error {
 	now := s.now().UTC()
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{

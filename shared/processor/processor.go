@@ -39,6 +39,10 @@ const (
 	UnlessDecided
 	// OnlyIfApproved applies the change only to an approved profile (AML monitoring).
 	OnlyIfApproved
+	// UnlessJourneyKnown skips the change when the profile already holds any status for the
+	// same journey: every status of a journey comes at or after its start, so the app's
+	// "journey finished on the device" never moves it; a different journey starts anew.
+	UnlessJourneyKnown
 )
 
 // Outcome is what a Resolver decided for one event.
@@ -99,6 +103,18 @@ type Events interface {
 	Mark(ctx context.Context, e inbox.Event, state State, note string) error
 }
 
+// ErrErased is returned by Apply for a profile that was erased on request.
+var ErrErased = errors.New("profile erased")
+
+// Erasures knows the profiles erased on request (kycctl erase leaves a tombstone).
+// Events for them are ignored: nothing is fetched, stored or published for them again.
+type Erasures interface {
+	Erased(ctx context.Context, referenceNo string) (bool, error)
+	// Forget marks e skipped with note and removes what the stored event says about the
+	// person, keeping the bare record that dedups the vendor's retries.
+	Forget(ctx context.Context, e inbox.Event, note string) error
+}
+
 // Metrics records counts and measurements (CloudWatch EMF in production).
 type Metrics interface {
 	Count(ctx context.Context, name string, dims map[string]string)
@@ -114,6 +130,7 @@ type Service struct {
 	publisher Publisher
 	events    Events
 	metrics   Metrics
+	erasures  Erasures
 	now       func() time.Time
 }
 
@@ -124,13 +141,14 @@ type Deps struct {
 	Outbox    Outbox
 	Publisher Publisher
 	Events    Events
-	Metrics   Metrics // optional
+	Metrics   Metrics  // optional
+	Erasures  Erasures // optional: without it, erased profiles are not checked
 }
 
 // New returns a Service with a Resolver per provider name.
 func New(resolvers map[string]Resolver, d Deps) *Service {
 	return &Service{resolvers: resolvers, journeys: d.Journeys, profiles: d.Profiles, outbox: d.Outbox,
-		publisher: d.Publisher, events: d.Events, metrics: d.Metrics, now: time.Now}
+		publisher: d.Publisher, events: d.Events, metrics: d.Metrics, erasures: d.Erasures, now: time.Now}
 }
 
 // maxApplyAttempts bounds the read-check-write loop of a status change under contention.
@@ -140,6 +158,9 @@ const maxApplyAttempts = 5
 // nothing that is already done. A returned error means "retry me".
 func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 	log := slog.With("provider", e.Provider, "eventId", e.EventID, "journeyId", e.JourneyID, "event", e.Name)
+	if done, err := s.forgetIfErased(ctx, e, e.ReferenceNo); done || err != nil {
+		return err
+	}
 	if !e.Processable {
 		s.count(ctx, "EventsSkipped", e)
 		return s.mark(ctx, e, Skipped, "unknown event name")
@@ -161,6 +182,11 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 	}
 	if err != nil {
 		return fmt.Errorf("resolve event %s: %w", e.EventID, err)
+	}
+	if ref := outcomeReferenceNo(out); ref != e.ReferenceNo { // the event did not name the profile
+		if done, err := s.forgetIfErased(ctx, e, ref); done || err != nil {
+			return err
+		}
 	}
 	if out.Journey != nil {
 		err := s.journeys.PutJourney(ctx, *out.Journey)
@@ -209,6 +235,36 @@ func (s *Service) Publish(ctx context.Context, ev kyc.StatusEvent) error {
 	return nil
 }
 
+// Apply moves a profile to c outside of an inbox event (the app API), with the same
+// version check, guard, transaction with the outbox record, and publication as Process.
+// It returns the status event, or nil when nothing the user sees changed (stale, guarded
+// out, or the same status). A failed publish is not an error: the change and its outbox
+// record are durable and the sweeper publishes it with the same id.
+func (s *Service) Apply(ctx context.Context, c kyc.Change, g Guard) (*kyc.StatusEvent, error) {
+	if s.erasures != nil {
+		erased, err := s.erasures.Erased(ctx, c.ReferenceNo)
+		if err != nil {
+			return nil, fmt.Errorf("check erasure: %w", err)
+		}
+		if erased {
+			return nil, ErrErased
+		}
+	}
+	ev, _, err := s.apply(ctx, c, g)
+	if err != nil || ev == nil {
+		return nil, err
+	}
+	log := slog.With("provider", c.Provider, "journeyId", c.JourneyID)
+	log.InfoContext(ctx, "status changed", "status", ev.Status, "previousStatus", ev.PreviousStatus, "statusEventId", ev.ID)
+	if s.metrics != nil {
+		s.metrics.Count(ctx, "StatusChanges", map[string]string{"status": string(ev.Status)})
+	}
+	if err := s.Publish(ctx, *ev); err != nil {
+		log.WarnContext(ctx, "publish status event; left in the outbox", "statusEventId", ev.ID, "error", err)
+	}
+	return ev, nil
+}
+
 // apply writes c unless it is stale or guarded out. It returns the status event to
 // publish (nil when nothing the user sees changed) and a timeline note.
 func (s *Service) apply(ctx context.Context, c kyc.Change, g Guard) (*kyc.StatusEvent, string, error) {
@@ -224,6 +280,8 @@ func (s *Service) apply(ctx context.Context, c kyc.Change, g Guard) (*kyc.Status
 			return nil, "profile already decided, kept " + string(p.Status), nil
 		case g == OnlyIfApproved && (!found || p.Status != kyc.Approved):
 			return nil, "profile not approved, status kept", nil
+		case g == UnlessJourneyKnown && found && p.JourneyID == c.JourneyID:
+			return nil, "journey already known, kept " + string(p.Status), nil
 		}
 		var ev *kyc.StatusEvent
 		if !found || !c.Same(p) {
@@ -243,6 +301,36 @@ func (s *Service) apply(ctx context.Context, c kyc.Change, g Guard) (*kyc.Status
 		return ev, "status " + string(c.Status), nil
 	}
 	return nil, "", fmt.Errorf("apply status for %s: %w after %d attempts", c.JourneyID, ErrConflict, maxApplyAttempts)
+}
+
+// forgetIfErased forgets e when referenceNo is an erased profile's, and then reports done.
+func (s *Service) forgetIfErased(ctx context.Context, e inbox.Event, referenceNo string) (bool, error) {
+	if s.erasures == nil || referenceNo == "" {
+		return false, nil
+	}
+	erased, err := s.erasures.Erased(ctx, referenceNo)
+	if err != nil {
+		return false, fmt.Errorf("check erasure: %w", err)
+	}
+	if !erased {
+		return false, nil
+	}
+	s.count(ctx, "EventsSkipped", e)
+	if err := s.erasures.Forget(ctx, e, "profile erased"); err != nil {
+		return true, fmt.Errorf("forget event %s: %w", e.EventID, err)
+	}
+	return true, nil
+}
+
+// outcomeReferenceNo is the profile an outcome is about, if it names one.
+func outcomeReferenceNo(out Outcome) string {
+	switch {
+	case out.Journey != nil && out.Journey.ReferenceNo != "":
+		return out.Journey.ReferenceNo
+	case out.Change != nil:
+		return out.Change.ReferenceNo
+	}
+	return ""
 }
 
 func (s *Service) mark(ctx context.Context, e inbox.Event, st State, note string) error {

@@ -76,7 +76,10 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return apigw.Error(http.StatusMethodNotAllowed, "method_not_allowed", "use POST"), nil
 	}
 
-	err := h.auth.Check(ctx, webhookauth.Request{Headers: req.Headers, SourceIP: req.RequestContext.HTTP.SourceIP})
+	// Decoded before auth so that a body signature is checked on the raw bytes; a body
+	// that is not valid base64 is refused only once the caller is authenticated.
+	body, bodyOK := rawBody(req)
+	err := h.auth.Check(ctx, webhookauth.Request{Headers: req.Headers, SourceIP: req.RequestContext.HTTP.SourceIP, Body: body})
 	switch {
 	case errors.Is(err, webhookauth.ErrForbiddenSource):
 		h.count(ctx, "AuthFailures", "forbidden_source")
@@ -91,8 +94,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return internalError(), nil
 	}
 
-	body, ok := rawBody(req)
-	if !ok {
+	if !bodyOK {
 		return apigw.Error(http.StatusBadRequest, "invalid_body", "body is not valid base64"), nil
 	}
 	if len(body) > MaxBodyBytes {

@@ -61,6 +61,7 @@ type Config struct {
 type Request struct {
 	Headers  map[string]string
 	SourceIP string
+	Body     []byte // the raw body, as received (for authenticators that check a body signature)
 }
 
 // Authenticator checks requests. It is safe for concurrent use.

@@ -226,6 +226,15 @@ func (p *eventParser) parse(fn, name, typ string, props json.RawMessage) error {
 			return fmt.Errorf("event %s: %w", name, err)
 		}
 		p.streams = append(p.streams, s)
+	case eventSQS:
+		s, err := p.sqsSource(fn, name, props)
+		if errors.Is(err, errExternalQueue) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("event %s: %w", name, err)
+		}
+		p.t.messaging.sqsSources = append(p.t.messaging.sqsSources, s)
 	case eventSchedule, eventScheduleV2:
 		s, err := p.schedule(fn, name, typ, props)
 		if err != nil {

@@ -51,6 +51,7 @@ type Template struct {
 	routes     []Route
 	streams    []StreamSource // DynamoDB events (events.go)
 	schedules  []Schedule     // Schedule and ScheduleV2 events (events.go)
+	messaging  messaging      // SQS events, queue settings, subscriptions (sqs.go)
 }
 
 // Table is an AWS::DynamoDB::Table of the template.
@@ -97,6 +98,11 @@ type Route struct {
 	Path              string
 	FunctionLogicalID string
 	API               string
+	// Authorizer is the route's authorizer: the event's Auth.Authorizer, else the API's
+	// Auth.DefaultAuthorizer; empty when none (or NONE). JWT is its configuration when it
+	// is a JWT authorizer (auth.go), nil otherwise.
+	Authorizer string
+	JWT        *JWTConfig
 }
 
 type rawTemplate struct {
@@ -131,6 +137,7 @@ type rawHTTPAPIEvent struct {
 	APIID  json.RawMessage `json:"ApiId"`
 	Method string
 	Path   string
+	Auth   struct{ Authorizer string }
 }
 
 type rawTable struct {
@@ -192,9 +199,14 @@ func parse(data []byte) (*Template, error) {
 	}
 
 	events := &eventParser{t: t}
+	apis := map[string]httpAPIAuth{}
 	for _, id := range slices.Sorted(maps.Keys(raw.Resources)) {
 		res := raw.Resources[id]
 		switch res.Type {
+		case typeHTTPAPI:
+			if apis[id], err = parseHTTPAPI(res.Properties); err != nil {
+				return nil, fmt.Errorf("resource %s: %w", id, err)
+			}
 		case typeTable:
 			tbl, err := parseTable(id, res.Properties)
 			if err != nil {
@@ -205,6 +217,13 @@ func parse(data []byte) (*Template, error) {
 			t.topics = append(t.topics, id)
 		case typeQueue:
 			t.queues = append(t.queues, id)
+			if err := t.parseMessaging(id, res.Type, res.Properties); err != nil {
+				return nil, fmt.Errorf("resource %s: %w", id, err)
+			}
+		case typeSubscription:
+			if err := t.parseMessaging(id, res.Type, res.Properties); err != nil {
+				return nil, fmt.Errorf("resource %s: %w", id, err)
+			}
 		case typeFunction:
 			env, routes, err := parseFunction(id, res.Properties, events)
 			if err != nil {
@@ -220,6 +239,12 @@ func parse(data []byte) (*Template, error) {
 		}
 	}
 	if err := events.check(); err != nil {
+		return nil, err
+	}
+	if err := t.resolveAuthorizers(apis); err != nil {
+		return nil, err
+	}
+	if err := t.checkMessaging(); err != nil {
 		return nil, err
 	}
 	t.streams, t.schedules = events.streams, events.schedules
@@ -275,7 +300,7 @@ func parseFunction(id string, props json.RawMessage, events *eventParser) (map[s
 				return nil, nil, fmt.Errorf("event %s: %w", name, err)
 			}
 		}
-		r := Route{Method: strings.ToUpper(p.Method), Path: p.Path, FunctionLogicalID: id}
+		r := Route{Method: strings.ToUpper(p.Method), Path: p.Path, FunctionLogicalID: id, Authorizer: p.Auth.Authorizer}
 		if r.Method == "" {
 			r.Method = "ANY"
 		}

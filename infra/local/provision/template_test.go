@@ -54,7 +54,7 @@ func TestTablesFromTemplate(t *testing.T) {
 		{"keys", tbl.Keys, []Key{{"pk", "HASH"}, {"sk", "RANGE"}}},
 		{"stream", tbl.StreamViewType, "NEW_IMAGE"},
 		{"ttl attribute", tbl.TTLAttribute, "expiresAt"},
-		{"gsi count", len(tbl.GSIs), 2},
+		{"gsi count", len(tbl.GSIs), 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

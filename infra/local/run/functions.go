@@ -4,15 +4,17 @@ import (
 	"context"
 
 	"github.com/kycbackend/kyc/infra/local/httpapi"
+	"github.com/kycbackend/kyc/infra/local/queues"
 	"github.com/kycbackend/kyc/infra/local/streams"
 	"github.com/kycbackend/kyc/shared/compose"
 )
 
 // function is one template function as the runner drives it: behind HTTP API routes, on
-// a stream, or on a schedule.
+// a stream, on a queue, or on a schedule.
 type function struct {
 	http     httpapi.Handler
 	stream   streams.Handler
+	queue    queues.Handler
 	schedule func(ctx context.Context) error
 }
 
@@ -21,7 +23,7 @@ type function struct {
 // wiring cannot silently drift.
 var functions = map[string]func(compose.Runtime) (function, error){
 	"WebhookFunction": func(rt compose.Runtime) (function, error) {
-		h, err := compose.IDWiseWebhook(rt)
+		h, err := compose.Webhooks(rt)
 		if err != nil {
 			return function{}, err
 		}
@@ -33,6 +35,20 @@ var functions = map[string]func(compose.Runtime) (function, error){
 			return function{}, err
 		}
 		return function{stream: h.Handle}, nil
+	},
+	"ApiFunction": func(rt compose.Runtime) (function, error) {
+		h, err := compose.API(rt)
+		if err != nil {
+			return function{}, err
+		}
+		return function{http: h.Handle}, nil
+	},
+	"PushFunction": func(rt compose.Runtime) (function, error) {
+		h, err := compose.Push(rt)
+		if err != nil {
+			return function{}, err
+		}
+		return function{queue: h.Handle}, nil
 	},
 	"SweeperFunction": func(rt compose.Runtime) (function, error) {
 		s, err := compose.Sweeper(rt)

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -35,6 +36,8 @@ import (
 
 	"github.com/kycbackend/kyc/infra/local/httpapi"
 	"github.com/kycbackend/kyc/infra/local/provision"
+	"github.com/kycbackend/kyc/infra/local/queues"
+	tplstack "github.com/kycbackend/kyc/infra/local/stack"
 	"github.com/kycbackend/kyc/infra/local/streams"
 	"github.com/kycbackend/kyc/shared/compose"
 	"github.com/kycbackend/kyc/shared/idwise/idwisesim"
@@ -52,8 +55,11 @@ type settings struct {
 	AllowedCIDRs  string
 	APIKey        string
 	APISecret     string
+	VeriffAPIKey  string
+	VeriffSecret  string        // the Veriff shared secret key
 	SweepInterval time.Duration // 0: the template's schedule
 	SweepMinAge   string        // seconds; empty: the template's default
+	QueueRetry    time.Duration // failed queue messages come back after this, not the visibility timeout
 }
 
 func loadSettings() settings {
@@ -68,7 +74,12 @@ func loadSettings() settings {
 		AllowedCIDRs: os.Getenv("IDWISE_ALLOWED_CIDRS"),
 		APIKey:       envOr("IDWISE_API_KEY", "local-api-key"),
 		APISecret:    envOr("IDWISE_API_SECRET", "local-api-secret"),
+		VeriffAPIKey: envOr("VERIFF_API_KEY", "local-veriff-api-key"),
+		VeriffSecret: envOr("VERIFF_SHARED_SECRET", "local-veriff-shared-secret"),
 		SweepMinAge:  envOr("SWEEP_MIN_AGE_SECONDS", "60"),
+	}
+	if d, err := time.ParseDuration(envOr("KYC_QUEUE_RETRY_DELAY", "5s")); err == nil {
+		s.QueueRetry = d
 	}
 	if d, err := time.ParseDuration(envOr("KYC_SWEEP_INTERVAL", "30s")); err == nil {
 		s.SweepInterval = d
@@ -97,10 +108,10 @@ const prefix = "kyc-local-"
 
 // stack is what the runner created on the emulators.
 type stack struct {
-	tables map[string]string
-	topics map[string]string
-	queues map[string]provision.Queue
-	env    provision.Env
+	tables  map[string]string
+	topics  map[string]string
+	queues  map[string]provision.Queue
+	created *tplstack.Stack // resolves the functions' environment
 }
 
 func run(ctx context.Context, s settings, out io.Writer) error {
@@ -111,6 +122,10 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("load aws config: %w", err)
 	}
+	// GET /_local/messages: every SNS Publish of the functions (status events, pushes).
+	rec := newRecorder()
+	rec.onPush = func(m localMessage) { timeline(out, "push", "%s", pushLine(m)) }
+	awsCfg.APIOptions = append(awsCfg.APIOptions, rec.apiOption)
 	tpl, err := provision.Load(s.Template)
 	if err != nil {
 		return fmt.Errorf("load %s: %w", s.Template, err)
@@ -123,9 +138,30 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	}
 	simURL := "http://" + simLn.Addr().String()
 
-	st, err := createStack(ctx, awsCfg, tpl, s, simURL)
+	// The app's token issuer (the local dev key) and the push platform applications are
+	// template parameters, as a deployment gives them (localauth.go).
+	auth, err := newLocalAuth()
 	if err != nil {
 		return err
+	}
+	params, err := platformApps(ctx, awsCfg)
+	if err != nil {
+		return err
+	}
+	maps.Copy(params, auth.parameters())
+	st, err := createStack(ctx, awsCfg, tpl, s, simURL, params)
+	if err != nil {
+		return err
+	}
+	if claim := st.created.Env.Refs["ReferenceNoClaim"]; claim != "" {
+		auth.claim = claim
+	}
+	rec.watchTopics(st.topics)
+	if err := tpl.ConfigureQueues(ctx, awsCfg, st.queues); err != nil {
+		return fmt.Errorf("configure queues: %w", err)
+	}
+	if _, err := tpl.CreateSubscriptions(ctx, awsCfg, st.topics, st.queues); err != nil {
+		return fmt.Errorf("create subscriptions: %w", err)
 	}
 
 	fns := map[string]function{}
@@ -134,11 +170,9 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 		if !ok {
 			return fmt.Errorf("function %s is in the template but not wired in infra/local/run/functions.go", id)
 		}
-		vars := map[string]string{}
-		for name, v := range tpl.FunctionEnv(id) {
-			if vars[name], err = v.Resolve(st.env); err != nil {
-				return fmt.Errorf("%s environment %s: %w", id, name, err)
-			}
+		vars, err := st.created.FunctionEnv(id)
+		if err != nil {
+			return err
 		}
 		if id == "SweeperFunction" && s.SweepMinAge != "" {
 			vars["SWEEP_MIN_AGE_SECONDS"] = s.SweepMinAge // local: re-drive sooner than in AWS
@@ -155,7 +189,11 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 		if fns[r.FunctionLogicalID].http == nil {
 			return fmt.Errorf("route %s %s: %s has no HTTP handler", r.Method, r.Path, r.FunctionLogicalID)
 		}
-		routes = append(routes, httpapi.Route{Method: r.Method, Path: r.Path, Handler: fns[r.FunctionLogicalID].http})
+		authorize, err := auth.authorizer(r, st.created.Env) // API Gateway's JWT authorizer, locally
+		if err != nil {
+			return err
+		}
+		routes = append(routes, httpapi.Route{Method: r.Method, Path: r.Path, Handler: fns[r.FunctionLogicalID].http, Authorizer: authorize})
 	}
 	srv := httpapi.New(routes)
 	srv.OnRequest = func(routeKey string, status int, d time.Duration) {
@@ -208,6 +246,28 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); p.Run(ctx) }()
 	}
+	for _, src := range tpl.SQSSources() {
+		fn, q := fns[src.FunctionLogicalID], st.queues[src.QueueLogicalID]
+		if !src.Enabled {
+			continue
+		}
+		if fn.queue == nil {
+			return fmt.Errorf("sqs source %s: %s has no queue handler", src.Name, src.FunctionLogicalID)
+		}
+		p, err := queues.New(sqsc, queues.Mapping{
+			QueueURL: q.URL, QueueARN: q.ARN, Source: src, Handler: fn.queue, Region: awsCfg.Region,
+			FunctionARN: "arn:aws:lambda:us-east-1:123456789012:function:" + prefix + src.FunctionLogicalID,
+			Timeout:     30 * time.Second, RetryDelay: s.QueueRetry,
+			OnInvoke: func(inv queues.Invocation) {
+				timeline(out, "queue", "%s: batch of %d -> %s", src.FunctionLogicalID, inv.Messages, inv.Result)
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("sqs source %s: %w", src.Name, err)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); p.Run(ctx) }()
+	}
 	for _, sc := range tpl.Schedules() {
 		fn := fns[sc.FunctionLogicalID]
 		every, err := sc.Interval()
@@ -246,7 +306,18 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	}
 
 	printBanner(out, s, base, simURL, st, routes)
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	withLocal := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == messagesPath && r.Method == http.MethodGet { // local only, never deployed
+			rec.ServeHTTP(w, r)
+			return
+		}
+		if r.URL.Path == tokenPath && r.Method == http.MethodGet { // local only, never deployed
+			auth.ServeHTTP(w, r)
+			return
+		}
+		srv.ServeHTTP(w, r)
+	})
+	hs := &http.Server{Handler: withLocal, ReadHeaderTimeout: 10 * time.Second}
 	simSrv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
@@ -265,53 +336,18 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 }
 
 // createStack creates the template's resources and the secrets, and the Env to resolve
-// the functions' environment against them.
-func createStack(ctx context.Context, awsCfg aws.Config, tpl *provision.Template, s settings, simURL string) (stack, error) {
-	var st stack
-	var err error
-	if st.tables, err = tpl.CreateTables(ctx, awsCfg, prefix); err != nil {
-		return st, fmt.Errorf("create tables: %w", err)
-	}
-	if st.topics, err = tpl.CreateTopics(ctx, awsCfg, prefix); err != nil {
-		return st, fmt.Errorf("create topics: %w", err)
-	}
-	if st.queues, err = tpl.CreateQueues(ctx, awsCfg, prefix); err != nil {
-		return st, fmt.Errorf("create queues: %w", err)
-	}
-	webhookSecret, _ := json.Marshal(map[string]string{"username": s.Username, "secret": s.Secret})
-	webhookARN, err := provision.PutSecret(ctx, awsCfg, prefix[:len(prefix)-1]+"/idwise-webhook", string(webhookSecret))
-	if err != nil {
-		return st, fmt.Errorf("put webhook secret: %w", err)
-	}
-	apiSecret, _ := json.Marshal(map[string]string{"apiKey": s.APIKey, "apiSecret": s.APISecret})
-	apiARN, err := provision.PutSecret(ctx, awsCfg, prefix[:len(prefix)-1]+"/idwise-api", string(apiSecret))
-	if err != nil {
-		return st, fmt.Errorf("put api secret: %w", err)
-	}
-	st.env, err = tpl.Env(map[string]string{
-		"IdwiseWebhookAuthMode":    s.AuthMode,
-		"IdwiseWebhookHeaderName":  s.Header,
-		"IdwiseWebhookSecretArn":   webhookARN,
-		"IdwiseAllowedSourceCidrs": s.AllowedCIDRs,
-		"IdwiseApiSecretArn":       apiARN,
-		"IdwiseApiBaseUrl":         simURL + "/",
+// the functions' environment against them (infra/local/stack, shared with the binary tests).
+func createStack(ctx context.Context, awsCfg aws.Config, tpl *provision.Template, s settings, simURL string, params map[string]string) (stack, error) {
+	created, err := tplstack.Create(ctx, awsCfg, tpl, tplstack.Config{
+		Prefix: prefix, WebhookAuthMode: s.AuthMode, WebhookHeader: s.Header, WebhookUsername: s.Username,
+		WebhookSecret: s.Secret, AllowedCIDRs: s.AllowedCIDRs, APIKey: s.APIKey, APISecret: s.APISecret,
+		IDWiseBaseURL: simURL + "/", VeriffAPIKey: s.VeriffAPIKey, VeriffSharedSecret: s.VeriffSecret,
+		Parameters: params,
 	})
 	if err != nil {
-		return st, fmt.Errorf("template parameters: %w", err)
+		return stack{}, err
 	}
-	for id, name := range st.tables {
-		st.env.Refs[id] = name
-		st.env.Attrs[id+".Arn"] = "arn:aws:dynamodb:us-east-1:123456789012:table/" + name
-	}
-	for id, arn := range st.topics {
-		st.env.Refs[id] = arn
-		st.env.Attrs[id+".TopicArn"] = arn
-	}
-	for id, q := range st.queues {
-		st.env.Refs[id] = q.URL
-		st.env.Attrs[id+".Arn"] = q.ARN
-	}
-	return st, nil
+	return stack{tables: created.Tables, topics: created.Topics, queues: created.Queues, created: created}, nil
 }
 
 // watchTopics subscribes a local queue to every topic and prints each message's ids on
@@ -381,6 +417,8 @@ func printBanner(out io.Writer, s settings, base, simURL string, st stack, route
 	for _, r := range routes {
 		fmt.Fprintf(out, "  %-6s %s%s\n", r.Method, base, r.Path)
 	}
+	fmt.Fprintf(out, "  %-6s %s%s  (local only: status events and pushes sent, oldest first)\n", "GET", base, messagesPath)
+	fmt.Fprintf(out, "  %-6s %s%s?referenceNo=...  (local only: a JWT for the app API, signed with this run's dev key)\n", "GET", base, tokenPath)
 	fmt.Fprintln(out, "IDWise webhook credentials (set IDWISE_WEBHOOK_AUTH / _SECRET / _USERNAME / _HEADER to change)")
 	fmt.Fprintf(out, "  mode %s\n", s.AuthMode)
 	example := fmt.Sprintf(`curl -s -X POST %s/webhooks/idwise -H 'Content-Type: application/json'`, base)
@@ -399,6 +437,17 @@ func printBanner(out io.Writer, s settings, base, simURL string, st stack, route
 	fmt.Fprintln(out, "Try")
 	fmt.Fprintf(out, "  curl -s -X PUT %s/_sim/journeys/6720a1b2c3d4e5f6a7b8c22e -d @shared/idwise/testdata/journey-result.json\n", simURL)
 	fmt.Fprintln(out, "  "+example)
+	fmt.Fprintln(out, "Veriff webhook credentials (set VERIFF_API_KEY / VERIFF_SHARED_SECRET to change)")
+	fmt.Fprintf(out, "  X-AUTH-CLIENT %s  shared secret %s\n", s.VeriffAPIKey, s.VeriffSecret)
+	fmt.Fprintln(out, "  "+veriffCurl(base, s, filepath.Join("shared", "veriff", "testdata", "decision-approved.json")))
+}
+
+// veriffCurl is a curl that sends file to the Veriff webhook, signed as Veriff signs it:
+// X-HMAC-SIGNATURE is the hex HMAC-SHA256 of the exact bytes under the shared secret.
+func veriffCurl(base string, s settings, file string) string {
+	return fmt.Sprintf(`curl -s -X POST %s/webhooks/veriff -H 'Content-Type: application/json' -H 'X-AUTH-CLIENT: %s'`+
+		` -H "X-HMAC-SIGNATURE: $(openssl dgst -sha256 -hmac '%s' %s | sed 's/^.* //')" --data-binary @%s`,
+		base, s.VeriffAPIKey, s.VeriffSecret, file, file)
 }
 
 func sorted(m map[string]string) [][2]string {

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/kycbackend/kyc/shared/compose"
+	"github.com/kycbackend/kyc/shared/ddb"
+	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
+	"github.com/kycbackend/kyc/shared/idwise"
+	"github.com/kycbackend/kyc/shared/idwise/idwisesim"
+	"github.com/kycbackend/kyc/shared/inbox"
+)
+
+// TestCommands runs every command as an operator would, against the emulators, with the
+// configuration in the environment as the processor has it. shared/ops tests the logic in
+// depth; this checks the wiring, the flags, the output and the exit codes.
+func TestCommands(t *testing.T) {
+	ctx := context.Background()
+	cfg := ddbtest.AWSConfig(t)
+	db, table := ddbtest.NewTable(t)
+	topic, err := sns.NewFromConfig(cfg).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(table + "-status")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(table + "/idwise-api"),
+		SecretString: aws.String(`{"apiKey":"k","apiSecret":"s"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := idwisesim.New(idwisesim.Config{APIKey: "k", APISecret: "s"})
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	env := map[string]string{"TABLE_NAME": table, "STATUS_TOPIC_ARN": aws.ToString(topic.TopicArn),
+		"IDWISE_API_SECRET_ARN": aws.ToString(sec.ARN), "IDWISE_API_BASE_URL": srv.URL + "/"}
+	getenv := func(k string) string { return env[k] }
+	proc, err := compose.NewProcessing(compose.Runtime{AWS: cfg, Getenv: getenv, Metrics: io.Discard}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := inbox.New(ddb.NewInbox(db, table), nil, time.Hour)
+	deliver := func(body string) {
+		e, err := idwise.ParseEvent([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := in.Accept(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		stored, _, err := ddb.NewInbox(db, table).Event(ctx, e.Provider, e.EventID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := proc.Service.Process(ctx, stored); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// evt-1 fails: IDWise does not know j-1 yet.
+	deliver(`{"event":"Finished Journey","body":{"eventId":"evt-1","journeyId":"j-1","referenceNo":"cust-1","systemDecision":"Refer"}}`)
+	sim.SetJourney(idwise.Journey{JourneyID: "j-1", ReferenceNumber: "cust-1", SystemDecision: "Refer", FinalDecision: "Refer",
+		Documents: map[string]idwise.Document{"0": {DocumentType: "Passport", ExtractedFields: map[string]idwise.ExtractedField{"Full Name": {Value: "Jane Roe"}}}}})
+	if _, err := in.Quarantine(ctx, idwise.Provider, []byte(`{"event":1}`), "event"); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name     string
+		args     []string
+		env      map[string]string // replaces the environment
+		before   func()
+		wantCode int
+		want     []string // in stdout
+		wantErr  string   // in stderr
+	}{
+		{name: "no command", args: nil, wantCode: 2, wantErr: "Usage: kycctl"},
+		{name: "unknown command", args: []string{"frobnicate"}, wantCode: 2, wantErr: `unknown command "frobnicate"`},
+		{name: "no table", args: []string{"events"}, env: map[string]string{}, wantCode: 1, wantErr: "TABLE_NAME (or -table) is required"},
+		{name: "table by flag", args: []string{"events", "-failed", "-table", table}, env: map[string]string{},
+			want: []string{"failed", "evt-1", "j-1", "Finished Journey", "not found"}},
+		{name: "events", args: []string{"events"}, want: []string{"KIND", "failed", "evt-1", "quarantined", "body not understood: event"}},
+		{name: "replay needs an id", args: []string{"replay"}, wantCode: 2, wantErr: "want exactly one event id"},
+		{name: "replay without processor configuration", args: []string{"replay", "evt-1"}, env: map[string]string{"TABLE_NAME": table},
+			wantCode: 1, wantErr: "processor configuration: "},
+		{name: "replay", args: []string{"replay", "evt-1"}, want: []string{"evt-1", "failed", "processed", "status IN_REVIEW"}},
+		{name: "replay again: nothing to do", args: []string{"replay", "evt-1", "-json"}, want: []string{`"replayed": false`, `"after": "processed"`}},
+		{name: "replay unknown", args: []string{"replay", "evt-nope"}, wantCode: 1, wantErr: "not found"},
+		{name: "replay a range", args: []string{"replay", "-from", "2020-01-01T00:00:00Z"}, want: []string{"no failed event in that range"}},
+		{name: "replay a bad range", args: []string{"replay", "-from", "yesterday"}, wantCode: 2, wantErr: "RFC 3339"},
+		{name: "refetch", args: []string{"refetch", "j-1"}, before: func() { _ = sim.Review("j-1", "Approved") },
+			want: []string{"IN_REVIEW -> APPROVED", "manualDecision=Approved", "kycctl-refetch-"}},
+		{name: "history", args: []string{"history", "cust-1"}, want: []string{"profile cust-1: APPROVED", "IN_REVIEW", "APPROVED"}},
+		{name: "flags go after the command", args: []string{"-v", "timeline", "j-1"}, wantCode: 2, wantErr: `unknown command "-v"`},
+		{name: "timeline", args: []string{"timeline", "j-1"}, want: []string{"evt-1", "(kycctl)", "finalDecision=Approved", "systemDecision=Refer"}},
+		{name: "erase dry run", args: []string{"erase", "cust-1"}, want: []string{"dry run", "would delete", "events=2", "journeys=1"}},
+		{name: "erase", args: []string{"erase", "-yes", "cust-1"}, want: []string{"erased profile cust-1", "deleted", "events=2", "journeys=1", "profile=1"}},
+		{name: "history after erasure", args: []string{"history", "cust-1"}, want: []string{"profile cust-1: erased"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.before != nil {
+				tt.before()
+			}
+			g := getenv
+			if tt.env != nil {
+				g = func(k string) string { return tt.env[k] }
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(ctx, tt.args, g, &stdout, &stderr)
+			if code != tt.wantCode {
+				t.Fatalf("run(%q) = %d, want %d\nstdout: %s\nstderr: %s", tt.args, code, tt.wantCode, stdout.String(), stderr.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("run(%q) stdout lacks %q:\n%s", tt.args, w, stdout.String())
+				}
+			}
+			if !strings.Contains(stderr.String(), tt.wantErr) {
+				t.Errorf("run(%q) stderr = %q, want it to contain %q", tt.args, stderr.String(), tt.wantErr)
+			}
+			if strings.Contains(stdout.String()+stderr.String(), "Jane Roe") {
+				t.Errorf("run(%q) printed journey details", tt.args)
+			}
+		})
+	}
+
+	var stdout bytes.Buffer
+	if code := run(ctx, []string{"events", "-json"}, getenv, &stdout, io.Discard); code != 0 {
+		t.Fatalf("events -json = %d", code)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil || len(got) != 1 || got[0]["kind"] != "quarantined" {
+		t.Errorf("events -json = %s (%v), want one quarantined item", stdout.String(), err)
+	}
+}

@@ -1,0 +1,76 @@
+package compose
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/kycbackend/kyc/shared/ddb"
+	"github.com/kycbackend/kyc/shared/inbox"
+	"github.com/kycbackend/kyc/shared/metrics"
+	"github.com/kycbackend/kyc/shared/secrets"
+	"github.com/kycbackend/kyc/shared/veriff"
+	"github.com/kycbackend/kyc/shared/webhook"
+)
+
+// VeriffConfig is the Veriff part of the webhook function's configuration.
+type VeriffConfig struct {
+	Table     string
+	SecretID  string // secret {"apiKey","sharedSecret","previousSharedSecret"}
+	Reference veriff.ReferenceField
+	Retention time.Duration
+}
+
+// LoadVeriffConfig reads the Veriff webhook's environment. enabled is false when
+// VERIFF_SECRET_ARN is not set: the stack then serves IDWise only.
+func LoadVeriffConfig(getenv Getenv) (c VeriffConfig, enabled bool, err error) {
+	c = VeriffConfig{Table: getenv("TABLE_NAME"), SecretID: strings.TrimSpace(getenv("VERIFF_SECRET_ARN"))}
+	if c.SecretID == "" {
+		return c, false, nil
+	}
+	if c.Table == "" {
+		return c, true, fmt.Errorf("TABLE_NAME is required")
+	}
+	if c.Reference, err = veriff.ParseReferenceField(getenv("VERIFF_REFERENCE_FIELD")); err != nil {
+		return c, true, fmt.Errorf("VERIFF_REFERENCE_FIELD: %w", err)
+	}
+	if c.Retention, err = days(getenv, "RAW_EVENT_RETENTION_DAYS", 30*24*time.Hour); err != nil {
+		return c, true, err
+	}
+	return c, true, nil
+}
+
+// VeriffWebhook builds the Veriff webhook handler from its environment; nil (and no
+// error) when Veriff is not configured.
+func VeriffWebhook(rt Runtime) (*webhook.Handler, error) {
+	c, enabled, err := LoadVeriffConfig(rt.Getenv)
+	if err != nil || !enabled {
+		return nil, err
+	}
+	rt.AWS, _ = traced(rt)
+	auth, err := veriff.NewAuthenticator(veriffSecret{client: secretsmanager.NewFromConfig(rt.AWS), id: c.SecretID}, 0)
+	if err != nil {
+		return nil, fmt.Errorf("veriff webhook auth: %w", err)
+	}
+	emf := metrics.New(rt.Metrics, "webhook")
+	in := inbox.New(ddb.NewInbox(dynamodb.NewFromConfig(rt.AWS), c.Table), emf, c.Retention)
+	return webhook.New(veriff.Provider, auth, in, veriff.Parser{Reference: c.Reference}.ParseEvent, emf), nil
+}
+
+// veriffSecret loads the Veriff webhook credentials from one Secrets Manager secret.
+type veriffSecret struct {
+	client secrets.GetSecretValueAPI
+	id     string
+}
+
+var _ veriff.SecretSource = veriffSecret{}
+
+func (s veriffSecret) Credentials(ctx context.Context) (veriff.Credentials, error) {
+	var c veriff.Credentials
+	err := secrets.JSON(ctx, s.client, s.id, &c)
+	return c, err
+}

@@ -1,0 +1,119 @@
+package veriff
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/kycbackend/kyc/shared/kyc"
+	"github.com/kycbackend/kyc/shared/processor"
+)
+
+func TestDerive(t *testing.T) {
+	event := func(code int, action, attempt, reason, state string) Webhook {
+		return Webhook{Kind: KindEvent, SessionID: "s", AttemptID: attempt, Code: code, Action: action, Reason: reason, State: state}
+	}
+	decision := func(code int, status, reason, reasonCode string) Webhook {
+		return Webhook{Kind: KindDecision, SessionID: "s", AttemptID: "a1", Code: code, Status: status, Reason: reason, ReasonCode: reasonCode}
+	}
+	fresh := Session{}
+	submitted := Session{Submitted: true, SubmittedAttempt: "a1"}
+	approved := Session{DecisionCode: CodeApproved, DecisionStatus: "approved", DecisionAttempt: "a1", Submitted: true}
+	expired := Session{DecisionCode: CodeExpired, DecisionStatus: "expired", DecisionAttempt: "a1"}
+	resubmit := Session{DecisionCode: CodeResubmissionRequested, DecisionStatus: "resubmission_requested", DecisionAttempt: "a1", Submitted: true}
+	resubmitNoAttempt := Session{DecisionCode: CodeResubmissionRequested}
+
+	tests := []struct {
+		name    string
+		w       Webhook
+		s       Session
+		status  kyc.Status
+		reasons []string
+		guard   processor.Guard
+	}{
+		{"9001 approved", decision(9001, "approved", "", ""), fresh, kyc.Approved, nil, processor.Always},
+		{"9102 declined", decision(9102, "declined", "Suspected document tampering", "102"), fresh, kyc.Rejected, nil, processor.Always},
+		{"9103 resubmission requested, with the reason", decision(9103, "resubmission_requested", "Poor image quality", "204"), submitted,
+			kyc.ResubmissionRequired, []string{"reason:Poor image quality", "reasonCode:204"}, processor.Always},
+		{"9103 without a reason", decision(9103, "resubmission_requested", "", ""), submitted, kyc.ResubmissionRequired, nil, processor.Always},
+		{"9104 expired", decision(9104, "expired", "", ""), fresh, kyc.Abandoned, nil, processor.Always},
+		{"9104 abandoned", decision(9104, "abandoned", "", ""), fresh, kyc.Abandoned, nil, processor.Always},
+		{"9121 review", decision(9121, "review", "", ""), submitted, kyc.InReview, nil, processor.Always},
+		{"a decision after another decision (ordering is the resolver's)", decision(9001, "approved", "", ""), Session{DecisionCode: CodeReview}, kyc.Approved, nil, processor.Always},
+		{"unknown decision code", decision(9999, "brand_new", "", ""), fresh, "", nil, processor.Always},
+
+		{"7001 started", event(7001, ActionStarted, "a1", "", ""), fresh, "", nil, processor.Always},
+		{"7002 submitted", event(7002, ActionSubmitted, "a1", "", ""), fresh, kyc.PendingVerification, nil, processor.UnlessDecided},
+		{"7002 submitted after a cancellation", event(7002, ActionSubmitted, "a1", "", ""), Session{ChangeAttempt: "a1", ChangeVersion: 5}, kyc.PendingVerification, nil, processor.UnlessDecided},
+		{"7002 late, after approval", event(7002, ActionSubmitted, "a1", "", ""), approved, "", nil, processor.Always},
+		{"7002 late, after expiry", event(7002, ActionSubmitted, "a1", "", ""), expired, "", nil, processor.Always},
+		{"7002 late, of the attempt resubmission was asked for", event(7002, ActionSubmitted, "a1", "", ""), resubmit, "", nil, processor.Always},
+		{"7002 of the new attempt after a resubmission request", event(7002, ActionSubmitted, "a2", "", ""), resubmit, kyc.PendingVerification, nil, processor.Always},
+		{"7002 after a resubmission request, attempts unknown", event(7002, ActionSubmitted, "a2", "", ""), resubmitNoAttempt, "", nil, processor.Always},
+
+		{"flow_cancelled on the consent screen", event(7009, ActionFlowCancelled, "a1", ReasonConsentScreenCancelPressed, "consent_screen_shown"), fresh,
+			kyc.Abandoned, []string{"reason:consent_screen_cancel_pressed", "state:consent_screen_shown"}, processor.UnlessDecided},
+		{"flow_cancelled, handover without state", event(7010, ActionFlowCancelled, "a1", ReasonMobileHandoverScreenShown, ""), fresh,
+			kyc.Abandoned, []string{"reason:mobile_handover_screen_shown"}, processor.UnlessDecided},
+		{"flow_cancelled, unknown reason and state as they came", event(7008, ActionFlowCancelled, "a1", "new_reason", "new_state"), fresh,
+			kyc.Abandoned, []string{"reason:new_reason", "state:new_state"}, processor.UnlessDecided},
+		{"flow_cancelled without context", event(7007, ActionFlowCancelled, "a1", "", ""), fresh, kyc.Abandoned, nil, processor.UnlessDecided},
+		{"flow_cancelled after the submission", event(7009, ActionFlowCancelled, "a1", ReasonQuitSessionConfirmed, "waiting_decision"), submitted, "", nil, processor.Always},
+		{"flow_cancelled after approval", event(7009, ActionFlowCancelled, "a1", ReasonQuitSessionConfirmed, ""), approved, "", nil, processor.Always},
+		{"flow_cancelled after a resubmission request", event(7009, ActionFlowCancelled, "a2", ReasonConsentScreenCancelPressed, ""), resubmit, "", nil, processor.Always},
+		{"flow_cancelled after expiry", event(7009, ActionFlowCancelled, "a1", ReasonErrorScreenExitClicked, ""), expired, "", nil, processor.Always},
+		{"waiting_complete", event(7007, ActionWaitingComplete, "a1", ReasonFinalDecisionReceived, ""), approved, "", nil, processor.Always},
+		{"flow_finished", event(7008, ActionFlowFinished, "a1", ReasonFinishedScreenConfirmedClicked, ""), fresh, "", nil, processor.Always},
+		{"flow event with an unknown action", event(7010, "flow_paused", "a1", "", ""), fresh, "", nil, processor.Always},
+		{"unknown event code", event(7003, "something", "a1", "", ""), fresh, "", nil, processor.Always},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := DefaultPolicy.Derive(tt.w, tt.s)
+			if got.Status != tt.status || !reflect.DeepEqual(got.Reasons, tt.reasons) || got.Guard != tt.guard {
+				t.Errorf("Derive() = %+v, want status %q reasons %q guard %v", got, tt.status, tt.reasons, tt.guard)
+			}
+			if got.Status == "" && got.Note == "" {
+				t.Errorf("Derive() changes nothing and says nothing: want a timeline note")
+			}
+		})
+	}
+}
+
+// Every flow event code handles every action the same way: the action decides, not the
+// code (Veriff's table does not tie actions to codes).
+func TestDeriveEveryFlowCodeAndReason(t *testing.T) {
+	for code := CodeFlowFirst; code <= CodeFlowLast; code++ {
+		for _, reason := range Reasons() {
+			r, _ := Reason(reason)
+			t.Run(fmt.Sprintf("%d %s %s", code, r.Action, reason), func(t *testing.T) {
+				got := DefaultPolicy.Derive(Webhook{Kind: KindEvent, Code: code, Action: r.Action, Reason: reason}, Session{})
+				want := kyc.Status("")
+				if r.Action == ActionFlowCancelled {
+					want = kyc.Abandoned
+				}
+				if got.Status != want {
+					t.Errorf("Derive() = %+v, want %q", got, want)
+				}
+				if want != "" && (len(got.Reasons) != 1 || got.Reasons[0] != "reason:"+reason) {
+					t.Errorf("reasons = %q, want [reason:%s]", got.Reasons, reason)
+				}
+			})
+		}
+	}
+}
+
+func TestSessionRoundTrip(t *testing.T) {
+	s := Session{DecisionCode: 9103, DecisionStatus: "resubmission_requested", DecisionAttempt: "a1", DecisionTime: "2026-05-01T10:15:27.916Z",
+		DecisionVersion: 123, ReasonCode: "204", Reason: "Poor image quality", Submitted: true, SubmittedAttempt: "a1",
+		ChangeAttempt: "a1", ChangeVersion: 124, ChangeEventID: "abc"}
+	if got := SessionOf(s.Decisions()); !reflect.DeepEqual(got, s) {
+		t.Errorf("SessionOf(Decisions()) = %+v, want %+v", got, s)
+	}
+	if got := SessionOf(nil); !reflect.DeepEqual(got, Session{}) {
+		t.Errorf("SessionOf(nil) = %+v, want zero", got)
+	}
+	if d := (Session{}).Decisions(); len(d) != 0 {
+		t.Errorf("Decisions() of an empty session = %v, want empty", d)
+	}
+}

@@ -1,0 +1,470 @@
+// Package veriff holds what the product knows about Veriff: its event and decision
+// webhooks, their codes, the reasons of end-user flow events, the HMAC that signs every
+// delivery, and the mapping to profile statuses. It has no AWS or HTTP dependencies.
+package veriff
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/kycbackend/kyc/shared/inbox"
+)
+
+// Provider is the name this vendor is stored and published under.
+const Provider = "veriff"
+
+// Kind tells the two webhooks Veriff sends apart.
+type Kind string
+
+const (
+	// KindEvent is the event webhook: session progress (7001, 7002) and, for customers
+	// who opted in, end-user flow events of the web flow (7007-7010).
+	KindEvent Kind = "event"
+	// KindDecision is the decision webhook: {status, verification: {...}}.
+	KindDecision Kind = "decision"
+)
+
+// Event webhook codes.
+const (
+	CodeStarted   = 7001
+	CodeSubmitted = 7002
+	// End-user flow events (web flow, opt-in). Their action says what happened.
+	CodeFlowFirst = 7007
+	CodeFlowLast  = 7010
+)
+
+// Decision webhook codes (verification.code).
+const (
+	CodeApproved              = 9001
+	CodeDeclined              = 9102
+	CodeResubmissionRequested = 9103
+	CodeExpired               = 9104 // verification.status expired or abandoned
+	CodeReview                = 9121
+)
+
+// Actions of event webhooks.
+const (
+	ActionStarted         = "started"
+	ActionSubmitted       = "submitted"
+	ActionWaitingComplete = "waiting_complete"
+	ActionFlowFinished    = "flow_finished"
+	ActionFlowCancelled   = "flow_cancelled"
+)
+
+// Reasons (context.reason) of end-user flow events, from Veriff's end-user flow events
+// table (seeds/004).
+const (
+	ReasonFinalDecisionReceived           = "final_decision_received"
+	ReasonFinalDecisionReceivedFromSocket = "final_decision_received_from_socket"
+	ReasonWaitingDecisionContinueClicked  = "waiting_decision_continue_clicked"
+	ReasonFinishedScreenConfirmedClicked  = "finished_screen_confirmed_clicked"
+	ReasonQuitSessionConfirmed            = "quit_session_confirmed"
+	ReasonErrorScreenExitClicked          = "error_screen_exit_clicked"
+	ReasonConsentScreenCancelPressed      = "consent_screen_cancel_pressed"
+	ReasonMobileHandoverScreenShown       = "mobile_handover_screen_shown"
+)
+
+// FlowReason describes a recognised context.reason: the action it comes with and what
+// the end user did.
+type FlowReason struct {
+	Action      string
+	Description string
+}
+
+var flowReasons = map[string]FlowReason{
+	ReasonFinalDecisionReceived:           {ActionWaitingComplete, "the session got a final decision"},
+	ReasonFinalDecisionReceivedFromSocket: {ActionWaitingComplete, "the session got a final decision (websocket)"},
+	ReasonWaitingDecisionContinueClicked:  {ActionWaitingComplete, "the end user clicked Continue after the final decision"},
+	ReasonFinishedScreenConfirmedClicked:  {ActionFlowFinished, "the end user confirmed in the leave session dialog"},
+	ReasonQuitSessionConfirmed:            {ActionFlowCancelled, "the end user clicked Exit in the leave session dialog"},
+	ReasonErrorScreenExitClicked:          {ActionFlowCancelled, "the end user clicked Exit on the error screen"},
+	ReasonConsentScreenCancelPressed:      {ActionFlowCancelled, "the end user clicked Cancel on the consent screen"},
+	ReasonMobileHandoverScreenShown:       {ActionFlowCancelled, "mobile handover screen shown on desktop, or the camera failed"},
+}
+
+// Reason returns what the product knows of a flow event reason. Unknown reasons are not
+// an error: Veriff adds values, and they are stored and passed on as they came.
+func Reason(reason string) (FlowReason, bool) {
+	r, ok := flowReasons[reason]
+	return r, ok
+}
+
+// Reasons lists the recognised flow event reasons.
+func Reasons() []string {
+	out := make([]string, 0, len(flowReasons))
+	for r := range flowReasons {
+		out = append(out, r)
+	}
+	return out
+}
+
+// Known reports whether the product knows how to process code.
+func Known(code int) bool {
+	switch code {
+	case CodeStarted, CodeSubmitted, CodeApproved, CodeDeclined, CodeResubmissionRequested, CodeExpired, CodeReview:
+		return true
+	}
+	return IsFlowEvent(code)
+}
+
+// IsFlowEvent reports whether code is an end-user flow event (7007-7010).
+func IsFlowEvent(code int) bool { return code >= CodeFlowFirst && code <= CodeFlowLast }
+
+// maxIDLength bounds ids used in keys; generous, to refuse garbage, not to second-guess.
+const maxIDLength = 256
+
+// ErrMalformed is wrapped by every error Parse returns.
+var ErrMalformed = errors.New("malformed webhook")
+
+// FieldError names the field that made a webhook body unusable.
+type FieldError struct {
+	Field  string // JSON path, for example "verification.id"
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + " " + e.Reason }
+
+// Is makes errors.Is(err, ErrMalformed) true for every FieldError.
+func (e *FieldError) Is(target error) bool { return target == ErrMalformed }
+
+// FieldName names the offending field (the webhook edge puts it in the 400 answer).
+func (e *FieldError) FieldName() string { return e.Field }
+
+// Webhook is one Veriff delivery, event or decision. Fields the product does not use are
+// ignored (the decision webhook's person and document data among them); optional fields
+// may be absent or null, which leaves them empty.
+type Webhook struct {
+	Kind       Kind
+	SessionID  string // id, or verification.id
+	AttemptID  string
+	Code       int
+	Action     string // event webhook
+	Feature    string // event webhook
+	Reason     string // event: context.reason; decision: verification.reason
+	State      string // event: context.state (open-ended list, stored as it came)
+	Status     string // decision: verification.status
+	ReasonCode string // decision: verification.reasonCode
+	VendorData string
+	EndUserID  string
+	// DecisionTime is verification.decisionTime exactly as sent (RFC 3339 when valid).
+	DecisionTime string
+}
+
+// Processable reports whether the processor has a rule for this webhook's code.
+func (w Webhook) Processable() bool { return Known(w.Code) }
+
+// Name is the event name stored in the inbox and shown on the timeline: the code and,
+// when it is a plain identifier, the action or decision status ("7002 submitted",
+// "9001 approved").
+func (w Webhook) Name() string {
+	label := w.Action
+	if w.Kind == KindDecision {
+		label = w.Status
+	}
+	name := strconv.Itoa(w.Code)
+	if plainLabel(label) {
+		name += " " + label
+	}
+	return name
+}
+
+func plainLabel(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')) {
+			return false
+		}
+	}
+	return true
+}
+
+type eventBody struct {
+	ID         *json.RawMessage `json:"id"`
+	Code       *json.RawMessage `json:"code"`
+	AttemptID  looseString      `json:"attemptId"`
+	Feature    looseString      `json:"feature"`
+	Action     looseString      `json:"action"`
+	VendorData looseString      `json:"vendorData"`
+	EndUserID  looseString      `json:"endUserId"`
+	Context    json.RawMessage  `json:"context"`
+}
+
+type flowContext struct {
+	Reason looseString `json:"reason"`
+	State  looseString `json:"state"`
+}
+
+type decisionEnvelope struct {
+	Verification *json.RawMessage `json:"verification"`
+}
+
+type verification struct {
+	ID           *json.RawMessage `json:"id"`
+	Code         *json.RawMessage `json:"code"`
+	AttemptID    looseString      `json:"attemptId"`
+	Status       looseString      `json:"status"`
+	Reason       looseString      `json:"reason"`
+	ReasonCode   looseString      `json:"reasonCode"`
+	VendorData   looseString      `json:"vendorData"`
+	EndUserID    looseString      `json:"endUserId"`
+	DecisionTime looseString      `json:"decisionTime"`
+}
+
+// Parse reads a Veriff webhook body: a decision webhook when it carries "verification",
+// an event webhook otherwise. It requires the session id and the code; everything else
+// is optional, tolerant of nulls and odd types, and unknown fields are ignored. Errors
+// are *FieldError values that wrap ErrMalformed.
+func Parse(raw []byte) (Webhook, error) {
+	var root map[string]json.RawMessage
+	if err := strictJSON(raw, &root); err != nil || root == nil {
+		return Webhook{}, &FieldError{Field: "(root)", Reason: "must be a JSON object"}
+	}
+	if v, ok := root["verification"]; ok && !isNull(v) {
+		return parseDecision(raw)
+	}
+	return parseEvent(raw)
+}
+
+func parseEvent(raw []byte) (Webhook, error) {
+	var b eventBody
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return Webhook{}, &FieldError{Field: "(root)", Reason: "must be a JSON object"}
+	}
+	w := Webhook{Kind: KindEvent}
+	var err error
+	if w.SessionID, err = requiredID("id", b.ID); err != nil {
+		return Webhook{}, err
+	}
+	if w.Code, err = requiredCode("code", b.Code); err != nil {
+		return Webhook{}, err
+	}
+	w.AttemptID = string(b.AttemptID)
+	w.Feature = string(b.Feature)
+	w.Action = string(b.Action)
+	w.VendorData = string(b.VendorData)
+	w.EndUserID = string(b.EndUserID)
+	var c flowContext
+	if len(b.Context) > 0 && json.Unmarshal(b.Context, &c) == nil { // a context of another shape is ignored
+		w.Reason = string(c.Reason)
+		w.State = string(c.State)
+	}
+	return w, nil
+}
+
+func parseDecision(raw []byte) (Webhook, error) {
+	var env decisionEnvelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return Webhook{}, &FieldError{Field: "(root)", Reason: "must be a JSON object"}
+	}
+	var v verification
+	if err := json.Unmarshal(*env.Verification, &v); err != nil {
+		return Webhook{}, &FieldError{Field: "verification", Reason: "must be a JSON object"}
+	}
+	w := Webhook{Kind: KindDecision}
+	var err error
+	if w.SessionID, err = requiredID("verification.id", v.ID); err != nil {
+		return Webhook{}, err
+	}
+	if w.Code, err = requiredCode("verification.code", v.Code); err != nil {
+		return Webhook{}, err
+	}
+	w.AttemptID = string(v.AttemptID)
+	w.Status = string(v.Status)
+	w.Reason = string(v.Reason)
+	w.ReasonCode = string(v.ReasonCode)
+	w.VendorData = string(v.VendorData)
+	w.EndUserID = string(v.EndUserID)
+	w.DecisionTime = string(v.DecisionTime)
+	return w, nil
+}
+
+// ReferenceField says which webhook field carries the customer's referenceNo.
+type ReferenceField string
+
+const (
+	ReferenceVendorData ReferenceField = "vendorData" // default: set when the session is created
+	ReferenceEndUserID  ReferenceField = "endUserId"
+)
+
+// ParseReferenceField reads the configured field; empty means vendorData.
+func ParseReferenceField(s string) (ReferenceField, error) {
+	switch ReferenceField(strings.TrimSpace(s)) {
+	case "", ReferenceVendorData:
+		return ReferenceVendorData, nil
+	case ReferenceEndUserID:
+		return ReferenceEndUserID, nil
+	}
+	return "", fmt.Errorf("reference field %q: want vendorData or endUserId", s)
+}
+
+// ReferenceNo is the customer's referenceNo in w under field f.
+func (w Webhook) ReferenceNo(f ReferenceField) string {
+	if f == ReferenceEndUserID {
+		return w.EndUserID
+	}
+	return w.VendorData
+}
+
+// Attribute names of Veriff inbox events (inbox.Event.Attributes).
+const (
+	AttrKind         = "kind"
+	AttrCode         = "code"
+	AttrAction       = "action"
+	AttrAttemptID    = "attemptId"
+	AttrFeature      = "feature"
+	AttrReason       = "reason"
+	AttrState        = "state"
+	AttrStatus       = "status"
+	AttrReasonCode   = "reasonCode"
+	AttrVendorData   = "vendorData"
+	AttrEndUserID    = "endUserId"
+	AttrDecisionTime = "decisionTime"
+)
+
+// InboxEvent turns a parsed webhook into the inbox's vendor-neutral event. Veriff sends
+// no event id: the event id, the dedup key, is the SHA-256 of raw, the body exactly as
+// received (a retry carries the same bytes).
+func (w Webhook) InboxEvent(raw []byte, ref ReferenceField) inbox.Event {
+	attrs := map[string]string{AttrKind: string(w.Kind), AttrCode: strconv.Itoa(w.Code)}
+	put := func(k, v string) {
+		if v != "" {
+			attrs[k] = v
+		}
+	}
+	put(AttrAction, w.Action)
+	put(AttrAttemptID, w.AttemptID)
+	put(AttrFeature, w.Feature)
+	put(AttrReason, w.Reason)
+	put(AttrState, w.State)
+	put(AttrStatus, w.Status)
+	put(AttrReasonCode, w.ReasonCode)
+	put(AttrVendorData, w.VendorData)
+	put(AttrEndUserID, w.EndUserID)
+	put(AttrDecisionTime, w.DecisionTime)
+	hash := inbox.Hash(raw)
+	return inbox.Event{
+		Provider:    Provider,
+		EventID:     hash,
+		Name:        w.Name(),
+		JourneyID:   w.SessionID,
+		ReferenceNo: w.ReferenceNo(ref),
+		Attributes:  attrs,
+		Processable: w.Processable(),
+		Body:        raw,
+		BodyHash:    hash,
+	}
+}
+
+// FromEvent rebuilds the webhook from a stored inbox event's attributes (the processor
+// never parses the raw body again).
+func FromEvent(e inbox.Event) Webhook {
+	a := e.Attributes
+	code, _ := strconv.Atoi(a[AttrCode])
+	return Webhook{
+		Kind: Kind(a[AttrKind]), SessionID: e.JourneyID, AttemptID: a[AttrAttemptID], Code: code,
+		Action: a[AttrAction], Feature: a[AttrFeature], Reason: a[AttrReason], State: a[AttrState],
+		Status: a[AttrStatus], ReasonCode: a[AttrReasonCode], VendorData: a[AttrVendorData],
+		EndUserID: a[AttrEndUserID], DecisionTime: a[AttrDecisionTime],
+	}
+}
+
+// Parser parses Veriff webhooks with the configured referenceNo field.
+type Parser struct {
+	Reference ReferenceField // empty: vendorData
+}
+
+// ParseEvent parses raw and returns the inbox event: the parser the webhook edge uses.
+func (p Parser) ParseEvent(raw []byte) (inbox.Event, error) {
+	w, err := Parse(raw)
+	if err != nil {
+		return inbox.Event{}, err
+	}
+	return w.InboxEvent(raw, p.Reference), nil
+}
+
+// ParseEvent parses raw with vendorData as the referenceNo.
+func ParseEvent(raw []byte) (inbox.Event, error) { return Parser{}.ParseEvent(raw) }
+
+// looseString takes a JSON string or number and leaves anything else (null, objects)
+// empty: an optional field of an unexpected type must not cost us the event.
+type looseString string
+
+func (s *looseString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) > 0 && b[0] == '"':
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = looseString(strings.TrimSpace(v))
+	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
+		*s = looseString(b)
+	}
+	return nil
+}
+
+// strictJSON decodes one JSON value and refuses trailing data.
+func strictJSON(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data after JSON object")
+	}
+	return nil
+}
+
+func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
+
+// requiredID accepts a non-empty string id (Veriff sends UUIDs) or a number, and refuses
+// control characters so the id is safe in a key and in a log line.
+func requiredID(field string, raw *json.RawMessage) (string, error) {
+	if raw == nil || isNull(*raw) {
+		return "", &FieldError{Field: field, Reason: "is required"}
+	}
+	var s string
+	if n := bytes.TrimSpace(*raw); len(n) > 0 && (n[0] == '-' || (n[0] >= '0' && n[0] <= '9')) {
+		s = string(n)
+	} else if err := json.Unmarshal(*raw, &s); err != nil {
+		return "", &FieldError{Field: field, Reason: "must be a string"}
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", &FieldError{Field: field, Reason: "must not be empty"}
+	}
+	if len(s) > maxIDLength {
+		return "", &FieldError{Field: field, Reason: fmt.Sprintf("must be at most %d characters", maxIDLength)}
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return "", &FieldError{Field: field, Reason: "must not contain control characters"}
+		}
+	}
+	return s, nil
+}
+
+// requiredCode accepts an integer, or an integer in a string.
+func requiredCode(field string, raw *json.RawMessage) (int, error) {
+	if raw == nil || isNull(*raw) {
+		return 0, &FieldError{Field: field, Reason: "is required"}
+	}
+	var s looseString
+	if err := s.UnmarshalJSON(*raw); err != nil {
+		return 0, &FieldError{Field: field, Reason: "must be an integer"}
+	}
+	n, err := strconv.Atoi(string(s))
+	if err != nil || n < 0 {
+		return 0, &FieldError{Field: field, Reason: "must be an integer"}
+	}
+	return n, nil
+}
