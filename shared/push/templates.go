@@ -8,7 +8,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"text/template"
 
 	"github.com/kycbackend/kyc/shared/kyc"
 )
@@ -27,8 +26,9 @@ type Text struct {
 	Body  string
 }
 
-// TemplateData is what a text template may use: {{.Status}}, {{.PreviousStatus}},
-// {{.JourneyID}}, {{.Provider}}.
+// TemplateData is what a text may use: {{.Status}}, {{.PreviousStatus}}, {{.JourneyID}},
+// {{.Provider}}. These placeholders are substituted as they are; there is no template
+// language (text/template would add 5 MB to the binary, for four fields).
 type TemplateData struct {
 	Status         kyc.Status
 	PreviousStatus kyc.Status
@@ -41,7 +41,10 @@ type Templates struct {
 	byLocale map[string]map[kyc.Status]parsedText
 }
 
-type parsedText struct{ title, body *template.Template }
+type parsedText struct{ name, title, body string }
+
+// placeholders are the only {{...}} a text may hold.
+var placeholders = []string{"{{.Status}}", "{{.PreviousStatus}}", "{{.JourneyID}}", "{{.Provider}}"}
 
 // ErrTemplates marks an unusable template file.
 var ErrTemplates = errors.New("invalid push templates")
@@ -50,8 +53,8 @@ var ErrTemplates = errors.New("invalid push templates")
 func DefaultTemplates() (*Templates, error) { return LoadTemplates(defaultTemplates) }
 
 // LoadTemplates parses a template file: a JSON object of locales ("en", "ar", ...), each an
-// object of statuses, each {"title": "...", "body": "..."} in Go text/template syntax (see
-// TemplateData). Every locale must give a non-empty title and body for every status of
+// object of statuses, each {"title": "...", "body": "..."} with the placeholders of
+// TemplateData. Every locale must give a non-empty title and body for every status of
 // kyc.Statuses, and DefaultLocale must be present, so that no status ever renders empty.
 func LoadTemplates(data []byte) (*Templates, error) {
 	var raw map[string]map[string]struct {
@@ -82,15 +85,7 @@ func LoadTemplates(data []byte) (*Templates, error) {
 			if !ok || strings.TrimSpace(txt.Title) == "" || strings.TrimSpace(txt.Body) == "" {
 				return nil, fmt.Errorf("%w: locale %s: status %s needs a title and a body", ErrTemplates, locale, status)
 			}
-			var p parsedText
-			var err error
-			name := locale + "." + string(status)
-			if p.title, err = template.New(name + ".title").Parse(txt.Title); err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrTemplates, err)
-			}
-			if p.body, err = template.New(name + ".body").Parse(txt.Body); err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrTemplates, err)
-			}
+			p := parsedText{name: locale + "." + string(status), title: txt.Title, body: txt.Body}
 			if _, err := p.render(sample); err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrTemplates, err)
 			}
@@ -123,14 +118,20 @@ func (t *Templates) Render(locale string, ev kyc.StatusEvent) (Text, error) {
 }
 
 func (p parsedText) render(d TemplateData) (Text, error) {
-	var title, body strings.Builder
-	if err := p.title.Execute(&title, d); err != nil {
-		return Text{}, fmt.Errorf("render %s: %w", p.title.Name(), err)
+	r := strings.NewReplacer(placeholders[0], string(d.Status), placeholders[1], string(d.PreviousStatus),
+		placeholders[2], d.JourneyID, placeholders[3], d.Provider)
+	title, body := r.Replace(p.title), r.Replace(p.body)
+	for _, part := range []struct{ name, raw, out string }{{"title", p.title, title}, {"body", p.body, body}} {
+		// Whatever {{ is left after substitution is not a placeholder we know.
+		rest := part.raw
+		for _, ph := range placeholders {
+			rest = strings.ReplaceAll(rest, ph, "")
+		}
+		if strings.Contains(rest, "{{") || strings.Contains(rest, "}}") {
+			return Text{}, fmt.Errorf("render %s.%s: unknown placeholder (use %s)", p.name, part.name, strings.Join(placeholders, ", "))
+		}
 	}
-	if err := p.body.Execute(&body, d); err != nil {
-		return Text{}, fmt.Errorf("render %s: %w", p.body.Name(), err)
-	}
-	return Text{Title: title.String(), Body: body.String()}, nil
+	return Text{Title: title, Body: body}, nil
 }
 
 // normalizeLocale keeps the language of a locale tag, lower case: "ar-SA" -> "ar".

@@ -121,7 +121,7 @@ func TestLoadTemplates(t *testing.T) {
 		{"no english", allStatuses(map[string]string{"ar": "x"}), `no "en" locale`},
 		{"missing status", `{"en":{"APPROVED":{"title":"a","body":"b"}}}`, "needs a title and a body"},
 		{"empty body", allStatuses(map[string]string{"en": " "}), "needs a title and a body"},
-		{"unknown field", allStatuses(map[string]string{"en": "{{.Name}}"}), "Name"},
+		{"unknown field", allStatuses(map[string]string{"en": "{{.Name}}"}), "unknown placeholder"},
 		{"bad syntax", allStatuses(map[string]string{"en": "{{.Status"}), "invalid push templates"},
 		{"unknown status", `{"en":{"DONE":{"title":"a","body":"b"}}}`, `unknown status "DONE"`},
 		{"region in locale key", allStatuses(map[string]string{"en": "x", "ar-SA": "y"}), "lower-case language code"},
