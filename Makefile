@@ -4,7 +4,7 @@ GO ?= go
 export SAM_CLI_TELEMETRY := 0
 GOBUILD = GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc -ldflags="-s -w"
 
-.PHONY: run test bench tools sam-validate sam-build clean
+.PHONY: run demo test bench tools sam-validate sam-build clean
 
 ## --- local tooling (infra/local) -------------------------------------------
 tools:
@@ -42,6 +42,10 @@ bench: tools
 .PHONY: bench-binaries
 bench-binaries: tools
 	infra/local/with-emulators.sh $(GO) test -run '^$$' -bench BenchmarkBootstrap -benchtime 20x -count 1 ./infra/local/lambdart/
+
+# Scripted users end to end against `make run` (started here when it is not up).
+demo: tools
+	$(GO) run ./infra/local/demo
 
 ## --- SAM ---------------------------------------------------------------------
 sam-validate:

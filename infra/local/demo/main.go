@@ -1,0 +1,485 @@
+// Command demo is `make demo`: it plays scripted users against the local product (`make
+// run`, started here when it is not up) through its public surfaces only: the webhook
+// routes as IDWise and Veriff call them, the IDWise simulator's scripting routes, the app
+// API with a local token, and GET /_local/messages. It ends with a table (user, final
+// status, pushes received) and exits non-zero when a row differs from what is expected.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	base, sim          string
+	webhookToken       string
+	veriffKey, veriffS string
+	wait               time.Duration
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.base, "base", "http://127.0.0.1:3000", "the product (make run)")
+	flag.StringVar(&c.sim, "sim", "http://127.0.0.1:3001", "the IDWise simulator")
+	flag.StringVar(&c.webhookToken, "webhook-token", envOr("IDWISE_WEBHOOK_SECRET", "local-webhook-secret"), "IDWise webhook bearer token")
+	flag.StringVar(&c.veriffKey, "veriff-key", envOr("VERIFF_API_KEY", "local-veriff-api-key"), "Veriff API key")
+	flag.StringVar(&c.veriffS, "veriff-secret", envOr("VERIFF_SHARED_SECRET", "local-veriff-shared-secret"), "Veriff shared secret")
+	flag.DurationVar(&c.wait, "wait", 60*time.Second, "how long to wait for each expected status (a bound, not a measure)")
+	flag.Parse()
+
+	stop, err := ensureRunning(c)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+	code := play(c)
+	stop()
+	os.Exit(code)
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// ensureRunning starts `make run` when nothing answers on c.base, and returns how to stop
+// what it started.
+func ensureRunning(c config) (func(), error) {
+	if up(c.base) {
+		fmt.Println("using the running product at", c.base)
+		return func() {}, nil
+	}
+	fmt.Println("starting make run (log: infra/local/.run/demo-run.log) ...")
+	_ = os.MkdirAll("infra/local/.run", 0o755)
+	logf, err := os.Create("infra/local/.run/demo-run.log")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("make", "run")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start make run: %w", err)
+	}
+	stop := func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+		logf.Close()
+	}
+	deadline := time.Now().Add(5 * time.Minute) // first run installs tools
+	for !up(c.base) {
+		if time.Now().After(deadline) {
+			stop()
+			return nil, errors.New("make run did not come up within 5 minutes (see infra/local/.run/demo-run.log)")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return stop, nil
+}
+
+func up(base string) bool {
+	c := &http.Client{Timeout: time.Second}
+	resp, err := c.Get(base + "/_local/messages?kind=push")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// user is one scripted person; run plays the script and returns the journey ids whose
+// pushes belong to the user.
+type user struct {
+	name, scenario string
+	wantStatus     string
+	wantPushes     int
+	run            func(d *demo, ref string) error
+}
+
+type demo struct {
+	c      config
+	http   *http.Client
+	nonce  string
+	tokens map[string]string
+}
+
+func play(c config) int {
+	d := &demo{c: c, http: &http.Client{Timeout: 30 * time.Second}, nonce: fmt.Sprintf("%d", time.Now().Unix()%100000), tokens: map[string]string{}}
+	users := scenarios()
+	type row struct {
+		u               user
+		status          string
+		pushes          int
+		err             error
+		journeyPrefixes string
+	}
+	var rows []row
+	for _, u := range users {
+		ref := fmt.Sprintf("demo-%s-%s", u.name, d.nonce)
+		fmt.Printf("== %s: %s\n", u.name, u.scenario)
+		r := row{u: u}
+		if err := d.registerDevice(ref); err != nil {
+			r.err = err
+		} else if err := u.run(d, ref); err != nil {
+			r.err = err
+		}
+		r.status, _ = d.status(ref)
+		r.pushes = d.pushesSettled(ref, u.wantPushes)
+		rows = append(rows, r)
+	}
+	fmt.Println()
+	fmt.Printf("%-8s %-52s %-22s %-22s %-8s %s\n", "user", "scenario", "final status", "expected", "pushes", "")
+	failed := 0
+	for _, r := range rows {
+		ok := r.err == nil && r.status == r.u.wantStatus && r.pushes == r.u.wantPushes
+		mark := "ok"
+		if !ok {
+			failed++
+			mark = "DIFFERS"
+			if r.err != nil {
+				mark += ": " + r.err.Error()
+			}
+		}
+		fmt.Printf("%-8s %-52s %-22s %-22s %d/%-6d %s\n", r.u.name, r.u.scenario, r.status, r.u.wantStatus, r.pushes, r.u.wantPushes, mark)
+	}
+	if failed > 0 {
+		fmt.Printf("\n%d of %d rows differ from what was expected\n", failed, len(rows))
+		return 1
+	}
+	fmt.Printf("\nall %d rows as expected\n", len(rows))
+	return 0
+}
+
+func scenarios() []user {
+	return []user{
+		{name: "alice", scenario: "IDWise: approved", wantStatus: "APPROVED", wantPushes: 2, run: func(d *demo, ref string) error {
+			j := d.journeyID(ref)
+			if err := d.script(j, ref, "Complete", "", "Complete"); err != nil {
+				return err
+			}
+			if err := d.idwise("Finished User Steps", ref, j, ref+"-1", "systemDecision", "Complete"); err != nil {
+				return err
+			}
+			if err := d.waitStatus(ref, "PENDING_VERIFICATION"); err != nil {
+				return err
+			}
+			if err := d.idwise("Finished Journey", ref, j, ref+"-2", "systemDecision", "Complete"); err != nil {
+				return err
+			}
+			return d.waitStatus(ref, "APPROVED")
+		}},
+		{name: "bob", scenario: "IDWise: refer, then manually approved", wantStatus: "APPROVED", wantPushes: 2, run: func(d *demo, ref string) error {
+			j := d.journeyID(ref)
+			if err := d.script(j, ref, "Refer", "", "Refer"); err != nil {
+				return err
+			}
+			if err := d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Refer"); err != nil {
+				return err
+			}
+			if err := d.waitStatus(ref, "IN_REVIEW"); err != nil {
+				return err
+			}
+			if err := d.review(j, "Approved"); err != nil {
+				return err
+			}
+			if err := d.idwise("Manually Reviewed", ref, j, ref+"-2", "manualDecision", "Approved", "finalDecision", "Approved"); err != nil {
+				return err
+			}
+			return d.waitStatus(ref, "APPROVED")
+		}},
+		{name: "carol", scenario: "IDWise: rejected", wantStatus: "REJECTED", wantPushes: 1, run: func(d *demo, ref string) error {
+			j := d.journeyID(ref)
+			if err := d.script(j, ref, "Rejected", "", "Rejected"); err != nil {
+				return err
+			}
+			if err := d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Rejected"); err != nil {
+				return err
+			}
+			return d.waitStatus(ref, "REJECTED")
+		}},
+		{name: "dave", scenario: "IDWise: resubmission requested, then approved", wantStatus: "APPROVED", wantPushes: 3, run: func(d *demo, ref string) error {
+			j := d.journeyID(ref)
+			if err := d.script(j, ref, "Refer", "", "Refer"); err != nil {
+				return err
+			}
+			if err := d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Refer"); err != nil {
+				return err
+			}
+			if err := d.waitStatus(ref, "IN_REVIEW"); err != nil {
+				return err
+			}
+			if err := d.idwiseRaw(ref+"-2", fmt.Sprintf(`{"event":"Updated Journey","body":{"eventId":%q,"journeyId":%q,"referenceNo":%q,"systemDecision":"Refer","action":"Manual Review","manualReviewDetails":{"journeyReviewDecision":"Resubmission Requested","journeyReviewReasonCode":"DOCUMENT_BLURRY","reviewedSteps":[{"stepId":"0","decision":"Resubmit","reasonCode":"DOCUMENT_BLURRY"}]}}}`, ref+"-2", j, ref)); err != nil {
+				return err
+			}
+			if err := d.waitStatus(ref, "RESUBMISSION_REQUIRED"); err != nil {
+				return err
+			}
+			if err := d.script(j, ref, "Complete", "", "Complete"); err != nil { // the user redid the step
+				return err
+			}
+			if err := d.idwise("Updated Journey", ref, j, ref+"-3", "action", "Step Update", "systemDecision", "Complete"); err != nil {
+				return err
+			}
+			if err := d.idwise("Finished Journey", ref, j, ref+"-4", "systemDecision", "Complete"); err != nil {
+				return err
+			}
+			return d.waitStatus(ref, "APPROVED")
+		}},
+		{name: "erin", scenario: "IDWise: AML monitoring update after approval", wantStatus: "IN_REVIEW", wantPushes: 2, run: func(d *demo, ref string) error {
+			j := d.journeyID(ref)
+			if err := d.script(j, ref, "Complete", "", "Complete"); err != nil {
+				return err
+			}
+			if err := d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Complete"); err != nil {
+				return err
+			}
+			if err := d.waitStatus(ref, "APPROVED"); err != nil {
+				return err
+			}
+			if err := d.script(j, ref, "Refer", "", "Refer"); err != nil {
+				return err
+			}
+			if err := d.idwiseRaw(ref+"-2", fmt.Sprintf(`{"event":"AML Monitor Update","body":{"eventId":%q,"journeyId":%q,"referenceNo":%q,"systemDecision":"Refer","previousSystemDecision":"Complete","updatedAMLVersionNumber":2}}`, ref+"-2", j, ref)); err != nil {
+				return err
+			}
+			return d.waitStatus(ref, "IN_REVIEW")
+		}},
+		{name: "frank", scenario: "Veriff: cancels on the consent screen, then approved", wantStatus: "APPROVED", wantPushes: 3, run: func(d *demo, ref string) error {
+			session := "session-" + ref // Veriff sends a UUID; any id works, and this one names the user
+			if err := d.veriff(fmt.Sprintf(`{"id":%q,"attemptId":"a-1","feature":"selfid","code":7010,"action":"flow_cancelled","vendorData":%q,"endUserId":null,"context":{"reason":"user_cancelled","state":"consent_screen"}}`, session, ref)); err != nil {
+				return err
+			}
+			if err := d.waitStatus(ref, "ABANDONED"); err != nil {
+				return err
+			}
+			if err := d.veriff(fmt.Sprintf(`{"id":%q,"attemptId":"a-2","feature":"selfid","code":7002,"action":"submitted","vendorData":%q,"endUserId":null}`, session, ref)); err != nil {
+				return err
+			}
+			if err := d.waitStatus(ref, "PENDING_VERIFICATION"); err != nil {
+				return err
+			}
+			if err := d.veriff(fmt.Sprintf(`{"status":"success","verification":{"id":%q,"attemptId":"a-2","code":9001,"status":"approved","reason":null,"reasonCode":null,"vendorData":%q,"endUserId":null,"decisionTime":%q}}`, session, ref, time.Now().UTC().Format(time.RFC3339))); err != nil {
+				return err
+			}
+			return d.waitStatus(ref, "APPROVED")
+		}},
+		{name: "grace", scenario: "IDWise: duplicate and out-of-order deliveries", wantStatus: "APPROVED", wantPushes: 1, run: func(d *demo, ref string) error {
+			j := d.journeyID(ref)
+			if err := d.script(j, ref, "Refer", "Approved", "Approved"); err != nil {
+				return err
+			}
+			steps := [][]string{
+				{"Manually Reviewed", ref + "-3", "manualDecision", "Approved", "finalDecision", "Approved"},
+				{"Finished Journey", ref + "-2", "systemDecision", "Refer"},
+				{"Manually Reviewed", ref + "-3", "manualDecision", "Approved", "finalDecision", "Approved"},
+				{"Finished User Steps", ref + "-1", "systemDecision", "Refer"},
+				{"Finished Journey", ref + "-2", "systemDecision", "Refer"},
+			}
+			for _, s := range steps {
+				if err := d.idwise(s[0], ref, j, s[1], s[2:]...); err != nil {
+					return err
+				}
+			}
+			return d.waitStatus(ref, "APPROVED")
+		}},
+		{name: "heidi", scenario: "IDWise: short API outage healed by retries", wantStatus: "APPROVED", wantPushes: 1, run: func(d *demo, ref string) error {
+			j := d.journeyID(ref)
+			if err := d.script(j, ref, "Complete", "", "Complete"); err != nil {
+				return err
+			}
+			if err := d.do(http.MethodPost, d.c.sim+"/_sim/faults", `{"endpoint":"journey","count":6,"status":503}`, nil, http.StatusNoContent, nil); err != nil {
+				return fmt.Errorf("inject outage: %w", err)
+			}
+			if err := d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Complete"); err != nil {
+				return err
+			}
+			return d.waitStatus(ref, "APPROVED")
+		}},
+	}
+}
+
+func (d *demo) journeyID(ref string) string { return "j-" + ref }
+
+// script sets the journey result the simulator returns for journeyID.
+func (d *demo) script(journeyID, ref, system, manual, final string) error {
+	body := map[string]any{"journey_id": journeyID, "reference_number": ref, "system_decision": system,
+		"manual_decision": nil, "final_decision": final,
+		"documents": map[string]any{"0": map[string]any{"document_type": "Passport", "issuing_country": "Demo"}}}
+	if manual != "" {
+		body["manual_decision"] = manual
+	}
+	b, _ := json.Marshal(body)
+	return d.do(http.MethodPut, d.c.sim+"/_sim/journeys/"+journeyID, string(b), nil, 0, nil)
+}
+
+func (d *demo) review(journeyID, decision string) error {
+	return d.do(http.MethodPost, d.c.sim+"/_sim/journeys/"+journeyID+"/review", fmt.Sprintf(`{"decision":%q}`, decision), nil, http.StatusNoContent, nil)
+}
+
+// idwise posts an IDWise webhook as IDWise does.
+func (d *demo) idwise(event, ref, journeyID, eventID string, kv ...string) error {
+	fields := fmt.Sprintf(`"eventId":%q,"journeyId":%q,"referenceNo":%q`, eventID, journeyID, ref)
+	for i := 0; i+1 < len(kv); i += 2 {
+		fields += fmt.Sprintf(",%q:%q", kv[i], kv[i+1])
+	}
+	return d.idwiseRaw(eventID, fmt.Sprintf(`{"event":%q,"body":{%s}}`, event, fields))
+}
+
+func (d *demo) idwiseRaw(eventID, body string) error {
+	h := map[string]string{"Authorization": "Bearer " + d.c.webhookToken, "Content-Type": "application/json"}
+	var out struct{ Status string }
+	if err := d.do(http.MethodPost, d.c.base+"/webhooks/idwise", body, h, http.StatusOK, &out); err != nil {
+		return fmt.Errorf("idwise webhook %s: %w", eventID, err)
+	}
+	fmt.Printf("   idwise webhook %-28s -> %s\n", eventID, out.Status)
+	return nil
+}
+
+// veriff posts a Veriff webhook signed as Veriff signs it.
+func (d *demo) veriff(body string) error {
+	mac := hmac.New(sha256.New, []byte(d.c.veriffS))
+	mac.Write([]byte(body))
+	h := map[string]string{"X-AUTH-CLIENT": d.c.veriffKey, "X-HMAC-SIGNATURE": hex.EncodeToString(mac.Sum(nil)), "Content-Type": "application/json"}
+	var out struct{ Status string }
+	if err := d.do(http.MethodPost, d.c.base+"/webhooks/veriff", body, h, http.StatusOK, &out); err != nil {
+		return fmt.Errorf("veriff webhook: %w", err)
+	}
+	fmt.Printf("   veriff webhook                              -> %s\n", out.Status)
+	return nil
+}
+
+func (d *demo) token(ref string) (string, error) {
+	if t, ok := d.tokens[ref]; ok {
+		return t, nil
+	}
+	resp, err := d.http.Get(d.c.base + "/_local/token?referenceNo=" + ref)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("token: %d", resp.StatusCode)
+	}
+	d.tokens[ref] = strings.TrimSpace(string(b))
+	return d.tokens[ref], nil
+}
+
+func (d *demo) registerDevice(ref string) error {
+	tok, err := d.token(ref)
+	if err != nil {
+		return err
+	}
+	h := map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
+	body := fmt.Sprintf(`{"platform":"FCM","token":"demo-device-token-%s","locale":"en"}`, ref)
+	if err := d.do(http.MethodPost, d.c.base+"/v1/devices", body, h, 0, nil); err != nil {
+		return fmt.Errorf("register device: %w", err)
+	}
+	return nil
+}
+
+func (d *demo) status(ref string) (string, error) {
+	tok, err := d.token(ref)
+	if err != nil {
+		return "", err
+	}
+	var out struct{ Status string }
+	err = d.do(http.MethodGet, d.c.base+"/v1/profiles/"+ref, "", map[string]string{"Authorization": "Bearer " + tok}, 0, &out)
+	return out.Status, err
+}
+
+func (d *demo) waitStatus(ref, want string) error {
+	deadline := time.Now().Add(d.c.wait)
+	last := ""
+	for time.Now().Before(deadline) {
+		if s, err := d.status(ref); err == nil {
+			last = s
+			if s == want {
+				fmt.Printf("   status %s\n", s)
+				return nil
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return fmt.Errorf("status %q, want %q after %s", last, want, d.c.wait)
+}
+
+// pushesSettled counts the pushes for the user's journeys, waiting until the expected
+// number arrived (or the bound passed), then a little more to catch extra ones.
+func (d *demo) pushesSettled(ref string, want int) int {
+	deadline := time.Now().Add(d.c.wait)
+	n := d.pushes(ref)
+	for n < want && time.Now().Before(deadline) {
+		time.Sleep(250 * time.Millisecond)
+		n = d.pushes(ref)
+	}
+	time.Sleep(time.Second)
+	return d.pushes(ref)
+}
+
+func (d *demo) pushes(ref string) int {
+	var out struct {
+		Messages []struct {
+			Kind    string          `json:"kind"`
+			Error   string          `json:"error"`
+			Message json.RawMessage `json:"message"`
+		} `json:"messages"`
+	}
+	if err := d.do(http.MethodGet, d.c.base+"/_local/messages?kind=push", "", nil, http.StatusOK, &out); err != nil {
+		return -1
+	}
+	n := 0
+	for _, m := range out.Messages {
+		if m.Kind == "push" && m.Error == "" && bytes.Contains(m.Message, []byte(ref)) {
+			n++
+		}
+	}
+	return n
+}
+
+func (d *demo) do(method, url, body string, headers map[string]string, wantStatus int, out any) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := d.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if (wantStatus != 0 && resp.StatusCode != wantStatus) || (wantStatus == 0 && resp.StatusCode >= 300) {
+		return fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	if out != nil && len(b) > 0 {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
