@@ -277,6 +277,8 @@ func (h *Handler) postDevice(ctx context.Context, ref string, req events.APIGate
 		return apigw.FieldError(fe.Field, fe.Message)
 	case errors.Is(err, devices.ErrPlatformNotConfigured):
 		return apigw.FieldError("platform", r.Platform+" is not configured for this deployment (no platform application)")
+	case errors.Is(err, devices.ErrErased):
+		return apigw.Error(http.StatusGone, "erased", "this profile was erased on request")
 	case err != nil:
 		slog.ErrorContext(ctx, "register device", "platform", r.Platform, "error", err)
 		return internalError()

@@ -67,6 +67,9 @@ var ErrPlatformNotConfigured = errors.New("platform not configured")
 // ErrConflict is returned by a Store when a conditional write lost a race.
 var ErrConflict = errors.New("device write conflict")
 
+// ErrErased is returned for a profile that was erased on request: it takes no devices.
+var ErrErased = errors.New("profile erased")
+
 // FieldError names the request field that is wrong.
 type FieldError struct {
 	Field   string
@@ -175,6 +178,8 @@ func isAlnum(c byte) bool {
 
 // Store keeps devices and the token index.
 type Store interface {
+	// Erased reports whether the profile was erased on request (a tombstone exists).
+	Erased(ctx context.Context, referenceNo string) (bool, error)
 	// TokenOwner reads the token index entry of (p, tokenHash).
 	TokenOwner(ctx context.Context, p Platform, tokenHash string) (Owner, bool, error)
 	// Devices lists the devices of a profile.
@@ -243,6 +248,12 @@ func (s *Service) Register(ctx context.Context, referenceNo string, r Registrati
 	locale, err := ParseLocale(r.Locale)
 	if err != nil {
 		return Result{}, err
+	}
+	switch erased, err := s.store.Erased(ctx, referenceNo); {
+	case err != nil:
+		return Result{}, fmt.Errorf("check erasure: %w", err)
+	case erased:
+		return Result{}, ErrErased
 	}
 	id, th := ID(p, r.Token), TokenHash(r.Token)
 	log := slog.With("deviceId", id, "platform", string(p))

@@ -82,7 +82,10 @@ type memStore struct {
 	owners    map[string]Owner  // platform/tokenHash
 	conflicts int
 	saves     int
+	erased    map[string]bool
 }
+
+func (m *memStore) Erased(_ context.Context, ref string) (bool, error) { return m.erased[ref], nil }
 
 func newMem() *memStore { return &memStore{devices: map[string]Device{}, owners: map[string]Owner{}} }
 
@@ -178,6 +181,17 @@ func TestService(t *testing.T) {
 		}
 		if len(m.devices) != 1 {
 			t.Errorf("devices = %d, want 1", len(m.devices))
+		}
+	})
+
+	t.Run("an erased profile takes no devices", func(t *testing.T) {
+		s, m, e := newService(5)
+		m.erased = map[string]bool{"gone": true}
+		if _, err := s.Register(ctx, "gone", Registration{Platform: "APNS", Token: tok(9)}); !errors.Is(err, ErrErased) {
+			t.Fatalf("Register() for an erased profile = %v, want ErrErased", err)
+		}
+		if len(m.devices) != 0 || len(e.byToken) != 0 {
+			t.Errorf("devices = %d, endpoints = %d; want nothing written", len(m.devices), len(e.byToken))
 		}
 	})
 
