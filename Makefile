@@ -34,6 +34,7 @@ test: tools
 bench: tools
 	$(GO) build -o bin/kyc-local ./infra/local/run
 	infra/local/with-emulators.sh $(GO) run ./infra/local/bench -write BENCHMARKS.md
+	$(MAKE) bench-binaries
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./shared/webhook/ ./shared/webhookauth/
 	infra/local/with-emulators.sh $(GO) test -run '^$$' -bench . -benchmem -count 6 ./shared/compose/ ./shared/idwise/
 
