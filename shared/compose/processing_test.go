@@ -717,3 +717,33 @@ func TestProcessedEventEmitsValidEMF(t *testing.T) {
 		}
 	}
 }
+
+// TestLateResubmissionRequestDoesNotUndoTheResubmission: the reviewer's "resubmit" is
+// delivered only after the user redid the step and the journey was approved; processing it
+// late must not send the user back to redo it.
+func TestLateResubmissionRequestDoesNotUndoTheResubmission(t *testing.T) {
+	p := newPipeline(t)
+	p.journey("jl", "rl", "Refer", "", "Refer")
+	fj1, _ := p.deliver(body(idwise.FinishedJourney, "l-1", "jl", "rl"))
+	p.mustProcess(fj1)
+	resub, _ := p.deliver(body(idwise.UpdatedJourney, "l-2", "jl", "rl", "action", "Manual Review",
+		"manualReviewDetails", `{"journeyReviewDecision":"Resubmission Requested","reviewedSteps":[{"stepId":"0","decision":"Resubmit"}]}`))
+	// In time, the request moves the profile:
+	p.mustProcess(resub)
+	if got := p.profile("rl").Status; got != kyc.ResubmissionRequired {
+		t.Fatalf("status after the request = %s, want RESUBMISSION_REQUIRED", got)
+	}
+	p.journey("jl", "rl", "Complete", "", "Complete")
+	upd, _ := p.deliver(body(idwise.UpdatedJourney, "l-3", "jl", "rl", "action", "Step Update"))
+	fj2, _ := p.deliver(body(idwise.FinishedJourney, "l-4", "jl", "rl"))
+	p.mustProcess(upd)
+	p.mustProcess(fj2)
+	if got := p.profile("rl").Status; got != kyc.Approved {
+		t.Fatalf("status after the resubmission = %s, want APPROVED", got)
+	}
+	// The same request processed again, late (a redelivery, or a slow processor):
+	p.mustProcess(resub)
+	if got := p.profile("rl").Status; got != kyc.Approved {
+		t.Errorf("status after a late resubmission request = %s, want APPROVED", got)
+	}
+}

@@ -148,7 +148,7 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 	store := ddb.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention)
 	emf := metrics.New(rt.Metrics, service)
 	svc := processor.New(map[string]processor.Resolver{
-		idwise.Provider: idwise.NewResolver(measuredFetcher{next: api, metrics: emf}, c.Policy, c.DetailFields),
+		idwise.Provider: idwise.NewResolver(measuredFetcher{next: api, metrics: emf}, c.Policy, c.DetailFields).WithHistory(store),
 		veriff.Provider: veriff.NewResolver(veriff.DefaultPolicy),
 	}, processor.Deps{
 		Journeys: store, Profiles: store, Outbox: store, Events: store, Metrics: emf, Erasures: store,

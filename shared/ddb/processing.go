@@ -265,6 +265,39 @@ func (s *Store) Mark(ctx context.Context, e inbox.Event, st processor.State, not
 	return err
 }
 
+// JourneyEvents lists the inbox events of a journey (index ByJourney), oldest first.
+func (s *Store) JourneyEvents(ctx context.Context, provider, journeyID string) ([]inbox.Event, error) {
+	var out []inbox.Event
+	var start map[string]types.AttributeValue
+	for {
+		res, err := s.client.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(s.table),
+			IndexName:                 aws.String(IndexByJourney),
+			KeyConditionExpression:    aws.String("#j = :j"),
+			ExpressionAttributeNames:  map[string]string{"#j": AttrJourneyKey},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":j": str(JourneyKey(provider, journeyID))},
+			ExclusiveStartKey:         start,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("query journey %s events: %w", journeyID, err)
+		}
+		for _, item := range res.Items {
+			if k, ok := item[AttrKind].(*types.AttributeValueMemberS); !ok || k.Value != KindEvent {
+				continue
+			}
+			e, err := DecodeEvent(item)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+		}
+		if res.LastEvaluatedKey == nil {
+			return out, nil
+		}
+		start = res.LastEvaluatedKey
+	}
+}
+
 // Pending lists up to limit items of one partition of the Unprocessed index (PENDING
 // events, OUTBOX records, FAILED events) received before cutoff, oldest first.
 func (s *Store) Pending(ctx context.Context, partition string, cutoff time.Time, limit int32) ([]map[string]types.AttributeValue, error) {

@@ -30,12 +30,26 @@ var DefaultDetailFields = []string{
 	"screening_checks.*",
 }
 
+// History lists the events received for a journey so far (the journey's timeline).
+type History interface {
+	JourneyEvents(ctx context.Context, provider, journeyID string) ([]inbox.Event, error)
+}
+
 // Resolver is the IDWise processor.Resolver.
 type Resolver struct {
-	api    JourneyFetcher
-	policy Policy
-	fields []string
-	now    func() time.Time
+	api     JourneyFetcher
+	policy  Policy
+	fields  []string
+	history History
+	now     func() time.Time
+}
+
+// WithHistory lets the resolver recognise a resubmission request that arrives after the
+// user already resubmitted (see Answered). Without it, such a late request wins until the
+// journey's next event.
+func (r *Resolver) WithHistory(h History) *Resolver {
+	r.history = h
+	return r
 }
 
 var _ processor.Resolver = (*Resolver)(nil)
@@ -86,6 +100,17 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 		Note:    fmt.Sprintf("journey fetched: system=%s manual=%s final=%s", j.SystemDecision, j.ManualDecision, j.FinalDecision),
 	}
 	d := r.policy.Derive(e, j)
+	if d.Status == kyc.ResubmissionRequired && r.history != nil {
+		events, err := r.history.JourneyEvents(ctx, Provider, e.JourneyID)
+		if err != nil {
+			return processor.Outcome{}, fmt.Errorf("read journey events: %w", err)
+		}
+		if Answered(events) {
+			// Late: the user already redid the steps; the journey result decides.
+			d = Derivation{Status: r.policy.decisionStatus(j.SystemDecision, j.ManualDecision, j.FinalDecision)}
+			out.Note += "; resubmission request already answered by a step update"
+		}
+	}
 	if d.Status != "" {
 		out.Change = &kyc.Change{ReferenceNo: ref, JourneyID: e.JourneyID, Provider: Provider,
 			Status: d.Status, Reasons: d.Reasons, Version: version, OccurredAt: fetched}

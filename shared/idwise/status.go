@@ -18,6 +18,7 @@ const (
 	DecisionRejected   = "Rejected"
 
 	ActionManualReview        = "Manual Review"
+	ActionStepUpdate          = "Step Update"
 	ReviewResubmissionRequest = "Resubmission Requested"
 )
 
@@ -47,7 +48,7 @@ func (p Policy) Derive(e inbox.Event, j Journey) Derivation {
 		// The system decision is not final yet: the submission was received.
 		return Derivation{Status: kyc.PendingVerification, Guard: processor.UnlessDecided}
 	case UpdatedJourney:
-		if e.Attributes["action"] == ActionManualReview && e.Attributes["reviewDecision"] == ReviewResubmissionRequest {
+		if isResubmissionRequest(e) {
 			return Derivation{Status: kyc.ResubmissionRequired, Reasons: resubmitReasons(e)}
 		}
 	case AMLMonitorUpdate:
@@ -86,6 +87,34 @@ func (p Policy) decisionStatus(system, manual, final string) kyc.Status {
 	default:
 		return kyc.InReview // a decision this version does not know: let a person look
 	}
+}
+
+// isResubmissionRequest reports whether e is a reviewer asking the user to redo steps.
+func isResubmissionRequest(e inbox.Event) bool {
+	return e.Name == UpdatedJourney && e.Attributes["action"] == ActionManualReview &&
+		e.Attributes["reviewDecision"] == ReviewResubmissionRequest
+}
+
+// isStepUpdate reports whether e says the user redid a step after the journey finished.
+func isStepUpdate(e inbox.Event) bool {
+	return e.Name == UpdatedJourney && e.Attributes["action"] == ActionStepUpdate
+}
+
+// Answered reports whether every resubmission request of a journey has been answered by
+// a step update, judging from all the journey's events received so far (in any order).
+// A late resubmission request must then not send the user back to redo steps already
+// redone: the journey result decides instead.
+func Answered(history []inbox.Event) bool {
+	requests, updates := 0, 0
+	for _, e := range history {
+		switch {
+		case isResubmissionRequest(e):
+			requests++
+		case isStepUpdate(e):
+			updates++
+		}
+	}
+	return requests > 0 && updates >= requests
 }
 
 // resubmitReasons lists what the user must redo: "step:<id>" per step to resubmit, then

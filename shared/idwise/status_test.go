@@ -90,3 +90,27 @@ func TestAllowList(t *testing.T) {
 		}
 	}
 }
+
+func TestAnswered(t *testing.T) {
+	req := inbox.Event{Name: UpdatedJourney, Attributes: map[string]string{"action": "Manual Review", "reviewDecision": "Resubmission Requested"}}
+	upd := inbox.Event{Name: UpdatedJourney, Attributes: map[string]string{"action": "Step Update"}}
+	fj := inbox.Event{Name: FinishedJourney}
+	tests := []struct {
+		name    string
+		history []inbox.Event
+		want    bool
+	}{
+		{"no request", []inbox.Event{fj, upd}, false},
+		{"request not answered", []inbox.Event{fj, req}, false},
+		{"request answered, any order", []inbox.Event{upd, fj, req}, true},
+		{"second request after one update", []inbox.Event{req, upd, req}, false},
+		{"two rounds answered", []inbox.Event{req, upd, req, upd}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Answered(tt.history); got != tt.want {
+				t.Errorf("Answered() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
