@@ -43,6 +43,10 @@ Commands:
             processor again; a processed event is left as it is
   refetch   <journeyId>
             fetch the journey from the vendor again and re-derive the profile's status
+  complete-step [-no-image] <journeyId>
+            complete the journey's IDWise custom step now (IDWISE_CUSTOM_STEP_ID): submit the
+            profile's reference image first unless it already was (or -no-image), then Complete
+            Custom Step; never twice (the processor's own markers)
   history   <referenceNo>
             a profile's current status and its status changes
   timeline  <journeyId>
@@ -62,7 +66,8 @@ Flags of every command:
   -v                         log the processor's info lines to stderr
 
 events, history and timeline need only TABLE_NAME; replay, refetch and erase -idwise need the
-processor's configuration (TABLE_NAME, STATUS_TOPIC_ARN, IDWISE_API_SECRET_ARN, ...).
+processor's configuration (TABLE_NAME, STATUS_TOPIC_ARN, IDWISE_API_SECRET_ARN, ...); complete-step
+also IDWISE_CUSTOM_STEP_ID and IDWISE_REFERENCE_IMAGE_BUCKET (as the processor has them).
 `
 
 func main() {
@@ -88,12 +93,13 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"events":   {flags: eventsCommand},
-	"replay":   {processing: true, flags: replayCommand},
-	"refetch":  {processing: true, flags: refetchCommand},
-	"history":  {flags: historyCommand},
-	"timeline": {flags: timelineCommand},
-	"erase":    {flags: eraseCommand},
+	"events":        {flags: eventsCommand},
+	"replay":        {processing: true, flags: replayCommand},
+	"refetch":       {processing: true, flags: refetchCommand},
+	"complete-step": {processing: true, flags: completeStepCommand},
+	"history":       {flags: historyCommand},
+	"timeline":      {flags: timelineCommand},
+	"erase":         {flags: eraseCommand},
 }
 
 // run is main without the process: it returns the exit code (0 ok, 1 failed, 2 usage).
@@ -193,6 +199,9 @@ func (c *cli) tool(ctx context.Context, processing bool) (*ops.Ops, error) {
 			return nil, fmt.Errorf("processor configuration: %w", err)
 		}
 		oc.Processor, oc.IDWise, oc.Retention, oc.Table = p.Service, p.IDWise, p.Config.Retention, p.Config.Table
+		if p.CustomStep != nil {
+			oc.CustomStepID = p.CustomStep.StepID()
+		}
 	}
 	if oc.Table == "" {
 		return nil, errors.New("TABLE_NAME (or -table) is required")
@@ -277,6 +286,22 @@ func refetchCommand(fs *flag.FlagSet) func(context.Context, *ops.Ops, []string) 
 			return nil, err
 		}
 		return refetch(r), err
+	}
+}
+
+func completeStepCommand(fs *flag.FlagSet) func(context.Context, *ops.Ops, []string) (any, error) {
+	provider := fs.Lookup("provider")
+	noImage := fs.Bool("no-image", false, "complete without submitting the reference image")
+	return func(ctx context.Context, o *ops.Ops, args []string) (any, error) {
+		id, err := one(args, "journey id")
+		if err != nil {
+			return nil, err
+		}
+		r, err := o.CompleteStep(ctx, provider.Value.String(), id, *noImage)
+		if r.EventID == "" {
+			return nil, err
+		}
+		return completeStep(r), err
 	}
 }
 
@@ -379,6 +404,15 @@ func (r refetch) text(w io.Writer) {
 	fmt.Fprintf(w, "referenceNo\t%s\n", dash(r.ReferenceNo))
 	fmt.Fprintf(w, "decisions\t%s\n", pairs(r.Decisions))
 	fmt.Fprintf(w, "status\t%s -> %s\n", dash(string(r.Before)), dash(string(r.After)))
+	fmt.Fprintf(w, "event\t%s %s: %s\n", r.EventID, r.State, r.Note)
+}
+
+type completeStep ops.CompleteStepResult
+
+func (r completeStep) text(w io.Writer) {
+	fmt.Fprintf(w, "journey\t%s/%s\n", r.Provider, r.JourneyID)
+	fmt.Fprintf(w, "referenceNo\t%s\n", dash(r.ReferenceNo))
+	fmt.Fprintf(w, "custom step\t%s: %s -> %s\n", r.StepID, dash(string(r.Before)), dash(string(r.After)))
 	fmt.Fprintf(w, "event\t%s %s: %s\n", r.EventID, r.State, r.Note)
 }
 

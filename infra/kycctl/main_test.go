@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
@@ -140,5 +141,87 @@ func TestCommands(t *testing.T) {
 	var got []map[string]any
 	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil || len(got) != 1 || got[0]["kind"] != "quarantined" {
 		t.Errorf("events -json = %s (%v), want one quarantined item", stdout.String(), err)
+	}
+}
+
+// TestCompleteStepCommand completes journeys' custom steps on demand, as the processor's
+// configuration has it (the reference images in a bucket on moto), and never twice.
+func TestCompleteStepCommand(t *testing.T) {
+	ctx := context.Background()
+	cfg := ddbtest.AWSConfig(t)
+	_, table := ddbtest.NewTable(t)
+	topic, err := sns.NewFromConfig(cfg).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(table + "-status")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(table + "/idwise-api"),
+		SecretString: aws.String(`{"apiKey":"k","apiSecret":"s"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket := "kycctl-faces-" + strings.ToLower(strings.ReplaceAll(table, "_", "-"))
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	face := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, make([]byte, 60)...)
+	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("faces/cust-7.jpg"), Body: bytes.NewReader(face)}); err != nil {
+		t.Fatal(err)
+	}
+	sim := idwisesim.New(idwisesim.Config{APIKey: "k", APISecret: "s"})
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	sim.SetJourney(idwise.Journey{JourneyID: "j-7", ReferenceNumber: "cust-7", SystemDecision: "Complete"})
+	sim.SetJourney(idwise.Journey{JourneyID: "j-8", ReferenceNumber: "cust-8", SystemDecision: "Complete"})
+	base := map[string]string{"TABLE_NAME": table, "STATUS_TOPIC_ARN": aws.ToString(topic.TopicArn),
+		"IDWISE_API_SECRET_ARN": aws.ToString(sec.ARN), "IDWISE_API_BASE_URL": srv.URL + "/"}
+	env := map[string]string{"IDWISE_CUSTOM_STEP_ID": "gov-face", "IDWISE_REFERENCE_IMAGE_BUCKET": bucket}
+	for k, v := range base {
+		env[k] = v
+	}
+
+	tests := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		wantCode int
+		want     []string
+		wantErr  string
+	}{
+		{name: "needs a journey id", args: []string{"complete-step"}, wantCode: 2, wantErr: "want exactly one journey id"},
+		{name: "custom step not configured", args: []string{"complete-step", "j-7"}, env: base, wantCode: 1, wantErr: "custom step not configured"},
+		{name: "unknown here: the referenceNo comes from IDWise", args: []string{"complete-step", "j-7"},
+			want: []string{"custom step", "gov-face: - -> completed", "kycctl-complete-step-", "processed", "image submitted (image/jpeg, 64 bytes); completed"}},
+		{name: "again: never twice", args: []string{"complete-step", "j-7"}, want: []string{"gov-face: completed -> completed", "already completed"}},
+		{name: "without the image", args: []string{"complete-step", "-no-image", "j-8", "-json"},
+			want: []string{`"after": "completed"`, `"withoutImage": true`, "completed by an operator without one"}},
+		{name: "timeline shows it", args: []string{"timeline", "j-7"}, want: []string{"Complete Custom Step", "(kycctl)", "image submitted"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := env
+			if tt.env != nil {
+				e = tt.env
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(ctx, tt.args, func(k string) string { return e[k] }, &stdout, &stderr)
+			if code != tt.wantCode {
+				t.Fatalf("run(%q) = %d, want %d\nstdout: %s\nstderr: %s", tt.args, code, tt.wantCode, stdout.String(), stderr.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("run(%q) stdout lacks %q:\n%s", tt.args, w, stdout.String())
+				}
+			}
+			if !strings.Contains(stderr.String(), tt.wantErr) {
+				t.Errorf("run(%q) stderr = %q, want it to contain %q", tt.args, stderr.String(), tt.wantErr)
+			}
+		})
+	}
+	if n, c := len(sim.Steps()), sim.Completed("j-7"); n != 1 || c != 1 {
+		t.Errorf("j-7: %d submissions, %d completions; want 1, 1", n, c)
+	}
+	if c := sim.Completed("j-8"); c != 1 {
+		t.Errorf("j-8: %d completions, want 1", c)
 	}
 }

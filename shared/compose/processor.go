@@ -39,6 +39,9 @@ type ProcessingConfig struct {
 	SweepMinAge      time.Duration
 	SweepLimit       int32
 	CredentialsCache time.Duration
+
+	CustomStep           idwise.CustomStepConfig // StepID empty: no custom journey step (customstep.go)
+	ReferenceImageBucket string
 }
 
 // LoadProcessingConfig reads the processor's (and sweeper's) environment.
@@ -106,6 +109,9 @@ func LoadProcessingConfig(getenv Getenv) (ProcessingConfig, error) {
 		}
 		c.IDWiseTimeout = time.Duration(n) * time.Second
 	}
+	if err := loadCustomStep(getenv, &c); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
@@ -128,6 +134,8 @@ type Processing struct {
 	Store   *ddb.Store
 	IDWise  *idwise.Client // the IDWise API (kycctl erase asks it to delete personal data)
 	Config  ProcessingConfig
+	// CustomStep is the IDWise custom journey step; nil when not configured.
+	CustomStep *idwise.CustomStep
 }
 
 // NewProcessing builds the processor service from its environment.
@@ -147,14 +155,18 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 	}
 	store := ddb.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention)
 	emf := metrics.New(rt.Metrics, service)
+	cs, err := newCustomStep(rt, c, api, store)
+	if err != nil {
+		return nil, err
+	}
 	svc := processor.New(map[string]processor.Resolver{
-		idwise.Provider: idwise.NewResolver(measuredFetcher{next: api, metrics: emf}, c.Policy, c.DetailFields).WithHistory(store),
+		idwise.Provider: idwise.NewResolver(measuredFetcher{next: api, metrics: emf}, c.Policy, c.DetailFields).WithHistory(store).WithCustomStep(cs),
 		veriff.Provider: veriff.NewResolver(veriff.DefaultPolicy),
 	}, processor.Deps{
 		Journeys: store, Profiles: store, Outbox: store, Events: store, Metrics: emf, Erasures: store,
 		Publisher: topic.New(sns.NewFromConfig(rt.AWS), c.TopicARN),
 	})
-	return &Processing{Service: svc, Store: store, IDWise: api, Config: c}, nil
+	return &Processing{Service: svc, Store: store, IDWise: api, Config: c, CustomStep: cs}, nil
 }
 
 // Processor builds the stream handler of the processor function.

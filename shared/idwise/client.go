@@ -245,10 +245,26 @@ func (c *Client) Journey(ctx context.Context, journeyID string) (Journey, error)
 	return j, nil
 }
 
+// CustomStepImage is what Process Custom Journey Step sends.
+type CustomStepImage struct {
+	JourneyID   string
+	StepID      string
+	StepType    string // sent as the form field stepType when set
+	Image       []byte
+	ContentType string // of the image; empty: detected from its content
+}
+
 // ProcessCustomStep submits an image for a custom step (Process Custom Journey Step),
 // as multipart/form-data with the fields journeyId, stepId and the file part image.
 func (c *Client) ProcessCustomStep(ctx context.Context, journeyID, stepID string, image []byte, contentType string) error {
-	if len(image) == 0 {
+	return c.SubmitCustomStep(ctx, CustomStepImage{JourneyID: journeyID, StepID: stepID, Image: image, ContentType: contentType})
+}
+
+// SubmitCustomStep is ProcessCustomStep with every field of the form: journeyId, stepId,
+// stepType (when set) and the file part image.
+func (c *Client) SubmitCustomStep(ctx context.Context, s CustomStepImage) error {
+	journeyID, stepID := s.JourneyID, s.StepID
+	if len(s.Image) == 0 {
 		return fmt.Errorf("process custom step %s/%s: empty image", journeyID, stepID)
 	}
 	if err := checkID("step id", stepID); err != nil {
@@ -258,7 +274,7 @@ func (c *Client) ProcessCustomStep(ctx context.Context, journeyID, stepID string
 	if err != nil {
 		return fmt.Errorf("process custom step: %w", err)
 	}
-	body, ctype, err := stepForm(journeyID, stepID, image, contentType)
+	body, ctype, err := stepForm(s)
 	if err != nil {
 		return fmt.Errorf("process custom step %s/%s: %w", journeyID, stepID, err)
 	}
@@ -334,17 +350,23 @@ func checkID(what, id string) error {
 }
 
 // stepForm builds the multipart body of Process Custom Journey Step.
-func stepForm(journeyID, stepID string, image []byte, contentType string) ([]byte, string, error) {
+func stepForm(s CustomStepImage) ([]byte, string, error) {
+	contentType := s.ContentType
 	if contentType == "" {
-		contentType = http.DetectContentType(image)
+		contentType = http.DetectContentType(s.Image)
 	}
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
-	if err := w.WriteField("journeyId", journeyID); err != nil {
+	if err := w.WriteField("journeyId", s.JourneyID); err != nil {
 		return nil, "", err
 	}
-	if err := w.WriteField("stepId", stepID); err != nil {
+	if err := w.WriteField("stepId", s.StepID); err != nil {
 		return nil, "", err
+	}
+	if s.StepType != "" {
+		if err := w.WriteField("stepType", s.StepType); err != nil {
+			return nil, "", err
+		}
 	}
 	h := textproto.MIMEHeader{}
 	h.Set("Content-Disposition", `form-data; name="image"; filename="`+imageFilename(contentType)+`"`)
@@ -353,7 +375,7 @@ func stepForm(journeyID, stepID string, image []byte, contentType string) ([]byt
 	if err != nil {
 		return nil, "", err
 	}
-	if _, err := part.Write(image); err != nil {
+	if _, err := part.Write(s.Image); err != nil {
 		return nil, "", err
 	}
 	if err := w.Close(); err != nil {

@@ -426,6 +426,20 @@ func TestProcessCustomStepMultipart(t *testing.T) {
 			}
 		})
 	}
+	t.Run("step type and face match outcome", func(t *testing.T) {
+		sim, c, _ := setup(t, idwise.ClientConfig{})
+		err := c.SubmitCustomStep(context.Background(), idwise.CustomStepImage{JourneyID: journeyID, StepID: "gov-face", StepType: "face", Image: jpeg, ContentType: "image/jpeg"})
+		if err != nil {
+			t.Fatalf("SubmitCustomStep() error = %v", err)
+		}
+		if steps := sim.Steps(); len(steps) != 1 || steps[0].StepType != "face" || steps[0].Filename != "image.jpg" {
+			t.Errorf("steps = %+v, want one with stepType face and filename image.jpg", steps)
+		}
+		j, _ := sim.Journey(journeyID)
+		if got := j.Fields()["screening_checks.additional_face_db.result"]; got != "Passed" {
+			t.Errorf("journey screening_checks.additional_face_db.result = %q, want Passed", got)
+		}
+	})
 	t.Run("empty image is refused without a request", func(t *testing.T) {
 		sim, c, _ := setup(t, idwise.ClientConfig{})
 		if err := c.ProcessCustomStep(context.Background(), journeyID, "1", nil, "image/png"); err == nil {

@@ -41,6 +41,7 @@ type Resolver struct {
 	policy  Policy
 	fields  []string
 	history History
+	custom  *CustomStep // nil: no custom journey step
 	now     func() time.Time
 }
 
@@ -63,6 +64,13 @@ func NewResolver(api JourneyFetcher, policy Policy, fields []string) *Resolver {
 	return &Resolver{api: api, policy: policy, fields: fields, now: time.Now}
 }
 
+// WithCustomStep makes the resolver run the custom journey step on Finished User Steps
+// (and on an operator's CompleteCustomStepEvent). It returns r.
+func (r *Resolver) WithCustomStep(cs *CustomStep) *Resolver {
+	r.custom = cs
+	return r
+}
+
 // Resolve implements processor.Resolver.
 func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.Journey, found bool) (processor.Outcome, error) {
 	switch e.Name {
@@ -74,6 +82,8 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 		if v := amlVersion(e); found && v <= stored.AMLVersion {
 			return processor.Outcome{Note: fmt.Sprintf("AML version %d not newer than %d, ignored", v, stored.AMLVersion)}, nil
 		}
+	case CompleteCustomStepEvent:
+		return r.completeCustomStep(ctx, e, stored)
 	}
 
 	j, err := r.api.Journey(ctx, e.JourneyID)
@@ -99,6 +109,13 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 		Journey: journey,
 		Note:    fmt.Sprintf("journey fetched: system=%s manual=%s final=%s", j.SystemDecision, j.ManualDecision, j.FinalDecision),
 	}
+	if e.Name == FinishedUserSteps && r.custom != nil {
+		res, err := r.custom.Run(ctx, e.JourneyID, ref, RunOptions{})
+		if err != nil {
+			return processor.Outcome{}, err
+		}
+		out.Note += "; " + res.Note
+	}
 	d := r.policy.Derive(e, j)
 	if d.Status == kyc.ResubmissionRequired && r.history != nil {
 		events, err := r.history.JourneyEvents(ctx, Provider, e.JourneyID)
@@ -117,6 +134,33 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 		out.Guard = d.Guard
 	}
 	return out, nil
+}
+
+// completeCustomStep runs the custom step on an operator's request (kycctl complete-step):
+// the reference image is submitted unless it already was or the operator asked for none
+// (attribute image=none), then the step is completed. No status changes: IDWise decides
+// and sends Finished Journey.
+func (r *Resolver) completeCustomStep(ctx context.Context, e inbox.Event, stored processor.Journey) (processor.Outcome, error) {
+	if r.custom == nil {
+		return processor.Outcome{}, fmt.Errorf("%w: no custom step configured (IDWISE_CUSTOM_STEP_ID)", kyc.ErrPermanent)
+	}
+	opt := RunOptions{WithoutImage: e.Attributes["image"] == "none"}
+	ref := firstNonEmpty(e.ReferenceNo, stored.ReferenceNo)
+	if ref == "" && !opt.WithoutImage {
+		j, err := r.api.Journey(ctx, e.JourneyID)
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnauthorized) {
+			return processor.Outcome{}, fmt.Errorf("%w: get journey result: %w", kyc.ErrPermanent, err)
+		}
+		if err != nil {
+			return processor.Outcome{}, fmt.Errorf("get journey result: %w", err)
+		}
+		ref = j.ReferenceNumber
+	}
+	res, err := r.custom.Run(ctx, e.JourneyID, ref, opt)
+	if err != nil {
+		return processor.Outcome{}, err
+	}
+	return processor.Outcome{Note: res.Note}, nil
 }
 
 // allow keeps the fields matching one of the patterns.

@@ -49,6 +49,8 @@ type Config struct {
 	IDWise    PersonalData  // erase with VendorDelete
 	Endpoints Endpoints     // erase: the push endpoints of the profile's devices
 	Retention time.Duration // TTL of the events the tool records (refetch); default 30 days
+	// CustomStepID is the IDWise custom journey step (complete-step); empty when none.
+	CustomStepID string
 }
 
 // Ops runs the operator commands.
@@ -61,6 +63,7 @@ type Ops struct {
 	idwise    PersonalData
 	endpoints Endpoints
 	retention time.Duration
+	stepID    string
 	now       func() time.Time
 }
 
@@ -77,7 +80,7 @@ func New(c Config) *Ops {
 		c.Retention = 30 * 24 * time.Hour
 	}
 	return &Ops{db: c.DB, table: c.Table, store: ddb.NewStore(c.DB, c.Table, c.Retention), inbox: ddb.NewInbox(c.DB, c.Table),
-		proc: c.Processor, idwise: c.IDWise, endpoints: c.Endpoints, retention: c.Retention, now: time.Now}
+		proc: c.Processor, idwise: c.IDWise, endpoints: c.Endpoints, retention: c.Retention, stepID: c.CustomStepID, now: time.Now}
 }
 
 // query runs in to the end (or until max items, if max > 0), page by page.

@@ -60,6 +60,7 @@ type settings struct {
 	SweepInterval time.Duration // 0: the template's schedule
 	SweepMinAge   string        // seconds; empty: the template's default
 	QueueRetry    time.Duration // failed queue messages come back after this, not the visibility timeout
+	CustomStep    customStep    // KYC_CUSTOM_STEP=1: the IDWise custom journey step (customstep.go)
 }
 
 func loadSettings() settings {
@@ -77,6 +78,7 @@ func loadSettings() settings {
 		VeriffAPIKey: envOr("VERIFF_API_KEY", "local-veriff-api-key"),
 		VeriffSecret: envOr("VERIFF_SHARED_SECRET", "local-veriff-shared-secret"),
 		SweepMinAge:  envOr("SWEEP_MIN_AGE_SECONDS", "60"),
+		CustomStep:   loadCustomStep(),
 	}
 	if d, err := time.ParseDuration(envOr("KYC_QUEUE_RETRY_DELAY", "5s")); err == nil {
 		s.QueueRetry = d
@@ -131,7 +133,9 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 		return fmt.Errorf("load %s: %w", s.Template, err)
 	}
 
-	sim := idwisesim.New(idwisesim.Config{APIKey: s.APIKey, APISecret: s.APISecret})
+	calls := &simCalls{out: out, ctx: ctx} // the simulator's calls on the timeline
+	sim := idwisesim.New(idwisesim.Config{APIKey: s.APIKey, APISecret: s.APISecret, OnCall: calls.onCall})
+	calls.sim.Store(sim)
 	simLn, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", s.SimPort))
 	if err != nil {
 		return fmt.Errorf("listen on IDWISE_SIM_PORT %s: %w", s.SimPort, err)
@@ -149,6 +153,13 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 		return err
 	}
 	maps.Copy(params, auth.parameters())
+	if s.CustomStep.Enabled {
+		p, err := s.CustomStep.setup(ctx, awsCfg)
+		if err != nil {
+			return fmt.Errorf("custom step: %w", err)
+		}
+		maps.Copy(params, p)
+	}
 	st, err := createStack(ctx, awsCfg, tpl, s, simURL, params)
 	if err != nil {
 		return err
@@ -204,6 +215,13 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 		return fmt.Errorf("listen on port %s: %w", s.Port, err)
 	}
 	base := "http://" + ln.Addr().String()
+	if s.CustomStep.Enabled { // IDWise sends Finished Journey once the custom step is completed
+		sender, err := webhookSender(base, s)
+		if err != nil {
+			return fmt.Errorf("custom step: %w", err)
+		}
+		calls.sender.Store(sender)
+	}
 
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithCancel(ctx)
@@ -437,6 +455,7 @@ func printBanner(out io.Writer, s settings, base, simURL string, st stack, route
 	fmt.Fprintln(out, "Try")
 	fmt.Fprintf(out, "  curl -s -X PUT %s/_sim/journeys/6720a1b2c3d4e5f6a7b8c22e -d @shared/idwise/testdata/journey-result.json\n", simURL)
 	fmt.Fprintln(out, "  "+example)
+	s.CustomStep.banner(out, simURL, strings.Replace(example, "finished-journey.json", "finished-user-steps.json", 1))
 	fmt.Fprintln(out, "Veriff webhook credentials (set VERIFF_API_KEY / VERIFF_SHARED_SECRET to change)")
 	fmt.Fprintf(out, "  X-AUTH-CLIENT %s  shared secret %s\n", s.VeriffAPIKey, s.VeriffSecret)
 	fmt.Fprintln(out, "  "+veriffCurl(base, s, filepath.Join("shared", "veriff", "testdata", "decision-approved.json")))

@@ -26,6 +26,19 @@ type Config struct {
 	// Paths are the API routes; empty fields take idwise.DefaultPaths, so a client with
 	// the same Paths talks to the simulator.
 	Paths idwise.Paths
+	// OnCall, when set, is told of every API request once it is answered (the local
+	// runner prints them on its timeline). It must not block.
+	OnCall func(Call)
+}
+
+// Call is one API request the simulator answered: ids only, never a body.
+type Call struct {
+	Endpoint  Endpoint
+	Method    string
+	Path      string
+	JourneyID string // from the path or the form, when known
+	StepID    string
+	Status    int // 0: no answer (the client gave up, or a Hang fault)
 }
 
 // Endpoint names an API endpoint for faults and counters.
@@ -51,6 +64,7 @@ type Fault struct {
 type Step struct {
 	JourneyID   string
 	StepID      string
+	StepType    string // the form's stepType, if sent
 	Filename    string
 	ContentType string
 	Image       []byte
@@ -60,6 +74,7 @@ type Step struct {
 type Server struct {
 	key, secret [32]byte
 	mux         *http.ServeMux
+	onCall      func(Call)
 
 	mu        sync.Mutex
 	journeys  map[string][]byte // Get Journey Result bodies by journey id
@@ -77,6 +92,7 @@ func New(cfg Config) *Server {
 		key:       sha256.Sum256([]byte(cfg.APIKey)),
 		secret:    sha256.Sum256([]byte(cfg.APISecret)),
 		mux:       http.NewServeMux(),
+		onCall:    cfg.OnCall,
 		journeys:  map[string][]byte{},
 		faults:    map[Endpoint][]Fault{},
 		requests:  map[Endpoint]int{},
@@ -201,9 +217,26 @@ func (s *Server) Deleted() []string {
 	return append([]string(nil), s.deleted...)
 }
 
-// api wraps an endpoint: count, apply a pending fault, check Basic auth.
+// api wraps an endpoint: count, apply a pending fault, check Basic auth, tell OnCall.
 func (s *Server) api(ep Endpoint, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if s.onCall != nil {
+			sw := &statusWriter{ResponseWriter: w}
+			w = sw
+			defer func() {
+				v := recover() // a Hang fault aborts the handler: no answer (status 0)
+				c := Call{Endpoint: ep, Method: r.Method, Path: r.URL.Path, JourneyID: r.PathValue("journeyId"),
+					StepID: r.PathValue("stepId"), Status: sw.status}
+				if r.MultipartForm != nil { // parsed by the handler: the ids of a custom step
+					c.JourneyID = first(c.JourneyID, formValue(r.MultipartForm.Value, "journeyId"))
+					c.StepID = first(c.StepID, formValue(r.MultipartForm.Value, "stepId"))
+				}
+				s.onCall(c)
+				if v != nil {
+					panic(v)
+				}
+			}()
+		}
 		s.mu.Lock()
 		s.requests[ep]++
 		var f *Fault
@@ -301,11 +334,16 @@ func (s *Server) processStep(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "unreadable image")
 		return
 	}
-	st.Filename, st.ContentType = hdr.Filename, hdr.Header.Get("Content-Type")
+	if len(st.Image) == 0 {
+		writeError(w, http.StatusBadRequest, "empty image")
+		return
+	}
+	st.Filename, st.ContentType, st.StepType = hdr.Filename, hdr.Header.Get("Content-Type"), r.FormValue("stepType")
 	s.mu.Lock()
-	_, known := s.journeys[st.JourneyID]
+	raw, known := s.journeys[st.JourneyID]
 	if known {
 		s.steps = append(s.steps, st)
+		s.journeys[st.JourneyID] = withFaceMatch(raw, st.StepID)
 	}
 	s.mu.Unlock()
 	if !known {
@@ -313,6 +351,62 @@ func (s *Server) processStep(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"journey_id": st.JourneyID, "step_id": st.StepID, "status": "Submitted"})
+}
+
+// withFaceMatch records the outcome of the customer's face database check in a journey
+// result, as IDWise reports it under screening_checks.additional_face_db: the simulator
+// always finds a match.
+func withFaceMatch(raw []byte, stepID string) []byte {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return raw
+	}
+	var checks map[string]json.RawMessage
+	_ = json.Unmarshal(obj["screening_checks"], &checks)
+	if checks == nil {
+		checks = map[string]json.RawMessage{}
+	}
+	checks["additional_face_db"], _ = json.Marshal(map[string]any{"result": "Passed", "match_score": 97.5, "step_id": stepID})
+	obj["screening_checks"], _ = json.Marshal(checks)
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return raw
+	}
+	return out
+}
+
+// statusWriter remembers the status written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func formValue(v map[string][]string, name string) string {
+	if len(v[name]) > 0 {
+		return v[name][0]
+	}
+	return ""
+}
+
+func first(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func (s *Server) completeStep(w http.ResponseWriter, r *http.Request) {

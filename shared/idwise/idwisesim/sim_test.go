@@ -315,3 +315,40 @@ func TestFaultsOverHTTP(t *testing.T) {
 		t.Errorf("unknown endpoint = %d, want 400", resp.StatusCode)
 	}
 }
+
+func TestOnCallReportsIDsAndStatus(t *testing.T) {
+	var mu sync.Mutex
+	var calls []idwisesim.Call
+	sim := idwisesim.New(idwisesim.Config{APIKey: key, APISecret: secret, OnCall: func(c idwisesim.Call) {
+		mu.Lock()
+		calls = append(calls, c)
+		mu.Unlock()
+	}})
+	ts := httptest.NewServer(sim.Handler())
+	t.Cleanup(ts.Close)
+	sim.SetJourney(idwise.Journey{JourneyID: "J1"})
+	sim.Fail(idwisesim.EndpointCompleteCustomStep, 1, idwisesim.Fault{Status: 503})
+	body, ctype := stepBody(t, map[string]string{"journeyId": "J1", "stepId": "gov", "stepType": "face"}, []byte{0xff, 0xd8, 0xff, 1})
+	do(t, ts.URL, call{method: "POST", path: "/journey/v2/process-custom-journey-step", body: body, contentType: ctype, user: key, pass: secret})
+	do(t, ts.URL, call{method: "POST", path: "/journey/v2/complete-custom-step/J1", user: key, pass: secret})
+	do(t, ts.URL, call{method: "POST", path: "/journey/v2/complete-custom-step/J1", user: key, pass: secret})
+	do(t, ts.URL, call{method: "GET", path: "/_sim/journeys/J1"}) // scripting routes are not API calls
+	want := []idwisesim.Call{
+		{Endpoint: idwisesim.EndpointProcessCustomStep, Method: "POST", Path: "/journey/v2/process-custom-journey-step", JourneyID: "J1", StepID: "gov", Status: 200},
+		{Endpoint: idwisesim.EndpointCompleteCustomStep, Method: "POST", Path: "/journey/v2/complete-custom-step/J1", JourneyID: "J1", Status: 503},
+		{Endpoint: idwisesim.EndpointCompleteCustomStep, Method: "POST", Path: "/journey/v2/complete-custom-step/J1", JourneyID: "J1", Status: 200},
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) != len(want) {
+		t.Fatalf("OnCall got %d calls %+v, want %d", len(calls), calls, len(want))
+	}
+	for i := range want {
+		if calls[i] != want[i] {
+			t.Errorf("call %d = %+v, want %+v", i, calls[i], want[i])
+		}
+	}
+	if steps := sim.Steps(); len(steps) != 1 || steps[0].StepType != "face" {
+		t.Errorf("steps = %+v, want one with stepType face", steps)
+	}
+}
