@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,40 +16,12 @@ import (
 // the IDWise webhook, then the status read (and polled with its ETag) until the processor,
 // fed from the stream, has decided. The local authorizer refuses what API Gateway would.
 func TestRunServesTheAppAPI(t *testing.T) {
-	if os.Getenv("KYC_EMULATORS") != "1" {
-		t.Skip("emulators not running: use `make test`")
-	}
-	pr, pw := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
 	s := settings{Port: "0", SimPort: "0", Template: "../../../template.yaml", AuthMode: "bearer", Secret: "run-api-secret",
 		Username: "idwise", Header: "X-IDWise-Token", APIKey: "k", APISecret: "s", SweepInterval: time.Hour}
-	go func() { done <- run(ctx, s, pw); pw.Close() }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run() = %v, want a clean stop", err)
-		}
-	})
-	base, simURL := "", ""
-	var banner strings.Builder
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		banner.WriteString(sc.Text() + "\n")
-		if f := strings.Fields(sc.Text()); len(f) > 2 && f[0] == "idwise" && f[1] == "simulator" {
-			simURL = f[2]
-		}
-		if rest, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
-			base = rest
-			break
-		}
-	}
-	if base == "" || simURL == "" {
-		t.Fatalf("runner never printed its URLs and ready; output:\n%s", banner.String())
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	if !strings.Contains(banner.String(), tokenPath+"?referenceNo=") {
-		t.Errorf("banner does not show the token route:\n%s", banner.String())
+	r := startRunner(t, s)
+	base, simURL, banner := r.base, r.simURL, r.banner
+	if !strings.Contains(banner, tokenPath+"?referenceNo=") {
+		t.Errorf("banner does not show the token route:\n%s", banner)
 	}
 
 	client := &http.Client{Timeout: 10 * time.Second}

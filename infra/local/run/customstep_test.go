@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,55 +13,19 @@ import (
 // Journey Step and Complete Custom Step on the timeline, then the simulator's Finished
 // Journey and the status event it leads to.
 func TestRunWithCustomStep(t *testing.T) {
-	if os.Getenv("KYC_EMULATORS") != "1" {
-		t.Skip("emulators not running: use `make test`")
-	}
-	pr, pw := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
 	cs := loadCustomStep()
 	cs.Enabled, cs.DemoRef = true, fmt.Sprintf("demo-%d", time.Now().UnixNano())
 	s := settings{Port: "0", SimPort: "0", Template: "../../../template.yaml", AuthMode: "bearer", Secret: "run-test-secret",
 		Username: "idwise", Header: "X-IDWise-Token", APIKey: "k", APISecret: "s", SweepInterval: time.Hour, CustomStep: cs}
-	go func() { done <- run(ctx, s, pw); pw.Close() }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run() = %v, want a clean stop", err)
-		}
-	})
-
-	base, simURL := "", ""
-	var banner strings.Builder
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		banner.WriteString(sc.Text() + "\n")
-		if f := strings.Fields(sc.Text()); len(f) > 2 && f[0] == "idwise" && f[1] == "simulator" {
-			simURL = f[2]
-		}
-		if rest, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
-			base = rest
-			break
-		}
-	}
-	if base == "" || simURL == "" {
-		t.Fatalf("runner never printed its URLs and ready; output:\n%s", banner.String())
-	}
+	r := startRunner(t, s)
+	base, simURL, banner := r.base, r.simURL, r.banner
 	for _, want := range []string{"IDWise custom step (KYC_CUSTOM_STEP=1)", "step gov-face (type face)",
 		"demo image for " + cs.DemoRef, "finished-user-steps.json"} {
-		if !strings.Contains(banner.String(), want) {
-			t.Errorf("banner lacks %q:\n%s", want, banner.String())
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner)
 		}
 	}
-	lines := make(chan string, 1000)
-	go func() {
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-	}()
+	lines := r.lines
 
 	journeyID := "cs-" + cs.DemoRef
 	put, _ := http.NewRequest(http.MethodPut, simURL+"/_sim/journeys/"+journeyID,

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -24,46 +21,19 @@ import (
 // (the template's subscription), the push function, a push to the profile's device; then
 // GET /_local/messages lists the status event and, after it, the push.
 func TestLocalMessagesShowsStatusEventThenPush(t *testing.T) {
-	if os.Getenv("KYC_EMULATORS") != "1" {
-		t.Skip("emulators not running: use `make test`")
-	}
-	pr, pw := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
 	s := settings{Port: "0", SimPort: "0", Template: "../../../template.yaml", AuthMode: "bearer", Secret: "push-test-secret",
 		Username: "idwise", Header: "X-IDWise-Token", APIKey: "k", APISecret: "s", SweepInterval: time.Hour, QueueRetry: time.Second}
-	go func() { done <- run(ctx, s, pw); pw.Close() }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run() = %v, want a clean stop", err)
-		}
-	})
-	base, simURL := "", ""
-	sc := bufio.NewScanner(pr)
-	var banner strings.Builder
-	for sc.Scan() {
-		banner.WriteString(sc.Text() + "\n")
-		if f := strings.Fields(sc.Text()); len(f) > 2 && f[0] == "idwise" && f[1] == "simulator" {
-			simURL = f[2]
-		}
-		if rest, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
-			base = rest
-			break
-		}
-	}
-	if base == "" || simURL == "" {
-		t.Fatalf("runner never printed its URLs and ready; output:\n%s", banner.String())
-	}
-	if !strings.Contains(banner.String(), base+messagesPath) {
-		t.Errorf("banner does not show %s:\n%s", messagesPath, banner.String())
+	r := startRunner(t, s)
+	base, simURL, banner := r.base, r.simURL, r.banner
+	if !strings.Contains(banner, base+messagesPath) {
+		t.Errorf("banner does not show %s:\n%s", messagesPath, banner)
 	}
 	pushLines := make(chan string, 100)
 	go func() {
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), " push ") {
+		for l := range r.lines {
+			if strings.Contains(l, " push ") {
 				select {
-				case pushLines <- sc.Text():
+				case pushLines <- l:
 				default:
 				}
 			}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"io"
 	"net/http"
 	"os"
@@ -15,47 +13,11 @@ import (
 // the simulator and sends the curl the README shows, twice: accepted, then duplicate; the
 // processor, fed from the stream, ends it as a status event on the topic.
 func TestRunServesTheReadmeCurl(t *testing.T) {
-	if os.Getenv("KYC_EMULATORS") != "1" {
-		t.Skip("emulators not running: use `make test`")
-	}
-	pr, pw := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
 	s := settings{Port: "0", SimPort: "0", Template: "../../../template.yaml", AuthMode: "bearer", Secret: "run-test-secret",
 		Username: "idwise", Header: "X-IDWise-Token", APIKey: "k", APISecret: "s", SweepInterval: time.Hour}
-	go func() { done <- run(ctx, s, pw); pw.Close() }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run() = %v, want a clean stop", err)
-		}
-	})
-
-	base, simURL := "", ""
-	var banner strings.Builder
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		banner.WriteString(sc.Text() + "\n")
-		if f := strings.Fields(sc.Text()); len(f) > 2 && f[0] == "idwise" && f[1] == "simulator" {
-			simURL = f[2]
-		}
-		if rest, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
-			base = rest
-			break
-		}
-	}
-	if base == "" || simURL == "" {
-		t.Fatalf("runner never printed its URLs and ready; output:\n%s", banner.String())
-	}
-	lines := make(chan string, 100)
-	go func() {
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-	}()
+	r := startRunner(t, s)
+	base, simURL, banner := r.base, r.simURL, r.banner
+	lines := r.lines
 	journey, err := os.ReadFile("../../../shared/idwise/testdata/journey-result.json")
 	if err != nil {
 		t.Fatal(err)
@@ -64,8 +26,8 @@ func TestRunServesTheReadmeCurl(t *testing.T) {
 	if resp, err := http.DefaultClient.Do(put); err != nil || resp.StatusCode >= 300 {
 		t.Fatalf("PUT journey on the simulator: %v %v", resp, err)
 	}
-	if !strings.Contains(banner.String(), "Authorization: Bearer run-test-secret") {
-		t.Errorf("banner does not show the curl with the credentials:\n%s", banner.String())
+	if !strings.Contains(banner, "Authorization: Bearer run-test-secret") {
+		t.Errorf("banner does not show the curl with the credentials:\n%s", banner)
 	}
 
 	body, err := os.ReadFile("../../../shared/idwise/testdata/finished-journey.json")

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"strings"
+	"testing"
+)
+
+// testRunner is the runner started by startRunner: its URLs, its banner, and its timeline.
+type testRunner struct {
+	base, simURL string
+	banner       string
+	// lines are the timeline lines printed after ready; when nobody reads, lines beyond
+	// the buffer are dropped (the runner never blocks on its output).
+	lines <-chan string
+}
+
+// startRunner runs the runner as `make run` does, in process, on free ports, until the
+// test ends (then it must stop cleanly), and waits for its ready line.
+func startRunner(t *testing.T, s settings) *testRunner {
+	t.Helper()
+	if os.Getenv("KYC_EMULATORS") != "1" {
+		t.Skip("emulators not running: use `make test`")
+	}
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, s, pw); pw.Close() }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run() = %v, want a clean stop", err)
+		}
+	})
+	r := &testRunner{}
+	var banner strings.Builder
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		banner.WriteString(sc.Text() + "\n")
+		if f := strings.Fields(sc.Text()); len(f) > 2 && f[0] == "idwise" && f[1] == "simulator" {
+			r.simURL = f[2]
+		}
+		if rest, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
+			r.base = rest
+			break
+		}
+	}
+	r.banner = banner.String()
+	if r.base == "" || r.simURL == "" {
+		t.Fatalf("runner never printed its URLs and ready; output:\n%s", r.banner)
+	}
+	lines := make(chan string, 1000)
+	go func() {
+		defer close(lines)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	r.lines = lines
+	return r
+}
