@@ -9,6 +9,10 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
 func listen(t *testing.T) (*net.UDPConn, func(string) string) {
@@ -84,5 +88,27 @@ func TestNothingWithoutDaemonOrSampling(t *testing.T) {
 		if _, ok := traceHeader(context.WithValue(context.Background(), "x-amzn-trace-id", h)); ok {
 			t.Errorf("traceHeader(%q) ok = true, want false", h)
 		}
+	}
+}
+
+func TestInstrumentRecordsAWSCalls(t *testing.T) {
+	pc, getenv := listen(t)
+	e := New(getenv)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("X-Amzn-Requestid", "req-1")
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		_, _ = w.Write([]byte(`{"TableNames":[]}`))
+	}))
+	defer srv.Close()
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""), BaseEndpoint: aws.String(srv.URL)}
+	e.Instrument(&cfg)
+	ctx := context.WithValue(context.Background(), "x-amzn-trace-id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+	if _, err := dynamodb.NewFromConfig(cfg).ListTables(ctx, &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatal(err)
+	}
+	s := read(t, pc)
+	if s.Name != "DynamoDB" || s.Namespace != "aws" || s.AWS["operation"] != "ListTables" || s.AWS["request_id"] != "req-1" ||
+		s.ParentID != "53995c3f42cd8ad8" || s.Fault || s.Error {
+		t.Errorf("subsegment = %+v, want DynamoDB ListTables req-1 under the invocation's segment", s)
 	}
 }
