@@ -62,12 +62,13 @@ func (s *Store) Forget(ctx context.Context, e inbox.Event, note string) error {
 		TableName:           aws.String(s.table),
 		Key:                 key(pk, sk),
 		ConditionExpression: aws.String("attribute_exists(#pk)"),
-		UpdateExpression: aws.String("SET #state = :state, note = :note, processedAt = :now " +
+		UpdateExpression: aws.String("SET #state = :state, note = :note, processedAt = :now, #jk = :jk " +
 			"REMOVE body, referenceNo, #attrs, #profile, #pending"),
 		ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#state": "state", "#attrs": "attributes",
-			"#profile": AttrProfileKey, "#pending": AttrPendingKey},
+			"#profile": AttrProfileKey, "#pending": AttrPendingKey, "#jk": AttrJourneyKey},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":state": str(string(processor.Skipped)), ":note": str(note), ":now": str(s.now().UTC().Format(time.RFC3339Nano)),
+			":jk": str(JourneyKey(e.Provider, e.JourneyID)),
 		},
 	})
 	if err = conflictOr(err, "forget event"); errors.Is(err, processor.ErrConflict) {

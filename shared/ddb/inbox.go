@@ -81,7 +81,6 @@ func eventItem(e inbox.Event) map[string]types.AttributeValue {
 		"eventId":      str(e.EventID),
 		"eventName":    str(e.Name),
 		"journeyId":    str(e.JourneyID),
-		AttrJourneyKey: str(JourneyKey(e.Provider, e.JourneyID)),
 		"processable":  &types.AttributeValueMemberBOOL{Value: e.Processable},
 		"bodyHash":     str(e.BodyHash),
 		AttrReceivedAt: str(e.ReceivedAt.UTC().Format(time.RFC3339Nano)),

@@ -14,6 +14,7 @@ import (
 	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
 	"github.com/kycbackend/kyc/shared/inbox"
 	"github.com/kycbackend/kyc/shared/inbox/inboxtest"
+	"github.com/kycbackend/kyc/shared/processor"
 )
 
 func TestInboxContract(t *testing.T) {
@@ -78,19 +79,34 @@ func TestInboxItemLayout(t *testing.T) {
 		}
 	})
 
-	t.Run("events of a journey by query", func(t *testing.T) {
-		out, err := client.Query(ctx, &dynamodb.QueryInput{
-			TableName:                 aws.String(table),
-			IndexName:                 aws.String(ddb.IndexByJourney),
-			KeyConditionExpression:    aws.String("#j = :j"),
-			ExpressionAttributeNames:  map[string]string{"#j": ddb.AttrJourneyKey},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":j": &types.AttributeValueMemberS{Value: ddb.JourneyKey("idwise", "j-1")}},
-		})
-		if err != nil {
+	t.Run("events join their journey's timeline when processed", func(t *testing.T) {
+		byJourney := func() int {
+			t.Helper()
+			out, err := client.Query(ctx, &dynamodb.QueryInput{
+				TableName:                 aws.String(table),
+				IndexName:                 aws.String(ddb.IndexByJourney),
+				KeyConditionExpression:    aws.String("#j = :j"),
+				ExpressionAttributeNames:  map[string]string{"#j": ddb.AttrJourneyKey},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":j": &types.AttributeValueMemberS{Value: ddb.JourneyKey("idwise", "j-1")}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(out.Items)
+		}
+		// Not on the acknowledgement path: one index write less per delivery.
+		if n := byJourney(); n != 0 {
+			t.Errorf("ByJourney after the webhook's write = %d items, want 0", n)
+		}
+		store := ddb.NewStore(client, table, time.Hour)
+		if err := store.Mark(ctx, known, processor.Processed, "test"); err != nil {
 			t.Fatal(err)
 		}
-		if len(out.Items) != 2 {
-			t.Errorf("ByJourney returned %d items, want 2", len(out.Items))
+		if err := store.Mark(ctx, unknown, processor.Skipped, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if n := byJourney(); n != 2 {
+			t.Errorf("ByJourney after both were marked = %d items, want 2", n)
 		}
 	})
 

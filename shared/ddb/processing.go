@@ -247,16 +247,20 @@ func (s *Store) Mark(ctx context.Context, e inbox.Event, st processor.State, not
 		TableName:                aws.String(s.table),
 		Key:                      key(pk, sk),
 		ConditionExpression:      aws.String("attribute_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#pending": AttrPendingKey, "#state": "state"},
+		ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#pending": AttrPendingKey, "#state": "state", "#jk": AttrJourneyKey},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":state": str(string(st)), ":note": str(note), ":now": str(s.now().UTC().Format(time.RFC3339Nano)),
+			":jk": str(JourneyKey(e.Provider, e.JourneyID)),
 		},
 	}
+	// The event joins its journey's timeline (index ByJourney) here, not when the webhook
+	// stores it: one index write less on the acknowledgement path, and this update writes
+	// the index anyway (state and note are projected).
 	if st == processor.Failed {
-		in.UpdateExpression = aws.String("SET #state = :state, note = :note, processedAt = :now, #pending = :failed")
+		in.UpdateExpression = aws.String("SET #state = :state, note = :note, processedAt = :now, #jk = :jk, #pending = :failed")
 		in.ExpressionAttributeValues[":failed"] = str(FailedValue)
 	} else {
-		in.UpdateExpression = aws.String("SET #state = :state, note = :note, processedAt = :now REMOVE #pending")
+		in.UpdateExpression = aws.String("SET #state = :state, note = :note, processedAt = :now, #jk = :jk REMOVE #pending")
 	}
 	_, err := s.client.UpdateItem(ctx, in)
 	if err = conflictOr(err, "mark event"); errors.Is(err, processor.ErrConflict) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,6 +122,9 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 		events, err := r.history.JourneyEvents(ctx, Provider, e.JourneyID)
 		if err != nil {
 			return processor.Outcome{}, fmt.Errorf("read journey events: %w", err)
+		}
+		if !slices.ContainsFunc(events, func(x inbox.Event) bool { return x.EventID == e.EventID }) {
+			events = append(events, e) // not in the timeline until it is processed
 		}
 		if Answered(events) {
 			// Late: the user already redid the steps; the journey result decides.

@@ -274,7 +274,7 @@ func (s *Service) apply(ctx context.Context, c kyc.Change, g Guard) (*kyc.Status
 			return nil, "", fmt.Errorf("read profile: %w", err)
 		}
 		switch {
-		case found && p.Version >= c.Version:
+		case found && p.Version >= c.Version && !decisionOverPending(p, c):
 			return nil, "older than the stored status, ignored", nil
 		case g == UnlessDecided && found && p.JourneyID == c.JourneyID && p.Status.Decided():
 			return nil, "profile already decided, kept " + string(p.Status), nil
@@ -283,12 +283,16 @@ func (s *Service) apply(ctx context.Context, c kyc.Change, g Guard) (*kyc.Status
 		case g == UnlessJourneyKnown && found && p.JourneyID == c.JourneyID:
 			return nil, "journey already known, kept " + string(p.Status), nil
 		}
+		w := c
+		if found && w.Version <= p.Version { // a decision over pending: versions stay monotonic
+			w.Version = p.Version + 1
+		}
 		var ev *kyc.StatusEvent
-		if !found || !c.Same(p) {
-			e := kyc.NewStatusEvent(c, p.Status)
+		if !found || !w.Same(p) {
+			e := kyc.NewStatusEvent(w, p.Status)
 			ev = &e
 		}
-		err = s.profiles.ApplyStatus(ctx, c, p, found, ev)
+		err = s.profiles.ApplyStatus(ctx, w, p, found, ev)
 		if errors.Is(err, ErrConflict) {
 			continue // someone else wrote the profile: read again and re-decide
 		}
@@ -331,6 +335,23 @@ func outcomeReferenceNo(out Outcome) string {
 		return out.Change.ReferenceNo
 	}
 	return ""
+}
+
+// decisionOverPending reports whether c is a decision for the journey the profile is
+// pending on: a decision beats "submission received" whatever the versions, because a
+// pending status from a newer snapshot (a late Finished User Steps, the app's report)
+// knows less than the decision of an older one.
+//
+// A resubmission request is not such a decision: a submission after it answers it.
+func decisionOverPending(p kyc.Profile, c kyc.Change) bool {
+	if p.Status != kyc.PendingVerification || p.JourneyID != c.JourneyID {
+		return false
+	}
+	switch c.Status {
+	case kyc.Approved, kyc.Rejected, kyc.InReview:
+		return true
+	}
+	return false
 }
 
 func (s *Service) mark(ctx context.Context, e inbox.Event, st State, note string) error {

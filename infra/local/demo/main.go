@@ -176,13 +176,16 @@ func scenarios() []user {
 	return []user{
 		{name: "alice", scenario: "IDWise: approved", wantStatus: "APPROVED", wantPushes: 2, run: func(d *demo, ref string) error {
 			j := d.journeyID(ref)
-			if err := d.script(j, ref, "Complete", "", "Complete"); err != nil {
+			if err := d.script(j, ref, "Complete", "", ""); err != nil { // still processing: no final decision
 				return err
 			}
 			if err := d.idwise("Finished User Steps", ref, j, ref+"-1", "systemDecision", "Complete"); err != nil {
 				return err
 			}
 			if err := d.waitStatus(ref, "PENDING_VERIFICATION"); err != nil {
+				return err
+			}
+			if err := d.script(j, ref, "Complete", "", "Complete"); err != nil {
 				return err
 			}
 			if err := d.idwise("Finished Journey", ref, j, ref+"-2", "systemDecision", "Complete"); err != nil {
