@@ -204,15 +204,7 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 			note += "; " + applied
 		}
 		if ev != nil {
-			log.InfoContext(ctx, "status changed", "status", ev.Status, "previousStatus", ev.PreviousStatus, "statusEventId", ev.ID)
-			if s.metrics != nil {
-				s.metrics.Count(ctx, "StatusChanges", map[string]string{"status": string(ev.Status)})
-			}
-			if err := s.Publish(ctx, *ev); err != nil {
-				// The change and its outbox record are durable: the sweeper publishes it
-				// with the same id. The event itself is done.
-				log.WarnContext(ctx, "publish status event; left in the outbox", "statusEventId", ev.ID, "error", err)
-			}
+			s.announce(ctx, log, *ev)
 		}
 	}
 	s.count(ctx, "EventsProcessed", e)
@@ -254,15 +246,21 @@ func (s *Service) Apply(ctx context.Context, c kyc.Change, g Guard) (*kyc.Status
 	if err != nil || ev == nil {
 		return nil, err
 	}
-	log := slog.With("provider", c.Provider, "journeyId", c.JourneyID)
+	s.announce(ctx, slog.With("provider", c.Provider, "journeyId", c.JourneyID), *ev)
+	return ev, nil
+}
+
+// announce logs and counts a status change that was written, and publishes it. A failed
+// publish is only logged: the change and its outbox record are durable, and the sweeper
+// publishes it with the same id.
+func (s *Service) announce(ctx context.Context, log *slog.Logger, ev kyc.StatusEvent) {
 	log.InfoContext(ctx, "status changed", "status", ev.Status, "previousStatus", ev.PreviousStatus, "statusEventId", ev.ID)
 	if s.metrics != nil {
 		s.metrics.Count(ctx, "StatusChanges", map[string]string{"status": string(ev.Status)})
 	}
-	if err := s.Publish(ctx, *ev); err != nil {
+	if err := s.Publish(ctx, ev); err != nil {
 		log.WarnContext(ctx, "publish status event; left in the outbox", "statusEventId", ev.ID, "error", err)
 	}
-	return ev, nil
 }
 
 // apply writes c unless it is stale or guarded out. It returns the status event to
