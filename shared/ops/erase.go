@@ -155,7 +155,18 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 				add(ev.Provider, ev.JourneyID)
 			}
 		default:
-			provider, id, _ := strings.Cut(s(it, ddb.AttrJourneyKey), "#")
+			jk := s(it, ddb.AttrJourneyKey)
+			if jk == "" && strings.HasPrefix(s(it, ddb.AttrPK), "EVENT#") {
+				// Not processed yet: it joins its journey's index only when marked, so
+				// read the journey from the item itself (not projected in ByProfile).
+				full, err := er.o.get(ctx, primaryKey(it))
+				if err != nil {
+					return 0, err
+				}
+				add(s(full, "provider"), s(full, "journeyId"))
+				continue
+			}
+			provider, id, _ := strings.Cut(jk, "#")
 			add(provider, id)
 		}
 	}
