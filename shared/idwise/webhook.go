@@ -6,10 +6,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 
 	"github.com/kycbackend/kyc/shared/inbox"
+	"github.com/kycbackend/kyc/shared/webhookjson"
 	"strconv"
 	"strings"
 )
@@ -42,10 +41,6 @@ var knownEvents = map[string]bool{
 
 // Known reports whether name is an event the product knows how to process.
 func Known(name string) bool { return knownEvents[name] }
-
-// Limits on the ids IDWise sends. They are generous: the point is to refuse garbage that
-// would make a bad DynamoDB key, not to second-guess the vendor's id format.
-const maxIDLength = 256
 
 // ErrMalformed is wrapped by every error Parse returns.
 var ErrMalformed = errors.New("malformed webhook")
@@ -90,59 +85,27 @@ type envelope struct {
 }
 
 type body struct {
-	EventID             *json.RawMessage `json:"eventId"`
-	JourneyID           *json.RawMessage `json:"journeyId"`
-	ReferenceNo         looseString      `json:"referenceNo"`
-	SystemDecision      looseString      `json:"systemDecision"`
-	ManualDecision      looseString      `json:"manualDecision"`
-	FinalDecision       looseString      `json:"finalDecision"`
-	Action              looseString      `json:"action"`
-	StepID              looseString      `json:"stepId"`
-	OngoingCheckID      looseString      `json:"ongoingCheckId"`
-	PreviousSystem      looseString      `json:"previousSystemDecision"`
-	AMLVersion          looseInt         `json:"updatedAMLVersionNumber"`
-	ManualReviewDetails json.RawMessage  `json:"manualReviewDetails"`
+	EventID             *json.RawMessage     `json:"eventId"`
+	JourneyID           *json.RawMessage     `json:"journeyId"`
+	ReferenceNo         webhookjson.Loose    `json:"referenceNo"`
+	SystemDecision      webhookjson.Loose    `json:"systemDecision"`
+	ManualDecision      webhookjson.Loose    `json:"manualDecision"`
+	FinalDecision       webhookjson.Loose    `json:"finalDecision"`
+	Action              webhookjson.Loose    `json:"action"`
+	StepID              webhookjson.Loose    `json:"stepId"`
+	OngoingCheckID      webhookjson.Loose    `json:"ongoingCheckId"`
+	PreviousSystem      webhookjson.Loose    `json:"previousSystemDecision"`
+	AMLVersion          webhookjson.LooseInt `json:"updatedAMLVersionNumber"`
+	ManualReviewDetails json.RawMessage      `json:"manualReviewDetails"`
 }
 
 type reviewDetails struct {
-	JourneyReviewDecision   looseString `json:"journeyReviewDecision"`
-	JourneyReviewReasonCode looseString `json:"journeyReviewReasonCode"`
+	JourneyReviewDecision   webhookjson.Loose `json:"journeyReviewDecision"`
+	JourneyReviewReasonCode webhookjson.Loose `json:"journeyReviewReasonCode"`
 	ReviewedSteps           []struct {
-		StepID   looseString `json:"stepId"`
-		Decision looseString `json:"decision"`
+		StepID   webhookjson.Loose `json:"stepId"`
+		Decision webhookjson.Loose `json:"decision"`
 	} `json:"reviewedSteps"`
-}
-
-// looseString takes a JSON string or number and leaves anything else (null, objects)
-// empty: an optional field of an unexpected type must not cost us the event.
-type looseString string
-
-func (s *looseString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) > 0 && b[0] == '"':
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		*s = looseString(strings.TrimSpace(v))
-	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
-		*s = looseString(b)
-	}
-	return nil
-}
-
-// looseInt takes a JSON number or a numeric string; anything else leaves it zero.
-type looseInt int64
-
-func (n *looseInt) UnmarshalJSON(b []byte) error {
-	var s looseString
-	_ = s.UnmarshalJSON(b)
-	v, err := strconv.ParseInt(string(s), 10, 64)
-	if err == nil {
-		*n = looseInt(v)
-	}
-	return nil
 }
 
 // Parse reads an IDWise webhook body. It requires "event", "body.eventId" and
@@ -150,7 +113,7 @@ func (n *looseInt) UnmarshalJSON(b []byte) error {
 // unknown fields are ignored. Errors are *FieldError values that wrap ErrMalformed.
 func Parse(raw []byte) (Webhook, error) {
 	var env envelope
-	if err := strictJSON(raw, &env); err != nil {
+	if err := webhookjson.Strict(raw, &env); err != nil {
 		return Webhook{}, &FieldError{Field: "(root)", Reason: "must be a JSON object"}
 	}
 	name, err := requiredString("event", env.Event)
@@ -193,58 +156,21 @@ func Parse(raw []byte) (Webhook, error) {
 	return w, nil
 }
 
-// strictJSON decodes one JSON object and refuses trailing data.
-func strictJSON(raw []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("trailing data after JSON object")
-	}
-	return nil
-}
-
 func requiredString(field string, raw *json.RawMessage) (string, error) {
-	if raw == nil || bytes.Equal(bytes.TrimSpace(*raw), []byte("null")) {
-		return "", &FieldError{Field: field, Reason: "is required"}
-	}
-	var s string
-	if err := json.Unmarshal(*raw, &s); err != nil {
-		return "", &FieldError{Field: field, Reason: "must be a string"}
-	}
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "", &FieldError{Field: field, Reason: "must not be empty"}
-	}
-	if len(s) > maxIDLength {
-		return "", &FieldError{Field: field, Reason: fmt.Sprintf("must be at most %d characters", maxIDLength)}
-	}
-	return s, nil
+	return required(field, raw, webhookjson.Text)
 }
 
-// requiredID accepts a string id, or a number (some SDK samples send numeric ids), and
-// refuses control characters so the id is safe as part of a key and in a log line.
+// requiredID accepts a string id or a number, safe as part of a key and in a log line.
 func requiredID(field string, raw *json.RawMessage) (string, error) {
-	if raw != nil {
-		if n := bytes.TrimSpace(*raw); len(n) > 0 && (n[0] == '-' || (n[0] >= '0' && n[0] <= '9')) {
-			if len(n) > maxIDLength {
-				return "", &FieldError{Field: field, Reason: fmt.Sprintf("must be at most %d characters", maxIDLength)}
-			}
-			return string(n), nil
-		}
+	return required(field, raw, webhookjson.ID)
+}
+
+func required(field string, raw *json.RawMessage, read func(*json.RawMessage) (string, string)) (string, error) {
+	v, reason := read(raw)
+	if reason != "" {
+		return "", &FieldError{Field: field, Reason: reason}
 	}
-	s, err := requiredString(field, raw)
-	if err != nil {
-		return "", err
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return "", &FieldError{Field: field, Reason: "must not contain control characters"}
-		}
-	}
-	return s, nil
+	return v, nil
 }
 
 // InboxEvent turns a parsed webhook into the inbox's vendor-neutral event. raw is the body

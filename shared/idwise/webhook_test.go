@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kycbackend/kyc/shared/webhookjson"
 )
 
 // Payloads copied from the IDWise documentation (../shared/seeds/001..003), placeholders
@@ -271,8 +273,8 @@ func FuzzParse(f *testing.F) {
 		if w.Event == "" || w.EventID == "" || w.JourneyID == "" {
 			t.Fatalf("Parse() accepted %q with an empty required field: %+v", raw, w)
 		}
-		if len(w.EventID) > maxIDLength || len(w.JourneyID) > maxIDLength {
-			t.Fatalf("Parse() accepted an id longer than %d", maxIDLength)
+		if len(w.EventID) > webhookjson.MaxIDLength || len(w.JourneyID) > webhookjson.MaxIDLength {
+			t.Fatalf("Parse() accepted an id longer than %d", webhookjson.MaxIDLength)
 		}
 		if !json.Valid(raw) {
 			t.Fatalf("Parse() accepted invalid JSON %q", raw)

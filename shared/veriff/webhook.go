@@ -4,15 +4,14 @@
 package veriff
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
 	"github.com/kycbackend/kyc/shared/inbox"
+	"github.com/kycbackend/kyc/shared/webhookjson"
 )
 
 // Provider is the name this vendor is stored and published under.
@@ -115,9 +114,6 @@ func Known(code int) bool {
 // IsFlowEvent reports whether code is an end-user flow event (7007-7010).
 func IsFlowEvent(code int) bool { return code >= CodeFlowFirst && code <= CodeFlowLast }
 
-// maxIDLength bounds ids used in keys; generous, to refuse garbage, not to second-guess.
-const maxIDLength = 256
-
 // ErrMalformed is wrapped by every error Parse returns.
 var ErrMalformed = errors.New("malformed webhook")
 
@@ -186,19 +182,19 @@ func plainLabel(s string) bool {
 }
 
 type eventBody struct {
-	ID         *json.RawMessage `json:"id"`
-	Code       *json.RawMessage `json:"code"`
-	AttemptID  looseString      `json:"attemptId"`
-	Feature    looseString      `json:"feature"`
-	Action     looseString      `json:"action"`
-	VendorData looseString      `json:"vendorData"`
-	EndUserID  looseString      `json:"endUserId"`
-	Context    json.RawMessage  `json:"context"`
+	ID         *json.RawMessage  `json:"id"`
+	Code       *json.RawMessage  `json:"code"`
+	AttemptID  webhookjson.Loose `json:"attemptId"`
+	Feature    webhookjson.Loose `json:"feature"`
+	Action     webhookjson.Loose `json:"action"`
+	VendorData webhookjson.Loose `json:"vendorData"`
+	EndUserID  webhookjson.Loose `json:"endUserId"`
+	Context    json.RawMessage   `json:"context"`
 }
 
 type flowContext struct {
-	Reason looseString `json:"reason"`
-	State  looseString `json:"state"`
+	Reason webhookjson.Loose `json:"reason"`
+	State  webhookjson.Loose `json:"state"`
 }
 
 type decisionEnvelope struct {
@@ -206,15 +202,15 @@ type decisionEnvelope struct {
 }
 
 type verification struct {
-	ID           *json.RawMessage `json:"id"`
-	Code         *json.RawMessage `json:"code"`
-	AttemptID    looseString      `json:"attemptId"`
-	Status       looseString      `json:"status"`
-	Reason       looseString      `json:"reason"`
-	ReasonCode   looseString      `json:"reasonCode"`
-	VendorData   looseString      `json:"vendorData"`
-	EndUserID    looseString      `json:"endUserId"`
-	DecisionTime looseString      `json:"decisionTime"`
+	ID           *json.RawMessage  `json:"id"`
+	Code         *json.RawMessage  `json:"code"`
+	AttemptID    webhookjson.Loose `json:"attemptId"`
+	Status       webhookjson.Loose `json:"status"`
+	Reason       webhookjson.Loose `json:"reason"`
+	ReasonCode   webhookjson.Loose `json:"reasonCode"`
+	VendorData   webhookjson.Loose `json:"vendorData"`
+	EndUserID    webhookjson.Loose `json:"endUserId"`
+	DecisionTime webhookjson.Loose `json:"decisionTime"`
 }
 
 // Parse reads a Veriff webhook body: a decision webhook when it carries "verification",
@@ -223,10 +219,10 @@ type verification struct {
 // are *FieldError values that wrap ErrMalformed.
 func Parse(raw []byte) (Webhook, error) {
 	var root map[string]json.RawMessage
-	if err := strictJSON(raw, &root); err != nil || root == nil {
+	if err := webhookjson.Strict(raw, &root); err != nil || root == nil {
 		return Webhook{}, &FieldError{Field: "(root)", Reason: "must be a JSON object"}
 	}
-	if v, ok := root["verification"]; ok && !isNull(v) {
+	if v, ok := root["verification"]; ok && !webhookjson.IsNull(v) {
 		return parseDecision(raw)
 	}
 	return parseEvent(raw)
@@ -392,73 +388,20 @@ func (p Parser) ParseEvent(raw []byte) (inbox.Event, error) {
 // ParseEvent parses raw with vendorData as the referenceNo.
 func ParseEvent(raw []byte) (inbox.Event, error) { return Parser{}.ParseEvent(raw) }
 
-// looseString takes a JSON string or number and leaves anything else (null, objects)
-// empty: an optional field of an unexpected type must not cost us the event.
-type looseString string
-
-func (s *looseString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) > 0 && b[0] == '"':
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		*s = looseString(strings.TrimSpace(v))
-	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
-		*s = looseString(b)
-	}
-	return nil
-}
-
-// strictJSON decodes one JSON value and refuses trailing data.
-func strictJSON(raw []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("trailing data after JSON object")
-	}
-	return nil
-}
-
-func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
-
-// requiredID accepts a non-empty string id (Veriff sends UUIDs) or a number, and refuses
-// control characters so the id is safe in a key and in a log line.
 func requiredID(field string, raw *json.RawMessage) (string, error) {
-	if raw == nil || isNull(*raw) {
-		return "", &FieldError{Field: field, Reason: "is required"}
+	v, reason := webhookjson.ID(raw)
+	if reason != "" {
+		return "", &FieldError{Field: field, Reason: reason}
 	}
-	var s string
-	if n := bytes.TrimSpace(*raw); len(n) > 0 && (n[0] == '-' || (n[0] >= '0' && n[0] <= '9')) {
-		s = string(n)
-	} else if err := json.Unmarshal(*raw, &s); err != nil {
-		return "", &FieldError{Field: field, Reason: "must be a string"}
-	}
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "", &FieldError{Field: field, Reason: "must not be empty"}
-	}
-	if len(s) > maxIDLength {
-		return "", &FieldError{Field: field, Reason: fmt.Sprintf("must be at most %d characters", maxIDLength)}
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return "", &FieldError{Field: field, Reason: "must not contain control characters"}
-		}
-	}
-	return s, nil
+	return v, nil
 }
 
 // requiredCode accepts an integer, or an integer in a string.
 func requiredCode(field string, raw *json.RawMessage) (int, error) {
-	if raw == nil || isNull(*raw) {
+	if raw == nil || webhookjson.IsNull(*raw) {
 		return 0, &FieldError{Field: field, Reason: "is required"}
 	}
-	var s looseString
+	var s webhookjson.Loose
 	if err := s.UnmarshalJSON(*raw); err != nil {
 		return 0, &FieldError{Field: field, Reason: "must be an integer"}
 	}
