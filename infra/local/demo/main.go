@@ -118,7 +118,10 @@ type user struct {
 	run            func(d *demo, ref string) error
 }
 
+// demo plays the scripts. Its scripting steps record the first error in err and do
+// nothing once it is set, so a script reads as the list of its steps.
 type demo struct {
+	err    error
 	c      config
 	http   *http.Client
 	nonce  string
@@ -140,6 +143,7 @@ func play(c config) int {
 		ref := fmt.Sprintf("demo-%s-%s", u.name, d.nonce)
 		fmt.Printf("== %s: %s\n", u.name, u.scenario)
 		r := row{u: u}
+		d.err = nil
 		if err := d.registerDevice(ref); err != nil {
 			r.err = err
 		} else if err := u.run(d, ref); err != nil {
@@ -176,123 +180,67 @@ func scenarios() []user {
 	return []user{
 		{name: "alice", scenario: "IDWise: approved", wantStatus: "APPROVED", wantPushes: 2, run: func(d *demo, ref string) error {
 			j := d.journeyID(ref)
-			if err := d.script(j, ref, "Complete", "", ""); err != nil { // still processing: no final decision
-				return err
-			}
-			if err := d.idwise("Finished User Steps", ref, j, ref+"-1", "systemDecision", "Complete"); err != nil {
-				return err
-			}
-			if err := d.waitStatus(ref, "PENDING_VERIFICATION"); err != nil {
-				return err
-			}
-			if err := d.script(j, ref, "Complete", "", "Complete"); err != nil {
-				return err
-			}
-			if err := d.idwise("Finished Journey", ref, j, ref+"-2", "systemDecision", "Complete"); err != nil {
-				return err
-			}
-			return d.waitStatus(ref, "APPROVED")
+			d.script(j, ref, "Complete", "", "") // still processing: no final decision
+			d.idwise("Finished User Steps", ref, j, ref+"-1", "systemDecision", "Complete")
+			d.waitStatus(ref, "PENDING_VERIFICATION")
+			d.script(j, ref, "Complete", "", "Complete")
+			d.idwise("Finished Journey", ref, j, ref+"-2", "systemDecision", "Complete")
+			d.waitStatus(ref, "APPROVED")
+			return d.err
 		}},
 		{name: "bob", scenario: "IDWise: refer, then manually approved", wantStatus: "APPROVED", wantPushes: 2, run: func(d *demo, ref string) error {
 			j := d.journeyID(ref)
-			if err := d.script(j, ref, "Refer", "", "Refer"); err != nil {
-				return err
-			}
-			if err := d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Refer"); err != nil {
-				return err
-			}
-			if err := d.waitStatus(ref, "IN_REVIEW"); err != nil {
-				return err
-			}
-			if err := d.review(j, "Approved"); err != nil {
-				return err
-			}
-			if err := d.idwise("Manually Reviewed", ref, j, ref+"-2", "manualDecision", "Approved", "finalDecision", "Approved"); err != nil {
-				return err
-			}
-			return d.waitStatus(ref, "APPROVED")
+			d.script(j, ref, "Refer", "", "Refer")
+			d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Refer")
+			d.waitStatus(ref, "IN_REVIEW")
+			d.review(j, "Approved")
+			d.idwise("Manually Reviewed", ref, j, ref+"-2", "manualDecision", "Approved", "finalDecision", "Approved")
+			d.waitStatus(ref, "APPROVED")
+			return d.err
 		}},
 		{name: "carol", scenario: "IDWise: rejected", wantStatus: "REJECTED", wantPushes: 1, run: func(d *demo, ref string) error {
 			j := d.journeyID(ref)
-			if err := d.script(j, ref, "Rejected", "", "Rejected"); err != nil {
-				return err
-			}
-			if err := d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Rejected"); err != nil {
-				return err
-			}
-			return d.waitStatus(ref, "REJECTED")
+			d.script(j, ref, "Rejected", "", "Rejected")
+			d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Rejected")
+			d.waitStatus(ref, "REJECTED")
+			return d.err
 		}},
 		{name: "dave", scenario: "IDWise: resubmission requested, then approved", wantStatus: "APPROVED", wantPushes: 3, run: func(d *demo, ref string) error {
 			j := d.journeyID(ref)
-			if err := d.script(j, ref, "Refer", "", "Refer"); err != nil {
-				return err
-			}
-			if err := d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Refer"); err != nil {
-				return err
-			}
-			if err := d.waitStatus(ref, "IN_REVIEW"); err != nil {
-				return err
-			}
-			if err := d.idwiseRaw(ref+"-2", fmt.Sprintf(`{"event":"Updated Journey","body":{"eventId":%q,"journeyId":%q,"referenceNo":%q,"systemDecision":"Refer","action":"Manual Review","manualReviewDetails":{"journeyReviewDecision":"Resubmission Requested","journeyReviewReasonCode":"DOCUMENT_BLURRY","reviewedSteps":[{"stepId":"0","decision":"Resubmit","reasonCode":"DOCUMENT_BLURRY"}]}}}`, ref+"-2", j, ref)); err != nil {
-				return err
-			}
-			if err := d.waitStatus(ref, "RESUBMISSION_REQUIRED"); err != nil {
-				return err
-			}
-			if err := d.script(j, ref, "Complete", "", "Complete"); err != nil { // the user redid the step
-				return err
-			}
-			if err := d.idwise("Updated Journey", ref, j, ref+"-3", "action", "Step Update", "systemDecision", "Complete"); err != nil {
-				return err
-			}
-			if err := d.idwise("Finished Journey", ref, j, ref+"-4", "systemDecision", "Complete"); err != nil {
-				return err
-			}
-			return d.waitStatus(ref, "APPROVED")
+			d.script(j, ref, "Refer", "", "Refer")
+			d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Refer")
+			d.waitStatus(ref, "IN_REVIEW")
+			d.idwiseRaw(ref+"-2", fmt.Sprintf(`{"event":"Updated Journey","body":{"eventId":%q,"journeyId":%q,"referenceNo":%q,"systemDecision":"Refer","action":"Manual Review","manualReviewDetails":{"journeyReviewDecision":"Resubmission Requested","journeyReviewReasonCode":"DOCUMENT_BLURRY","reviewedSteps":[{"stepId":"0","decision":"Resubmit","reasonCode":"DOCUMENT_BLURRY"}]}}}`, ref+"-2", j, ref))
+			d.waitStatus(ref, "RESUBMISSION_REQUIRED")
+			d.script(j, ref, "Complete", "", "Complete") // the user redid the step
+			d.idwise("Updated Journey", ref, j, ref+"-3", "action", "Step Update", "systemDecision", "Complete")
+			d.idwise("Finished Journey", ref, j, ref+"-4", "systemDecision", "Complete")
+			d.waitStatus(ref, "APPROVED")
+			return d.err
 		}},
 		{name: "erin", scenario: "IDWise: AML monitoring update after approval", wantStatus: "IN_REVIEW", wantPushes: 2, run: func(d *demo, ref string) error {
 			j := d.journeyID(ref)
-			if err := d.script(j, ref, "Complete", "", "Complete"); err != nil {
-				return err
-			}
-			if err := d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Complete"); err != nil {
-				return err
-			}
-			if err := d.waitStatus(ref, "APPROVED"); err != nil {
-				return err
-			}
-			if err := d.script(j, ref, "Refer", "", "Refer"); err != nil {
-				return err
-			}
-			if err := d.idwiseRaw(ref+"-2", fmt.Sprintf(`{"event":"AML Monitor Update","body":{"eventId":%q,"journeyId":%q,"referenceNo":%q,"systemDecision":"Refer","previousSystemDecision":"Complete","updatedAMLVersionNumber":2}}`, ref+"-2", j, ref)); err != nil {
-				return err
-			}
-			return d.waitStatus(ref, "IN_REVIEW")
+			d.script(j, ref, "Complete", "", "Complete")
+			d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Complete")
+			d.waitStatus(ref, "APPROVED")
+			d.script(j, ref, "Refer", "", "Refer")
+			d.idwiseRaw(ref+"-2", fmt.Sprintf(`{"event":"AML Monitor Update","body":{"eventId":%q,"journeyId":%q,"referenceNo":%q,"systemDecision":"Refer","previousSystemDecision":"Complete","updatedAMLVersionNumber":2}}`, ref+"-2", j, ref))
+			d.waitStatus(ref, "IN_REVIEW")
+			return d.err
 		}},
 		{name: "frank", scenario: "Veriff: cancels on the consent screen, then approved", wantStatus: "APPROVED", wantPushes: 3, run: func(d *demo, ref string) error {
 			session := "session-" + ref // Veriff sends a UUID; any id works, and this one names the user
-			if err := d.veriff(fmt.Sprintf(`{"id":%q,"attemptId":"a-1","feature":"selfid","code":7010,"action":"flow_cancelled","vendorData":%q,"endUserId":null,"context":{"reason":"user_cancelled","state":"consent_screen"}}`, session, ref)); err != nil {
-				return err
-			}
-			if err := d.waitStatus(ref, "ABANDONED"); err != nil {
-				return err
-			}
-			if err := d.veriff(fmt.Sprintf(`{"id":%q,"attemptId":"a-2","feature":"selfid","code":7002,"action":"submitted","vendorData":%q,"endUserId":null}`, session, ref)); err != nil {
-				return err
-			}
-			if err := d.waitStatus(ref, "PENDING_VERIFICATION"); err != nil {
-				return err
-			}
-			if err := d.veriff(fmt.Sprintf(`{"status":"success","verification":{"id":%q,"attemptId":"a-2","code":9001,"status":"approved","reason":null,"reasonCode":null,"vendorData":%q,"endUserId":null,"decisionTime":%q}}`, session, ref, time.Now().UTC().Format(time.RFC3339))); err != nil {
-				return err
-			}
-			return d.waitStatus(ref, "APPROVED")
+			d.veriff(fmt.Sprintf(`{"id":%q,"attemptId":"a-1","feature":"selfid","code":7010,"action":"flow_cancelled","vendorData":%q,"endUserId":null,"context":{"reason":"user_cancelled","state":"consent_screen"}}`, session, ref))
+			d.waitStatus(ref, "ABANDONED")
+			d.veriff(fmt.Sprintf(`{"id":%q,"attemptId":"a-2","feature":"selfid","code":7002,"action":"submitted","vendorData":%q,"endUserId":null}`, session, ref))
+			d.waitStatus(ref, "PENDING_VERIFICATION")
+			d.veriff(fmt.Sprintf(`{"status":"success","verification":{"id":%q,"attemptId":"a-2","code":9001,"status":"approved","reason":null,"reasonCode":null,"vendorData":%q,"endUserId":null,"decisionTime":%q}}`, session, ref, time.Now().UTC().Format(time.RFC3339)))
+			d.waitStatus(ref, "APPROVED")
+			return d.err
 		}},
 		{name: "grace", scenario: "IDWise: duplicate and out-of-order deliveries", wantStatus: "APPROVED", wantPushes: 1, run: func(d *demo, ref string) error {
 			j := d.journeyID(ref)
-			if err := d.script(j, ref, "Refer", "Approved", "Approved"); err != nil {
-				return err
-			}
+			d.script(j, ref, "Refer", "Approved", "Approved")
 			steps := [][]string{
 				{"Manually Reviewed", ref + "-3", "manualDecision", "Approved", "finalDecision", "Approved"},
 				{"Finished Journey", ref + "-2", "systemDecision", "Refer"},
@@ -301,24 +249,18 @@ func scenarios() []user {
 				{"Finished Journey", ref + "-2", "systemDecision", "Refer"},
 			}
 			for _, s := range steps {
-				if err := d.idwise(s[0], ref, j, s[1], s[2:]...); err != nil {
-					return err
-				}
+				d.idwise(s[0], ref, j, s[1], s[2:]...)
 			}
-			return d.waitStatus(ref, "APPROVED")
+			d.waitStatus(ref, "APPROVED")
+			return d.err
 		}},
 		{name: "heidi", scenario: "IDWise: short API outage healed by retries", wantStatus: "APPROVED", wantPushes: 1, run: func(d *demo, ref string) error {
 			j := d.journeyID(ref)
-			if err := d.script(j, ref, "Complete", "", "Complete"); err != nil {
-				return err
-			}
-			if err := d.do(http.MethodPost, d.c.sim+"/_sim/faults", `{"endpoint":"journey","count":6,"status":503}`, nil, http.StatusNoContent, nil); err != nil {
-				return fmt.Errorf("inject outage: %w", err)
-			}
-			if err := d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Complete"); err != nil {
-				return err
-			}
-			return d.waitStatus(ref, "APPROVED")
+			d.script(j, ref, "Complete", "", "Complete")
+			d.fault(`{"endpoint":"journey","count":6,"status":503}`)
+			d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Complete")
+			d.waitStatus(ref, "APPROVED")
+			return d.err
 		}},
 	}
 }
@@ -326,7 +268,7 @@ func scenarios() []user {
 func (d *demo) journeyID(ref string) string { return "j-" + ref }
 
 // script sets the journey result the simulator returns for journeyID.
-func (d *demo) script(journeyID, ref, system, manual, final string) error {
+func (d *demo) script(journeyID, ref, system, manual, final string) {
 	body := map[string]any{"journey_id": journeyID, "reference_number": ref, "system_decision": system,
 		"manual_decision": nil, "final_decision": final,
 		"documents": map[string]any{"0": map[string]any{"document_type": "Passport", "issuing_country": "Demo"}}}
@@ -334,43 +276,66 @@ func (d *demo) script(journeyID, ref, system, manual, final string) error {
 		body["manual_decision"] = manual
 	}
 	b, _ := json.Marshal(body)
-	return d.do(http.MethodPut, d.c.sim+"/_sim/journeys/"+journeyID, string(b), nil, 0, nil)
+	d.record("script journey", func() error { return d.do(http.MethodPut, d.c.sim+"/_sim/journeys/"+journeyID, string(b), nil, 0, nil) })
 }
 
-func (d *demo) review(journeyID, decision string) error {
-	return d.do(http.MethodPost, d.c.sim+"/_sim/journeys/"+journeyID+"/review", fmt.Sprintf(`{"decision":%q}`, decision), nil, http.StatusNoContent, nil)
+func (d *demo) review(journeyID, decision string) {
+	d.record("review", func() error {
+		return d.do(http.MethodPost, d.c.sim+"/_sim/journeys/"+journeyID+"/review", fmt.Sprintf(`{"decision":%q}`, decision), nil, http.StatusNoContent, nil)
+	})
+}
+
+// fault injects an IDWise API outage on the simulator.
+func (d *demo) fault(body string) {
+	d.record("inject outage", func() error {
+		return d.do(http.MethodPost, d.c.sim+"/_sim/faults", body, nil, http.StatusNoContent, nil)
+	})
+}
+
+// record runs f unless a step already failed, and keeps its error.
+func (d *demo) record(what string, f func() error) {
+	if d.err != nil {
+		return
+	}
+	if err := f(); err != nil {
+		d.err = fmt.Errorf("%s: %w", what, err)
+	}
 }
 
 // idwise posts an IDWise webhook as IDWise does.
-func (d *demo) idwise(event, ref, journeyID, eventID string, kv ...string) error {
+func (d *demo) idwise(event, ref, journeyID, eventID string, kv ...string) {
 	fields := fmt.Sprintf(`"eventId":%q,"journeyId":%q,"referenceNo":%q`, eventID, journeyID, ref)
 	for i := 0; i+1 < len(kv); i += 2 {
 		fields += fmt.Sprintf(",%q:%q", kv[i], kv[i+1])
 	}
-	return d.idwiseRaw(eventID, fmt.Sprintf(`{"event":%q,"body":{%s}}`, event, fields))
+	d.idwiseRaw(eventID, fmt.Sprintf(`{"event":%q,"body":{%s}}`, event, fields))
 }
 
-func (d *demo) idwiseRaw(eventID, body string) error {
+func (d *demo) idwiseRaw(eventID, body string) {
 	h := map[string]string{"Authorization": "Bearer " + d.c.webhookToken, "Content-Type": "application/json"}
-	var out struct{ Status string }
-	if err := d.do(http.MethodPost, d.c.base+"/webhooks/idwise", body, h, http.StatusOK, &out); err != nil {
-		return fmt.Errorf("idwise webhook %s: %w", eventID, err)
-	}
-	fmt.Printf("   idwise webhook %-28s -> %s\n", eventID, out.Status)
-	return nil
+	d.record("idwise webhook "+eventID, func() error {
+		var out struct{ Status string }
+		if err := d.do(http.MethodPost, d.c.base+"/webhooks/idwise", body, h, http.StatusOK, &out); err != nil {
+			return err
+		}
+		fmt.Printf("   idwise webhook %-28s -> %s\n", eventID, out.Status)
+		return nil
+	})
 }
 
 // veriff posts a Veriff webhook signed as Veriff signs it.
-func (d *demo) veriff(body string) error {
+func (d *demo) veriff(body string) {
 	mac := hmac.New(sha256.New, []byte(d.c.veriffS))
 	mac.Write([]byte(body))
 	h := map[string]string{"X-AUTH-CLIENT": d.c.veriffKey, "X-HMAC-SIGNATURE": hex.EncodeToString(mac.Sum(nil)), "Content-Type": "application/json"}
-	var out struct{ Status string }
-	if err := d.do(http.MethodPost, d.c.base+"/webhooks/veriff", body, h, http.StatusOK, &out); err != nil {
-		return fmt.Errorf("veriff webhook: %w", err)
-	}
-	fmt.Printf("   veriff webhook                              -> %s\n", out.Status)
-	return nil
+	d.record("veriff webhook", func() error {
+		var out struct{ Status string }
+		if err := d.do(http.MethodPost, d.c.base+"/webhooks/veriff", body, h, http.StatusOK, &out); err != nil {
+			return err
+		}
+		fmt.Printf("   veriff webhook                              -> %s\n", out.Status)
+		return nil
+	})
 }
 
 func (d *demo) token(ref string) (string, error) {
@@ -413,7 +378,11 @@ func (d *demo) status(ref string) (string, error) {
 	return out.Status, err
 }
 
-func (d *demo) waitStatus(ref, want string) error {
+func (d *demo) waitStatus(ref, want string) {
+	d.record("wait for "+want, func() error { return d.pollStatus(ref, want) })
+}
+
+func (d *demo) pollStatus(ref, want string) error {
 	deadline := time.Now().Add(d.c.wait)
 	last := ""
 	for time.Now().Before(deadline) {
