@@ -29,7 +29,7 @@ const (
 	AttrProfileKey   = "profileKey" // ByProfile index partition key: the referenceNo
 	IndexByJourney   = "ByJourney"
 	IndexUnprocessed = "Unprocessed"
-	IndexByProfile   = "ByProfile" // a profile's events, journeys and outbox records (sort key sk)
+	IndexByProfile   = "ByProfile" // a profile's inbox events and journeys (sort key sk), keys only
 
 	KindEvent      = "event"
 	KindQuarantine = "quarantine"

@@ -69,10 +69,14 @@ func ProfileKey(referenceNo string) map[string]types.AttributeValue {
 	return key("PROFILE#"+referenceNo, "PROFILE")
 }
 
-// OutboxKey is the primary key of an outbox record.
-func OutboxKey(eventID string) map[string]types.AttributeValue {
-	return key("OUTBOX#"+eventID, "OUTBOX")
+// OutboxKey is the primary key of an outbox record: in its profile's partition, so that
+// the profile's status history is a query of that partition and needs no index write.
+func OutboxKey(referenceNo, eventID string) map[string]types.AttributeValue {
+	return key("PROFILE#"+referenceNo, OutboxSKPrefix+eventID)
 }
+
+// OutboxSKPrefix starts the sort key of every outbox record.
+const OutboxSKPrefix = "OUTBOX#"
 
 func key(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{AttrPK: str(pk), AttrSK: str(sk)}
@@ -196,10 +200,9 @@ func (s *Store) ApplyStatus(ctx context.Context, c kyc.Change, current kyc.Profi
 		if err != nil {
 			return fmt.Errorf("encode status event: %w", err)
 		}
-		item := OutboxKey(ev.ID)
+		item := OutboxKey(c.ReferenceNo, ev.ID)
 		item[AttrKind] = str(KindOutbox)
 		item["message"] = str(string(msg))
-		item[AttrProfileKey] = str(c.ReferenceNo) // the profile's status history (ByProfile, sk OUTBOX)
 		item[AttrPendingKey] = str(OutboxValue)
 		item[AttrReceivedAt] = str(s.now().UTC().Format(time.RFC3339Nano))
 		items = append(items, types.TransactWriteItem{Put: &types.Put{
@@ -225,12 +228,12 @@ func (s *Store) ApplyStatus(ctx context.Context, c kyc.Change, current kyc.Profi
 }
 
 // MarkSent records that a status event was published; the record then expires (until
-// then it is part of the profile's status history, index ByProfile with sk OUTBOX).
-func (s *Store) MarkSent(ctx context.Context, eventID string) error {
+// then it is part of the profile's status history).
+func (s *Store) MarkSent(ctx context.Context, referenceNo, eventID string) error {
 	now := s.now().UTC()
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
-		Key:                       OutboxKey(eventID),
+		Key:                       OutboxKey(referenceNo, eventID),
 		UpdateExpression:          aws.String("SET sentAt = :now, #exp = :exp REMOVE #pending"),
 		ConditionExpression:       aws.String("attribute_exists(#pk)"),
 		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#pending": AttrPendingKey, "#exp": AttrExpiresAt},

@@ -145,34 +145,29 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 			journeys = append(journeys, k)
 		}
 	}
-	for _, it := range indexed {
+	for _, it := range indexed { // ByProfile holds keys only
 		switch sk := s(it, ddb.AttrSK); {
 		case sk == "JOURNEY":
 			provider, id, _ := strings.Cut(strings.TrimPrefix(s(it, ddb.AttrPK), "JOURNEY#"), "#")
 			add(provider, id)
-		case sk == "OUTBOX":
-			if ev, err := ddb.DecodeOutbox(it); err == nil {
-				add(ev.Provider, ev.JourneyID)
+		case strings.HasPrefix(s(it, ddb.AttrPK), "EVENT#"):
+			// The event names its journey, processed or not (it joins ByJourney only when
+			// marked).
+			full, err := er.o.get(ctx, primaryKey(it))
+			if err != nil {
+				return 0, err
 			}
-		default:
-			jk := s(it, ddb.AttrJourneyKey)
-			if jk == "" && strings.HasPrefix(s(it, ddb.AttrPK), "EVENT#") {
-				// Not processed yet: it joins its journey's index only when marked, so
-				// read the journey from the item itself (not projected in ByProfile).
-				full, err := er.o.get(ctx, primaryKey(it))
-				if err != nil {
-					return 0, err
-				}
-				add(s(full, "provider"), s(full, "journeyId"))
-				continue
-			}
-			provider, id, _ := strings.Cut(jk, "#")
-			add(provider, id)
+			add(s(full, "provider"), s(full, "journeyId"))
 		}
 	}
 	for _, it := range partition {
-		if s(it, ddb.AttrSK) == "PROFILE" {
+		switch sk := s(it, ddb.AttrSK); {
+		case sk == "PROFILE":
 			add(s(it, "provider"), s(it, "journeyId"))
+		case strings.HasPrefix(sk, ddb.OutboxSKPrefix):
+			if ev, err := ddb.DecodeOutbox(it); err == nil {
+				add(ev.Provider, ev.JourneyID)
+			}
 		}
 	}
 	slices.Sort(journeys)
@@ -317,7 +312,7 @@ func kindOf(sk string) string {
 		return "events"
 	case sk == "JOURNEY":
 		return "journeys"
-	case sk == "OUTBOX":
+	case strings.HasPrefix(sk, ddb.OutboxSKPrefix):
 		return "statusEvents"
 	case sk == "PROFILE":
 		return "profile"

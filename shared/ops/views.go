@@ -45,8 +45,9 @@ type History struct {
 }
 
 // History shows a profile's current status and its status changes, oldest first. The
-// changes are the outbox records (index ByProfile, sk OUTBOX); they expire with raw events
-// (RAW_EVENT_RETENTION_DAYS after publication), so the history covers that window.
+// changes are the outbox records (in the profile's partition, sk OUTBOX#<statusEventId>);
+// they expire with raw events (RAW_EVENT_RETENTION_DAYS after publication), so the history
+// covers that window.
 func (o *Ops) History(ctx context.Context, referenceNo string) (History, error) {
 	h := History{ReferenceNo: referenceNo, Changes: []StatusChange{}}
 	p, found, err := o.store.Profile(ctx, referenceNo)
@@ -60,11 +61,11 @@ func (o *Ops) History(ctx context.Context, referenceNo string) (History, error) 
 		return h, err
 	}
 	items, err := o.query(ctx, &dynamodb.QueryInput{
-		IndexName:                aws.String(ddb.IndexByProfile),
-		KeyConditionExpression:   aws.String("#p = :p AND #sk = :outbox"),
-		ExpressionAttributeNames: map[string]string{"#p": ddb.AttrProfileKey, "#sk": ddb.AttrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(referenceNo),
-			":outbox": str("OUTBOX")}, // the outbox records' sort key
+		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :outbox)"),
+		ExpressionAttributeNames: map[string]string{"#pk": ddb.AttrPK, "#sk": ddb.AttrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": ddb.ProfileKey(referenceNo)[ddb.AttrPK],
+			":outbox": str(ddb.OutboxSKPrefix)},
+		ConsistentRead: aws.Bool(true),
 	}, 0)
 	if err != nil {
 		return h, fmt.Errorf("query status history: %w", err)

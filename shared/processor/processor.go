@@ -90,7 +90,7 @@ type Profiles interface {
 
 // Outbox tracks status events until they are published.
 type Outbox interface {
-	MarkSent(ctx context.Context, eventID string) error
+	MarkSent(ctx context.Context, referenceNo, eventID string) error
 }
 
 // Publisher publishes status events (SNS).
@@ -221,7 +221,7 @@ func (s *Service) Publish(ctx context.Context, ev kyc.StatusEvent) error {
 	if err := s.publisher.Publish(ctx, ev); err != nil {
 		return fmt.Errorf("publish %s: %w", ev.ID, err)
 	}
-	if err := s.outbox.MarkSent(ctx, ev.ID); err != nil {
+	if err := s.outbox.MarkSent(ctx, ev.ReferenceNo, ev.ID); err != nil {
 		return fmt.Errorf("mark %s sent: %w", ev.ID, err)
 	}
 	return nil

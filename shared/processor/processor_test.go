@@ -71,7 +71,7 @@ func (m *memStore) ApplyStatus(_ context.Context, c kyc.Change, cur kyc.Profile,
 	return nil
 }
 
-func (m *memStore) MarkSent(_ context.Context, id string) error {
+func (m *memStore) MarkSent(_ context.Context, _, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.outbox[id] = true

@@ -67,7 +67,7 @@ func (m *mem) ApplyStatus(_ context.Context, c kyc.Change, cur kyc.Profile, foun
 	return nil
 }
 
-func (m *mem) MarkSent(context.Context, string) error { return nil }
+func (m *mem) MarkSent(context.Context, string, string) error { return nil }
 
 func (m *mem) Publish(_ context.Context, ev kyc.StatusEvent) error {
 	m.mu.Lock()

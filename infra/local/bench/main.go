@@ -39,10 +39,12 @@ import (
 )
 
 type options struct {
-	n, c, e2e int
-	dup       float64
-	runner    string
-	write     string
+	n, c, e2e    int
+	dup          float64
+	costJourneys int
+	costDup      float64
+	runner       string
+	write        string
 }
 
 func main() {
@@ -51,6 +53,8 @@ func main() {
 	flag.IntVar(&o.c, "c", 16, "concurrent senders")
 	flag.Float64Var(&o.dup, "dup", 0.2, "share of deliveries that are duplicates")
 	flag.IntVar(&o.e2e, "e2e", 100, "journeys for the end-to-end latency")
+	flag.IntVar(&o.costJourneys, "cost", 200, "typical journeys for the cost per million webhooks")
+	flag.Float64Var(&o.costDup, "cost-dup", 0.05, "share of the cost phase's deliveries that are duplicates")
 	flag.StringVar(&o.runner, "runner", "bin/kyc-local", "the local runner binary")
 	flag.StringVar(&o.write, "write", "", "file whose <!-- load:start/end --> block to replace (BENCHMARKS.md)")
 	flag.Parse()
@@ -97,8 +101,17 @@ func run(o options) error {
 	}
 	report := render(o, ack, bare, stored, e2e, statusEvents, dupStatus)
 	fmt.Print(report)
+	spent, err := cost(ctx, ddb, table, base, simURL, o.costJourneys, o.c, o.costDup)
+	if err != nil {
+		return fmt.Errorf("cost phase: %w", err)
+	}
+	costReport := renderCost(o, spent)
+	fmt.Print(costReport)
 	if o.write != "" {
-		return replaceBlock(o.write, report)
+		if err := replaceBlock(o.write, "load", report); err != nil {
+			return err
+		}
+		return replaceBlock(o.write, "cost", costReport)
 	}
 	return nil
 }
@@ -392,17 +405,18 @@ func render(o options, ack, bare *latencies, stored int, e2e *latencies, statusE
 	return b.String()
 }
 
-// replaceBlock replaces the <!-- load:start --> ... <!-- load:end --> block of file, or
+// replaceBlock replaces the <!-- name:start --> ... <!-- name:end --> block of file, or
 // appends it.
-func replaceBlock(file, block string) error {
+func replaceBlock(file, name, block string) error {
 	old, err := os.ReadFile(file)
 	if err != nil {
 		return err
 	}
 	s := string(old)
-	i, j := strings.Index(s, "<!-- load:start -->"), strings.Index(s, "<!-- load:end -->")
+	start, end := "<!-- "+name+":start -->", "<!-- "+name+":end -->\n"
+	i, j := strings.Index(s, start), strings.Index(s, end)
 	if i >= 0 && j > i {
-		s = s[:i] + block + s[j+len("<!-- load:end -->\n"):]
+		s = s[:i] + block + s[j+len(end):]
 	} else {
 		s = strings.TrimRight(s, "\n") + "\n\n" + block
 	}

@@ -100,9 +100,13 @@ type simCalls struct {
 	sender atomic.Pointer[idwisesim.Sender] // nil until the webhook URL is known
 	ctx    context.Context
 	seq    atomic.Int64
+	meter  *usage
 }
 
 func (c *simCalls) onCall(call idwisesim.Call) {
+	if c.meter != nil {
+		c.meter.idwiseRequest()
+	}
 	ids := ""
 	if call.JourneyID != "" && !strings.Contains(call.Path, call.JourneyID) {
 		ids = " journey " + call.JourneyID

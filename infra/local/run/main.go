@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -128,12 +129,13 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	rec := newRecorder()
 	rec.onPush = func(m localMessage) { timeline(out, "push", "%s", pushLine(m)) }
 	awsCfg.APIOptions = append(awsCfg.APIOptions, rec.apiOption)
+	meter := newUsage() // GET /_local/usage
 	tpl, err := provision.Load(s.Template)
 	if err != nil {
 		return fmt.Errorf("load %s: %w", s.Template, err)
 	}
 
-	calls := &simCalls{out: out, ctx: ctx} // the simulator's calls on the timeline
+	calls := &simCalls{out: out, ctx: ctx, meter: meter} // the simulator's calls on the timeline
 	sim := idwisesim.New(idwisesim.Config{APIKey: s.APIKey, APISecret: s.APISecret, OnCall: calls.onCall})
 	calls.sim.Store(sim)
 	simLn, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", s.SimPort))
@@ -188,11 +190,13 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 		if id == "SweeperFunction" && s.SweepMinAge != "" {
 			vars["SWEEP_MIN_AGE_SECONDS"] = s.SweepMinAge // local: re-drive sooner than in AWS
 		}
-		fn, err := build(compose.Runtime{AWS: awsCfg, Getenv: func(k string) string { return vars[k] }, Metrics: io.Discard})
+		fnCfg := awsCfg.Copy()                                                        // its own, so that the meter knows whose requests these are
+		fnCfg.APIOptions = append(slices.Clip(fnCfg.APIOptions), meter.apiOption(id)) // never shares the array
+		fn, err := build(compose.Runtime{AWS: fnCfg, Getenv: func(k string) string { return vars[k] }, Metrics: io.Discard})
 		if err != nil {
 			return fmt.Errorf("build %s: %w", id, err)
 		}
-		fns[id] = fn
+		fns[id] = meter.metered(id, fn)
 	}
 
 	var routes []httpapi.Route
@@ -208,6 +212,7 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	}
 	srv := httpapi.New(routes)
 	srv.OnRequest = func(routeKey string, status int, d time.Duration) {
+		meter.httpRequest()
 		timeline(out, "http", "%s -> %d (%s)", routeKey, status, d.Round(time.Microsecond))
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", s.Port))
@@ -327,6 +332,10 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	withLocal := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == messagesPath && r.Method == http.MethodGet { // local only, never deployed
 			rec.ServeHTTP(w, r)
+			return
+		}
+		if r.URL.Path == usagePath && r.Method == http.MethodGet { // local only, never deployed
+			meter.ServeHTTP(w, r)
 			return
 		}
 		if r.URL.Path == tokenPath && r.Method == http.MethodGet { // local only, never deployed

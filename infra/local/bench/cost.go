@@ -1,0 +1,371 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+// The cost phase plays typical IDWise journeys through the running product and reads what
+// every function consumed from the runner's meter (GET /_local/usage): invocations and
+// billed milliseconds, AWS requests, DynamoDB capacity units as DynamoDB Local reports
+// them (index writes included). The cost per million webhooks is computed from those
+// counts and the list prices below.
+
+// List prices, us-east-1, on-demand, as published on the AWS pricing pages (API Gateway,
+// Lambda, DynamoDB, SNS, SQS, Secrets Manager) in 2025, first pricing tier.
+const (
+	priceHTTPAPI      = 1.00 / 1e6        // per HTTP API request (first 300 million a month)
+	priceLambdaReq    = 0.20 / 1e6        // per Lambda request
+	priceLambdaGBs    = 0.0000133334      // per GB-second, arm64
+	priceWRU          = 0.625 / 1e6       // per DynamoDB on-demand write request unit
+	priceRRU          = 0.125 / 1e6       // per DynamoDB on-demand read request unit
+	priceSNSPublish   = 0.50 / 1e6        // per SNS publish (64 KB chunk) to a topic
+	priceSNSMobile    = 0.50 / 1e6        // per SNS mobile push notification
+	priceSQSRequest   = 0.40 / 1e6        // per SQS request (standard queue)
+	priceSecretsCalls = 0.05 / 10_000     // per Secrets Manager API call
+	lambdaMemoryGB    = 256.0 / 1024      // template.yaml Globals MemorySize
+	sqsPerPushMessage = 2                 // the SQS event source's ReceiveMessage and DeleteMessageBatch, at most
+	webhookFunction   = "WebhookFunction" // the functions of template.yaml that webhooks drive
+	processorFunction = "ProcessorFunction"
+	pushFunction      = "PushFunction"
+)
+
+// usageReport mirrors infra/local/run's GET /_local/usage.
+type usageReport struct {
+	HTTPAPIRequests int                      `json:"httpApiRequests"`
+	IDWiseRequests  int                      `json:"idwiseRequests"`
+	Functions       map[string]functionUsage `json:"functions"`
+}
+
+type functionUsage struct {
+	Invocations             int                `json:"invocations"`
+	BilledMs                int64              `json:"billedMs"`
+	Requests                map[string]int     `json:"requests"`
+	Units                   map[string]float64 `json:"units"`
+	ReadUnits               float64            `json:"readUnits"`
+	WriteUnits              float64            `json:"writeUnits"`
+	FailedConditionalWrites int                `json:"failedConditionalWrites"`
+}
+
+func (f functionUsage) minus(b functionUsage) functionUsage {
+	d := functionUsage{Invocations: f.Invocations - b.Invocations, BilledMs: f.BilledMs - b.BilledMs,
+		ReadUnits: f.ReadUnits - b.ReadUnits, WriteUnits: f.WriteUnits - b.WriteUnits,
+		FailedConditionalWrites: f.FailedConditionalWrites - b.FailedConditionalWrites, Requests: map[string]int{}, Units: map[string]float64{}}
+	for k, v := range f.Units {
+		if n := v - b.Units[k]; n != 0 {
+			d.Units[k] = n
+		}
+	}
+	for k, v := range f.Requests {
+		if n := v - b.Requests[k]; n != 0 {
+			d.Requests[k] = n
+		}
+	}
+	return d
+}
+
+func (u usageReport) minus(b usageReport) usageReport {
+	d := usageReport{HTTPAPIRequests: u.HTTPAPIRequests - b.HTTPAPIRequests, IDWiseRequests: u.IDWiseRequests - b.IDWiseRequests,
+		Functions: map[string]functionUsage{}}
+	for id, f := range u.Functions {
+		d.Functions[id] = f.minus(b.Functions[id])
+	}
+	return d
+}
+
+func readUsage(ctx context.Context, c *http.Client, base string) (usageReport, error) {
+	var u usageReport
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_local/usage", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		return u, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return u, fmt.Errorf("GET /_local/usage: %d", resp.StatusCode)
+	}
+	return u, json.NewDecoder(resp.Body).Decode(&u)
+}
+
+// costRun is the outcome of the cost phase.
+type costRun struct {
+	journeys, deliveries, duplicates int
+	pushes                           int
+	usage                            usageReport
+}
+
+// typicalJourney is what IDWise sends for an approved user who subscribed to every event:
+// a Finished Step per processed side or selfie, Finished User Steps when the user is done,
+// Finished Journey with the decision.
+var typicalJourney = [2][]string{
+	{"Finished Step", "Finished Step", "Finished Step", "Finished User Steps"}, // while IDWise processes
+	{"Finished Journey"}, // once it has decided
+}
+
+// cost plays m typical journeys (each user has one registered device), dup of the
+// deliveries repeated, c at a time, and returns what the product consumed for them.
+func cost(ctx context.Context, ddb *dynamodb.Client, table, base, sim string, m, c int, dup float64) (costRun, error) {
+	client := &http.Client{Timeout: 30 * time.Second}
+	run := costRun{journeys: m}
+	for i := 0; i < m; i++ { // app traffic before the webhooks: not part of their cost
+		if err := registerDevice(ctx, client, base, costRef(i)); err != nil {
+			return run, err
+		}
+	}
+	before, err := readUsage(ctx, client, base)
+	if err != nil {
+		return run, err
+	}
+	pushesBefore, err := countPushes(ctx, client, base)
+	if err != nil {
+		return run, err
+	}
+	rng := rand.New(rand.NewSource(11))
+	for phase, names := range typicalJourney {
+		final := ""
+		if phase == 1 {
+			final = "Complete"
+		}
+		var bodies []string
+		for i := 0; i < m; i++ {
+			if err := scriptJourney(ctx, client, sim, costJourney(i), costRef(i), final); err != nil {
+				return run, err
+			}
+			for k, name := range names {
+				bodies = append(bodies, fmt.Sprintf(`{"event":%q,"body":{"eventId":"bench-cost-%d-%d-%d","journeyId":%q,"referenceNo":%q,"stepId":"%d","systemDecision":"Complete"}}`,
+					name, i, phase, k, costJourney(i), costRef(i), k))
+			}
+		}
+		unique := len(bodies)
+		for n := int(float64(unique) * dup / (1 - dup)); n > 0; n-- {
+			bodies = append(bodies, bodies[rng.Intn(unique)])
+		}
+		rng.Shuffle(len(bodies), func(i, j int) { bodies[i], bodies[j] = bodies[j], bodies[i] })
+		if err := sendAll(ctx, client, base, bodies, c); err != nil {
+			return run, err
+		}
+		run.deliveries += len(bodies)
+		run.duplicates += len(bodies) - unique
+		if err := drained(ctx, ddb, table); err != nil {
+			return run, err
+		}
+	}
+	// Each user gets two pushes: PENDING_VERIFICATION, then APPROVED.
+	if run.pushes, err = settledPushes(ctx, client, base, pushesBefore, 2*m); err != nil {
+		return run, err
+	}
+	after, err := readUsage(ctx, client, base)
+	if err != nil {
+		return run, err
+	}
+	run.usage = after.minus(before)
+	return run, nil
+}
+
+func costRef(i int) string     { return fmt.Sprintf("bench-cost-r-%d", i) }
+func costJourney(i int) string { return fmt.Sprintf("bench-cost-j-%d", i) }
+
+func scriptJourney(ctx context.Context, c *http.Client, sim, journeyID, ref, final string) error {
+	j := fmt.Sprintf(`{"journey_id":%q,"reference_number":%q,"system_decision":"Complete","final_decision":%q}`, journeyID, ref, final)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, sim+"/_sim/journeys/"+journeyID, strings.NewReader(j))
+	resp, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("script journey: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("script journey: %d", resp.StatusCode)
+	}
+	return nil
+}
+
+func registerDevice(ctx context.Context, c *http.Client, base, ref string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_local/token?referenceNo="+ref, nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	tok, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	body := fmt.Sprintf(`{"platform":"FCM","token":"bench-device-token-for-the-cost-phase-%s","locale":"en"}`, ref)
+	req, _ = http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/devices", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = c.Do(req)
+	if err != nil {
+		return fmt.Errorf("register device: %w", err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("register device: %d %s", resp.StatusCode, msg)
+	}
+	return nil
+}
+
+func sendAll(ctx context.Context, c *http.Client, base string, bodies []string, workers int) error {
+	var wg sync.WaitGroup
+	errc := make(chan error, workers)
+	next := make(chan string)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for body := range next {
+				if status, err := post(ctx, c, base, body); err != nil || status != http.StatusOK {
+					select {
+					case errc <- fmt.Errorf("post webhook: %d %v", status, err):
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for _, b := range bodies {
+		next <- b
+	}
+	close(next)
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+func countPushes(ctx context.Context, c *http.Client, base string) (int, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_local/messages?kind=push", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Messages []struct {
+			Error string `json:"error"`
+		} `json:"messages"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range out.Messages {
+		if m.Error == "" {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// settledPushes waits until want pushes more than before went out (or a minute passed),
+// then a little longer, and returns how many did.
+func settledPushes(ctx context.Context, c *http.Client, base string, before, want int) (int, error) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		n, err := countPushes(ctx, c, base)
+		if err != nil {
+			return 0, err
+		}
+		if n-before >= want || time.Now().After(deadline) {
+			time.Sleep(2 * time.Second)
+			n, err = countPushes(ctx, c, base)
+			return n - before, err
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// line is one row of the cost table: a part and its dollars per million webhooks.
+type line struct {
+	part, per string
+	usd       float64
+}
+
+// costLines computes the cost per million webhooks of run, part by part.
+func costLines(run costRun) []line {
+	perM := 1e6 / float64(run.deliveries)
+	u := run.usage
+	var lines []line
+	add := func(part, per string, usd float64) { lines = append(lines, line{part, per, usd * perM}) }
+	add("API Gateway HTTP API requests", fmt.Sprintf("%.3f per webhook", float64(u.HTTPAPIRequests)/float64(run.deliveries)),
+		float64(u.HTTPAPIRequests)*priceHTTPAPI)
+	for _, id := range []string{webhookFunction, processorFunction, pushFunction} {
+		f := u.Functions[id]
+		gbs := float64(f.BilledMs) / 1000 * lambdaMemoryGB
+		add("Lambda "+id+": requests and GB-seconds (arm64, 256 MB)",
+			fmt.Sprintf("%d invocations, %.1f ms billed each", f.Invocations, float64(f.BilledMs)/max(1, float64(f.Invocations))),
+			float64(f.Invocations)*priceLambdaReq+gbs*priceLambdaGBs)
+	}
+	for _, id := range []string{webhookFunction, processorFunction, pushFunction} {
+		f := u.Functions[id]
+		add("DynamoDB "+id+": write units", writeDetail(f, run.deliveries), f.WriteUnits*priceWRU)
+		add("DynamoDB "+id+": read units", fmt.Sprintf("%.2f RRU per webhook", f.ReadUnits/float64(run.deliveries)), f.ReadUnits*priceRRU)
+	}
+	topic := u.Functions[processorFunction].Requests["SNS.Publish"]
+	mobile := u.Functions[pushFunction].Requests["SNS.Publish"]
+	add("SNS publishes to the status topic", fmt.Sprintf("%d", topic), float64(topic)*priceSNSPublish)
+	add("SNS mobile pushes", fmt.Sprintf("%d", mobile), float64(mobile)*priceSNSMobile)
+	add("SQS push queue (receive and delete per message, at most)", fmt.Sprintf("%d requests", sqsPerPushMessage*topic),
+		float64(sqsPerPushMessage*topic)*priceSQSRequest)
+	secrets := 0
+	for _, f := range u.Functions {
+		secrets += f.Requests["Secrets Manager.GetSecretValue"]
+	}
+	add("Secrets Manager reads (cached per cold start)", fmt.Sprintf("%d", secrets), float64(secrets)*priceSecretsCalls)
+	return lines
+}
+
+func writeDetail(f functionUsage, deliveries int) string {
+	var ops []string
+	for op, n := range f.Requests {
+		if strings.HasPrefix(op, "DynamoDB.") {
+			ops = append(ops, fmt.Sprintf("%s %.2f (%.2f units)", strings.TrimPrefix(op, "DynamoDB."), float64(n)/float64(deliveries), f.Units[op]/float64(deliveries)))
+		}
+	}
+	sort.Strings(ops)
+	return fmt.Sprintf("%.2f WRU per webhook (requests per webhook: %s)", f.WriteUnits/float64(deliveries), strings.Join(ops, ", "))
+}
+
+func renderCost(o options, run costRun) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<!-- cost:start -->\n## Cost per million webhooks, measured (issue 7)\n\n")
+	fmt.Fprintf(&b, "Date: %s. Command: `make bench` (the cost phase of `infra/local/bench`, flags `-cost %d -c %d -cost-dup %.2f`).\n\n",
+		time.Now().UTC().Format("2006-01-02"), o.costJourneys, o.c, o.costDup)
+	fmt.Fprintf(&b, "Workload: %d users, each with one registered device, each through a typical approved IDWise journey: %s, then %s; "+
+		"%d deliveries in all, %d of them duplicates. Pushes received: %d (2 per user expected).\n\n",
+		run.journeys, strings.Join(typicalJourney[0], ", "), strings.Join(typicalJourney[1], ", "), run.deliveries, run.duplicates, run.pushes)
+	b.WriteString("Counted by the local runner's meter (`GET /_local/usage`) around every function the webhooks drive: invocations and " +
+		"their duration rounded up to the millisecond as Lambda bills it; every AWS request; DynamoDB's own consumed capacity " +
+		"(`ReturnConsumedCapacity: INDEXES`, so index writes and transactions' double units are in), plus one write unit for " +
+		"each conditional write refused by its condition (DynamoDB bills those but reports nothing). Durations are this " +
+		"machine's, against emulators on loopback; in Lambda the I/O waits are similar and the CPU share of 256 MB is smaller.\n\n")
+	b.WriteString("Prices: us-east-1 list prices, first tier: HTTP API $1.00 per million requests; Lambda $0.20 per million " +
+		"requests and $0.0000133334 per GB-second (arm64); DynamoDB on-demand $0.625 per million write request units and " +
+		"$0.125 per million read request units; SNS $0.50 per million publishes and $0.50 per million mobile push " +
+		"notifications; SQS $0.40 per million requests; Secrets Manager $0.05 per 10,000 calls.\n\n")
+	b.WriteString("| part | measured | USD per million webhooks |\n|---|---|---|\n")
+	total, ack := 0.0, 0.0
+	for _, l := range costLines(run) {
+		fmt.Fprintf(&b, "| %s | %s | %.2f |\n", l.part, l.per, l.usd)
+		total += l.usd
+		if strings.Contains(l.part, webhookFunction) || strings.HasPrefix(l.part, "API Gateway") {
+			ack += l.usd
+		}
+	}
+	fmt.Fprintf(&b, "| **total** | | **%.2f** |\n\n", total)
+	fmt.Fprintf(&b, "Of which acknowledging (HTTP API, webhook function and its write): **$%.2f** per million webhooks; "+
+		"processing, publishing and pushing: $%.2f.\n", ack, total-ack)
+	b.WriteString("<!-- cost:end -->\n")
+	return b.String()
+}
