@@ -70,6 +70,7 @@ func TestRunServesTheReadmeCurl(t *testing.T) {
 		select {
 		case l := <-lines:
 			if strings.Contains(l, "topic") && strings.Contains(l, "-> APPROVED") {
+				checkUsage(t, base)
 				return
 			}
 		case <-deadline:

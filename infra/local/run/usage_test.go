@@ -1,0 +1,68 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// checkUsage reads GET /_local/usage after TestRunServesTheReadmeCurl's three deliveries
+// (accepted, duplicate, refused) and the processing of the first: the figures the cost
+// in BENCHMARKS.md is computed from.
+func checkUsage(t *testing.T, base string) {
+	t.Helper()
+	// The status event is on the topic before the processor's invocation returns (it
+	// still marks the event): wait for the invocation to end, within a bound.
+	var u usageReport
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		u = readUsageReport(t, base)
+		if p := u.Functions["ProcessorFunction"]; (p != nil && p.Invocations > 0) || time.Now().After(deadline) {
+			break
+		}
+	}
+	wh, proc := u.Functions["WebhookFunction"], u.Functions["ProcessorFunction"]
+	if wh == nil || proc == nil {
+		t.Fatalf("usage has no webhook or processor function: %+v", u.Functions)
+	}
+	tests := []struct {
+		name      string
+		got, want float64
+		atLeast   bool
+	}{
+		{"HTTP API requests", float64(u.HTTPAPIRequests), 3, false},
+		{"webhook invocations", float64(wh.Invocations), 3, false},
+		{"webhook PutItem requests", float64(wh.Requests["DynamoDB.PutItem"]), 2, false},
+		{"webhook failed conditional writes (the duplicate)", float64(wh.FailedConditionalWrites), 1, false},
+		// the accepted item (at least 1 unit, plus its index entries) and the refused one (1)
+		{"webhook write units", wh.WriteUnits, 3, true},
+		{"webhook read units", wh.ReadUnits, 0, false},
+		{"processor transactions (status and outbox)", float64(proc.Requests["DynamoDB.TransactWriteItems"]), 1, true},
+		// a transactional write is billed double: profile and outbox record, 2 units each at least
+		{"processor transaction write units", proc.Units["DynamoDB.TransactWriteItems"], 4, true},
+		{"processor read units", proc.ReadUnits, 1, true},
+		{"processor publishes", float64(proc.Requests["SNS.Publish"]), 1, false},
+		{"processor invocations", float64(proc.Invocations), 1, true},
+		{"processor billed ms", float64(proc.BilledMs), 1, true},
+		{"IDWise API requests", float64(u.IDWiseRequests), 1, true},
+	}
+	for _, tt := range tests {
+		if tt.atLeast && tt.got < tt.want || !tt.atLeast && tt.got != tt.want {
+			t.Errorf("%s = %v, want %v%s", tt.name, tt.got, tt.want, map[bool]string{true: " or more"}[tt.atLeast])
+		}
+	}
+}
+
+func readUsageReport(t *testing.T, base string) usageReport {
+	t.Helper()
+	resp, err := http.Get(base + usagePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var u usageReport
+	if err := json.NewDecoder(resp.Body).Decode(&u); err != nil {
+		t.Fatalf("decode %s: %v", usagePath, err)
+	}
+	return u
+}
