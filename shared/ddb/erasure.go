@@ -54,7 +54,7 @@ func (s *Store) Erased(ctx context.Context, referenceNo string) (bool, error) {
 }
 
 // Forget marks an inbox event skipped with note and removes what it says about the
-// person (raw body, referenceNo, decisions, profile index key), keeping the bare record
+// person (raw body, referenceNo, decisions), keeping the bare record
 // that dedups the vendor's retries. A vanished event is a no-op.
 func (s *Store) Forget(ctx context.Context, e inbox.Event, note string) error {
 	pk, sk := EventKey(e.Provider, e.EventID)
@@ -63,9 +63,9 @@ func (s *Store) Forget(ctx context.Context, e inbox.Event, note string) error {
 		Key:                 key(pk, sk),
 		ConditionExpression: aws.String("attribute_exists(#pk)"),
 		UpdateExpression: aws.String("SET #state = :state, note = :note, processedAt = :now, #jk = :jk " +
-			"REMOVE body, referenceNo, #attrs, #profile, #pending"),
+			"REMOVE body, referenceNo, #attrs, #pending"),
 		ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#state": "state", "#attrs": "attributes",
-			"#profile": AttrProfileKey, "#pending": AttrPendingKey, "#jk": AttrJourneyKey},
+			"#pending": AttrPendingKey, "#jk": AttrJourneyKey},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":state": str(string(processor.Skipped)), ":note": str(note), ":now": str(s.now().UTC().Format(time.RFC3339Nano)),
 			":jk": str(JourneyKey(e.Provider, e.JourneyID)),

@@ -26,10 +26,8 @@ const (
 	AttrPendingKey   = "pendingKey" // Unprocessed index partition key; absent once processed
 	AttrReceivedAt   = "receivedAt" // sort key of ByJourney and Unprocessed
 	AttrJourneyKey   = "journeyKey" // ByJourney index partition key
-	AttrProfileKey   = "profileKey" // ByProfile index partition key: the referenceNo
 	IndexByJourney   = "ByJourney"
 	IndexUnprocessed = "Unprocessed"
-	IndexByProfile   = "ByProfile" // a profile's inbox events and journeys (sort key sk), keys only
 
 	KindEvent      = "event"
 	KindQuarantine = "quarantine"
@@ -91,7 +89,6 @@ func eventItem(e inbox.Event) map[string]types.AttributeValue {
 	}
 	if e.ReferenceNo != "" {
 		item["referenceNo"] = str(e.ReferenceNo)
-		item[AttrProfileKey] = str(e.ReferenceNo)
 	}
 	if len(e.Attributes) > 0 {
 		m := make(map[string]types.AttributeValue, len(e.Attributes))

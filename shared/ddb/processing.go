@@ -86,7 +86,6 @@ type journeyItem struct {
 	Provider    string            `dynamodbav:"provider"`
 	JourneyID   string            `dynamodbav:"journeyId"`
 	ReferenceNo string            `dynamodbav:"referenceNo,omitempty"`
-	ProfileKey  string            `dynamodbav:"profileKey,omitempty"` // ByProfile index
 	Decisions   map[string]string `dynamodbav:"decisions,omitempty"`
 	Details     map[string]string `dynamodbav:"details,omitempty"`
 	FetchedAt   string            `dynamodbav:"fetchedAt"`
@@ -116,7 +115,7 @@ func (s *Store) Journey(ctx context.Context, provider, journeyID string) (proces
 // PutJourney stores j unless a newer snapshot is stored.
 func (s *Store) PutJourney(ctx context.Context, j processor.Journey) error {
 	item, err := attributevalue.MarshalMap(journeyItem{Provider: j.Provider, JourneyID: j.JourneyID, ReferenceNo: j.ReferenceNo,
-		ProfileKey: j.ReferenceNo, Decisions: j.Decisions, Details: j.Details, FetchedAt: j.FetchedAt.UTC().Format(time.RFC3339Nano),
+		Decisions: j.Decisions, Details: j.Details, FetchedAt: j.FetchedAt.UTC().Format(time.RFC3339Nano),
 		Version: j.Version, AMLVersion: j.AMLVersion})
 	if err != nil {
 		return fmt.Errorf("encode journey: %w", err)

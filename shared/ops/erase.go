@@ -116,14 +116,9 @@ type erasure struct {
 // pass deletes what it finds and returns how many items that was.
 func (er *erasure) pass(ctx context.Context) (int, error) {
 	n := 0
-	indexed, err := er.o.query(ctx, &dynamodb.QueryInput{
-		IndexName:                 aws.String(ddb.IndexByProfile),
-		KeyConditionExpression:    aws.String("#p = :p"),
-		ExpressionAttributeNames:  map[string]string{"#p": ddb.AttrProfileKey},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(er.ref)},
-	}, 0)
+	named, err := er.o.naming(ctx, er.ref)
 	if err != nil {
-		return 0, fmt.Errorf("query profile items: %w", err)
+		return 0, err
 	}
 	partition, err := er.o.query(ctx, &dynamodb.QueryInput{
 		KeyConditionExpression:    aws.String("#pk = :pk"),
@@ -145,20 +140,8 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 			journeys = append(journeys, k)
 		}
 	}
-	for _, it := range indexed { // ByProfile holds keys only
-		switch sk := s(it, ddb.AttrSK); {
-		case sk == "JOURNEY":
-			provider, id, _ := strings.Cut(strings.TrimPrefix(s(it, ddb.AttrPK), "JOURNEY#"), "#")
-			add(provider, id)
-		case strings.HasPrefix(s(it, ddb.AttrPK), "EVENT#"):
-			// The event names its journey, processed or not (it joins ByJourney only when
-			// marked).
-			full, err := er.o.get(ctx, primaryKey(it))
-			if err != nil {
-				return 0, err
-			}
-			add(s(full, "provider"), s(full, "journeyId"))
-		}
+	for _, it := range named { // events (processed or not) and journeys
+		add(s(it, "provider"), s(it, "journeyId"))
 	}
 	for _, it := range partition {
 		switch sk := s(it, ddb.AttrSK); {
@@ -204,7 +187,7 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 		}
 		n += d
 	}
-	for _, it := range indexed {
+	for _, it := range named {
 		d, err := er.delete(ctx, primaryKey(it))
 		if err != nil {
 			return n, err
@@ -250,6 +233,35 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 		n += d
 	}
 	return n, nil
+}
+
+// naming returns the inbox events and journeys whose referenceNo is ref, with their
+// provider and journeyId, from a strongly consistent Scan of the table. There is no index by
+// profile on purpose: it would cost an index write on every delivery, for a request that
+// comes rarely (a Scan reads the whole table: about 0.25 read units per KB of table, and
+// a few minutes for tens of GB).
+func (o *Ops) naming(ctx context.Context, ref string) ([]map[string]types.AttributeValue, error) {
+	in := &dynamodb.ScanInput{
+		TableName:                aws.String(o.table),
+		ConsistentRead:           aws.Bool(true),
+		FilterExpression:         aws.String("referenceNo = :ref AND #kind IN (:event, :operator, :journey)"),
+		ProjectionExpression:     aws.String("#pk, #sk, provider, journeyId"),
+		ExpressionAttributeNames: map[string]string{"#pk": ddb.AttrPK, "#sk": ddb.AttrSK, "#kind": ddb.AttrKind},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":ref": str(ref), ":event": str(ddb.KindEvent),
+			":operator": str(ddb.KindOperatorEvent), ":journey": str(ddb.KindJourney)},
+	}
+	var items []map[string]types.AttributeValue
+	for {
+		out, err := o.db.Scan(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("scan for the profile's events and journeys: %w", err)
+		}
+		items = append(items, out.Items...)
+		if len(out.LastEvaluatedKey) == 0 {
+			return items, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
 }
 
 // quarantine deletes the quarantined bodies that contain the referenceNo as a JSON string.

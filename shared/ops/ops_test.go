@@ -581,6 +581,9 @@ func TestErase(t *testing.T) {
 	st.processed(body(idwise.FinishedJourney, "ev-3", "j-new", ref))
 	st.processed(body(idwise.FinishedJourney, "ev-4", "j-lost", ref))
 	st.processed(body("Some Future Event", "ev-5", "j-new", ref))
+	// A user who gave up after one step: a timeline-only event of a journey never fetched,
+	// so nothing else ties it to the profile.
+	st.processed(body(idwise.FinishedStep, "ev-7", "j-steps", ref, "stepId", "0"))
 	st.journey("j-pending", ref, "Complete", "", "Complete", "Erase Me")
 	st.deliver(body(idwise.FinishedJourney, "ev-6", "j-pending", ref)) // acknowledged, not processed yet
 	endpoint := st.device(ref, "token-of-erase-me")
@@ -612,7 +615,7 @@ func TestErase(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Erase(dry run) = %v", err)
 	}
-	wantDeleted := map[string]int{"events": 6, "journeys": 2, "statusEvents": 3, "profile": 1, "devices": 1, "quarantined": 1}
+	wantDeleted := map[string]int{"events": 7, "journeys": 2, "statusEvents": 3, "profile": 1, "devices": 1, "quarantined": 1}
 	for k, n := range wantDeleted {
 		if dry.Deleted[k] != n {
 			t.Errorf("Erase(dry run).Deleted = %v, want %v", dry.Deleted, wantDeleted)
@@ -630,12 +633,12 @@ func TestErase(t *testing.T) {
 	if fmt.Sprint(got.Deleted) != fmt.Sprint(wantDeleted) || got.Endpoints != 1 || got.ErasedAt.IsZero() {
 		t.Errorf("Erase() = %+v, want deleted %v and 1 endpoint", got, wantDeleted)
 	}
-	wantJourneys := []string{"idwise/j-lost", "idwise/j-new", "idwise/j-old", "idwise/j-pending"}
+	wantJourneys := []string{"idwise/j-lost", "idwise/j-new", "idwise/j-old", "idwise/j-pending", "idwise/j-steps"}
 	if !slices.Equal(got.Journeys, wantJourneys) || !slices.Equal(got.VendorDeleted, wantJourneys) {
 		t.Errorf("Erase() journeys = %v, vendor deleted %v, want %v for both", got.Journeys, got.VendorDeleted, wantJourneys)
 	}
 	if d := st.sim.Deleted(); !slices.Equal(sorted(d), []string{"j-new", "j-old", "j-pending"}) {
-		t.Errorf("IDWise deleted %v, want j-new, j-old and j-pending (j-lost it never knew)", d)
+		t.Errorf("IDWise deleted %v, want j-new, j-old and j-pending (j-lost and j-steps it never knew)", d)
 	}
 	st.assertErased(ref, "Erase Me")
 	if after := otherItems(st.items()); !equalItems(keep, after) {

@@ -249,7 +249,7 @@ func bareItem(i int) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		"pk": s(fmt.Sprintf("EVENT#bare#%d", i)), "sk": s("EVENT"), "kind": s("bare"), "provider": s("idwise"),
 		"eventId": s(fmt.Sprintf("%d", i)), "eventName": s("Finished Step"), "journeyId": s("bench-j"),
-		"profileKey": s("bench-r"), "processable": &types.AttributeValueMemberBOOL{Value: true},
+		"referenceNo": s("bench-r"), "processable": &types.AttributeValueMemberBOOL{Value: true},
 		"body": &types.AttributeValueMemberB{Value: bytes.Repeat([]byte("x"), 160)}, "bodyHash": s(strings.Repeat("a", 64)),
 		"receivedAt": s(time.Now().UTC().Format(time.RFC3339Nano)), "expiresAt": &types.AttributeValueMemberN{Value: "1800000000"},
 		"pendingKey": s("BARE"), "state": s("pending"),

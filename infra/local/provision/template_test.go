@@ -54,7 +54,7 @@ func TestTablesFromTemplate(t *testing.T) {
 		{"keys", tbl.Keys, []Key{{"pk", "HASH"}, {"sk", "RANGE"}}},
 		{"stream", tbl.StreamViewType, "NEW_IMAGE"},
 		{"ttl attribute", tbl.TTLAttribute, "expiresAt"},
-		{"gsi count", len(tbl.GSIs), 3},
+		{"gsi count", len(tbl.GSIs), 2}, // ByJourney, Unprocessed: no index by profile (cost)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
