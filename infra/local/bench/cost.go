@@ -309,8 +309,7 @@ func costLines(run costRun) []line {
 	}
 	for _, id := range []string{webhookFunction, processorFunction, pushFunction} {
 		f := u.Functions[id]
-		add("DynamoDB "+id+": write units", writeDetail(f, run.deliveries), f.WriteUnits*priceWRU)
-		add("DynamoDB "+id+": read units", fmt.Sprintf("%.2f RRU per webhook", f.ReadUnits/float64(run.deliveries)), f.ReadUnits*priceRRU)
+		add("DynamoDB on-demand, "+id, dynamoDetail(f, run.deliveries), f.WriteUnits*priceWRU+f.ReadUnits*priceRRU)
 	}
 	topic := u.Functions[processorFunction].Requests["SNS.Publish"]
 	mobile := u.Functions[pushFunction].Requests["SNS.Publish"]
@@ -326,15 +325,18 @@ func costLines(run costRun) []line {
 	return lines
 }
 
-func writeDetail(f functionUsage, deliveries int) string {
+// dynamoDetail says, per webhook, the write and read units of f and, for each operation,
+// its requests and the units they consumed.
+func dynamoDetail(f functionUsage, deliveries int) string {
+	per := func(x float64) float64 { return x / float64(deliveries) }
 	var ops []string
 	for op, n := range f.Requests {
 		if strings.HasPrefix(op, "DynamoDB.") {
-			ops = append(ops, fmt.Sprintf("%s %.2f (%.2f units)", strings.TrimPrefix(op, "DynamoDB."), float64(n)/float64(deliveries), f.Units[op]/float64(deliveries)))
+			ops = append(ops, fmt.Sprintf("%s %.2f (%.2f units)", strings.TrimPrefix(op, "DynamoDB."), per(float64(n)), per(f.Units[op])))
 		}
 	}
 	sort.Strings(ops)
-	return fmt.Sprintf("%.2f WRU per webhook (requests per webhook: %s)", f.WriteUnits/float64(deliveries), strings.Join(ops, ", "))
+	return fmt.Sprintf("%.2f WRU + %.2f RRU per webhook; requests per webhook: %s", per(f.WriteUnits), per(f.ReadUnits), strings.Join(ops, ", "))
 }
 
 func renderCost(o options, run costRun) string {
