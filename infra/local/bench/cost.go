@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/kycbackend/kyc/infra/local/meter"
 )
 
 // The cost phase plays typical IDWise journeys through the running product and reads what
@@ -40,51 +42,8 @@ const (
 	pushFunction      = "PushFunction"
 )
 
-// usageReport mirrors infra/local/run's GET /_local/usage.
-type usageReport struct {
-	HTTPAPIRequests int                      `json:"httpApiRequests"`
-	IDWiseRequests  int                      `json:"idwiseRequests"`
-	Functions       map[string]functionUsage `json:"functions"`
-}
-
-type functionUsage struct {
-	Invocations             int                `json:"invocations"`
-	BilledMs                int64              `json:"billedMs"`
-	Requests                map[string]int     `json:"requests"`
-	Units                   map[string]float64 `json:"units"`
-	ReadUnits               float64            `json:"readUnits"`
-	WriteUnits              float64            `json:"writeUnits"`
-	FailedConditionalWrites int                `json:"failedConditionalWrites"`
-}
-
-func (f functionUsage) minus(b functionUsage) functionUsage {
-	d := functionUsage{Invocations: f.Invocations - b.Invocations, BilledMs: f.BilledMs - b.BilledMs,
-		ReadUnits: f.ReadUnits - b.ReadUnits, WriteUnits: f.WriteUnits - b.WriteUnits,
-		FailedConditionalWrites: f.FailedConditionalWrites - b.FailedConditionalWrites, Requests: map[string]int{}, Units: map[string]float64{}}
-	for k, v := range f.Units {
-		if n := v - b.Units[k]; n != 0 {
-			d.Units[k] = n
-		}
-	}
-	for k, v := range f.Requests {
-		if n := v - b.Requests[k]; n != 0 {
-			d.Requests[k] = n
-		}
-	}
-	return d
-}
-
-func (u usageReport) minus(b usageReport) usageReport {
-	d := usageReport{HTTPAPIRequests: u.HTTPAPIRequests - b.HTTPAPIRequests, IDWiseRequests: u.IDWiseRequests - b.IDWiseRequests,
-		Functions: map[string]functionUsage{}}
-	for id, f := range u.Functions {
-		d.Functions[id] = f.minus(b.Functions[id])
-	}
-	return d
-}
-
-func readUsage(ctx context.Context, c *http.Client, base string) (usageReport, error) {
-	var u usageReport
+func readUsage(ctx context.Context, c *http.Client, base string) (meter.Report, error) {
+	var u meter.Report
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_local/usage", nil)
 	resp, err := c.Do(req)
 	if err != nil {
@@ -101,7 +60,7 @@ func readUsage(ctx context.Context, c *http.Client, base string) (usageReport, e
 type costRun struct {
 	journeys, deliveries, duplicates int
 	pushes                           int
-	usage                            usageReport
+	usage                            meter.Report
 }
 
 // typicalJourney is what IDWise sends for an approved user who subscribed to every event:
@@ -168,7 +127,7 @@ func cost(ctx context.Context, ddb *dynamodb.Client, table, base, sim string, m,
 	if err != nil {
 		return run, err
 	}
-	run.usage = after.minus(before)
+	run.usage = after.Minus(before)
 	return run, nil
 }
 
@@ -301,18 +260,18 @@ func costLines(run costRun) []line {
 	add("API Gateway HTTP API requests", fmt.Sprintf("%.3f per webhook", float64(u.HTTPAPIRequests)/float64(run.deliveries)),
 		float64(u.HTTPAPIRequests)*priceHTTPAPI)
 	for _, id := range []string{webhookFunction, processorFunction, pushFunction} {
-		f := u.Functions[id]
+		f := fn(u, id)
 		gbs := float64(f.BilledMs) / 1000 * lambdaMemoryGB
 		add("Lambda "+id+": requests and GB-seconds (arm64, 256 MB)",
 			fmt.Sprintf("%d invocations, %.1f ms billed each", f.Invocations, float64(f.BilledMs)/max(1, float64(f.Invocations))),
 			float64(f.Invocations)*priceLambdaReq+gbs*priceLambdaGBs)
 	}
 	for _, id := range []string{webhookFunction, processorFunction, pushFunction} {
-		f := u.Functions[id]
+		f := fn(u, id)
 		add("DynamoDB on-demand, "+id, dynamoDetail(f, run.deliveries), f.WriteUnits*priceWRU+f.ReadUnits*priceRRU)
 	}
-	topic := u.Functions[processorFunction].Requests["SNS.Publish"]
-	mobile := u.Functions[pushFunction].Requests["SNS.Publish"]
+	topic := fn(u, processorFunction).Requests["SNS.Publish"]
+	mobile := fn(u, pushFunction).Requests["SNS.Publish"]
 	add("SNS publishes to the status topic", fmt.Sprintf("%d", topic), float64(topic)*priceSNSPublish)
 	add("SNS mobile pushes", fmt.Sprintf("%d", mobile), float64(mobile)*priceSNSMobile)
 	add("SQS push queue (receive and delete per message, at most)", fmt.Sprintf("%d requests", sqsPerPushMessage*topic),
@@ -327,7 +286,15 @@ func costLines(run costRun) []line {
 
 // dynamoDetail says, per webhook, the write and read units of f and, for each operation,
 // its requests and the units they consumed.
-func dynamoDetail(f functionUsage, deliveries int) string {
+// fn is what function id consumed (nothing if it never ran).
+func fn(u meter.Report, id string) *meter.Function {
+	if f := u.Functions[id]; f != nil {
+		return f
+	}
+	return &meter.Function{}
+}
+
+func dynamoDetail(f *meter.Function, deliveries int) string {
 	per := func(x float64) float64 { return x / float64(deliveries) }
 	var ops []string
 	for op, n := range f.Requests {

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/kycbackend/kyc/infra/local/meter"
 	"github.com/kycbackend/kyc/shared/idwise"
 	"github.com/kycbackend/kyc/shared/idwise/idwisesim"
 	"github.com/kycbackend/kyc/shared/webhookauth"
@@ -100,12 +101,12 @@ type simCalls struct {
 	sender atomic.Pointer[idwisesim.Sender] // nil until the webhook URL is known
 	ctx    context.Context
 	seq    atomic.Int64
-	meter  *usage
+	meter  *meter.Meter
 }
 
 func (c *simCalls) onCall(call idwisesim.Call) {
 	if c.meter != nil {
-		c.meter.idwiseRequest()
+		c.meter.IDWiseRequest()
 	}
 	ids := ""
 	if call.JourneyID != "" && !strings.Contains(call.Path, call.JourneyID) {

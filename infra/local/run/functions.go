@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/kycbackend/kyc/infra/local/httpapi"
+	"github.com/kycbackend/kyc/infra/local/meter"
 	"github.com/kycbackend/kyc/infra/local/queues"
 	"github.com/kycbackend/kyc/infra/local/streams"
 	"github.com/kycbackend/kyc/shared/compose"
@@ -57,4 +61,35 @@ var functions = map[string]func(compose.Runtime) (function, error){
 		}
 		return function{schedule: func(ctx context.Context) error { _, err := s.Run(ctx); return err }}, nil
 	},
+}
+
+// metered wraps each handler of fn so that m counts and times its invocations as
+// function id's.
+func metered(m *meter.Meter, id string, fn function) function {
+	timed := func(start time.Time) { m.Invoked(id, time.Since(start)) }
+	if h := fn.http; h != nil {
+		fn.http = func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+			defer timed(time.Now())
+			return h(ctx, req)
+		}
+	}
+	if h := fn.stream; h != nil {
+		fn.stream = func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+			defer timed(time.Now())
+			return h(ctx, ev)
+		}
+	}
+	if h := fn.queue; h != nil {
+		fn.queue = func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+			defer timed(time.Now())
+			return h(ctx, ev)
+		}
+	}
+	if h := fn.schedule; h != nil {
+		fn.schedule = func(ctx context.Context) error {
+			defer timed(time.Now())
+			return h(ctx)
+		}
+	}
+	return fn
 }

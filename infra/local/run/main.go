@@ -36,6 +36,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/kycbackend/kyc/infra/local/httpapi"
+	"github.com/kycbackend/kyc/infra/local/meter"
 	"github.com/kycbackend/kyc/infra/local/provision"
 	"github.com/kycbackend/kyc/infra/local/queues"
 	tplstack "github.com/kycbackend/kyc/infra/local/stack"
@@ -109,6 +110,10 @@ func main() {
 
 const prefix = "kyc-local-"
 
+// usagePath is the runner's own route, never deployed: what the functions consumed
+// (infra/local/meter), the figures of the cost per million webhooks in BENCHMARKS.md.
+const usagePath = "/_local/usage"
+
 // stack is what the runner created on the emulators.
 type stack struct {
 	tables  map[string]string
@@ -129,13 +134,13 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	rec := newRecorder()
 	rec.onPush = func(m localMessage) { timeline(out, "push", "%s", pushLine(m)) }
 	awsCfg.APIOptions = append(awsCfg.APIOptions, rec.apiOption)
-	meter := newUsage() // GET /_local/usage
+	usage := meter.New() // GET /_local/usage
 	tpl, err := provision.Load(s.Template)
 	if err != nil {
 		return fmt.Errorf("load %s: %w", s.Template, err)
 	}
 
-	calls := &simCalls{out: out, ctx: ctx, meter: meter} // the simulator's calls on the timeline
+	calls := &simCalls{out: out, ctx: ctx, meter: usage} // the simulator's calls on the timeline
 	sim := idwisesim.New(idwisesim.Config{APIKey: s.APIKey, APISecret: s.APISecret, OnCall: calls.onCall})
 	calls.sim.Store(sim)
 	simLn, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", s.SimPort))
@@ -191,12 +196,12 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 			vars["SWEEP_MIN_AGE_SECONDS"] = s.SweepMinAge // local: re-drive sooner than in AWS
 		}
 		fnCfg := awsCfg.Copy()                                                        // its own, so that the meter knows whose requests these are
-		fnCfg.APIOptions = append(slices.Clip(fnCfg.APIOptions), meter.apiOption(id)) // never shares the array
+		fnCfg.APIOptions = append(slices.Clip(fnCfg.APIOptions), usage.APIOption(id)) // never shares the array
 		fn, err := build(compose.Runtime{AWS: fnCfg, Getenv: func(k string) string { return vars[k] }, Metrics: io.Discard})
 		if err != nil {
 			return fmt.Errorf("build %s: %w", id, err)
 		}
-		fns[id] = meter.metered(id, fn)
+		fns[id] = metered(usage, id, fn)
 	}
 
 	var routes []httpapi.Route
@@ -212,7 +217,7 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	}
 	srv := httpapi.New(routes)
 	srv.OnRequest = func(routeKey string, status int, d time.Duration) {
-		meter.httpRequest()
+		usage.HTTPRequest()
 		timeline(out, "http", "%s -> %d (%s)", routeKey, status, d.Round(time.Microsecond))
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", s.Port))
@@ -335,7 +340,7 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 			return
 		}
 		if r.URL.Path == usagePath && r.Method == http.MethodGet { // local only, never deployed
-			meter.ServeHTTP(w, r)
+			usage.ServeHTTP(w, r)
 			return
 		}
 		if r.URL.Path == tokenPath && r.Method == http.MethodGet { // local only, never deployed

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/kycbackend/kyc/infra/local/meter"
 )
 
 // checkUsage reads GET /_local/usage after TestRunServesTheReadmeCurl's three deliveries
@@ -14,7 +16,7 @@ func checkUsage(t *testing.T, base string) {
 	t.Helper()
 	// The status event is on the topic before the processor's invocation returns (it
 	// still marks the event): wait for the invocation to end, within a bound.
-	var u usageReport
+	var u meter.Report
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		u = readUsageReport(t, base)
 		if p := u.Functions["ProcessorFunction"]; (p != nil && p.Invocations > 0) || time.Now().After(deadline) {
@@ -53,14 +55,14 @@ func checkUsage(t *testing.T, base string) {
 	}
 }
 
-func readUsageReport(t *testing.T, base string) usageReport {
+func readUsageReport(t *testing.T, base string) meter.Report {
 	t.Helper()
 	resp, err := http.Get(base + usagePath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var u usageReport
+	var u meter.Report
 	if err := json.NewDecoder(resp.Body).Decode(&u); err != nil {
 		t.Fatalf("decode %s: %v", usagePath, err)
 	}

@@ -1,4 +1,8 @@
-package main
+// Package meter counts what the product's functions consume when they run locally (make
+// run): invocations and billed milliseconds, AWS requests, DynamoDB capacity units as
+// DynamoDB reports them, HTTP API and IDWise API requests. The runner serves it at
+// GET /_local/usage; make bench computes the cost per million webhooks from it.
+package meter
 
 import (
 	"context"
@@ -9,30 +13,26 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 )
 
-// usagePath is the runner's own route, never deployed: what the functions consumed, the
-// figures the cost per million webhooks in BENCHMARKS.md is computed from.
-const usagePath = "/_local/usage"
-
-// usage meters, per function of the template: invocations and their billed duration
+// Meter meters, per function of the template: invocations and their billed duration
 // (rounded up to the millisecond, as Lambda bills), AWS requests by service and
 // operation, and the DynamoDB capacity units they consumed as DynamoDB reports them
 // (ReturnConsumedCapacity INDEXES, so index writes are included). Also the HTTP API
 // requests and the IDWise API requests. Memory only, counters since start.
-type usage struct {
+type Meter struct {
 	mu        sync.Mutex
-	functions map[string]*functionUsage
+	functions map[string]*Function
 	httpAPI   int
 	idwise    int
 }
 
-type functionUsage struct {
+// Function is what one function consumed.
+type Function struct {
 	Invocations int            `json:"invocations"`
 	BilledMs    int64          `json:"billedMs"`
 	Requests    map[string]int `json:"requests"` // "DynamoDB.PutItem": n
@@ -48,27 +48,28 @@ type functionUsage struct {
 	FailedConditionalWrites int `json:"failedConditionalWrites"`
 }
 
-// usageReport is GET /_local/usage's answer.
-type usageReport struct {
-	HTTPAPIRequests int                       `json:"httpApiRequests"`
-	IDWiseRequests  int                       `json:"idwiseRequests"`
-	Functions       map[string]*functionUsage `json:"functions"`
+// Report is what the functions consumed (GET /_local/usage's answer).
+type Report struct {
+	HTTPAPIRequests int                  `json:"httpApiRequests"`
+	IDWiseRequests  int                  `json:"idwiseRequests"`
+	Functions       map[string]*Function `json:"functions"`
 }
 
-func newUsage() *usage { return &usage{functions: map[string]*functionUsage{}} }
+// New returns a Meter with nothing counted.
+func New() *Meter { return &Meter{functions: map[string]*Function{}} }
 
-func (u *usage) fn(id string) *functionUsage {
+func (u *Meter) fn(id string) *Function {
 	f, ok := u.functions[id]
 	if !ok {
-		f = &functionUsage{Requests: map[string]int{}, Units: map[string]float64{}}
+		f = &Function{Requests: map[string]int{}, Units: map[string]float64{}}
 		u.functions[id] = f
 	}
 	return f
 }
 
-// apiOption is an aws.Config APIOptions entry for the clients of function id: it asks
+// APIOption is an aws.Config APIOptions entry for the clients of function id: it asks
 // DynamoDB for the consumed capacity of every request and adds it up.
-func (u *usage) apiOption(id string) func(*middleware.Stack) error {
+func (u *Meter) APIOption(id string) func(*middleware.Stack) error {
 	return func(stack *middleware.Stack) error {
 		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("localUsage",
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
@@ -180,8 +181,8 @@ func failedWrite(err error) (int, float64) {
 	return 0, 0
 }
 
-// invoked records one invocation of function id that took d.
-func (u *usage) invoked(id string, d time.Duration) {
+// Invoked records one invocation of function id that took d.
+func (u *Meter) Invoked(id string, d time.Duration) {
 	billed := int64(math.Ceil(float64(d) / float64(time.Millisecond)))
 	u.mu.Lock()
 	f := u.fn(id)
@@ -190,52 +191,25 @@ func (u *usage) invoked(id string, d time.Duration) {
 	u.mu.Unlock()
 }
 
-func (u *usage) httpRequest() {
+// HTTPRequest counts one HTTP API request.
+func (u *Meter) HTTPRequest() {
 	u.mu.Lock()
 	u.httpAPI++
 	u.mu.Unlock()
 }
 
-func (u *usage) idwiseRequest() {
+// IDWiseRequest counts one IDWise API request.
+func (u *Meter) IDWiseRequest() {
 	u.mu.Lock()
 	u.idwise++
 	u.mu.Unlock()
 }
 
-// metered wraps each handler of fn so that its invocations are counted and timed.
-func (u *usage) metered(id string, fn function) function {
-	timed := func(start time.Time) { u.invoked(id, time.Since(start)) }
-	if h := fn.http; h != nil {
-		fn.http = func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-			defer timed(time.Now())
-			return h(ctx, req)
-		}
-	}
-	if h := fn.stream; h != nil {
-		fn.stream = func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-			defer timed(time.Now())
-			return h(ctx, ev)
-		}
-	}
-	if h := fn.queue; h != nil {
-		fn.queue = func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-			defer timed(time.Now())
-			return h(ctx, ev)
-		}
-	}
-	if h := fn.schedule; h != nil {
-		fn.schedule = func(ctx context.Context) error {
-			defer timed(time.Now())
-			return h(ctx)
-		}
-	}
-	return fn
-}
-
-func (u *usage) report() usageReport {
+// Report returns a copy of the counters.
+func (u *Meter) Report() Report {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	r := usageReport{HTTPAPIRequests: u.httpAPI, IDWiseRequests: u.idwise, Functions: map[string]*functionUsage{}}
+	r := Report{HTTPAPIRequests: u.httpAPI, IDWiseRequests: u.idwise, Functions: map[string]*Function{}}
 	for id, f := range u.functions {
 		c := *f
 		c.Requests = make(map[string]int, len(f.Requests))
@@ -251,10 +225,44 @@ func (u *usage) report() usageReport {
 	return r
 }
 
-// ServeHTTP answers GET /_local/usage with the counters since start.
-func (u *usage) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+// ServeHTTP answers with the Report, as JSON.
+func (u *Meter) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	_ = enc.Encode(u.report())
+	_ = enc.Encode(u.Report())
+}
+
+// Minus is what f consumed since b was read.
+func (f Function) Minus(b Function) Function {
+	d := Function{Invocations: f.Invocations - b.Invocations, BilledMs: f.BilledMs - b.BilledMs,
+		ReadUnits: f.ReadUnits - b.ReadUnits, WriteUnits: f.WriteUnits - b.WriteUnits,
+		FailedConditionalWrites: f.FailedConditionalWrites - b.FailedConditionalWrites,
+		Requests:                map[string]int{}, Units: map[string]float64{}}
+	for k, v := range f.Requests {
+		if n := v - b.Requests[k]; n != 0 {
+			d.Requests[k] = n
+		}
+	}
+	for k, v := range f.Units {
+		if n := v - b.Units[k]; n != 0 {
+			d.Units[k] = n
+		}
+	}
+	return d
+}
+
+// Minus is what was consumed since b was read.
+func (r Report) Minus(b Report) Report {
+	d := Report{HTTPAPIRequests: r.HTTPAPIRequests - b.HTTPAPIRequests, IDWiseRequests: r.IDWiseRequests - b.IDWiseRequests,
+		Functions: map[string]*Function{}}
+	for id, f := range r.Functions {
+		var before Function
+		if bf := b.Functions[id]; bf != nil {
+			before = *bf
+		}
+		m := f.Minus(before)
+		d.Functions[id] = &m
+	}
+	return d
 }
