@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -20,16 +19,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/kycbackend/kyc/shared/compose"
+	"github.com/kycbackend/kyc/shared/compose/composetest"
 	"github.com/kycbackend/kyc/shared/ddb"
 	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
 	"github.com/kycbackend/kyc/shared/idwise"
@@ -48,7 +43,7 @@ type pipeline struct {
 	sim      *idwisesim.Server
 	sqs      *sqs.Client
 	queueURL string
-	snsDown  atomic.Bool
+	snsDown  *atomic.Bool // composetest: SNS Publish fails while true
 	ddb      *dynamodb.Client
 	table    string
 	cfg      aws.Config
@@ -58,65 +53,21 @@ type pipeline struct {
 
 func newPipeline(t testing.TB, extraEnv ...string) *pipeline {
 	t.Helper()
-	ctx := context.Background()
 	cfg := ddbtest.AWSConfig(t)
-	client, table := ddbtest.NewTable(t)
-	p := &pipeline{t: t, ddb: client, table: table, ddbCalls: &ddbTransport{next: http.DefaultTransport}}
+	p := &pipeline{t: t, ddbCalls: &ddbTransport{next: http.DefaultTransport}}
 	cfg.HTTPClient = &http.Client{Transport: p.ddbCalls}
-
-	// SNS failures are injected before the request is sent, as an outage would look.
-	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("snsOutage",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				if awsmiddleware.GetServiceID(ctx) == "SNS" && awsmiddleware.GetOperationName(ctx) == "Publish" && p.snsDown.Load() {
-					return middleware.InitializeOutput{}, middleware.Metadata{}, errors.New("injected SNS outage")
-				}
-				return next.HandleInitialize(ctx, in)
-			}), middleware.Before)
-	})
-
-	snsc := sns.NewFromConfig(cfg)
-	topic, err := snsc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(table + "-status")})
-	if err != nil {
-		t.Fatalf("create topic: %v", err)
-	}
-	p.sqs = sqs.NewFromConfig(cfg)
-	q, err := p.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(table + "-status")})
-	if err != nil {
-		t.Fatalf("create queue: %v", err)
-	}
-	p.queueURL = aws.ToString(q.QueueUrl)
-	qa, err := p.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl,
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := snsc.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"),
-		Endpoint: aws.String(qa.Attributes["QueueArn"]), Attributes: map[string]string{"RawMessageDelivery": "true"}}); err != nil {
-		t.Fatalf("subscribe: %v", err)
-	}
-
-	sm := secretsmanager.NewFromConfig(cfg)
-	sec, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(table + "/idwise-api"),
-		SecretString: aws.String(`{"apiKey":"sim-key","apiSecret":"sim-secret"}`)})
-	if err != nil {
-		t.Fatalf("create api secret: %v", err)
-	}
-	p.sim = idwisesim.New(idwisesim.Config{APIKey: "sim-key", APISecret: "sim-secret"})
-	srv := httptest.NewServer(p.sim.Handler())
-	t.Cleanup(srv.Close)
-
-	env := with(map[string]string{
-		"TABLE_NAME": table, "STATUS_TOPIC_ARN": aws.ToString(topic.TopicArn),
-		"IDWISE_API_SECRET_ARN": aws.ToString(sec.ARN), "IDWISE_API_BASE_URL": srv.URL + "/",
-		"IDWISE_API_TIMEOUT_SECONDS": "5", "SWEEP_MIN_AGE_SECONDS": "0",
-	}, extraEnv...)
+	e := composetest.New(t, &cfg)
+	p.ddb, p.table, p.sim, p.sqs, p.queueURL, p.snsDown = e.DB, e.Table, e.Sim, e.SQS, e.QueueURL, e.SNSDown
+	env := map[string]string{"SWEEP_MIN_AGE_SECONDS": "0"}
+	maps.Copy(env, e.Env)
+	env = with(env, extraEnv...)
+	var err error
 	p.emf = &bytes.Buffer{}
 	p.proc, err = compose.NewProcessing(compose.Runtime{AWS: cfg, Getenv: getenv(env), Metrics: p.emf}, "processor")
 	if err != nil {
 		t.Fatalf("NewProcessing() = %v", err)
 	}
-	p.inbox = ddb.NewInbox(client, table)
+	p.inbox = ddb.NewInbox(p.ddb, p.table)
 	p.cfg = cfg
 	return p
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"sort"
@@ -17,16 +16,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/kycbackend/kyc/shared/compose"
+	"github.com/kycbackend/kyc/shared/compose/composetest"
 	"github.com/kycbackend/kyc/shared/ddb"
 	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
 	"github.com/kycbackend/kyc/shared/devices"
@@ -58,63 +54,23 @@ type stack struct {
 	sns      *sns.Client
 	sqs      *sqs.Client
 	queueURL string
-	snsDown  atomic.Bool
+	snsDown  *atomic.Bool // composetest: SNS Publish fails while true
 }
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	ctx := context.Background()
 	cfg := ddbtest.AWSConfig(t)
-	client, table := ddbtest.NewTable(t)
-	st := &stack{t: t, ctx: ctx, db: client, table: table}
-	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("snsOutage",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				if awsmiddleware.GetServiceID(ctx) == "SNS" && awsmiddleware.GetOperationName(ctx) == "Publish" && st.snsDown.Load() {
-					return middleware.InitializeOutput{}, middleware.Metadata{}, errors.New("injected SNS outage")
-				}
-				return next.HandleInitialize(ctx, in)
-			}), middleware.Before)
-	})
-	st.sns = sns.NewFromConfig(cfg)
-	topic, err := st.sns.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(table + "-status")})
-	if err != nil {
-		t.Fatalf("create topic: %v", err)
-	}
-	st.sqs = sqs.NewFromConfig(cfg)
-	q, err := st.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(table + "-status")})
-	if err != nil {
-		t.Fatalf("create queue: %v", err)
-	}
-	st.queueURL = aws.ToString(q.QueueUrl)
-	qa, err := st.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl,
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.sns.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"),
-		Endpoint: aws.String(qa.Attributes["QueueArn"]), Attributes: map[string]string{"RawMessageDelivery": "true"}}); err != nil {
-		t.Fatalf("subscribe: %v", err)
-	}
-	sec, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(table + "/idwise-api"),
-		SecretString: aws.String(`{"apiKey":"sim-key","apiSecret":"sim-secret"}`)})
-	if err != nil {
-		t.Fatalf("create api secret: %v", err)
-	}
-	st.sim = idwisesim.New(idwisesim.Config{APIKey: "sim-key", APISecret: "sim-secret"})
-	srv := httptest.NewServer(st.sim.Handler())
-	t.Cleanup(srv.Close)
-	env := map[string]string{
-		"TABLE_NAME": table, "STATUS_TOPIC_ARN": aws.ToString(topic.TopicArn),
-		"IDWISE_API_SECRET_ARN": aws.ToString(sec.ARN), "IDWISE_API_BASE_URL": srv.URL + "/",
-		"IDWISE_API_TIMEOUT_SECONDS": "5",
-	}
+	e := composetest.New(t, &cfg)
+	st := &stack{t: t, ctx: context.Background(), db: e.DB, table: e.Table, sim: e.Sim, sns: e.SNS, sqs: e.SQS,
+		queueURL: e.QueueURL, snsDown: e.SNSDown}
+	env := e.Env
+	var err error
 	st.proc, err = compose.NewProcessing(compose.Runtime{AWS: cfg, Getenv: func(k string) string { return env[k] }, Metrics: io.Discard}, "test")
 	if err != nil {
 		t.Fatalf("NewProcessing() = %v", err)
 	}
-	st.ops = New(Config{DB: client, Table: table, Processor: st.proc.Service, IDWise: st.proc.IDWise, Endpoints: st.sns})
-	st.inbox = inbox.New(ddb.NewInbox(client, table), nil, time.Hour)
+	st.ops = New(Config{DB: st.db, Table: st.table, Processor: st.proc.Service, IDWise: st.proc.IDWise, Endpoints: st.sns})
+	st.inbox = inbox.New(ddb.NewInbox(st.db, st.table), nil, time.Hour)
 	return st
 }
 
