@@ -36,6 +36,9 @@ const (
 	priceSQSRequest   = 0.40 / 1e6        // per SQS request (standard queue)
 	priceSecretsCalls = 0.05 / 10_000     // per Secrets Manager API call
 	lambdaMemoryGB    = 256.0 / 1024      // template.yaml Globals MemorySize
+	priceLogsPerGB    = 0.50              // CloudWatch Logs ingestion, standard class, per GB
+	platformLogBytes  = 650               // Lambda's platform.start and platform.report JSON lines per invocation (estimate)
+	accessLogBytes    = 350               // one HTTP API access log line in the template's format (estimate)
 	sqsPerPushMessage = 2                 // the SQS event source's ReceiveMessage and DeleteMessageBatch, at most
 	webhookFunction   = "WebhookFunction" // the functions of template.yaml that webhooks drive
 	processorFunction = "ProcessorFunction"
@@ -284,6 +287,23 @@ func costLines(run costRun) []line {
 	return lines
 }
 
+// logLine is the CloudWatch Logs ingestion the run caused: the functions' own log
+// records and EMF lines as measured, plus estimates of Lambda's platform lines and the
+// HTTP API's access log lines. Not among the services the issue names.
+func logLine(run costRun) line {
+	u := run.usage
+	measured, invocations := int64(0), 0
+	for _, id := range []string{webhookFunction, processorFunction, pushFunction} {
+		measured += fn(u, id).LogBytes
+		invocations += fn(u, id).Invocations
+	}
+	total := measured + int64(invocations)*platformLogBytes + int64(u.HTTPAPIRequests)*accessLogBytes
+	return line{part: "CloudWatch Logs ingestion (not in the issue's list)",
+		per: fmt.Sprintf("%.0f bytes per webhook: %.0f logged by the functions (JSON records and EMF, measured), %d per invocation for Lambda's platform lines and %d per access log line (estimates)",
+			float64(total)/float64(run.deliveries), float64(measured)/float64(run.deliveries), platformLogBytes, accessLogBytes),
+		usd: float64(total) / 1e9 * priceLogsPerGB * 1e6 / float64(run.deliveries)}
+}
+
 // dynamoDetail says, per webhook, the write and read units of f and, for each operation,
 // its requests and the units they consumed.
 // fn is what function id consumed (nothing if it never ran).
@@ -332,7 +352,10 @@ func renderCost(o options, run costRun) string {
 			ack += l.usd
 		}
 	}
-	fmt.Fprintf(&b, "| **total** | | **%.2f** |\n\n", total)
+	fmt.Fprintf(&b, "| **total** | | **%.2f** |\n", total)
+	logs := logLine(run)
+	fmt.Fprintf(&b, "| %s | %s | %.2f |\n", logs.part, logs.per, logs.usd)
+	fmt.Fprintf(&b, "| total with the logs | | %.2f |\n\n", total+logs.usd)
 	fmt.Fprintf(&b, "Of which acknowledging (HTTP API, webhook function and its write): **$%.2f** per million webhooks; "+
 		"processing, publishing and pushing: $%.2f.\n", ack, total-ack)
 	b.WriteString("<!-- cost:end -->\n")

@@ -8,8 +8,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,10 +28,11 @@ import (
 // (ReturnConsumedCapacity INDEXES, so index writes are included). Also the HTTP API
 // requests and the IDWise API requests. Memory only, counters since start.
 type Meter struct {
-	mu        sync.Mutex
-	functions map[string]*Function
-	httpAPI   int
-	idwise    int
+	mu           sync.Mutex
+	functions    map[string]*Function
+	httpAPI      int
+	idwise       int
+	unattributed int64 // log bytes written outside any invocation (start-up)
 }
 
 // Function is what one function consumed.
@@ -46,6 +50,10 @@ type Function struct {
 	WriteUnits float64 `json:"writeUnits"`
 	// FailedConditionalWrites is the number of those conditional failures.
 	FailedConditionalWrites int `json:"failedConditionalWrites"`
+	// LogBytes is what the function wrote to its log during invocations, as CloudWatch
+	// Logs would ingest it: its log records encoded as JSON (the template's LogFormat) and
+	// its EMF metric lines. Lambda's own platform lines are not included.
+	LogBytes int64 `json:"logBytes"`
 }
 
 // Report is what the functions consumed (GET /_local/usage's answer).
@@ -53,6 +61,8 @@ type Report struct {
 	HTTPAPIRequests int                  `json:"httpApiRequests"`
 	IDWiseRequests  int                  `json:"idwiseRequests"`
 	Functions       map[string]*Function `json:"functions"`
+	// UnattributedLogBytes were logged outside any invocation (start-up).
+	UnattributedLogBytes int64 `json:"unattributedLogBytes"`
 }
 
 // New returns a Meter with nothing counted.
@@ -209,7 +219,8 @@ func (u *Meter) IDWiseRequest() {
 func (u *Meter) Report() Report {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	r := Report{HTTPAPIRequests: u.httpAPI, IDWiseRequests: u.idwise, Functions: map[string]*Function{}}
+	r := Report{HTTPAPIRequests: u.httpAPI, IDWiseRequests: u.idwise, Functions: map[string]*Function{},
+		UnattributedLogBytes: u.unattributed}
 	for id, f := range u.functions {
 		c := *f
 		c.Requests = make(map[string]int, len(f.Requests))
@@ -237,8 +248,8 @@ func (u *Meter) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 func (f Function) Minus(b Function) Function {
 	d := Function{Invocations: f.Invocations - b.Invocations, BilledMs: f.BilledMs - b.BilledMs,
 		ReadUnits: f.ReadUnits - b.ReadUnits, WriteUnits: f.WriteUnits - b.WriteUnits,
-		FailedConditionalWrites: f.FailedConditionalWrites - b.FailedConditionalWrites,
-		Requests:                map[string]int{}, Units: map[string]float64{}}
+		FailedConditionalWrites: f.FailedConditionalWrites - b.FailedConditionalWrites, LogBytes: f.LogBytes - b.LogBytes,
+		Requests: map[string]int{}, Units: map[string]float64{}}
 	for k, v := range f.Requests {
 		if n := v - b.Requests[k]; n != 0 {
 			d.Requests[k] = n
@@ -255,7 +266,7 @@ func (f Function) Minus(b Function) Function {
 // Minus is what was consumed since b was read.
 func (r Report) Minus(b Report) Report {
 	d := Report{HTTPAPIRequests: r.HTTPAPIRequests - b.HTTPAPIRequests, IDWiseRequests: r.IDWiseRequests - b.IDWiseRequests,
-		Functions: map[string]*Function{}}
+		Functions: map[string]*Function{}, UnattributedLogBytes: r.UnattributedLogBytes - b.UnattributedLogBytes}
 	for id, f := range r.Functions {
 		var before Function
 		if bf := b.Functions[id]; bf != nil {
@@ -265,4 +276,77 @@ func (r Report) Minus(b Report) Report {
 		d.Functions[id] = &m
 	}
 	return d
+}
+
+type functionKey struct{}
+
+// WithFunction marks ctx as an invocation of function id: what is logged with it counts
+// as that function's.
+func WithFunction(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, functionKey{}, id)
+}
+
+func (u *Meter) logged(id string, n int64) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if id == "" {
+		u.unattributed += n
+		return
+	}
+	u.fn(id).LogBytes += n
+}
+
+// MetricsWriter is the EMF output of function id: it counts the bytes and drops them.
+func (u *Meter) MetricsWriter(id string) io.Writer { return countingWriter{m: u, id: id} }
+
+type countingWriter struct {
+	m  *Meter
+	id string
+}
+
+func (w countingWriter) Write(p []byte) (int, error) {
+	w.m.logged(w.id, int64(len(p)))
+	return len(p), nil
+}
+
+// LogHandler passes every record on to next and counts the bytes of its JSON encoding
+// (what the functions' logger writes in Lambda) for the function whose invocation's
+// context it is logged with (WithFunction).
+func (u *Meter) LogHandler(next slog.Handler) slog.Handler { return &logTee{m: u, next: next} }
+
+type logTee struct {
+	m    *Meter
+	next slog.Handler
+	with []func(slog.Handler) slog.Handler // WithAttrs and WithGroup calls, in order
+}
+
+func (h *logTee) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
+
+func (h *logTee) Handle(ctx context.Context, r slog.Record) error {
+	var n byteCount
+	var j slog.Handler = slog.NewJSONHandler(&n, nil)
+	for _, w := range h.with {
+		j = w(j)
+	}
+	_ = j.Handle(ctx, r)
+	id, _ := ctx.Value(functionKey{}).(string)
+	h.m.logged(id, int64(n))
+	return h.next.Handle(ctx, r)
+}
+
+func (h *logTee) WithAttrs(as []slog.Attr) slog.Handler {
+	return &logTee{m: h.m, next: h.next.WithAttrs(as),
+		with: append(slices.Clip(h.with), func(j slog.Handler) slog.Handler { return j.WithAttrs(as) })}
+}
+
+func (h *logTee) WithGroup(g string) slog.Handler {
+	return &logTee{m: h.m, next: h.next.WithGroup(g),
+		with: append(slices.Clip(h.with), func(j slog.Handler) slog.Handler { return j.WithGroup(g) })}
+}
+
+type byteCount int64
+
+func (n *byteCount) Write(p []byte) (int, error) {
+	*n += byteCount(len(p))
+	return len(p), nil
 }

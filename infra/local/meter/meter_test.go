@@ -1,7 +1,11 @@
 package meter
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,5 +70,45 @@ func TestInvokedBillsWholeMilliseconds(t *testing.T) {
 	}
 	if f := before.Functions["F"]; f.Invocations != 2 || f.BilledMs != 5 {
 		t.Errorf("first report: %+v, want 2 invocations, 5 ms", *f)
+	}
+}
+
+func TestLogBytesAreCountedPerFunction(t *testing.T) {
+	m := New()
+	var text bytes.Buffer
+	attrs := []slog.Attr{slog.String("provider", "idwise")}
+	h := m.LogHandler(slog.NewTextHandler(&text, nil)).WithAttrs(attrs)
+	ctx := WithFunction(context.Background(), "WebhookFunction")
+	record := func(msg string) slog.Record {
+		r := slog.NewRecord(time.Date(2026, 11, 23, 15, 4, 5, 123456789, time.UTC), slog.LevelInfo, msg, 0)
+		r.AddAttrs(slog.String("eventId", "ev-1"))
+		return r
+	}
+	asJSON := func(r slog.Record) int64 { // as the functions' JSON logger writes it
+		var b bytes.Buffer
+		_ = slog.NewJSONHandler(&b, nil).WithAttrs(attrs).Handle(ctx, r)
+		return int64(b.Len())
+	}
+
+	_ = h.Handle(ctx, record("webhook accepted"))
+	_ = h.Handle(context.Background(), record("starting")) // no invocation: unattributed
+	_, _ = m.MetricsWriter("ProcessorFunction").Write([]byte(`{"_aws":{}}` + "\n"))
+
+	r := m.Report()
+	tests := []struct {
+		name      string
+		got, want int64
+	}{
+		{"webhook log bytes", r.Functions["WebhookFunction"].LogBytes, asJSON(record("webhook accepted"))},
+		{"processor EMF bytes", r.Functions["ProcessorFunction"].LogBytes, 12},
+		{"unattributed", r.UnattributedLogBytes, asJSON(record("starting"))},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want || tt.got == 0 {
+			t.Errorf("%s = %d, want %d", tt.name, tt.got, tt.want)
+		}
+	}
+	if !strings.Contains(text.String(), "provider=idwise eventId=ev-1") {
+		t.Errorf("the next handler did not get the record with its attributes: %q", text.String())
 	}
 }

@@ -64,31 +64,31 @@ var functions = map[string]func(compose.Runtime) (function, error){
 }
 
 // metered wraps each handler of fn so that m counts and times its invocations as
-// function id's.
+// function id's, and counts what they log.
 func metered(m *meter.Meter, id string, fn function) function {
 	timed := func(start time.Time) { m.Invoked(id, time.Since(start)) }
 	if h := fn.http; h != nil {
 		fn.http = func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 			defer timed(time.Now())
-			return h(ctx, req)
+			return h(meter.WithFunction(ctx, id), req)
 		}
 	}
 	if h := fn.stream; h != nil {
 		fn.stream = func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 			defer timed(time.Now())
-			return h(ctx, ev)
+			return h(meter.WithFunction(ctx, id), ev)
 		}
 	}
 	if h := fn.queue; h != nil {
 		fn.queue = func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 			defer timed(time.Now())
-			return h(ctx, ev)
+			return h(meter.WithFunction(ctx, id), ev)
 		}
 	}
 	if h := fn.schedule; h != nil {
 		fn.schedule = func(ctx context.Context) error {
 			defer timed(time.Now())
-			return h(ctx)
+			return h(meter.WithFunction(ctx, id))
 		}
 	}
 	return fn

@@ -99,7 +99,6 @@ func envOr(name, def string) string {
 }
 
 func main() {
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, loadSettings(), os.Stdout); err != nil {
@@ -135,6 +134,10 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	rec.onPush = func(m localMessage) { timeline(out, "push", "%s", pushLine(m)) }
 	awsCfg.APIOptions = append(awsCfg.APIOptions, rec.apiOption)
 	usage := meter.New() // GET /_local/usage
+	// The functions' logs, as text on stdout; the meter counts what each would send to
+	// CloudWatch Logs. (Never a wrapper of slog's own default handler: with the log
+	// package redirected to it, that would loop.)
+	slog.SetDefault(slog.New(usage.LogHandler(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))))
 	tpl, err := provision.Load(s.Template)
 	if err != nil {
 		return fmt.Errorf("load %s: %w", s.Template, err)
@@ -197,7 +200,7 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 		}
 		fnCfg := awsCfg.Copy()                                                        // its own, so that the meter knows whose requests these are
 		fnCfg.APIOptions = append(slices.Clip(fnCfg.APIOptions), usage.APIOption(id)) // never shares the array
-		fn, err := build(compose.Runtime{AWS: fnCfg, Getenv: func(k string) string { return vars[k] }, Metrics: io.Discard})
+		fn, err := build(compose.Runtime{AWS: fnCfg, Getenv: func(k string) string { return vars[k] }, Metrics: usage.MetricsWriter(id)})
 		if err != nil {
 			return fmt.Errorf("build %s: %w", id, err)
 		}

@@ -49,6 +49,9 @@ func checkUsage(t *testing.T, base string) {
 		{"processor invocations", float64(proc.Invocations), 1, true},
 		{"processor billed ms", float64(proc.BilledMs), 1, true},
 		{"IDWise API requests", float64(u.IDWiseRequests), 1, true},
+		// at least one JSON log line each (accepted, duplicate, refused; status changed)
+		{"webhook log bytes", float64(wh.LogBytes), 3 * 100, true},
+		{"processor log bytes (log lines and EMF)", float64(proc.LogBytes), 200, true},
 	}
 	for _, tt := range tests {
 		if tt.atLeast && tt.got < tt.want || !tt.atLeast && tt.got != tt.want {
