@@ -454,6 +454,7 @@ func printBanner(out io.Writer, s settings, base, simURL string, st stack, route
 	}
 	fmt.Fprintf(out, "  %-6s %s%s  (local only: status events and pushes sent, oldest first)\n", "GET", base, messagesPath)
 	fmt.Fprintf(out, "  %-6s %s%s?referenceNo=...  (local only: a JWT for the app API, signed with this run's dev key)\n", "GET", base, tokenPath)
+	fmt.Fprintf(out, "  %-6s %s%s  (local only: what each function consumed: invocations, AWS requests, DynamoDB units, log bytes)\n", "GET", base, usagePath)
 	fmt.Fprintln(out, "IDWise webhook credentials (set IDWISE_WEBHOOK_AUTH / _SECRET / _USERNAME / _HEADER to change)")
 	fmt.Fprintf(out, "  mode %s\n", s.AuthMode)
 	example := fmt.Sprintf(`curl -s -X POST %s/webhooks/idwise -H 'Content-Type: application/json'`, base)
