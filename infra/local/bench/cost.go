@@ -45,20 +45,6 @@ const (
 	pushFunction      = "PushFunction"
 )
 
-func readUsage(ctx context.Context, c *http.Client, base string) (meter.Report, error) {
-	var u meter.Report
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_local/usage", nil)
-	resp, err := c.Do(req)
-	if err != nil {
-		return u, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return u, fmt.Errorf("GET /_local/usage: %d", resp.StatusCode)
-	}
-	return u, json.NewDecoder(resp.Body).Decode(&u)
-}
-
 // costRun is the outcome of the cost phase.
 type costRun struct {
 	journeys, deliveries, duplicates int
@@ -84,7 +70,7 @@ func cost(ctx context.Context, ddb *dynamodb.Client, table, base, sim string, m,
 			return run, err
 		}
 	}
-	before, err := readUsage(ctx, client, base)
+	before, err := meter.Fetch(ctx, client, base)
 	if err != nil {
 		return run, err
 	}
@@ -126,7 +112,7 @@ func cost(ctx context.Context, ddb *dynamodb.Client, table, base, sim string, m,
 	if run.pushes, err = settledPushes(ctx, client, base, pushesBefore, 2*m); err != nil {
 		return run, err
 	}
-	after, err := readUsage(ctx, client, base)
+	after, err := meter.Fetch(ctx, client, base)
 	if err != nil {
 		return run, err
 	}

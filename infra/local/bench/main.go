@@ -342,10 +342,8 @@ func endToEnd(ctx context.Context, cfg aws.Config, base, sim string, m int) (*la
 	sent := map[string]time.Time{}
 	for i := 0; i < m; i++ {
 		jid := fmt.Sprintf("bench-e2e-%d", i)
-		j := fmt.Sprintf(`{"journey_id":%q,"reference_number":"bench-e2e-r-%d","system_decision":"Complete","final_decision":"Complete"}`, jid, i)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, sim+"/_sim/journeys/"+jid, strings.NewReader(j))
-		if resp, err := client.Do(req); err != nil || resp.StatusCode >= 300 {
-			return nil, 0, 0, fmt.Errorf("script journey: %v", err)
+		if err := scriptJourney(ctx, client, sim, jid, fmt.Sprintf("bench-e2e-r-%d", i), "Complete"); err != nil {
+			return nil, 0, 0, err
 		}
 		body := fmt.Sprintf(`{"event":"Finished Journey","body":{"eventId":"bench-e2e-ev-%d","journeyId":%q,"referenceNo":"bench-e2e-r-%d","systemDecision":"Complete"}}`, i, jid, i)
 		sent[jid] = time.Now()

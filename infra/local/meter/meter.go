@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -349,4 +350,28 @@ type byteCount int64
 func (n *byteCount) Write(p []byte) (int, error) {
 	*n += byteCount(len(p))
 	return len(p), nil
+}
+
+// Path is where the local runner serves the Report (never deployed).
+const Path = "/_local/usage"
+
+// Fetch reads the Report a runner at base serves.
+func Fetch(ctx context.Context, c *http.Client, base string) (Report, error) {
+	var r Report
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+Path, nil)
+	if err != nil {
+		return r, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return r, fmt.Errorf("GET %s: %w", Path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return r, fmt.Errorf("GET %s: %d", Path, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return r, fmt.Errorf("decode %s: %w", Path, err)
+	}
+	return r, nil
 }

@@ -111,7 +111,7 @@ const prefix = "kyc-local-"
 
 // usagePath is the runner's own route, never deployed: what the functions consumed
 // (infra/local/meter), the figures of the cost per million webhooks in BENCHMARKS.md.
-const usagePath = "/_local/usage"
+const usagePath = meter.Path
 
 // stack is what the runner created on the emulators.
 type stack struct {

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -62,14 +62,9 @@ func checkUsage(t *testing.T, base string) {
 
 func readUsageReport(t *testing.T, base string) meter.Report {
 	t.Helper()
-	resp, err := http.Get(base + usagePath)
+	u, err := meter.Fetch(context.Background(), http.DefaultClient, base)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var u meter.Report
-	if err := json.NewDecoder(resp.Body).Decode(&u); err != nil {
-		t.Fatalf("decode %s: %v", usagePath, err)
 	}
 	return u
 }
