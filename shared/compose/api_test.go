@@ -184,8 +184,8 @@ func newAPIStack(t *testing.T, extraEnv ...string) *apiStack {
 		}
 		routes = append(routes, httpapi.Route{Method: r.Method, Path: r.Path, Handler: h.Handle, Authorizer: verifier.Authorize})
 	}
-	if len(routes) != 4 {
-		t.Fatalf("ApiFunction routes in template.yaml = %d, want 4", len(routes))
+	if len(routes) != 5 {
+		t.Fatalf("ApiFunction routes in template.yaml = %d, want 5", len(routes))
 	}
 	srv := httptest.NewServer(httpapi.New(routes))
 	t.Cleanup(srv.Close)

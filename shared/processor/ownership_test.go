@@ -41,7 +41,9 @@ func (c *memClaims) AwaitingClaim(_ context.Context, provider, journeyID string)
 // countingMetrics records metric names.
 type countingMetrics struct{ counts map[string]int }
 
-func (c *countingMetrics) Count(_ context.Context, name string, _ map[string]string) { c.counts[name]++ }
+func (c *countingMetrics) Count(_ context.Context, name string, _ map[string]string) {
+	c.counts[name]++
+}
 func (c *countingMetrics) Put(context.Context, string, float64, string, map[string]string) {
 }
 
@@ -80,7 +82,7 @@ func TestProcessOwnership(t *testing.T) {
 			claim: claim("attacker", kyc.ClaimByApp), out: approved("victim"),
 			wantState: processor.Failed, wantProfile: map[string]kyc.Status{}, wantMetric: "OwnershipMismatch"},
 		{name: "forged body referenceNo", mode: kyc.OwnershipClaimed, claim: claim("attacker", kyc.ClaimByApp),
-			err: fmt.Errorf("journey j1: %w", kyc.ErrReferenceMismatch),
+			err:       fmt.Errorf("journey j1: %w", kyc.ErrReferenceMismatch),
 			wantState: processor.Failed, wantProfile: map[string]kyc.Status{}, wantMetric: "OwnershipMismatch"},
 		{name: "forged body referenceNo in vendor mode", mode: kyc.OwnershipVendor,
 			err:       fmt.Errorf("journey j1: %w", kyc.ErrReferenceMismatch),

@@ -73,6 +73,7 @@ func TestLocalMessagesShowsStatusEventThenPush(t *testing.T) {
 	if resp, err := http.DefaultClient.Do(put); err != nil || resp.StatusCode >= 300 {
 		t.Fatalf("PUT journey on the simulator: %v %v", resp, err)
 	}
+	r.claim(t, ref, journey)
 	webhook := fmt.Sprintf(`{"event":"Finished Journey","body":{"eventId":"evt-%s","journeyId":%q,"referenceNo":%q,"systemDecision":"Complete","finalDecision":"Complete"}}`,
 		suffix, journey, ref)
 	req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/idwise", strings.NewReader(webhook))
