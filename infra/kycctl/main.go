@@ -24,10 +24,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/kycbackend/kyc/shared/compose"
 	"github.com/kycbackend/kyc/shared/ops"
+	"github.com/kycbackend/kyc/shared/s3images"
 )
 
 const usage = `kycctl: operate the KYC backend (AWS or the local emulators)
@@ -52,7 +54,7 @@ Commands:
             a profile's current status and its status changes
   timeline  <journeyId>
             a journey's decisions and events (ids and decisions only)
-  erase     [-idwise] [-quarantine=true] [-yes] <referenceNo>
+  erase     [-idwise] [-quarantine=true] [-reference-image] [-yes] <referenceNo>
             erase a profile: journeys, events, status history, devices and push endpoints, keeping
             a tombstone so that late webhooks are ignored; -idwise also asks IDWise to delete its
             personal data of each journey. Without -yes: a dry run that only counts
@@ -203,6 +205,10 @@ func (c *cli) tool(ctx context.Context, processing bool) (*ops.Ops, error) {
 		if p.CustomStep != nil {
 			oc.CustomStepID = p.CustomStep.StepID()
 		}
+		if b := p.Config.ReferenceImageBucket; b != "" {
+			client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = o.BaseEndpoint != nil })
+			oc.Images = s3images.NewRemover(client, b, p.Config.CustomStep.KeyTemplate)
+		}
 	}
 	if oc.Table == "" {
 		return nil, errors.New("TABLE_NAME (or -table) is required")
@@ -340,6 +346,7 @@ func eraseCommand(fs *flag.FlagSet) func(context.Context, *ops.Ops, []string) (a
 	var opt ops.EraseOptions
 	fs.BoolVar(&opt.VendorDelete, "idwise", false, "also ask IDWise to delete its personal data of each journey")
 	fs.BoolVar(&opt.Quarantine, "quarantine", true, "also delete quarantined bodies naming the profile (scans the table)")
+	fs.BoolVar(&opt.ReferenceImage, "reference-image", false, "also delete the profile's reference face images (IDWISE_REFERENCE_IMAGE_BUCKET)")
 	yes := fs.Bool("yes", false, "really erase (without: a dry run)")
 	return func(ctx context.Context, o *ops.Ops, args []string) (any, error) {
 		ref, err := one(args, "referenceNo")

@@ -24,6 +24,9 @@ type EraseOptions struct {
 	VendorDelete bool // also ask the vendor (IDWise) to delete its personal data of each journey
 	Quarantine   bool // also delete quarantined bodies that contain the referenceNo (a full Scan)
 	DryRun       bool // count what would be deleted; change nothing
+	// ReferenceImage also deletes the profile's reference face images (the IDWise custom
+	// step's S3 bucket).
+	ReferenceImage bool
 }
 
 // EraseResult says what an erasure deleted (in a dry run: would delete).
@@ -59,6 +62,9 @@ func (o *Ops) Erase(ctx context.Context, referenceNo string, opt EraseOptions) (
 	if opt.VendorDelete && o.idwise == nil {
 		return res, fmt.Errorf("erase: idwise api %w", ErrNotConfigured)
 	}
+	if opt.ReferenceImage && o.images == nil {
+		return res, fmt.Errorf("erase: reference image bucket %w (IDWISE_REFERENCE_IMAGE_BUCKET)", ErrNotConfigured)
+	}
 	if !opt.DryRun {
 		at, err := o.tombstone(ctx, referenceNo)
 		if err != nil {
@@ -78,6 +84,21 @@ func (o *Ops) Erase(ctx context.Context, referenceNo string, opt EraseOptions) (
 	}
 	if opt.Quarantine {
 		if err := er.quarantine(ctx); err != nil {
+			return res, err
+		}
+	}
+	if opt.ReferenceImage && !opt.DryRun {
+		var ids []string
+		for _, j := range res.Journeys {
+			if provider, id, _ := strings.Cut(j, "/"); provider == idwise.Provider {
+				ids = append(ids, id)
+			}
+		}
+		n, err := o.images.DeleteReferenceImages(ctx, referenceNo, ids)
+		if n > 0 {
+			res.Deleted["referenceImages"] += n
+		}
+		if err != nil {
 			return res, err
 		}
 	}

@@ -43,6 +43,11 @@ type JourneyFetcher interface {
 	Journey(ctx context.Context, journeyID string) (idwise.Journey, error)
 }
 
+// ReferenceImages deletes a profile's reference face images (s3images.Remover).
+type ReferenceImages interface {
+	DeleteReferenceImages(ctx context.Context, referenceNo string, journeyIDs []string) (int, error)
+}
+
 // Endpoints deletes SNS mobile push endpoints (the SNS client).
 type Endpoints interface {
 	DeleteEndpoint(ctx context.Context, in *sns.DeleteEndpointInput, optFns ...func(*sns.Options)) (*sns.DeleteEndpointOutput, error)
@@ -52,11 +57,12 @@ type Endpoints interface {
 type Config struct {
 	DB        DB
 	Table     string
-	Processor Processor      // replay and refetch
-	IDWise    PersonalData   // erase with VendorDelete
-	Journeys  JourneyFetcher // erase: whose journey it is, when the table does not say
-	Endpoints Endpoints      // erase: the push endpoints of the profile's devices
-	Retention time.Duration  // TTL of the events the tool records (refetch); default 30 days
+	Processor Processor       // replay and refetch
+	IDWise    PersonalData    // erase with VendorDelete
+	Journeys  JourneyFetcher  // erase: whose journey it is, when the table does not say
+	Images    ReferenceImages // erase -reference-image
+	Endpoints Endpoints       // erase: the push endpoints of the profile's devices
+	Retention time.Duration   // TTL of the events the tool records (refetch); default 30 days
 	// CustomStepID is the IDWise custom journey step (complete-step); empty when none.
 	CustomStepID string
 }
@@ -70,6 +76,7 @@ type Ops struct {
 	proc      Processor
 	idwise    PersonalData
 	journeys  JourneyFetcher
+	images    ReferenceImages
 	endpoints Endpoints
 	retention time.Duration
 	stepID    string
@@ -89,7 +96,7 @@ func New(c Config) *Ops {
 		c.Retention = 30 * 24 * time.Hour
 	}
 	return &Ops{db: c.DB, table: c.Table, store: ddb.NewStore(c.DB, c.Table, c.Retention), inbox: ddb.NewInbox(c.DB, c.Table),
-		proc: c.Processor, idwise: c.IDWise, journeys: c.Journeys, endpoints: c.Endpoints, retention: c.Retention, stepID: c.CustomStepID, now: time.Now}
+		proc: c.Processor, idwise: c.IDWise, journeys: c.Journeys, images: c.Images, endpoints: c.Endpoints, retention: c.Retention, stepID: c.CustomStepID, now: time.Now}
 }
 
 // query runs in to the end (or until max items, if max > 0), page by page.
