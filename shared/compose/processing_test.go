@@ -335,7 +335,7 @@ func TestPermanentIDWiseErrorsMarkFailed(t *testing.T) {
 		fault idwisesim.Fault
 		setup bool
 	}{
-		{"unknown journey (404)", idwisesim.Fault{}, false},
+		{"unknown journey (404) past the not-found bound", idwisesim.Fault{}, false}, // young: idwise_test.go
 		{"credentials refused (401)", idwisesim.Fault{Status: 401}, true},
 	}
 	for i, tt := range tests {
@@ -346,6 +346,7 @@ func TestPermanentIDWiseErrorsMarkFailed(t *testing.T) {
 				p.sim.Fail(idwisesim.EndpointJourney, 1, tt.fault)
 			}
 			e, _ := p.deliver(body(idwise.FinishedJourney, jid+"-e", jid, "rf"))
+			e.ReceivedAt = e.ReceivedAt.Add(-idwise.DefaultNotFoundRetry) // issue 14: a 404 fails only past the bound
 			before := p.sim.Requests(idwisesim.EndpointJourney)
 			if err := p.process(e); err != nil {
 				t.Fatalf("Process() = %v, want nil: a permanent failure must not be retried forever", err)

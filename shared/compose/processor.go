@@ -44,6 +44,9 @@ type ProcessingConfig struct {
 
 	CustomStep           idwise.CustomStepConfig // StepID empty: no custom journey step (customstep.go)
 	ReferenceImageBucket string
+
+	IDWiseFields  idwise.FormFields // custom step field names (idwise.go)
+	NotFoundRetry time.Duration     // IDWISE_NOT_FOUND_RETRY_MINUTES
 }
 
 // LoadProcessingConfig reads the processor's (and sweeper's) environment.
@@ -121,6 +124,9 @@ func LoadProcessingConfig(getenv Getenv) (ProcessingConfig, error) {
 	if err := loadCustomStep(getenv, &c); err != nil {
 		return c, err
 	}
+	if err := loadIDWiseRecovery(getenv, &c); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
@@ -157,7 +163,7 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 	rt.AWS, tracer = traced(rt)
 	creds := secrets.NewIDWiseAPI(secretsmanager.NewFromConfig(rt.AWS), c.IDWiseSecretID, c.CredentialsCache)
 	api, err := idwise.NewClient(idwise.ClientConfig{Region: c.IDWiseRegion, BaseURL: c.IDWiseBaseURL,
-		Paths: c.IDWisePaths, Timeout: c.IDWiseTimeout,
+		Paths: c.IDWisePaths, Fields: c.IDWiseFields, Timeout: c.IDWiseTimeout,
 		WrapTransport: func(t http.RoundTripper) http.RoundTripper { return tracer.Transport("IDWise", t) }}, creds)
 	if err != nil {
 		return nil, fmt.Errorf("idwise client: %w", err)
@@ -169,7 +175,8 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 		return nil, err
 	}
 	svc := processor.New(map[string]processor.Resolver{
-		idwise.Provider: idwise.NewResolver(measuredFetcher{next: api, metrics: emf}, c.Policy, c.DetailFields).WithHistory(store).WithCustomStep(cs),
+		idwise.Provider: idwise.NewResolver(measuredFetcher{next: api, metrics: emf}, c.Policy, c.DetailFields).WithHistory(store).WithCustomStep(cs).
+			WithMetrics(emf, store).WithNotFoundRetry(c.NotFoundRetry),
 		veriff.Provider: veriff.NewResolver(veriff.DefaultPolicy),
 	}, processor.Deps{
 		Journeys: store, Profiles: store, Outbox: store, Events: store, Metrics: emf, Erasures: store,
@@ -200,13 +207,22 @@ func Sweeper(rt Runtime) (*sweeper.Sweeper, error) {
 
 // measuredFetcher records the IDWise API's latency and errors as metrics.
 type measuredFetcher struct {
-	next    idwise.JourneyFetcher
+	next    *idwise.Client
 	metrics *metrics.EMF
 }
 
 func (f measuredFetcher) Journey(ctx context.Context, journeyID string) (idwise.Journey, error) {
+	return f.measure(ctx, journeyID, f.next.Journey)
+}
+
+// SpotCheck reads a spot check journey's result (idwise.SpotCheckFetcher).
+func (f measuredFetcher) SpotCheck(ctx context.Context, spotCheckJourneyID string) (idwise.Journey, error) {
+	return f.measure(ctx, spotCheckJourneyID, f.next.SpotCheck)
+}
+
+func (f measuredFetcher) measure(ctx context.Context, id string, get func(context.Context, string) (idwise.Journey, error)) (idwise.Journey, error) {
 	start := time.Now()
-	j, err := f.next.Journey(ctx, journeyID)
+	j, err := get(ctx, id)
 	dims := map[string]string{"provider": idwise.Provider}
 	f.metrics.Put(ctx, "VendorAPILatency", float64(time.Since(start).Milliseconds()), "Milliseconds", dims)
 	if err != nil {

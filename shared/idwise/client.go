@@ -70,6 +70,7 @@ type Paths struct {
 	ProcessCustomStep  string // POST multipart: Process Custom Journey Step
 	CompleteCustomStep string // POST: Complete Custom Step
 	DeletePersonalData string // DELETE: Delete Personal Information
+	SpotCheckResult    string // GET: Get Spot Check Result (Finished Spot Check)
 }
 
 // DefaultPaths returns the default paths. DeletePersonalData is the documented
@@ -83,6 +84,10 @@ func DefaultPaths() Paths {
 		ProcessCustomStep:  "journey/v2/process-custom-journey-step",
 		CompleteCustomStep: "journey/v2/complete-custom-step/{journeyId}",
 		DeletePersonalData: "journey/{journeyId}",
+		// docs.idwise.com/reference/get-spot-check-result documents the response
+		// (journey_id, reference_number, system_decision, selfie, spot_checks) but not the
+		// path: this one follows the journey/v2 family.
+		SpotCheckResult: "journey/v2/spot-check/result/{journeyId}",
 	}
 }
 
@@ -94,6 +99,7 @@ func (p Paths) withDefaults() Paths {
 		{&p.ProcessCustomStep, &d.ProcessCustomStep},
 		{&p.CompleteCustomStep, &d.CompleteCustomStep},
 		{&p.DeletePersonalData, &d.DeletePersonalData},
+		{&p.SpotCheckResult, &d.SpotCheckResult},
 	} {
 		if strings.TrimSpace(*f.v) == "" {
 			*f.v = *f.def
@@ -102,11 +108,45 @@ func (p Paths) withDefaults() Paths {
 	return p
 }
 
+// FormFields are the field names of the custom step calls: the multipart form of Process
+// Custom Journey Step and the JSON body of Complete Custom Step.
+type FormFields struct {
+	JourneyID string // form field of the journey id
+	StepID    string // form field of the step id
+	StepType  string // form field of the step type (sent only when a type is configured)
+	Image     string // file part of the image
+	// CompleteJourneyID is the JSON field of the journey id in Complete Custom Step's body.
+	CompleteJourneyID string
+}
+
+// DefaultFormFields are snake_case like the rest of the IDWise API: its request bodies
+// (start-journey's flow_id and reference_no) and responses (journey_id, step_id,
+// step_type in Get Journey Summary's step_summaries) all are; the Process Custom Journey
+// Step reference names the fields "the id of the current journey", "the step id" and
+// "the image file". The image part is "image" in that reference.
+func DefaultFormFields() FormFields {
+	return FormFields{JourneyID: "journey_id", StepID: "step_id", StepType: "step_type", Image: "image", CompleteJourneyID: "journey_id"}
+}
+
+func (f FormFields) withDefaults() FormFields {
+	d := DefaultFormFields()
+	for _, x := range []struct{ v, def *string }{
+		{&f.JourneyID, &d.JourneyID}, {&f.StepID, &d.StepID}, {&f.StepType, &d.StepType},
+		{&f.Image, &d.Image}, {&f.CompleteJourneyID, &d.CompleteJourneyID},
+	} {
+		if *x.v = strings.TrimSpace(*x.v); *x.v == "" {
+			*x.v = *x.def
+		}
+	}
+	return f
+}
+
 // ClientConfig configures a Client. Zero values take the defaults shown.
 type ClientConfig struct {
-	Region  Region // eu (default), uae, qat
-	BaseURL string // overrides Region, e.g. the simulator's URL
-	Paths   Paths  // empty fields take DefaultPaths
+	Region  Region     // eu (default), uae, qat
+	BaseURL string     // overrides Region, e.g. the simulator's URL
+	Paths   Paths      // empty fields take DefaultPaths
+	Fields  FormFields // empty fields take DefaultFormFields
 
 	ConnectTimeout time.Duration // dial and TLS handshake; default 3s
 	AttemptTimeout time.Duration // one HTTP attempt, body included; default 10s
@@ -130,6 +170,7 @@ type ClientConfig struct {
 type Client struct {
 	base        *url.URL
 	paths       Paths
+	fields      FormFields
 	creds       Credentials
 	hc          *http.Client
 	attempt     time.Duration
@@ -162,6 +203,7 @@ func NewClient(cfg ClientConfig, creds Credentials) (*Client, error) {
 	c := &Client{
 		base:        base,
 		paths:       cfg.Paths.withDefaults(),
+		fields:      cfg.Fields.withDefaults(),
 		creds:       creds,
 		hc:          cfg.HTTPClient,
 		attempt:     orDuration(cfg.AttemptTimeout, 10*time.Second),
@@ -214,7 +256,11 @@ var ErrMalformedResponse = errors.New("idwise: malformed response")
 type APIError struct {
 	Status    int
 	Retryable bool
-	cause     error
+	// ImageRefused: IDWise's answer says the submitted image itself was refused (413, 415,
+	// or a 400/422 whose error code or message names the image or the face). Only
+	// Process Custom Journey Step sets it.
+	ImageRefused bool
+	cause        error
 }
 
 func (e *APIError) Error() string {
@@ -245,6 +291,25 @@ func (c *Client) Journey(ctx context.Context, journeyID string) (Journey, error)
 	return j, nil
 }
 
+// SpotCheck gets a spot check journey's result (Get Spot Check Result). Its shape is the
+// journey result's (journey_id, reference_number, system_decision, selfie, applicant,
+// rule_results) plus spot_checks.
+func (c *Client) SpotCheck(ctx context.Context, spotCheckJourneyID string) (Journey, error) {
+	path, err := c.path(c.paths.SpotCheckResult, spotCheckJourneyID, "")
+	if err != nil {
+		return Journey{}, fmt.Errorf("get spot check: %w", err)
+	}
+	body, err := c.call(ctx, request{method: http.MethodGet, path: path})
+	if err != nil {
+		return Journey{}, fmt.Errorf("get spot check %s: %w", spotCheckJourneyID, err)
+	}
+	var j Journey
+	if err := json.Unmarshal(body, &j); err != nil {
+		return Journey{}, fmt.Errorf("decode spot check %s: %w", spotCheckJourneyID, ErrMalformedResponse)
+	}
+	return j, nil
+}
+
 // CustomStepImage is what Process Custom Journey Step sends.
 type CustomStepImage struct {
 	JourneyID   string
@@ -255,13 +320,13 @@ type CustomStepImage struct {
 }
 
 // ProcessCustomStep submits an image for a custom step (Process Custom Journey Step),
-// as multipart/form-data with the fields journeyId, stepId and the file part image.
+// as multipart/form-data with the journey id, step id and image fields (FormFields).
 func (c *Client) ProcessCustomStep(ctx context.Context, journeyID, stepID string, image []byte, contentType string) error {
 	return c.SubmitCustomStep(ctx, CustomStepImage{JourneyID: journeyID, StepID: stepID, Image: image, ContentType: contentType})
 }
 
-// SubmitCustomStep is ProcessCustomStep with every field of the form: journeyId, stepId,
-// stepType (when set) and the file part image.
+// SubmitCustomStep is ProcessCustomStep with every field of the form: journey id, step
+// id, step type (when set) and the image part, named by FormFields.
 func (c *Client) SubmitCustomStep(ctx context.Context, s CustomStepImage) error {
 	journeyID, stepID := s.JourneyID, s.StepID
 	if len(s.Image) == 0 {
@@ -274,7 +339,7 @@ func (c *Client) SubmitCustomStep(ctx context.Context, s CustomStepImage) error 
 	if err != nil {
 		return fmt.Errorf("process custom step: %w", err)
 	}
-	body, ctype, err := stepForm(s)
+	body, ctype, err := stepForm(s, c.fields)
 	if err != nil {
 		return fmt.Errorf("process custom step %s/%s: %w", journeyID, stepID, err)
 	}
@@ -283,6 +348,7 @@ func (c *Client) SubmitCustomStep(ctx context.Context, s CustomStepImage) error 
 		path:        path,
 		body:        body,
 		contentType: ctype,
+		imageCall:   true,
 	})
 	if err != nil {
 		return fmt.Errorf("process custom step %s/%s: %w", journeyID, stepID, err)
@@ -292,13 +358,13 @@ func (c *Client) SubmitCustomStep(ctx context.Context, s CustomStepImage) error 
 
 // CompleteCustomStep closes the journey's custom steps (Complete Custom Step). The
 // journey id goes in the path when the path has {journeyId}, and always in a JSON body
-// {"journeyId": ...}.
+// under FormFields.CompleteJourneyID ({"journey_id": ...} by default).
 func (c *Client) CompleteCustomStep(ctx context.Context, journeyID string) error {
 	path, err := c.path(c.paths.CompleteCustomStep, journeyID, "")
 	if err != nil {
 		return fmt.Errorf("complete custom step: %w", err)
 	}
-	body, _ := json.Marshal(map[string]string{"journeyId": journeyID})
+	body, _ := json.Marshal(map[string]string{c.fields.CompleteJourneyID: journeyID})
 	_, err = c.call(ctx, request{
 		method:      http.MethodPost,
 		path:        path,
@@ -350,26 +416,26 @@ func checkID(what, id string) error {
 }
 
 // stepForm builds the multipart body of Process Custom Journey Step.
-func stepForm(s CustomStepImage) ([]byte, string, error) {
+func stepForm(s CustomStepImage, f FormFields) ([]byte, string, error) {
 	contentType := s.ContentType
 	if contentType == "" {
 		contentType = http.DetectContentType(s.Image)
 	}
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
-	if err := w.WriteField("journeyId", s.JourneyID); err != nil {
+	if err := w.WriteField(f.JourneyID, s.JourneyID); err != nil {
 		return nil, "", err
 	}
-	if err := w.WriteField("stepId", s.StepID); err != nil {
+	if err := w.WriteField(f.StepID, s.StepID); err != nil {
 		return nil, "", err
 	}
 	if s.StepType != "" {
-		if err := w.WriteField("stepType", s.StepType); err != nil {
+		if err := w.WriteField(f.StepType, s.StepType); err != nil {
 			return nil, "", err
 		}
 	}
 	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="image"; filename="`+imageFilename(contentType)+`"`)
+	h.Set("Content-Disposition", `form-data; name="`+escapeQuotes(f.Image)+`"; filename="`+imageFilename(contentType)+`"`)
 	h.Set("Content-Type", contentType)
 	part, err := w.CreatePart(h)
 	if err != nil {
@@ -383,6 +449,9 @@ func stepForm(s CustomStepImage) ([]byte, string, error) {
 	}
 	return buf.Bytes(), w.FormDataContentType(), nil
 }
+
+// escapeQuotes escapes a form field name as mime/multipart does for its own fields.
+func escapeQuotes(s string) string { return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) }
 
 func imageFilename(contentType string) string {
 	switch strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0])) {
@@ -399,6 +468,7 @@ type request struct {
 	path        string
 	body        []byte
 	contentType string
+	imageCall   bool // Process Custom Journey Step: a 4xx answer is read for an image refusal
 }
 
 // call sends r with retries: network errors, 429 and 5xx are retried with exponential
@@ -504,8 +574,59 @@ func (c *Client) do(ctx context.Context, r request, key, secret string) (body []
 		wait, _ := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		return nil, wait, &APIError{Status: s, Retryable: true}
 	default:
-		return nil, 0, &APIError{Status: s}
+		ae := &APIError{Status: s}
+		if r.imageCall {
+			ae.ImageRefused = imageRefused(s, resp.Body)
+		}
+		return nil, 0, ae
 	}
+}
+
+// imageRefusalWords are the words (lower case) of an error code or message that say the
+// image itself was refused: no face found, unreadable or unsupported format, too large.
+var imageRefusalWords = []string{"image", "face", "photo"}
+
+// callFailureWords mark an answer about the request's shape (a field missing, as a wrong
+// field name gives), not about the image's content.
+var callFailureWords = []string{"required", "missing", "not found", "unknown field"}
+
+// imageRefused reads a 4xx answer of Process Custom Journey Step: 413 and 415 are about the
+// image by definition; a 400 or 422 is when one of its error fields (code, message, title:
+// never logged, never kept) names the image or the face. Anything else (a wrong path or
+// field name, a closed journey; "image is required" included) is a failure of the call,
+// not of the image.
+func imageRefused(status int, body io.Reader) bool {
+	switch status {
+	case http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
+		return true
+	case http.StatusBadRequest, http.StatusUnprocessableEntity:
+	default:
+		return false
+	}
+	var answer map[string]any
+	if json.NewDecoder(io.LimitReader(body, 16<<10)).Decode(&answer) != nil {
+		return false
+	}
+	refused := false
+	for _, k := range []string{"error_code", "error_user_feedback_code", "error_user_feedback_title", "code", "error", "message", "detail", "title"} {
+		v, _ := answer[k].(string)
+		if v = strings.ToLower(v); containsAny(v, callFailureWords) {
+			return false
+		}
+		if containsAny(v, imageRefusalWords) {
+			refused = true
+		}
+	}
+	return refused
+}
+
+func containsAny(s string, words []string) bool {
+	for _, w := range words {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // parseRetryAfter reads a Retry-After value: delay seconds or an HTTP-date.

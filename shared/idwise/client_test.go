@@ -583,3 +583,105 @@ func TestClientJourneyTolerance(t *testing.T) {
 		t.Errorf("Journey() = %+v, want the tolerant fixture's values", j)
 	}
 }
+
+// The custom step's form field names are configuration: a client and a simulator with the
+// same names agree; a client with other names than IDWise expects gets a 400 that is a
+// failure of the call, not "IDWise refused the image" (ImageRefused false).
+func TestCustomStepFieldNames(t *testing.T) {
+	camel := idwise.FormFields{JourneyID: "journeyId", StepID: "stepId", StepType: "stepType", Image: "file", CompleteJourneyID: "journeyId"}
+	tests := []struct {
+		name       string
+		client     idwise.FormFields
+		sim        idwise.FormFields
+		wantStatus int // 0: accepted
+	}{
+		{"defaults on both sides (snake_case)", idwise.FormFields{}, idwise.FormFields{}, 0},
+		{"configured names on both sides", camel, camel, 0},
+		{"client camelCase, IDWise snake_case", camel, idwise.FormFields{}, http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim := idwisesim.New(idwisesim.Config{APIKey: apiKey, APISecret: apiSecret, Fields: tt.sim})
+			ts := httptest.NewServer(sim.Handler())
+			t.Cleanup(ts.Close)
+			sim.SetJourney(idwise.Journey{JourneyID: journeyID, ReferenceNumber: "ref-1"})
+			c, err := idwise.NewClient(idwise.ClientConfig{BaseURL: ts.URL, Fields: tt.client, MaxAttempts: 1},
+				idwise.StaticCredentials{Key: apiKey, Secret: apiSecret})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.SubmitCustomStep(context.Background(), idwise.CustomStepImage{JourneyID: journeyID, StepID: "gov", StepType: "face",
+				Image: []byte{0xff, 0xd8, 0xff, 1}})
+			if tt.wantStatus == 0 {
+				if err != nil {
+					t.Fatalf("SubmitCustomStep() = %v, want nil", err)
+				}
+				if st := sim.Steps(); len(st) != 1 || st[0].JourneyID != journeyID || st[0].StepID != "gov" || st[0].StepType != "face" {
+					t.Errorf("steps = %+v, want one for %s/gov of type face", st, journeyID)
+				}
+				if err := c.CompleteCustomStep(context.Background(), journeyID); err != nil || sim.Completed(journeyID) != 1 {
+					t.Errorf("CompleteCustomStep() = %v, completed %d, want nil, 1", err, sim.Completed(journeyID))
+				}
+				return
+			}
+			wantAPIError(t, err, tt.wantStatus, false)
+			var ae *idwise.APIError
+			if errors.As(err, &ae) && ae.ImageRefused {
+				t.Errorf("APIError.ImageRefused = true for a request IDWise could not read, want false")
+			}
+		})
+	}
+}
+
+// ImageRefused is set only when IDWise's answer is about the image itself.
+func TestImageRefusedAnswers(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		want   bool
+	}{
+		{"413 too large", http.StatusRequestEntityTooLarge, "", true},
+		{"415 unsupported media", http.StatusUnsupportedMediaType, "", true},
+		{"400 no face found", http.StatusBadRequest, `{"error_code":"FACE_NOT_FOUND","message":"No face detected in the image"}`, true},
+		{"422 bad image", http.StatusUnprocessableEntity, `{"error":"invalid image format"}`, true},
+		{"400 field missing", http.StatusBadRequest, `{"error":"image is required"}`, false},
+		{"400 unknown step", http.StatusBadRequest, `{"message":"step_id not found in the flow"}`, false},
+		{"400 no JSON", http.StatusBadRequest, `Bad Request`, false},
+		{"409 journey completed", http.StatusConflict, `{"message":"journey completed, image refused"}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim := idwisesim.New(idwisesim.Config{APIKey: apiKey, APISecret: apiSecret})
+			ts := httptest.NewServer(sim.Handler())
+			t.Cleanup(ts.Close)
+			sim.SetJourney(idwise.Journey{JourneyID: journeyID})
+			sim.Fail(idwisesim.EndpointProcessCustomStep, 1, idwisesim.Fault{Status: tt.status, Body: tt.body})
+			c, err := idwise.NewClient(idwise.ClientConfig{BaseURL: ts.URL, MaxAttempts: 1}, idwise.StaticCredentials{Key: apiKey, Secret: apiSecret})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.ProcessCustomStep(context.Background(), journeyID, "gov", []byte{0xff, 0xd8, 0xff, 1}, "")
+			var ae *idwise.APIError
+			if !errors.As(err, &ae) || ae.ImageRefused != tt.want {
+				t.Errorf("ProcessCustomStep() after %d %s = %v (ImageRefused %v), want ImageRefused %v", tt.status, tt.body, err, ae != nil && ae.ImageRefused, tt.want)
+			}
+		})
+	}
+}
+
+// Get Spot Check Result has its own configurable path.
+func TestSpotCheckPath(t *testing.T) {
+	sim, c, _ := setup(t, idwise.ClientConfig{Paths: idwise.Paths{SpotCheckResult: "custom/spot/{journeyId}"}})
+	sim.SetJourney(idwise.Journey{JourneyID: "SC-1", ReferenceNumber: "ref-1", SystemDecision: "Refer"})
+	j, err := c.SpotCheck(context.Background(), "SC-1")
+	if err != nil || j.SystemDecision != "Refer" || j.ReferenceNumber != "ref-1" {
+		t.Fatalf("SpotCheck(SC-1) = %+v, %v, want the Refer result of ref-1", j, err)
+	}
+	if n := sim.Requests(idwisesim.EndpointSpotCheck); n != 1 {
+		t.Errorf("spot check requests = %d, want 1", n)
+	}
+	if _, err := c.SpotCheck(context.Background(), "SC-unknown"); !errors.Is(err, idwise.ErrNotFound) {
+		t.Errorf("SpotCheck(unknown) = %v, want ErrNotFound", err)
+	}
+}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -259,12 +261,14 @@ func (c *CustomStep) submit(ctx context.Context, journeyID, referenceNo string, 
 	err = c.api.SubmitCustomStep(ctx, CustomStepImage{JourneyID: journeyID, StepID: c.cfg.StepID, StepType: c.cfg.StepType,
 		Image: img, ContentType: contentType})
 	var ae *APIError
-	if errors.As(err, &ae) && !ae.Retryable && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusRequestTimeout {
-		// IDWise refused this image (too large for it, no face, bad format): the journey
-		// goes on without it, as with no image.
+	if errors.As(err, &ae) && ae.ImageRefused {
+		// IDWise's answer says it refused this image (too large for it, no face, bad
+		// format): the journey goes on without it, as with no image.
 		return fmt.Sprintf("%sno image submitted: IDWise refused the image (HTTP %d)", prefix, ae.Status), false, nil
 	}
 	if err != nil {
+		// Any other 4xx (a wrong path or field name, a journey IDWise closed) fails the
+		// step: classify makes it permanent, and the resolver counts CustomStepFailed.
 		return "", false, classify(fmt.Errorf("submit custom step: %w", err))
 	}
 	return fmt.Sprintf("%simage submitted (%s, %d bytes)", prefix, contentType, len(img)), true, nil
@@ -287,7 +291,9 @@ func (c *CustomStep) image(ctx context.Context, journeyID, referenceNo string) (
 	case errors.Is(err, ErrImageTooLarge):
 		return nil, "", fmt.Sprintf("reference image larger than %d bytes", c.cfg.MaxImageBytes), nil
 	case err != nil:
-		return nil, "", "", fmt.Errorf("read reference image: %w", err)
+		// The store's error may quote the key (a URL in a network error), and the key holds
+		// the referenceNo: it goes to the marker, the event's note and the logs without it.
+		return nil, "", "", fmt.Errorf("read reference image: %w", WithoutKey(err, key))
 	case len(img) == 0:
 		return nil, "", "reference image is empty", nil
 	case int64(len(img)) > c.cfg.MaxImageBytes:
@@ -328,6 +334,36 @@ func usableInKey(id string) bool {
 	}
 	return true
 }
+
+// WithoutKey returns err with every occurrence of key (raw or URL-escaped) in its message
+// replaced by "reference image <hash>", the first 12 hex digits of the key's SHA-256, so that
+// notes and logs never carry an image key (it holds the referenceNo). errors.Is and
+// errors.As still see err.
+func WithoutKey(err error, key string) error {
+	if err == nil || key == "" {
+		return err
+	}
+	return keyless{err: err, key: key}
+}
+
+type keyless struct {
+	err error
+	key string
+}
+
+func (k keyless) Error() string {
+	sum := sha256.Sum256([]byte(k.key))
+	label := "reference image " + hex.EncodeToString(sum[:6])
+	msg := k.err.Error()
+	for _, form := range []string{k.key, url.PathEscape(k.key), strings.ReplaceAll(url.PathEscape(k.key), "%2F", "/"), url.QueryEscape(k.key)} {
+		if form != "" {
+			msg = strings.ReplaceAll(msg, form, label)
+		}
+	}
+	return msg
+}
+
+func (k keyless) Unwrap() error { return k.err }
 
 // ImageType returns image/jpeg or image/png from the content's magic bytes, or "".
 func ImageType(b []byte) string {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -311,13 +313,30 @@ func TestCustomStepExactlyOnce(t *testing.T) {
 	})
 
 	t.Run("IDWise refuses the image: completed without it", func(t *testing.T) {
-		api := &fakeAPI{failSubmit: []error{&idwise.APIError{Status: 422}}}
+		api := &fakeAPI{failSubmit: []error{&idwise.APIError{Status: 422, ImageRefused: true}}}
 		cs := newStep(t, api, images, &fakeMarkers{})
 		res, err := cs.Run(ctx, "J6", "r1", idwise.RunOptions{})
 		if err != nil || res.Submitted || !res.Completed || !strings.Contains(res.Note, "IDWise refused the image (HTTP 422)") {
 			t.Errorf("Run() = %+v, %v; want completed without the image", res, err)
 		}
 	})
+
+	// A 4xx that is not about the image (a wrong path or field name answers 400 or 404)
+	// fails the step: it is not completed without the face match, silently.
+	for _, status := range []int{400, 405, 409, 422} {
+		t.Run(fmt.Sprintf("HTTP %d not about the image fails the step", status), func(t *testing.T) {
+			api := &fakeAPI{failSubmit: []error{&idwise.APIError{Status: status}}}
+			markers := &fakeMarkers{}
+			cs := newStep(t, api, images, markers)
+			res, err := cs.Run(ctx, "J6b", "r1", idwise.RunOptions{})
+			if !errors.Is(err, kyc.ErrPermanent) || res.Completed || len(api.completed) != 0 {
+				t.Errorf("Run() = %+v, %v (completed %v); want a permanent failure, not completed", res, err, api.completed)
+			}
+			if m, _, _ := markers.Step(ctx, "J6b", "gov-face"); m.Claimed || m.State == idwise.StepCompleted {
+				t.Errorf("marker = %+v, want released and not completed", m)
+			}
+		})
+	}
 
 	t.Run("unknown journey is permanent", func(t *testing.T) {
 		api := &fakeAPI{failSubmit: []error{idwise.ErrNotFound}}
@@ -379,5 +398,45 @@ func TestImageType(t *testing.T) {
 		if got := idwise.ImageType(tt.in); got != tt.want {
 			t.Errorf("ImageType(%s) = %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+// Issue 13 item 9: the image key holds the referenceNo; a failure to read the image (whose
+// error may quote the key, like a network error's URL) reaches the marker, the event's
+// note and the logs without it.
+func TestCustomStepErrorsNeverNameTheImageKey(t *testing.T) {
+	const ref = "user-7731@example.org"
+	key := "faces/" + ref + ".jpg"
+	netErr := &url.Error{Op: "Get", URL: "https://bucket.s3.amazonaws.com/" + url.PathEscape(key), Err: errors.New("dial tcp: i/o timeout")}
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"network error with the escaped key in its URL", netErr},
+		{"error quoting the raw key", fmt.Errorf("get object %q: %w", key, errors.New("throttled"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			markers := &fakeMarkers{}
+			cs := newStep(t, &fakeAPI{}, &fakeImages{err: tt.err}, markers)
+			_, err := cs.Run(context.Background(), "J1", ref, idwise.RunOptions{})
+			if err == nil {
+				t.Fatal("Run() = nil, want the read failure (retried)")
+			}
+			markers.mu.Lock()
+			released := markers.markers["J1/gov-face"]
+			markers.mu.Unlock()
+			for what, text := range map[string]string{"error": err.Error(), "marker note": fmt.Sprint(released)} {
+				if strings.Contains(text, "user-7731") || strings.Contains(text, url.PathEscape(ref)) {
+					t.Errorf("%s = %q, names the referenceNo", what, text)
+				}
+			}
+			if !strings.Contains(err.Error(), "reference image ") {
+				t.Errorf("Run() error = %q, want the key replaced by \"reference image <hash>\"", err)
+			}
+			if tt.err == netErr && !errors.As(err, new(*url.Error)) {
+				t.Errorf("Run() error = %v, want it still to unwrap to the *url.Error", err)
+			}
+		})
 	}
 }

@@ -245,3 +245,52 @@ func assertNoImageData(t *testing.T, fields map[string]string) {
 		}
 	}
 }
+
+// Journey results in the shapes of IDWise's journey model (developers.idwise.com
+// journey-model.md, API V2, model 3.0, published in github.com/idwise/idwise.github.io):
+// selfie status Complete / Refer / Not Started, liveness_status_code null or a failure code
+// from the model's Liveness Error Codes, validation_result {validation_outcome,
+// validation_checks[{name, description, result: Passed|Failed|Undetermined,
+// result_description}]}, document progress Completed / NotStarted. The shape of
+// screening_checks.additional_face_db is not in the public model pages: it is kept as raw
+// JSON, flattened under screening_checks.additional_face_db.*, whatever its fields.
+func TestJourneyModelShapes(t *testing.T) {
+	tests := []struct {
+		file         string
+		selfieStatus string
+		liveness     string
+		isLive       NullBool
+		validation   string // documents.0.validation_result.validation_outcome in Fields
+		faceDB       string // screening_checks.additional_face_db.result in Fields
+	}{
+		{"result.json", "Complete", "", NullBool{Bool: true, Valid: true}, "Failed", "Passed"},
+		{"selfie-refer-liveness-failed.json", "Refer", "FACE_NOT_FOUND", NullBool{Valid: true}, "Failed", "Failed"},
+		{"selfie-not-started.json", "Not Started", "", NullBool{}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			var j Journey
+			if err := json.Unmarshal(readJourneyFixture(t, tt.file), &j); err != nil {
+				t.Fatalf("Unmarshal(%s) = %v", tt.file, err)
+			}
+			if j.Selfie == nil || j.Selfie.Status != tt.selfieStatus || j.Selfie.LivenessStatusCode != tt.liveness || j.Selfie.IsLive != tt.isLive {
+				t.Errorf("selfie = %+v, want status %q liveness %q is_live %+v", j.Selfie, tt.selfieStatus, tt.liveness, tt.isLive)
+			}
+			f := j.Fields()
+			if got := f["documents.0.validation_result.validation_outcome"]; got != tt.validation {
+				t.Errorf("validation_outcome = %q, want %q", got, tt.validation)
+			}
+			if got := f["screening_checks.additional_face_db.result"]; got != tt.faceDB {
+				t.Errorf("additional_face_db.result = %q, want %q", got, tt.faceDB)
+			}
+			if got, want := f["selfie.status"], tt.selfieStatus; got != want {
+				t.Errorf("Fields()[selfie.status] = %q, want %q", got, want)
+			}
+			for k := range f {
+				if strings.Contains(k, "image_path") {
+					t.Errorf("Fields() keeps %q, want no image path", k)
+				}
+			}
+		})
+	}
+}

@@ -2,7 +2,6 @@ package idwise
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -44,6 +43,10 @@ type Resolver struct {
 	history History
 	custom  *CustomStep // nil: no custom journey step
 	now     func() time.Time
+
+	metrics       Counter    // nil: no metrics
+	firsts        FirstTimes // nil: VendorNotFound counts every 404, not only an event's first
+	notFoundRetry time.Duration
 }
 
 // WithHistory lets the resolver recognise a resubmission request that arrives after the
@@ -62,7 +65,7 @@ func NewResolver(api JourneyFetcher, policy Policy, fields []string) *Resolver {
 	if fields == nil {
 		fields = DefaultDetailFields
 	}
-	return &Resolver{api: api, policy: policy, fields: fields, now: time.Now}
+	return &Resolver{api: api, policy: policy, fields: fields, now: time.Now, notFoundRetry: DefaultNotFoundRetry}
 }
 
 // WithCustomStep makes the resolver run the custom journey step on Finished User Steps
@@ -87,12 +90,9 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 		return r.completeCustomStep(ctx, e, stored)
 	}
 
-	j, err := r.api.Journey(ctx, e.JourneyID)
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnauthorized) {
-		return processor.Outcome{}, fmt.Errorf("%w: get journey result: %w", kyc.ErrPermanent, err)
-	}
+	j, err := r.fetch(ctx, e)
 	if err != nil {
-		return processor.Outcome{}, fmt.Errorf("get journey result: %w", err)
+		return processor.Outcome{}, r.fetchError(ctx, e, err)
 	}
 	fetched := r.now().UTC()
 	// The IDWise API, not the webhook body, says whose journey this is (issue 12): the
@@ -121,7 +121,10 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 		// submits ref's reference face to this journey.
 		out.After = func(ctx context.Context) (string, error) {
 			res, err := r.custom.Run(ctx, e.JourneyID, ref, RunOptions{})
-			return res.Note, err
+			if err != nil {
+				return "", r.customStepError(ctx, err)
+			}
+			return res.Note, nil
 		}
 	}
 	d := r.policy.Derive(e, j)
@@ -133,7 +136,7 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 		if !slices.ContainsFunc(events, func(x inbox.Event) bool { return x.EventID == e.EventID }) {
 			events = append(events, e) // not in the timeline until it is processed
 		}
-		if Answered(events) {
+		if answered(events, e) {
 			// Late: the user already redid the steps; the journey result decides.
 			d = Derivation{Status: r.policy.decisionStatus(j.SystemDecision, j.ManualDecision, j.FinalDecision)}
 			out.Note += "; resubmission request already answered by a step update"
@@ -159,17 +162,14 @@ func (r *Resolver) completeCustomStep(ctx context.Context, e inbox.Event, stored
 	ref := firstNonEmpty(e.ReferenceNo, stored.ReferenceNo)
 	if ref == "" && !opt.WithoutImage {
 		j, err := r.api.Journey(ctx, e.JourneyID)
-		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnauthorized) {
-			return processor.Outcome{}, fmt.Errorf("%w: get journey result: %w", kyc.ErrPermanent, err)
-		}
 		if err != nil {
-			return processor.Outcome{}, fmt.Errorf("get journey result: %w", err)
+			return processor.Outcome{}, r.fetchError(ctx, e, err)
 		}
 		ref = j.ReferenceNumber
 	}
 	res, err := r.custom.Run(ctx, e.JourneyID, ref, opt)
 	if err != nil {
-		return processor.Outcome{}, err
+		return processor.Outcome{}, r.customStepError(ctx, err)
 	}
 	return processor.Outcome{Note: res.Note}, nil
 }

@@ -1,6 +1,8 @@
 package idwise
 
 import (
+	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,10 +29,24 @@ type Policy struct {
 	// Complete is the status for a system decision of Complete with no manual review:
 	// APPROVED (default) or IN_REVIEW for customers who want a person to look first.
 	Complete kyc.Status
+	// SpotCheckReview lists the spot check decisions that send an APPROVED profile to
+	// IN_REVIEW (a selfie that did not match the onboarding journey's). nil means the
+	// default, Refer and Rejected; an empty non-nil list means spot checks never move a
+	// profile (timeline only).
+	SpotCheckReview []string
 }
 
 // DefaultPolicy is the design's default mapping.
 var DefaultPolicy = Policy{Complete: kyc.Approved}
+
+// DefaultSpotCheckReview are the spot check decisions that put an approved profile in review.
+var DefaultSpotCheckReview = []string{DecisionRefer, DecisionRejected}
+
+// Reasons of the statuses this package derives besides the review's own.
+const (
+	ReasonSpotCheck               = "spot_check"                // a failed spot check put an approved profile in review
+	ReasonRenewalDeadlineExceeded = "renewal_deadline_exceeded" // KYC Renewal Deadline Exceeded
+)
 
 // Derivation is the status an event leads to; Status is empty when it changes nothing.
 type Derivation struct {
@@ -56,8 +72,57 @@ func (p Policy) Derive(e inbox.Event, j Journey) Derivation {
 			return Derivation{Status: kyc.InReview, Reasons: []string{"aml_monitor_update"}, Guard: processor.OnlyIfApproved}
 		}
 		return Derivation{}
+	case FinishedSpotCheck:
+		return p.spotCheck(e, j)
+	case VerificationUpdateRequired:
+		// Whatever the trigger (a reviewer's request, a KYC renewal): the user must act.
+		return Derivation{Status: kyc.ResubmissionRequired, Reasons: requiredStepReasons(e)}
+	case KYCRenewalDeadlineExceeded:
+		return Derivation{Status: kyc.ResubmissionRequired,
+			Reasons: append([]string{ReasonRenewalDeadlineExceeded}, requiredStepReasons(e)...)}
 	}
 	return Derivation{Status: p.decisionStatus(j.SystemDecision, j.ManualDecision, j.FinalDecision)}
+}
+
+// spotCheck maps a finished spot check: the fetched spot check result's decision (the
+// webhook's when the result has none) in SpotCheckReview puts an approved profile in
+// review; anything else changes nothing. A spot check never approves: it re-authenticates a
+// user who already is.
+func (p Policy) spotCheck(e inbox.Event, j Journey) Derivation {
+	review := p.SpotCheckReview
+	if review == nil {
+		review = DefaultSpotCheckReview
+	}
+	decision := firstNonEmpty(j.FinalDecision, j.SystemDecision, e.Attributes["finalDecision"], e.Attributes["systemDecision"])
+	for _, d := range review {
+		if d != "" && strings.EqualFold(d, decision) {
+			return Derivation{Status: kyc.InReview, Reasons: []string{ReasonSpotCheck}, Guard: processor.OnlyIfApproved}
+		}
+	}
+	return Derivation{}
+}
+
+// RequiredSteps decodes the steps a Verification Update Required or KYC Renewal Deadline
+// Exceeded event names (InboxEvent keeps them as JSON in the requiredSteps attribute).
+func RequiredSteps(e inbox.Event) []RequiredStep {
+	var out []RequiredStep
+	if raw := e.Attributes["requiredSteps"]; raw != "" {
+		_ = json.Unmarshal([]byte(raw), &out)
+	}
+	return out
+}
+
+// requiredStepReasons lists what the user must redo, in resubmitReasons' format:
+// "step:<id>" per step, then "reason:<code>" per distinct reason code.
+func requiredStepReasons(e inbox.Event) []string {
+	var steps, codes []string
+	for _, st := range RequiredSteps(e) {
+		steps = append(steps, "step:"+st.StepID)
+		if c := "reason:" + st.ReasonCode; st.ReasonCode != "" && !slices.Contains(codes, c) {
+			codes = append(codes, c)
+		}
+	}
+	return append(steps, codes...)
 }
 
 // decisionStatus maps the three decisions of a journey result.

@@ -50,6 +50,31 @@ func TestDerive(t *testing.T) {
 		{"resubmission on another action is not one", DefaultPolicy, ev(UpdatedJourney, "action", "AML Amend", "reviewDecision", "Resubmission Requested"), j("Refer", "", "Refer"), Derivation{Status: kyc.InReview}},
 		{"aml now refers: review an approved profile", DefaultPolicy, ev(AMLMonitorUpdate, "systemDecision", "Refer", "amlVersion", "2"), j("Refer", "", "Refer"), Derivation{Status: kyc.InReview, Reasons: []string{"aml_monitor_update"}, Guard: processor.OnlyIfApproved}},
 		{"aml still complete: nothing", DefaultPolicy, ev(AMLMonitorUpdate, "systemDecision", "Complete"), j("Complete", "", "Complete"), Derivation{}},
+
+		// Finished Spot Check: the fetched spot check result decides; only an approved profile moves.
+		{"spot check refer: review an approved profile", DefaultPolicy, ev(FinishedSpotCheck, "systemDecision", "Complete"), j("Refer", "", ""),
+			Derivation{Status: kyc.InReview, Reasons: []string{"spot_check"}, Guard: processor.OnlyIfApproved}},
+		{"spot check rejected: review", DefaultPolicy, ev(FinishedSpotCheck), j("Rejected", "", ""),
+			Derivation{Status: kyc.InReview, Reasons: []string{"spot_check"}, Guard: processor.OnlyIfApproved}},
+		{"spot check complete: nothing", DefaultPolicy, ev(FinishedSpotCheck, "systemDecision", "Refer"), j("Complete", "", ""), Derivation{}},
+		{"spot check incomplete: nothing", DefaultPolicy, ev(FinishedSpotCheck), j("Incomplete", "", ""), Derivation{}},
+		{"spot check without a result decision: the webhook's", DefaultPolicy, ev(FinishedSpotCheck, "systemDecision", "Refer"), j("", "", ""),
+			Derivation{Status: kyc.InReview, Reasons: []string{"spot_check"}, Guard: processor.OnlyIfApproved}},
+		{"spot checks configured off", Policy{SpotCheckReview: []string{}}, ev(FinishedSpotCheck), j("Refer", "", ""), Derivation{}},
+		{"spot check: only Rejected configured", Policy{SpotCheckReview: []string{"Rejected"}}, ev(FinishedSpotCheck), j("Refer", "", ""), Derivation{}},
+
+		// Verification Update Required: whatever the trigger.
+		{"update required after review", DefaultPolicy,
+			ev(VerificationUpdateRequired, "trigger", "Manual Review", "requiredSteps", `[{"stepId":"0","reasonCode":"DOC_BLURRY"},{"stepId":"2","reasonCode":"DOC_BLURRY"}]`),
+			j("Refer", "", "Refer"), Derivation{Status: kyc.ResubmissionRequired, Reasons: []string{"step:0", "step:2", "reason:DOC_BLURRY"}}},
+		{"update required for a KYC renewal of an approved journey", DefaultPolicy,
+			ev(VerificationUpdateRequired, "trigger", "KYC Renewal", "requiredSteps", `[{"stepId":"0","reasonCode":"DOCUMENT_EXPIRING"}]`),
+			j("Complete", "", "Complete"), Derivation{Status: kyc.ResubmissionRequired, Reasons: []string{"step:0", "reason:DOCUMENT_EXPIRING"}}},
+		{"update required, unknown trigger, no steps", DefaultPolicy, ev(VerificationUpdateRequired, "trigger", "Something New"),
+			j("Complete", "", "Complete"), Derivation{Status: kyc.ResubmissionRequired}},
+		{"renewal deadline exceeded", DefaultPolicy,
+			ev(KYCRenewalDeadlineExceeded, "requiredSteps", `[{"stepId":"0","renewalDeadline":"2025-09-15T00:00:00Z"},{"stepId":"1","renewalDeadline":"2025-09-15T00:00:00Z"}]`),
+			j("Complete", "", "Complete"), Derivation{Status: kyc.ResubmissionRequired, Reasons: []string{"renewal_deadline_exceeded", "step:0", "step:1"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,6 +25,16 @@ const (
 	AMLMonitorUpdate     = "AML Monitor Update"
 	FinishedStep         = "Finished Step"
 	FinishedOngoingCheck = "Finished Ongoing Check"
+
+	// FinishedSpotCheck: a selfie spot check (re-authentication against the last accepted
+	// onboarding journey) finished. Its body names spotCheckJourneyId and no journeyId.
+	FinishedSpotCheck = "Finished Spot Check"
+	// VerificationUpdateRequired: the user must resubmit steps (a reviewer asked, or a KYC
+	// renewal is due); body.trigger and body.requiredSteps[{stepId, reasonCode}].
+	VerificationUpdateRequired = "Verification Update Required"
+	// KYCRenewalDeadlineExceeded: a KYC renewal was not done in time;
+	// body.requiredSteps[{stepId, renewalDeadline}].
+	KYCRenewalDeadlineExceeded = "KYC Renewal Deadline Exceeded"
 )
 
 // knownEvents are the event names the processor understands. IDWise adds events over
@@ -37,6 +47,10 @@ var knownEvents = map[string]bool{
 	AMLMonitorUpdate:     true,
 	FinishedStep:         true,
 	FinishedOngoingCheck: true,
+
+	FinishedSpotCheck:          true,
+	VerificationUpdateRequired: true,
+	KYCRenewalDeadlineExceeded: true,
 }
 
 // Known reports whether name is an event the product knows how to process.
@@ -74,6 +88,20 @@ type Webhook struct {
 	ReviewDecision   string // Updated Journey / Manual Review: manualReviewDetails.journeyReviewDecision
 	ReviewReasonCode string
 	ResubmitSteps    []string // steps a reviewer asked to resubmit
+
+	// Finished Spot Check: the spot check's own journey id (also in JourneyID, under which
+	// the event is stored) and the onboarding journey id, when IDWise sends one.
+	SpotCheckJourneyID string
+	OnboardingJourney  string
+	Trigger            string         // Verification Update Required only
+	RequiredSteps      []RequiredStep // Verification Update Required, KYC Renewal Deadline Exceeded
+}
+
+// RequiredStep is one step the user must resubmit.
+type RequiredStep struct {
+	StepID          string `json:"stepId"`
+	ReasonCode      string `json:"reasonCode,omitempty"`      // Verification Update Required
+	RenewalDeadline string `json:"renewalDeadline,omitempty"` // KYC Renewal Deadline Exceeded
 }
 
 // Processable reports whether the processor has a rule for this event.
@@ -97,6 +125,15 @@ type body struct {
 	PreviousSystem      webhookjson.Loose    `json:"previousSystemDecision"`
 	AMLVersion          webhookjson.LooseInt `json:"updatedAMLVersionNumber"`
 	ManualReviewDetails json.RawMessage      `json:"manualReviewDetails"`
+	SpotCheckJourneyID  *json.RawMessage     `json:"spotCheckJourneyId"`
+	Trigger             webhookjson.Loose    `json:"trigger"`
+	RequiredSteps       json.RawMessage      `json:"requiredSteps"`
+}
+
+type requiredStep struct {
+	StepID          webhookjson.Loose `json:"stepId"`
+	ReasonCode      webhookjson.Loose `json:"reasonCode"`
+	RenewalDeadline webhookjson.Loose `json:"renewalDeadline"`
 }
 
 type reviewDetails struct {
@@ -109,7 +146,8 @@ type reviewDetails struct {
 }
 
 // Parse reads an IDWise webhook body. It requires "event", "body.eventId" and
-// "body.journeyId"; everything else is optional, tolerant of nulls and odd types, and
+// "body.journeyId" ("body.spotCheckJourneyId" instead for Finished Spot Check, whose
+// journey id it becomes); everything else is optional, tolerant of nulls and odd types, and
 // unknown fields are ignored. Errors are *FieldError values that wrap ErrMalformed.
 func Parse(raw []byte) (Webhook, error) {
 	var env envelope
@@ -131,9 +169,21 @@ func Parse(raw []byte) (Webhook, error) {
 	if w.EventID, err = requiredID("body.eventId", b.EventID); err != nil {
 		return Webhook{}, err
 	}
-	if w.JourneyID, err = requiredID("body.journeyId", b.JourneyID); err != nil {
+	if name == FinishedSpotCheck {
+		if w.SpotCheckJourneyID, err = requiredID("body.spotCheckJourneyId", b.SpotCheckJourneyID); err != nil {
+			return Webhook{}, err
+		}
+		w.JourneyID = w.SpotCheckJourneyID
+		if b.JourneyID != nil {
+			if w.OnboardingJourney, err = requiredID("body.journeyId", b.JourneyID); err != nil {
+				return Webhook{}, err
+			}
+		}
+	} else if w.JourneyID, err = requiredID("body.journeyId", b.JourneyID); err != nil {
 		return Webhook{}, err
 	}
+	w.Trigger = string(b.Trigger)
+	w.RequiredSteps = parseRequiredSteps(b.RequiredSteps)
 	w.ReferenceNo = string(b.ReferenceNo)
 	w.SystemDecision = string(b.SystemDecision)
 	w.ManualDecision = string(b.ManualDecision)
@@ -154,6 +204,22 @@ func Parse(raw []byte) (Webhook, error) {
 		}
 	}
 	return w, nil
+}
+
+// parseRequiredSteps reads body.requiredSteps tolerantly: anything but an array of objects
+// is no steps, and entries without a stepId are left out.
+func parseRequiredSteps(raw json.RawMessage) []RequiredStep {
+	var in []requiredStep
+	if len(raw) == 0 || json.Unmarshal(raw, &in) != nil {
+		return nil
+	}
+	var out []RequiredStep
+	for _, st := range in {
+		if st.StepID != "" {
+			out = append(out, RequiredStep{StepID: string(st.StepID), ReasonCode: string(st.ReasonCode), RenewalDeadline: string(st.RenewalDeadline)})
+		}
+	}
+	return out
 }
 
 func requiredString(field string, raw *json.RawMessage) (string, error) {
@@ -196,6 +262,13 @@ func (w Webhook) InboxEvent(raw []byte) inbox.Event {
 	}
 	if len(w.ResubmitSteps) > 0 {
 		attrs["resubmitSteps"] = strings.Join(w.ResubmitSteps, ",")
+	}
+	put("spotCheckJourneyId", w.SpotCheckJourneyID)
+	put("onboardingJourneyId", w.OnboardingJourney)
+	put("trigger", w.Trigger)
+	if len(w.RequiredSteps) > 0 {
+		steps, _ := json.Marshal(w.RequiredSteps)
+		attrs["requiredSteps"] = string(steps)
 	}
 	return inbox.Event{
 		Provider:    Provider,

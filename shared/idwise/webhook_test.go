@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kycbackend/kyc/shared/inbox"
 	"github.com/kycbackend/kyc/shared/webhookjson"
 )
 
@@ -112,6 +113,23 @@ func TestParseFixtures(t *testing.T) {
 		{file: "finished-ongoing-check.json", event: FinishedOngoingCheck, processable: true, check: func(t *testing.T, w Webhook) {
 			if w.OngoingCheckID != "oc-0001" {
 				t.Errorf("OngoingCheckID = %q, want oc-0001", w.OngoingCheckID)
+			}
+		}},
+		{file: "finished-spot-check.json", event: FinishedSpotCheck, processable: true, check: func(t *testing.T, w Webhook) {
+			if w.JourneyID != "65ee0a1b2c3d4e5f6ad700ca" || w.SpotCheckJourneyID != w.JourneyID || w.SystemDecision != "Refer" {
+				t.Errorf("spot check = journey %q spotCheck %q decision %q, want the spot check journey id and Refer", w.JourneyID, w.SpotCheckJourneyID, w.SystemDecision)
+			}
+		}},
+		{file: "verification-update-required.json", event: VerificationUpdateRequired, processable: true, check: func(t *testing.T, w Webhook) {
+			want := []RequiredStep{{StepID: "0", ReasonCode: "DOCUMENT_EXPIRING"}, {StepID: "2", ReasonCode: "SELFIE_RENEWAL"}}
+			if w.Trigger != "KYC Renewal" || !reflect.DeepEqual(w.RequiredSteps, want) {
+				t.Errorf("update required = %q %+v, want KYC Renewal %+v", w.Trigger, w.RequiredSteps, want)
+			}
+		}},
+		{file: "kyc-renewal-deadline-exceeded.json", event: KYCRenewalDeadlineExceeded, processable: true, check: func(t *testing.T, w Webhook) {
+			want := []RequiredStep{{StepID: "0", RenewalDeadline: "2025-09-15T00:00:00Z"}}
+			if !reflect.DeepEqual(w.RequiredSteps, want) {
+				t.Errorf("RequiredSteps = %+v, want %+v", w.RequiredSteps, want)
 			}
 		}},
 	}
@@ -280,4 +298,97 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse() accepted invalid JSON %q", raw)
 		}
 	})
+}
+
+// TestParsePublishedSamples runs the samples of IDWise's public documentation, placeholders
+// included, through the real parser and the inbox event the processor reads. Sources:
+//   - published/finished-journey.json: https://docs.idwise.com/docs/finished-journey-webhook
+//   - published/finished-ongoing-check.json: https://docs.idwise.com/docs/ongoing-verification-webhook-specification
+//   - published/finished-spot-check.json: https://docs.idwise.com/docs/finished-spot-check-webhook
+//     ("Selfie Spot Check Webhook": spotCheckJourneyId and no journeyId)
+//   - published/verification-update-required.json: https://docs.idwise.com/docs/verification-update-required-webhook
+//   - published/kyc-renewal-deadline-exceeded.json: https://docs.idwise.com/docs/kyc-renewal-deadline-exceeded-webhook
+//     (the page's sample has a trailing comma after renewalDeadline, which is not JSON: the
+//     file drops it; a body with it would be refused, 400 and quarantine, like any invalid JSON)
+func TestParsePublishedSamples(t *testing.T) {
+	tests := []struct {
+		file  string
+		event string
+		want  func(e inbox.Event) string // "" when the event is as expected
+	}{
+		{"finished-journey.json", FinishedJourney, func(e inbox.Event) string {
+			return expect(e.JourneyID == "6720***********22e" && e.Attributes["systemDecision"] == "<SYSTEM_DECISION>", "journey id and decision")
+		}},
+		{"finished-ongoing-check.json", FinishedOngoingCheck, func(e inbox.Event) string {
+			return expect(e.Attributes["ongoingCheckId"] == "65ee...........d700ca", "ongoingCheckId")
+		}},
+		{"finished-spot-check.json", FinishedSpotCheck, func(e inbox.Event) string {
+			return expect(e.JourneyID == "65ee...........d700ca" && e.Attributes["spotCheckJourneyId"] == e.JourneyID &&
+				e.ReferenceNo == "840...........23", "the spot check journey id as the journey id")
+		}},
+		{"verification-update-required.json", VerificationUpdateRequired, func(e inbox.Event) string {
+			steps := RequiredSteps(e)
+			return expect(e.Attributes["trigger"] == "<TRIGGER>" && len(steps) == 1 && steps[0] == RequiredStep{StepID: "<STEP_ID>", ReasonCode: "<REASON_CODE>"},
+				"trigger and one required step with its reason code")
+		}},
+		{"kyc-renewal-deadline-exceeded.json", KYCRenewalDeadlineExceeded, func(e inbox.Event) string {
+			steps := RequiredSteps(e)
+			return expect(len(steps) == 1 && steps[0] == RequiredStep{StepID: "<STEP_ID>", RenewalDeadline: "2025-09-15T00:00:00Z"},
+				"one required step with its deadline")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("testdata", "published", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := ParseEvent(raw)
+			if err != nil {
+				t.Fatalf("ParseEvent(%s) error = %v, want nil", tt.file, err)
+			}
+			if e.Name != tt.event || !e.Processable || e.EventID != "4****-****-****-*********7" {
+				t.Errorf("ParseEvent(%s) = %q processable=%v id=%q, want %q processable", tt.file, e.Name, e.Processable, e.EventID, tt.event)
+			}
+			if why := tt.want(e); why != "" {
+				t.Errorf("ParseEvent(%s) = %+v, want %s", tt.file, e, why)
+			}
+		})
+	}
+}
+
+func expect(ok bool, what string) string {
+	if ok {
+		return ""
+	}
+	return what
+}
+
+func TestParseSpotCheckNeedsItsJourneyID(t *testing.T) {
+	tests := []struct {
+		name      string
+		body      string
+		wantField string // "" when it parses
+		wantID    string
+	}{
+		{"spot check journey id", `{"event":"Finished Spot Check","body":{"eventId":"e","spotCheckJourneyId":"sc1"}}`, "", "sc1"},
+		{"both ids: the spot check's wins", `{"event":"Finished Spot Check","body":{"eventId":"e","journeyId":"j1","spotCheckJourneyId":"sc1"}}`, "", "sc1"},
+		{"no spot check journey id", `{"event":"Finished Spot Check","body":{"eventId":"e","journeyId":"j1"}}`, "body.spotCheckJourneyId", ""},
+		{"other events still need journeyId", `{"event":"Finished Journey","body":{"eventId":"e","spotCheckJourneyId":"sc1"}}`, "body.journeyId", ""},
+		{"requiredSteps of the wrong type is no steps", `{"event":"Verification Update Required","body":{"eventId":"e","journeyId":"j1","requiredSteps":"0"}}`, "", "j1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := Parse([]byte(tt.body))
+			var fe *FieldError
+			switch {
+			case tt.wantField == "" && err != nil:
+				t.Fatalf("Parse(%s) error = %v, want nil", tt.body, err)
+			case tt.wantField != "" && (!errors.As(err, &fe) || fe.Field != tt.wantField):
+				t.Fatalf("Parse(%s) error = %v, want a FieldError on %s", tt.body, err, tt.wantField)
+			case tt.wantField == "" && w.JourneyID != tt.wantID:
+				t.Errorf("Parse(%s).JourneyID = %q, want %q", tt.body, w.JourneyID, tt.wantID)
+			}
+		})
+	}
 }

@@ -26,6 +26,9 @@ type Config struct {
 	// Paths are the API routes; empty fields take idwise.DefaultPaths, so a client with
 	// the same Paths talks to the simulator.
 	Paths idwise.Paths
+	// Fields are the custom step calls' field names; empty fields take
+	// idwise.DefaultFormFields, so a client with the same Fields talks to the simulator.
+	Fields idwise.FormFields
 	// OnCall, when set, is told of every API request once it is answered (the local
 	// runner prints them on its timeline). It must not block.
 	OnCall func(Call)
@@ -49,6 +52,7 @@ const (
 	EndpointProcessCustomStep  Endpoint = "process-custom-step"  // POST Process Custom Journey Step
 	EndpointCompleteCustomStep Endpoint = "complete-custom-step" // POST Complete Custom Step
 	EndpointDeletePersonalData Endpoint = "delete-personal-data" // DELETE personal data
+	EndpointSpotCheck          Endpoint = "spot-check"           // GET Get Spot Check Result (journeys set with SetJourney)
 )
 
 // Fault replaces the normal answer of one request.
@@ -75,6 +79,7 @@ type Server struct {
 	key, secret [32]byte
 	mux         *http.ServeMux
 	onCall      func(Call)
+	fields      idwise.FormFields
 
 	mu        sync.Mutex
 	journeys  map[string][]byte // Get Journey Result bodies by journey id
@@ -97,6 +102,7 @@ func New(cfg Config) *Server {
 		faults:    map[Endpoint][]Fault{},
 		requests:  map[Endpoint]int{},
 		completed: map[string]int{},
+		fields:    withDefaultFields(cfg.Fields),
 	}
 	p := cfg.Paths
 	d := idwise.DefaultPaths()
@@ -110,6 +116,7 @@ func New(cfg Config) *Server {
 	route(http.MethodPost, p.ProcessCustomStep, d.ProcessCustomStep, EndpointProcessCustomStep, s.processStep)
 	route(http.MethodPost, p.CompleteCustomStep, d.CompleteCustomStep, EndpointCompleteCustomStep, s.completeStep)
 	route(http.MethodDelete, p.DeletePersonalData, d.DeletePersonalData, EndpointDeletePersonalData, s.deleteData)
+	route(http.MethodGet, p.SpotCheckResult, d.SpotCheckResult, EndpointSpotCheck, s.getJourney)
 	s.mux.HandleFunc("PUT /_sim/journeys/{journeyId}", s.simPutJourney)
 	s.mux.HandleFunc("GET /_sim/journeys/{journeyId}", s.simGetJourney)
 	s.mux.HandleFunc("POST /_sim/journeys/{journeyId}/review", s.simReview)
@@ -228,8 +235,8 @@ func (s *Server) api(ep Endpoint, h http.HandlerFunc) http.HandlerFunc {
 				c := Call{Endpoint: ep, Method: r.Method, Path: r.URL.Path, JourneyID: r.PathValue("journeyId"),
 					StepID: r.PathValue("stepId"), Status: sw.status}
 				if r.MultipartForm != nil { // parsed by the handler: the ids of a custom step
-					c.JourneyID = first(c.JourneyID, formValue(r.MultipartForm.Value, "journeyId"))
-					c.StepID = first(c.StepID, formValue(r.MultipartForm.Value, "stepId"))
+					c.JourneyID = first(c.JourneyID, formValue(r.MultipartForm.Value, s.fields.JourneyID))
+					c.StepID = first(c.StepID, formValue(r.MultipartForm.Value, s.fields.StepID))
 				}
 				s.onCall(c)
 				if v != nil {
@@ -318,15 +325,16 @@ func (s *Server) processStep(w http.ResponseWriter, r *http.Request) {
 	}
 	defer r.MultipartForm.RemoveAll()
 	st := Step{JourneyID: r.PathValue("journeyId"), StepID: r.PathValue("stepId")}
+	f := s.fields
 	if st.JourneyID == "" {
-		st.JourneyID = r.FormValue("journeyId")
+		st.JourneyID = r.FormValue(f.JourneyID)
 	}
 	if st.StepID == "" {
-		st.StepID = r.FormValue("stepId")
+		st.StepID = r.FormValue(f.StepID)
 	}
-	file, hdr, err := r.FormFile("image")
+	file, hdr, err := r.FormFile(f.Image)
 	if st.JourneyID == "" || st.StepID == "" || err != nil {
-		writeError(w, http.StatusBadRequest, "journeyId, stepId and image are required")
+		writeError(w, http.StatusBadRequest, f.JourneyID+", "+f.StepID+" and "+f.Image+" are required")
 		return
 	}
 	defer file.Close()
@@ -338,7 +346,7 @@ func (s *Server) processStep(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "empty image")
 		return
 	}
-	st.Filename, st.ContentType, st.StepType = hdr.Filename, hdr.Header.Get("Content-Type"), r.FormValue("stepType")
+	st.Filename, st.ContentType, st.StepType = hdr.Filename, hdr.Header.Get("Content-Type"), r.FormValue(f.StepType)
 	s.mu.Lock()
 	raw, known := s.journeys[st.JourneyID]
 	if known {
@@ -395,6 +403,20 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// withDefaultFields fills empty field names from idwise.DefaultFormFields.
+func withDefaultFields(f idwise.FormFields) idwise.FormFields {
+	d := idwise.DefaultFormFields()
+	for _, x := range []struct{ v, def *string }{
+		{&f.JourneyID, &d.JourneyID}, {&f.StepID, &d.StepID}, {&f.StepType, &d.StepType},
+		{&f.Image, &d.Image}, {&f.CompleteJourneyID, &d.CompleteJourneyID},
+	} {
+		if *x.v == "" {
+			*x.v = *x.def
+		}
+	}
+	return f
+}
+
 func formValue(v map[string][]string, name string) string {
 	if len(v[name]) > 0 {
 		return v[name][0]
@@ -412,11 +434,9 @@ func first(a, b string) string {
 func (s *Server) completeStep(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("journeyId")
 	if id == "" {
-		var body struct {
-			JourneyID string `json:"journeyId"`
-		}
+		var body map[string]any
 		_ = json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body)
-		id = body.JourneyID
+		id, _ = body[s.fields.CompleteJourneyID].(string)
 	}
 	s.mu.Lock()
 	_, known := s.journeys[id]

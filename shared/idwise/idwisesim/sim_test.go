@@ -73,7 +73,7 @@ func stepBody(t *testing.T, fields map[string]string, image []byte) (string, str
 func TestAPIAuthAndNotFound(t *testing.T) {
 	sim, url := start(t)
 	sim.SetJourney(idwise.Journey{JourneyID: "J1", FinalDecision: "Complete"})
-	body, ctype := stepBody(t, map[string]string{"journeyId": "J1", "stepId": "5"}, []byte("jpeg"))
+	body, ctype := stepBody(t, map[string]string{"journey_id": "J1", "step_id": "5"}, []byte("jpeg"))
 	tests := []struct {
 		name       string
 		call       call
@@ -117,10 +117,10 @@ func TestProcessStepRecordsSubmission(t *testing.T) {
 		image      []byte
 		wantStatus int
 	}{
-		{name: "complete form", fields: map[string]string{"journeyId": "J1", "stepId": "gov"}, image: image, wantStatus: 200},
-		{name: "missing image", fields: map[string]string{"journeyId": "J1", "stepId": "gov"}, wantStatus: 400},
-		{name: "missing stepId", fields: map[string]string{"journeyId": "J1"}, image: image, wantStatus: 400},
-		{name: "unknown journey", fields: map[string]string{"journeyId": "J2", "stepId": "gov"}, image: image, wantStatus: 404},
+		{name: "complete form", fields: map[string]string{"journey_id": "J1", "step_id": "gov"}, image: image, wantStatus: 200},
+		{name: "missing image", fields: map[string]string{"journey_id": "J1", "step_id": "gov"}, wantStatus: 400},
+		{name: "missing step_id", fields: map[string]string{"journey_id": "J1"}, image: image, wantStatus: 400},
+		{name: "unknown journey", fields: map[string]string{"journey_id": "J2", "step_id": "gov"}, image: image, wantStatus: 404},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -328,7 +328,7 @@ func TestOnCallReportsIDsAndStatus(t *testing.T) {
 	t.Cleanup(ts.Close)
 	sim.SetJourney(idwise.Journey{JourneyID: "J1"})
 	sim.Fail(idwisesim.EndpointCompleteCustomStep, 1, idwisesim.Fault{Status: 503})
-	body, ctype := stepBody(t, map[string]string{"journeyId": "J1", "stepId": "gov", "stepType": "face"}, []byte{0xff, 0xd8, 0xff, 1})
+	body, ctype := stepBody(t, map[string]string{"journey_id": "J1", "step_id": "gov", "step_type": "face"}, []byte{0xff, 0xd8, 0xff, 1})
 	do(t, ts.URL, call{method: "POST", path: "/journey/v2/process-custom-journey-step", body: body, contentType: ctype, user: key, pass: secret})
 	do(t, ts.URL, call{method: "POST", path: "/journey/v2/complete-custom-step/J1", user: key, pass: secret})
 	do(t, ts.URL, call{method: "POST", path: "/journey/v2/complete-custom-step/J1", user: key, pass: secret})
