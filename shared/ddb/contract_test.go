@@ -11,6 +11,7 @@ import (
 
 	"github.com/kycbackend/kyc/shared/ddb"
 	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
+	"github.com/kycbackend/kyc/shared/devices/devicestest"
 	"github.com/kycbackend/kyc/shared/processor/processortest"
 )
 
@@ -23,12 +24,26 @@ func TestProcessingContract(t *testing.T) {
 			Stores: ddb.NewStore(client, table, time.Hour),
 			Read:   tableReader{client: client, table: table},
 			Inbox:  ddb.NewInbox(client, table),
-			Erase: func(ctx context.Context, ref string) error {
-				_, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: ddb.TombstoneKey(ref)})
-				return err
-			},
+			Erase:  eraser(client, table),
 		}
 	})
+}
+
+// TestDevicesContract runs the device store suite on DynamoDB Local: the same suite
+// proves devicestest.MemStore.
+func TestDevicesContract(t *testing.T) {
+	devicestest.RunStoreContract(t, func(t *testing.T) devicestest.Harness {
+		client, table := ddbtest.NewTable(t)
+		return devicestest.Harness{Store: ddb.NewStore(client, table, time.Hour), Erase: eraser(client, table)}
+	})
+}
+
+// eraser leaves a profile's tombstone, as kycctl erase does.
+func eraser(client *dynamodb.Client, table string) func(ctx context.Context, ref string) error {
+	return func(ctx context.Context, ref string) error {
+		_, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: ddb.TombstoneKey(ref)})
+		return err
+	}
 }
 
 // tableReader reads the table's items back for the contract suites.
