@@ -33,7 +33,7 @@ func NewMemStore() *MemStore {
 	return &MemStore{devices: map[string]devices.Device{}, owners: map[string]devices.Owner{}, erased: map[string]bool{}}
 }
 
-func deviceKey(ref, id string) string                    { return ref + "/" + id }
+func deviceKey(ref, id string) string                      { return ref + "/" + id }
 func tokenKey(p devices.Platform, tokenHash string) string { return string(p) + "/" + tokenHash }
 
 // Erase leaves the tombstone of an erased profile.
