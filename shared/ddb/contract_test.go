@@ -13,6 +13,8 @@ import (
 	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
 	"github.com/kycbackend/kyc/shared/devices/devicestest"
 	"github.com/kycbackend/kyc/shared/processor/processortest"
+	"github.com/kycbackend/kyc/shared/push"
+	"github.com/kycbackend/kyc/shared/push/pushtest"
 )
 
 // TestProcessingContract runs the processor's store suite on DynamoDB Local: the same
@@ -35,6 +37,15 @@ func TestDevicesContract(t *testing.T) {
 	devicestest.RunStoreContract(t, func(t *testing.T) devicestest.Harness {
 		client, table := ddbtest.NewTable(t)
 		return devicestest.Harness{Store: ddb.NewStore(client, table, time.Hour), Erase: eraser(client, table)}
+	})
+}
+
+// TestPushLedgerContract runs the push ledger suite on DynamoDB Local: the same suite
+// proves pushtest.MemLedger.
+func TestPushLedgerContract(t *testing.T) {
+	pushtest.RunLedgerContract(t, func(t *testing.T) (push.Ledger, pushtest.MarkerReader) {
+		client, table := ddbtest.NewTable(t)
+		return ddb.NewStore(client, table, time.Hour), tableReader{client: client, table: table}
 	})
 }
 
@@ -88,6 +99,15 @@ func (r tableReader) Event(ctx context.Context, provider, eventID string) (proce
 		return processortest.EventRecord{}, false, err
 	}
 	return processortest.EventRecord{Event: e, State: attrS(out.Item, "state"), Note: attrS(out.Item, "note")}, true, nil
+}
+
+func (r tableReader) Marker(ctx context.Context, statusEventID, deviceID string) (string, bool, error) {
+	out, err := r.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.table), ConsistentRead: aws.Bool(true),
+		Key: ddb.PushKey(statusEventID, deviceID)})
+	if err != nil || out.Item == nil {
+		return "", false, err
+	}
+	return attrS(out.Item, "state"), true, nil
 }
 
 func attrS(item map[string]types.AttributeValue, name string) string {
