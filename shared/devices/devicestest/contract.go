@@ -41,6 +41,12 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) Harness) {
 		}
 		return l
 	}
+	saveNew := func(t *testing.T, s devices.Store, d devices.Device) {
+		t.Helper()
+		if err := s.SaveDevice(ctx, d, nil, nil); err != nil {
+			t.Fatalf("SaveDevice(new %s of %s) = %v", d.DeviceID, d.ReferenceNo, err)
+		}
+	}
 	ownerOf := func(t *testing.T, s devices.Store, d devices.Device) (devices.Owner, bool) {
 		t.Helper()
 		o, found, err := s.TokenOwner(ctx, d.Platform, d.TokenHash)
@@ -69,9 +75,7 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) Harness) {
 		}
 		noLocale := NewDevice("alice", "t2", at)
 		noLocale.Locale = ""
-		if err := h.Store.SaveDevice(ctx, noLocale, nil, nil); err != nil {
-			t.Fatal(err)
-		}
+		saveNew(t, h.Store, noLocale)
 		for _, x := range list(t, h.Store, "alice") {
 			if x.DeviceID == noLocale.DeviceID && x.Locale != devices.DefaultLocale {
 				t.Errorf("device saved without locale reads back %q, want %q", x.Locale, devices.DefaultLocale)
@@ -85,9 +89,7 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) Harness) {
 	t.Run("the token entry must still be what was read", func(t *testing.T) {
 		h := newStore(t)
 		d := NewDevice("alice", "t1", at)
-		if err := h.Store.SaveDevice(ctx, d, nil, nil); err != nil {
-			t.Fatal(err)
-		}
+		saveNew(t, h.Store, d)
 		again := d
 		again.RegisteredAt = at.Add(time.Minute)
 		stale := *owner(d)
@@ -111,9 +113,7 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) Harness) {
 	t.Run("a token moving to another profile takes its device item along", func(t *testing.T) {
 		h := newStore(t)
 		a := NewDevice("alice", "t1", at)
-		if err := h.Store.SaveDevice(ctx, a, nil, nil); err != nil {
-			t.Fatal(err)
-		}
+		saveNew(t, h.Store, a)
 		b := NewDevice("bob", "t1", at.Add(time.Minute))
 		if err := h.Store.SaveDevice(ctx, b, owner(a), nil); err != nil {
 			t.Fatalf("SaveDevice(moved token) = %v", err)
@@ -133,9 +133,7 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) Harness) {
 		h := newStore(t)
 		old, keep := NewDevice("carol", "t1", at), NewDevice("carol", "t2", at.Add(time.Second))
 		for _, d := range []devices.Device{old, keep} {
-			if err := h.Store.SaveDevice(ctx, d, nil, nil); err != nil {
-				t.Fatal(err)
-			}
+			saveNew(t, h.Store, d)
 		}
 		stale := old
 		stale.RegisteredAt = at.Add(-time.Hour) // what a competing registration read before old was registered again
@@ -164,9 +162,7 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) Harness) {
 	t.Run("remove", func(t *testing.T) {
 		h := newStore(t)
 		d := NewDevice("dave", "t1", at)
-		if err := h.Store.SaveDevice(ctx, d, nil, nil); err != nil {
-			t.Fatal(err)
-		}
+		saveNew(t, h.Store, d)
 		got, found, err := h.Store.RemoveDevice(ctx, "dave", d.DeviceID)
 		if err != nil || !found || got.EndpointARN != d.EndpointARN || got.TokenHash != d.TokenHash {
 			t.Fatalf("RemoveDevice() = %+v %v %v, want the device", got, found, err)
@@ -185,9 +181,7 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) Harness) {
 	t.Run("removing a device whose token moved on keeps the new owner's entry", func(t *testing.T) {
 		h := newStore(t)
 		a := NewDevice("alice", "t1", at)
-		if err := h.Store.SaveDevice(ctx, a, nil, nil); err != nil {
-			t.Fatal(err)
-		}
+		saveNew(t, h.Store, a)
 		b := NewDevice("bob", "t1", at.Add(time.Minute))
 		b.DeviceID = "b-device" // an entry that points elsewhere
 		if err := h.Store.SaveDevice(ctx, b, owner(a), nil); err != nil {
