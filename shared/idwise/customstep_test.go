@@ -12,91 +12,13 @@ import (
 	"time"
 
 	"github.com/kycbackend/kyc/shared/idwise"
+	"github.com/kycbackend/kyc/shared/idwise/markerstest"
 	"github.com/kycbackend/kyc/shared/kyc"
 )
 
-// fakeMarkers keeps markers in memory with the semantics of the DynamoDB adapter
-// (shared/ddb/customstep.go, tested against DynamoDB Local in shared/compose). Its clock
+// fakeMarkers is the contract-proven in-memory marker store (markerstest); its Clock
 // decides when a lease has ended.
-type fakeMarkers struct {
-	mu      sync.Mutex
-	clock   time.Time // zero: time.Now
-	markers map[string]*fakeMarker
-}
-
-type fakeMarker struct {
-	state    idwise.StepState
-	attempts int
-	note     string
-	claim    string
-	lease    time.Time
-	lastErr  string
-}
-
-func (f *fakeMarkers) now() time.Time {
-	if f.clock.IsZero() {
-		return time.Now()
-	}
-	return f.clock
-}
-
-func (f *fakeMarkers) ClaimStep(_ context.Context, journeyID, stepID, token string, leaseUntil time.Time) (idwise.StepMarker, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.markers == nil {
-		f.markers = map[string]*fakeMarker{}
-	}
-	m, ok := f.markers[journeyID+"/"+stepID]
-	if !ok {
-		m = &fakeMarker{state: idwise.StepSubmitting}
-		f.markers[journeyID+"/"+stepID] = m
-	}
-	if m.state == idwise.StepCompleted {
-		return idwise.StepMarker{}, idwise.ErrStepCompleted
-	}
-	if m.claim != "" && !m.lease.Before(f.now()) {
-		return idwise.StepMarker{}, idwise.ErrStepBusy
-	}
-	inDoubt := m.claim != ""
-	m.claim, m.lease = token, leaseUntil
-	m.attempts++
-	return idwise.StepMarker{State: m.state, Attempts: m.attempts, InDoubt: inDoubt, Note: m.note}, nil
-}
-
-func (f *fakeMarkers) AdvanceStep(_ context.Context, journeyID, stepID, token string, to idwise.StepState, note string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	m := f.markers[journeyID+"/"+stepID]
-	if m == nil || m.claim != token {
-		return idwise.ErrStepBusy
-	}
-	m.state, m.note = to, note
-	if to == idwise.StepCompleted {
-		m.claim = ""
-	}
-	return nil
-}
-
-func (f *fakeMarkers) ReleaseStep(_ context.Context, journeyID, stepID, token, why string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	m := f.markers[journeyID+"/"+stepID]
-	if m == nil || m.claim != token {
-		return idwise.ErrStepBusy
-	}
-	m.claim, m.lastErr = "", why
-	return nil
-}
-
-func (f *fakeMarkers) Step(_ context.Context, journeyID, stepID string) (idwise.StepMarker, bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	m := f.markers[journeyID+"/"+stepID]
-	if m == nil {
-		return idwise.StepMarker{}, false, nil
-	}
-	return idwise.StepMarker{State: m.state, Attempts: m.attempts, Note: m.note, Claimed: m.claim != ""}, true, nil
-}
+type fakeMarkers = markerstest.MemMarkers
 
 // fakeAPI records submissions and completions; fail* are the errors of the next calls.
 type fakeAPI struct {
@@ -305,7 +227,7 @@ func TestCustomStepExactlyOnce(t *testing.T) {
 		if _, err := markers.ClaimStep(ctx, "J5", "gov-face", "crashed", time.Now().Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		markers.clock = time.Now().Add(time.Hour)
+		markers.Clock = time.Now().Add(time.Hour)
 		res, err := cs.Run(ctx, "J5", "r1", idwise.RunOptions{})
 		if err != nil || !res.Submitted || !res.Completed || !strings.Contains(res.Note, "attempt 2 after an interrupted one") {
 			t.Errorf("Run() = %+v, %v; want submitted again (in doubt) and completed", res, err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kycbackend/kyc/shared/kyc"
 	"github.com/kycbackend/kyc/shared/processor"
+	"github.com/kycbackend/kyc/shared/processor/processortest"
 )
 
 // TestApplyUnlessJourneyKnown: the app's journey report (Apply with UnlessJourneyKnown)
@@ -42,9 +43,9 @@ func TestApplyUnlessJourneyKnown(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newMem()
+			m := processortest.NewMemStore()
 			if tt.stored != nil {
-				m.profiles["r1"] = *tt.stored
+				m.SetProfile(*tt.stored)
 			}
 			p := &pub{fail: tt.snsDown}
 			svc := processor.New(nil, processor.Deps{Journeys: m, Profiles: m, Outbox: m, Publisher: p, Events: m})
@@ -52,7 +53,7 @@ func TestApplyUnlessJourneyKnown(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Apply() = %v", err)
 			}
-			got := m.profiles["r1"]
+			got, _, _ := m.Profile(context.Background(), "r1")
 			if got.Status != tt.wantStatus || got.JourneyID != tt.wantJourney {
 				t.Errorf("profile = %s %s, want %s %s", got.Status, got.JourneyID, tt.wantStatus, tt.wantJourney)
 			}
@@ -60,13 +61,14 @@ func TestApplyUnlessJourneyKnown(t *testing.T) {
 				t.Fatalf("Apply() event = %+v, want one: %v", ev, tt.wantEvent)
 			}
 			if ev == nil {
-				if len(p.sent) != 0 || len(m.outbox) != 0 {
-					t.Errorf("published %d, outbox %d; want nothing", len(p.sent), len(m.outbox))
+				if out, _ := m.Outbox(context.Background(), "r1"); len(p.sent) != 0 || len(out) != 0 {
+					t.Errorf("published %d, outbox %d; want nothing", len(p.sent), len(out))
 				}
 				return
 			}
-			if sent, ok := m.outbox[ev.ID]; !ok || sent == tt.snsDown {
-				t.Errorf("outbox[%s] = %v (present %v), want sent=%v", ev.ID, sent, ok, !tt.snsDown)
+			out, _ := m.Outbox(context.Background(), "r1")
+			if len(out) != 1 || out[0].Event.ID != ev.ID || out[0].Sent == tt.snsDown {
+				t.Errorf("outbox = %+v, want %s with sent=%v", out, ev.ID, !tt.snsDown)
 			}
 			if !tt.snsDown && (len(p.sent) != 1 || p.sent[0].ID != ev.ID) {
 				t.Errorf("published %+v, want the event once", p.sent)

@@ -11,78 +11,36 @@ import (
 	"github.com/kycbackend/kyc/shared/inbox"
 	"github.com/kycbackend/kyc/shared/kyc"
 	"github.com/kycbackend/kyc/shared/processor"
+	"github.com/kycbackend/kyc/shared/processor/processortest"
 )
 
-// memStore implements every processor port in memory and records calls.
-type memStore struct {
-	mu        sync.Mutex
-	journeys  map[string]processor.Journey
-	profiles  map[string]kyc.Profile
-	outbox    map[string]bool // id -> sent
-	states    map[string]processor.State
-	conflicts int // ApplyStatus fails with ErrConflict this many times
-}
-
-func newMem() *memStore {
-	return &memStore{journeys: map[string]processor.Journey{}, profiles: map[string]kyc.Profile{},
-		outbox: map[string]bool{}, states: map[string]processor.State{}}
-}
-
-func (m *memStore) Journey(_ context.Context, provider, id string) (processor.Journey, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	j, ok := m.journeys[provider+id]
-	return j, ok, nil
-}
-
-func (m *memStore) PutJourney(_ context.Context, j processor.Journey) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if old, ok := m.journeys[j.Provider+j.JourneyID]; ok && old.Version >= j.Version {
-		return processor.ErrConflict
+// markedState is where the fake says e ended; "" when it was never marked.
+func markedState(t *testing.T, m *processortest.MemStore, e inbox.Event) processor.State {
+	t.Helper()
+	r, _, err := m.Event(context.Background(), e.Provider, e.EventID)
+	if err != nil {
+		t.Fatal(err)
 	}
-	m.journeys[j.Provider+j.JourneyID] = j
-	return nil
-}
-
-func (m *memStore) Profile(_ context.Context, ref string) (kyc.Profile, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	p, ok := m.profiles[ref]
-	return p, ok, nil
-}
-
-func (m *memStore) ApplyStatus(_ context.Context, c kyc.Change, cur kyc.Profile, found bool, ev *kyc.StatusEvent) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.conflicts > 0 {
-		m.conflicts--
-		return processor.ErrConflict
+	if r.State == "pending" || r.State == "unprocessable" {
+		return ""
 	}
-	p, ok := m.profiles[c.ReferenceNo]
-	if ok != found || (ok && p.Version != cur.Version) {
-		return processor.ErrConflict
-	}
-	m.profiles[c.ReferenceNo] = kyc.Profile{ReferenceNo: c.ReferenceNo, Status: c.Status, JourneyID: c.JourneyID,
-		Provider: c.Provider, Reasons: c.Reasons, Version: c.Version}
-	if ev != nil {
-		m.outbox[ev.ID] = false
-	}
-	return nil
+	return processor.State(r.State)
 }
 
-func (m *memStore) MarkSent(_ context.Context, _, id string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.outbox[id] = true
-	return nil
-}
-
-func (m *memStore) Mark(_ context.Context, e inbox.Event, st processor.State, _ string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.states[e.EventID] = st
-	return nil
+// unsent counts the outbox records of referenceNo not marked sent.
+func unsent(t *testing.T, m *processortest.MemStore, referenceNo string) int {
+	t.Helper()
+	out, err := m.Outbox(context.Background(), referenceNo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range out {
+		if !r.Sent {
+			n++
+		}
+	}
+	return n
 }
 
 type pub struct {
@@ -186,10 +144,13 @@ func TestProcess(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newMem()
-			m.conflicts = tt.conflicts
+			m := processortest.NewMemStore()
+			m.Conflicts = tt.conflicts
 			if tt.start != nil {
-				m.profiles["r1"] = *tt.start
+				m.SetProfile(*tt.start)
+			}
+			if err := m.Inbox.Put(context.Background(), tt.event); err != nil {
+				t.Fatal(err)
 			}
 			p := &pub{fail: tt.snsDown}
 			svc := processor.New(map[string]processor.Resolver{"v": tt.script},
@@ -198,23 +159,17 @@ func TestProcess(t *testing.T) {
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("Process() error = %v, wantErr %v", err, tt.wantErr)
 			}
-			if got := m.states[tt.event.EventID]; got != tt.wantState {
+			if got := markedState(t, m, tt.event); got != tt.wantState {
 				t.Errorf("event state = %q, want %q", got, tt.wantState)
 			}
-			if got := m.profiles["r1"].Status; got != tt.wantStatus {
-				t.Errorf("profile status = %q, want %q", got, tt.wantStatus)
+			if got, _, _ := m.Profile(context.Background(), "r1"); got.Status != tt.wantStatus {
+				t.Errorf("profile status = %q, want %q", got.Status, tt.wantStatus)
 			}
 			if len(p.sent) != tt.wantSent {
 				t.Errorf("published %d, want %d", len(p.sent), tt.wantSent)
 			}
-			unsent := 0
-			for _, sent := range m.outbox {
-				if !sent {
-					unsent++
-				}
-			}
-			if unsent != tt.wantUnsent {
-				t.Errorf("unsent outbox records = %d, want %d", unsent, tt.wantUnsent)
+			if n := unsent(t, m, "r1"); n != tt.wantUnsent {
+				t.Errorf("unsent outbox records = %d, want %d", n, tt.wantUnsent)
 			}
 		})
 	}

@@ -16,26 +16,26 @@ import (
 	"github.com/kycbackend/kyc/shared/devices"
 	"github.com/kycbackend/kyc/shared/kyc"
 	"github.com/kycbackend/kyc/shared/push"
+	"github.com/kycbackend/kyc/shared/push/pushtest"
 )
 
-// fakes records every call: one struct plays devices, ledger and sender.
+// fakes records every call: one struct plays devices and sender; the ledger is the
+// contract-proven pushtest.MemLedger.
 type fakes struct {
+	*pushtest.MemLedger
 	mu       sync.Mutex
 	devices  map[string][]devices.Device // by referenceNo
-	markers  map[string]string           // statusEventID/deviceID -> state
 	sent     []string                    // endpoint ARNs, in order
 	messages map[string]string           // endpoint ARN -> last message
 	deleted  []string                    // endpoint ARNs deleted
 
-	gone       map[string]bool  // endpoints that are disabled
-	failSends  map[string]error // endpoint -> error of Send
-	listErr    error
-	claimErr   error
-	releaseErr error
+	gone      map[string]bool  // endpoints that are disabled
+	failSends map[string]error // endpoint -> error of Send
+	listErr   error
 }
 
 func newFakes(list ...devices.Device) *fakes {
-	f := &fakes{devices: map[string][]devices.Device{}, markers: map[string]string{}, messages: map[string]string{},
+	f := &fakes{MemLedger: pushtest.NewMemLedger(), devices: map[string][]devices.Device{}, messages: map[string]string{},
 		gone: map[string]bool{}, failSends: map[string]error{}}
 	for _, d := range list {
 		f.devices[d.ReferenceNo] = append(f.devices[d.ReferenceNo], d)
@@ -53,37 +53,6 @@ func (f *fakes) DeleteDevice(_ context.Context, ref, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.devices[ref] = slices.DeleteFunc(f.devices[ref], func(d devices.Device) bool { return d.DeviceID == id })
-	return nil
-}
-
-func (f *fakes) ClaimPush(_ context.Context, ev, dev string) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.claimErr != nil {
-		return false, f.claimErr
-	}
-	k := ev + "/" + dev
-	if s, ok := f.markers[k]; ok && s != "released" {
-		return false, nil
-	}
-	f.markers[k] = "claimed"
-	return true, nil
-}
-
-func (f *fakes) ReleasePush(_ context.Context, ev, dev string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.releaseErr != nil {
-		return f.releaseErr
-	}
-	f.markers[ev+"/"+dev] = "released"
-	return nil
-}
-
-func (f *fakes) CompletePush(_ context.Context, ev, dev, _ string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.markers[ev+"/"+dev] = "sent"
 	return nil
 }
 
@@ -210,7 +179,7 @@ func TestNotify(t *testing.T) {
 		},
 		{
 			name:       "claim fails: nothing sent, retry",
-			setup:      func(f *fakes) { f.claimErr = errBoom },
+			setup:      func(f *fakes) { f.ClaimErr = errBoom },
 			ev:         statusEvent("e1", "alice", kyc.Approved),
 			wantOut:    push.Outcome{Devices: 2, Failed: 2},
 			wantErr:    push.ErrRetry,
@@ -298,13 +267,13 @@ func TestRetryAfterTransientFailureSendsOnlyTheRest(t *testing.T) {
 func TestReleaseFailureLosesOnlyThatPush(t *testing.T) {
 	f := newFakes(device("alice", "flaky", devices.FCM, "en"))
 	f.failSends["arn:endpoint/flaky"] = errors.New("throttled")
-	f.releaseErr = errors.New("dynamodb down")
+	f.ReleaseErr = errors.New("dynamodb down")
 	n, _ := newNotifier(t, f, push.Config{})
 	ev := statusEvent("e1", "alice", kyc.Approved)
-	if _, err := n.Notify(context.Background(), ev); !errors.Is(err, push.ErrRetry) || !errors.Is(err, f.releaseErr) {
+	if _, err := n.Notify(context.Background(), ev); !errors.Is(err, push.ErrRetry) || !errors.Is(err, f.ReleaseErr) {
 		t.Fatalf("Notify() error = %v, want ErrRetry and the release error", err)
 	}
-	f.releaseErr, f.failSends = nil, map[string]error{}
+	f.ReleaseErr, f.failSends = nil, map[string]error{}
 	out, err := n.Notify(context.Background(), ev)
 	if err != nil || out.Sent != 0 || out.Duplicates != 1 {
 		t.Errorf("retry Notify() = %+v, %v, want the device skipped (claimed)", out, err)
@@ -322,8 +291,8 @@ func TestNotEnoughTimeLeftClaimsNothing(t *testing.T) {
 	if !errors.Is(err, push.ErrRetry) || !errors.Is(err, push.ErrNoTime) || out.Failed != 1 {
 		t.Errorf("Notify() = %+v, %v, want ErrRetry wrapping ErrNoTime", out, err)
 	}
-	if len(f.markers) != 0 || len(f.sent) != 0 {
-		t.Errorf("markers %v, sent %v, want none", f.markers, f.sent)
+	if f.Len() != 0 || len(f.sent) != 0 {
+		t.Errorf("markers %d, sent %v, want none", f.Len(), f.sent)
 	}
 }
 

@@ -1,5 +1,6 @@
 // Package ddbtest gives integration tests a fresh table on DynamoDB Local, created from
-// template.yaml so that tests and deployments share one definition.
+// the table's declaration in Go (ddb.TableInput, which template.yaml is tested to equal),
+// so that tests need neither the template nor the local runtime.
 package ddbtest
 
 import (
@@ -16,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/kycbackend/kyc/infra/local/provision"
+	"github.com/kycbackend/kyc/shared/ddb"
 )
 
 // AWSConfig returns the SDK configuration for the emulators started by
@@ -42,26 +43,16 @@ func TemplatePath() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "..", "template.yaml")
 }
 
-// NewTable creates the template's table under a unique name and deletes it when the
-// test ends. It returns a client and the table name.
+// NewTable creates the declared table under a unique name and deletes it when the test
+// ends. It returns a client and the table name.
 func NewTable(t testing.TB) (*dynamodb.Client, string) {
 	t.Helper()
 	cfg := AWSConfig(t)
-	tpl, err := provision.Load(TemplatePath())
-	if err != nil {
-		t.Fatalf("load template: %v", err)
-	}
-	prefix := fmt.Sprintf("t%d-%d-", time.Now().UnixNano()%1e9, seq.Add(1))
-	ctx := context.Background()
-	tables, err := tpl.CreateTables(ctx, cfg, prefix)
-	if err != nil {
-		t.Fatalf("create tables: %v", err)
-	}
-	name := tables["Table"]
-	if name == "" {
-		t.Fatalf("template has no Table resource: %v", tables)
-	}
+	name := fmt.Sprintf("t%d-%d-Table", time.Now().UnixNano()%1e9, seq.Add(1))
 	client := dynamodb.NewFromConfig(cfg)
+	if err := ddb.EnsureTable(context.Background(), client, ddb.TableInput(name), ddb.TTLAttribute); err != nil {
+		t.Fatalf("create table %s: %v", name, err)
+	}
 	t.Cleanup(func() {
 		_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})

@@ -69,6 +69,19 @@ func (m *MemStore) Event(provider, eventID string) (inbox.Event, bool) {
 	return e, ok
 }
 
+// Update applies f to the stored event, if any, and reports whether there was one (for
+// fakes of stores that change inbox items, such as processortest.MemStore).
+func (m *MemStore) Update(provider, eventID string, f func(*inbox.Event)) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.Events[provider+"#"+eventID]
+	if ok {
+		f(&e)
+		m.Events[provider+"#"+eventID] = e
+	}
+	return ok
+}
+
 // Count returns how many events and quarantined bodies are stored.
 func (m *MemStore) Count() (events, quarantined int) {
 	m.mu.Lock()
