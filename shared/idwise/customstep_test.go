@@ -345,9 +345,7 @@ func TestCustomStepErrorsNeverNameTheImageKey(t *testing.T) {
 			if err == nil {
 				t.Fatal("Run() = nil, want the read failure (retried)")
 			}
-			markers.mu.Lock()
-			released := markers.markers["J1/gov-face"]
-			markers.mu.Unlock()
+			released, _, _ := markers.Step(context.Background(), "J1", "gov-face")
 			for what, text := range map[string]string{"error": err.Error(), "marker note": fmt.Sprint(released)} {
 				if strings.Contains(text, "user-7731") || strings.Contains(text, url.PathEscape(ref)) {
 					t.Errorf("%s = %q, names the referenceNo", what, text)

@@ -11,11 +11,12 @@ import (
 	"github.com/kycbackend/kyc/shared/inbox"
 	"github.com/kycbackend/kyc/shared/kyc"
 	"github.com/kycbackend/kyc/shared/processor"
+	"github.com/kycbackend/kyc/shared/processor/processortest"
 )
 
-// memClaims is an in-memory processor.Claims over a memStore's event states.
+// memClaims is an in-memory processor.Claims over a MemStore's event states.
 type memClaims struct {
-	m      *memStore
+	m      *processortest.MemStore
 	claims map[string]kyc.Claim
 	events map[string]inbox.Event
 }
@@ -25,18 +26,53 @@ func (c *memClaims) Claim(_ context.Context, provider, journeyID string) (kyc.Cl
 	return cl, ok, nil
 }
 
-func (c *memClaims) AwaitingClaim(_ context.Context, provider, journeyID string) ([]inbox.Event, error) {
-	c.m.mu.Lock()
-	defer c.m.mu.Unlock()
+func (c *memClaims) AwaitingClaim(ctx context.Context, provider, journeyID string) ([]inbox.Event, error) {
 	var out []inbox.Event
-	for id, st := range c.m.states {
-		if e := c.events[id]; st == processor.AwaitingClaim && e.Provider == provider && e.JourneyID == journeyID {
+	for _, e := range c.events {
+		r, _, err := c.m.Event(ctx, e.Provider, e.EventID)
+		if err != nil {
+			return nil, err
+		}
+		if r.State == string(processor.AwaitingClaim) && e.Provider == provider && e.JourneyID == journeyID {
 			out = append(out, e)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ReceivedAt.Before(out[j].ReceivedAt) })
 	return out, nil
 }
+
+// countingEvents counts the marks written through it.
+type countingEvents struct {
+	processor.Events
+	marks int
+}
+
+func (c *countingEvents) Mark(ctx context.Context, e inbox.Event, st processor.State, note string) error {
+	c.marks++
+	return c.Events.Mark(ctx, e, st, note)
+}
+
+// put stores e in m's inbox, as the webhook does before the processor sees it.
+func put(t *testing.T, m *processortest.MemStore, e inbox.Event) {
+	t.Helper()
+	if err := m.Inbox.Put(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// profiles is the status of every profile among refs that exists.
+func profiles(t *testing.T, m *processortest.MemStore, refs ...string) map[string]kyc.Status {
+	t.Helper()
+	out := map[string]kyc.Status{}
+	for _, r := range refs {
+		if p, ok, _ := m.Profile(context.Background(), r); ok {
+			out[r] = p.Status
+		}
+	}
+	return out
+}
+
+var everyone = []string{"alice", "bob", "victim", "attacker", "mallory", "vendor-data", "r1"}
 
 // countingMetrics records metric names.
 type countingMetrics struct{ counts map[string]int }
@@ -98,7 +134,7 @@ func TestProcessOwnership(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newMem()
+			m := processortest.NewMemStore()
 			cl := &memClaims{m: m, claims: map[string]kyc.Claim{}, events: map[string]inbox.Event{}}
 			if tt.claim != nil {
 				cl.claims["v#j1"] = *tt.claim
@@ -116,22 +152,19 @@ func TestProcessOwnership(t *testing.T) {
 			processor.SetClock(svc, func() time.Time { return now })
 			e := event("e")
 			e.ReceivedAt = now.Add(-tt.receivedAgo)
+			put(t, m, e)
 			if err := svc.Process(context.Background(), e); err != nil {
 				t.Fatalf("Process() error = %v", err)
 			}
-			if got := m.states["e"]; got != tt.wantState {
+			if got := markedState(t, m, e); got != tt.wantState {
 				t.Errorf("event state = %q, want %q", got, tt.wantState)
 			}
-			got := map[string]kyc.Status{}
-			for ref, p := range m.profiles {
-				got[ref] = p.Status
-			}
-			if fmt.Sprint(got) != fmt.Sprint(tt.wantProfile) {
+			if got := profiles(t, m, everyone...); fmt.Sprint(got) != fmt.Sprint(tt.wantProfile) {
 				t.Errorf("profiles = %v, want %v", got, tt.wantProfile)
 			}
-			for ref, j := range m.journeys {
-				if _, ok := tt.wantProfile[j.ReferenceNo]; !ok {
-					t.Errorf("journey %s stored for %q, a profile the outcome may not touch", ref, j.ReferenceNo)
+			if j, ok, _ := m.Journey(context.Background(), "v", "j1"); ok {
+				if _, allowed := tt.wantProfile[j.ReferenceNo]; !allowed {
+					t.Errorf("journey stored for %q, a profile the outcome may not touch", j.ReferenceNo)
 				}
 			}
 			if tt.wantMetric != "" && met.counts[tt.wantMetric] != 1 {
@@ -150,40 +183,41 @@ func TestProcessOwnership(t *testing.T) {
 // An outcome that arrived before the claim is applied when the claim arrives; the
 // sweeper's Redrive leaves a still-unclaimed event alone (no write).
 func TestClaimArrivedAppliesWaitingOutcomes(t *testing.T) {
-	m := newMem()
+	m := processortest.NewMemStore()
 	cl := &memClaims{m: m, claims: map[string]kyc.Claim{}, events: map[string]inbox.Event{}}
 	c := change(kyc.Approved, 10)
 	c.ReferenceNo = "alice"
 	res := resolverFunc(func(context.Context, inbox.Event) (processor.Outcome, error) {
 		return processor.Outcome{Change: c}, nil
 	})
+	evs := &countingEvents{Events: m}
 	svc := processor.New(map[string]processor.Resolver{"v": res}, processor.Deps{Journeys: m, Profiles: m, Outbox: m,
-		Publisher: &pub{}, Events: m, Ownership: kyc.OwnershipClaimed, Claims: cl})
+		Publisher: &pub{}, Events: evs, Ownership: kyc.OwnershipClaimed, Claims: cl})
 	ctx := context.Background()
 	e := event("e")
 	e.ReceivedAt = time.Now()
 	cl.events["e"] = e
+	put(t, m, e)
 	if err := svc.Process(ctx, e); err != nil {
 		t.Fatal(err)
 	}
-	if m.states["e"] != processor.AwaitingClaim {
-		t.Fatalf("state = %q, want awaiting_claim", m.states["e"])
+	if got := markedState(t, m, e); got != processor.AwaitingClaim {
+		t.Fatalf("state = %q, want awaiting_claim", got)
 	}
-	m.states["e"] = "sentinel" // Redrive of an unclaimed event must not write
-	if err := svc.Redrive(ctx, e); err != nil {
+	marks := evs.marks
+	if err := svc.Redrive(ctx, e); err != nil { // still unclaimed: no write
 		t.Fatal(err)
 	}
-	if m.states["e"] != "sentinel" {
-		t.Errorf("Redrive of an unclaimed event wrote state %q", m.states["e"])
+	if evs.marks != marks {
+		t.Errorf("Redrive of an unclaimed event wrote %d marks, want none", evs.marks-marks)
 	}
-	m.states["e"] = processor.AwaitingClaim
 	claim := kyc.Claim{Provider: "v", JourneyID: "j1", ReferenceNo: "alice", Source: kyc.ClaimByApp}
 	cl.claims["v#j1"] = claim
 	if err := svc.ClaimArrived(ctx, claim); err != nil {
 		t.Fatal(err)
 	}
-	if m.states["e"] != processor.Processed || m.profiles["alice"].Status != kyc.Approved {
-		t.Errorf("after the claim: state %q, alice %q; want processed, APPROVED", m.states["e"], m.profiles["alice"].Status)
+	if got, p := markedState(t, m, e), profiles(t, m, "alice"); got != processor.Processed || p["alice"] != kyc.Approved {
+		t.Errorf("after the claim: state %q, profiles %v; want processed, alice APPROVED", got, p)
 	}
 }
 
@@ -199,18 +233,20 @@ func TestAfterErrors(t *testing.T) {
 		{"transient", errors.New("timeout"), true, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newMem()
+			m := processortest.NewMemStore()
 			res := resolverFunc(func(context.Context, inbox.Event) (processor.Outcome, error) {
 				return processor.Outcome{Change: change(kyc.PendingVerification, 10),
 					After: func(context.Context) (string, error) { return "", tt.err }}, nil
 			})
 			svc := processor.New(map[string]processor.Resolver{"v": res}, processor.Deps{Journeys: m, Profiles: m, Outbox: m, Publisher: &pub{}, Events: m})
-			err := svc.Process(context.Background(), event("e"))
-			if (err != nil) != tt.wantErr || m.states["e"] != tt.wantState {
-				t.Errorf("Process() = %v, state %q; want error %v, state %q", err, m.states["e"], tt.wantErr, tt.wantState)
+			e := event("e")
+			put(t, m, e)
+			err := svc.Process(context.Background(), e)
+			if got := markedState(t, m, e); (err != nil) != tt.wantErr || got != tt.wantState {
+				t.Errorf("Process() = %v, state %q; want error %v, state %q", err, got, tt.wantErr, tt.wantState)
 			}
-			if _, ok := m.profiles["r1"]; ok {
-				t.Errorf("profile moved although the side effect failed")
+			if p := profiles(t, m, "r1"); len(p) != 0 {
+				t.Errorf("profile moved although the side effect failed: %v", p)
 			}
 		})
 	}
