@@ -178,7 +178,7 @@ func TestInOrderJourneys(t *testing.T) {
 		{"declined", []string{
 			ev("s2", "a1", "r2", 7002, "submitted"),
 			decision("s2", "a1", "r2", 9102, "declined", at(2), "Suspected document tampering", "102"),
-		}, kyc.Rejected, nil, []string{"PENDING_VERIFICATION", "REJECTED"}},
+		}, kyc.Rejected, []string{"veriff:102"}, []string{"PENDING_VERIFICATION", "REJECTED"}},
 		{"review then approved", []string{
 			ev("s3", "a1", "r3", 7002, "submitted"),
 			decision("s3", "a1", "r3", 9121, "review", at(2)),
@@ -199,7 +199,7 @@ func TestInOrderJourneys(t *testing.T) {
 			ev("s6", "a1", "r6", 7002, "submitted"),
 			decision("s6", "a1", "r6", 9103, "resubmission_requested", at(2), "Poor image quality", "204"),
 			ev("s6", "a2", "r6", 7009, "flow_cancelled", veriff.ReasonQuitSessionConfirmed, "resubmission_feedback"),
-		}, kyc.ResubmissionRequired, []string{"reason:Poor image quality", "reasonCode:204"}, []string{"PENDING_VERIFICATION", "RESUBMISSION_REQUIRED"}},
+		}, kyc.ResubmissionRequired, []string{"veriff:204"}, []string{"PENDING_VERIFICATION", "RESUBMISSION_REQUIRED"}},
 		{"cancelled on the consent screen", []string{
 			ev("s7", "a1", "r7", 7001, "started"),
 			ev("s7", "a1", "r7", 7009, "flow_cancelled", veriff.ReasonConsentScreenCancelPressed, "consent_screen"),
