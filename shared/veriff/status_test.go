@@ -2,6 +2,8 @@ package veriff
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -215,5 +217,42 @@ func TestSessionRoundTrip(t *testing.T) {
 	}
 	if d := (Session{}).Decisions(); len(d) != 0 {
 		t.Errorf("Decisions() of an empty session = %v, want empty", d)
+	}
+}
+
+// Every sample of testdata/ through the real parser and the policy (a fresh session, and
+// an approved one for the watchlist samples).
+func TestTestdataDerive(t *testing.T) {
+	approved := Session{DecisionCode: CodeApproved, DecisionStatus: "approved"}
+	tests := map[string]kyc.Status{
+		"event-started.json": "", "event-submitted.json": kyc.PendingVerification, "event-waiting-complete.json": "",
+		"event-flow-finished.json": "", "event-flow-cancelled.json": kyc.Abandoned, "event-flow-cancelled-handover.json": "",
+		"decision-approved.json": kyc.Approved, "decision-declined.json": kyc.Rejected,
+		"decision-resubmission-requested.json": kyc.ResubmissionRequired, "decision-expired.json": kyc.Abandoned,
+		"decision-abandoned.json": kyc.Abandoned, "decision-review.json": kyc.InReview,
+		"fullauto-approved.json": kyc.Approved, "fullauto-declined-decision-object.json": kyc.Rejected, "fullauto-no-decision.json": kyc.InReview,
+		"watchlist-possible-match.json": kyc.InReview, "watchlist-no-match.json": "",
+		"user-defined-status.json": "", "unknown-proof-of-address.json": "",
+	}
+	files, _ := filepath.Glob("testdata/*.json")
+	if len(files) != len(tests) {
+		t.Errorf("testdata has %d samples, the table %d", len(files), len(tests))
+	}
+	for file, want := range tests {
+		raw, err := os.ReadFile(filepath.Join("testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := Parse(raw)
+		if err != nil {
+			t.Fatalf("Parse(%s) = %v", file, err)
+		}
+		s := Session{}
+		if w.Kind == KindWatchlist {
+			s = approved
+		}
+		if got := DefaultPolicy.Derive(w, s); got.Status != want {
+			t.Errorf("Derive(%s) = %+v, want %q", file, got, want)
+		}
 	}
 }
