@@ -19,7 +19,9 @@ import (
 
 type static veriffapi.Credentials
 
-func (s static) Credentials(context.Context) (veriffapi.Credentials, error) { return veriffapi.Credentials(s), nil }
+func (s static) Credentials(context.Context) (veriffapi.Credentials, error) {
+	return veriffapi.Credentials(s), nil
+}
 
 const (
 	key    = "test-api-key"
@@ -93,7 +95,10 @@ func TestTypedErrors(t *testing.T) {
 		want  error
 	}{
 		{"create with a wrong API key", veriffapi.Credentials{APIKey: "nope", SharedSecret: secret},
-			func(c *veriffapi.Client) error { _, err := c.CreateSession(ctx, veriffapi.SessionRequest{}); return err }, veriffapi.ErrUnauthorized},
+			func(c *veriffapi.Client) error {
+				_, err := c.CreateSession(ctx, veriffapi.SessionRequest{})
+				return err
+			}, veriffapi.ErrUnauthorized},
 		{"decision signed with another secret", veriffapi.Credentials{APIKey: key, SharedSecret: "other"},
 			func(c *veriffapi.Client) error { _, err := c.Decision(ctx, s.ID); return err }, veriffapi.ErrUnauthorized},
 		{"decision of an unknown session", veriffapi.Credentials{APIKey: key, SharedSecret: secret},
