@@ -36,6 +36,12 @@ type PersonalData interface {
 	DeletePersonalData(ctx context.Context, journeyID string) error
 }
 
+// VeriffDecisions fetches a Veriff session's decision (veriffapi.Client): the raw answer,
+// in the decision webhook's shape.
+type VeriffDecisions interface {
+	Decision(ctx context.Context, sessionID string) ([]byte, error)
+}
+
 // Endpoints deletes SNS mobile push endpoints (the SNS client).
 type Endpoints interface {
 	DeleteEndpoint(ctx context.Context, in *sns.DeleteEndpointInput, optFns ...func(*sns.Options)) (*sns.DeleteEndpointOutput, error)
@@ -45,10 +51,11 @@ type Endpoints interface {
 type Config struct {
 	DB        DB
 	Table     string
-	Processor Processor     // replay and refetch
-	IDWise    PersonalData  // erase with VendorDelete
-	Endpoints Endpoints     // erase: the push endpoints of the profile's devices
-	Retention time.Duration // TTL of the events the tool records (refetch); default 30 days
+	Processor Processor       // replay and refetch
+	IDWise    PersonalData    // erase with VendorDelete
+	Veriff    VeriffDecisions // refetch of Veriff sessions
+	Endpoints Endpoints       // erase: the push endpoints of the profile's devices
+	Retention time.Duration   // TTL of the events the tool records (refetch); default 30 days
 	// CustomStepID is the IDWise custom journey step (complete-step); empty when none.
 	CustomStepID string
 }
@@ -61,6 +68,7 @@ type Ops struct {
 	inbox     *ddb.Inbox
 	proc      Processor
 	idwise    PersonalData
+	veriff    VeriffDecisions
 	endpoints Endpoints
 	retention time.Duration
 	stepID    string
@@ -80,7 +88,7 @@ func New(c Config) *Ops {
 		c.Retention = 30 * 24 * time.Hour
 	}
 	return &Ops{db: c.DB, table: c.Table, store: ddb.NewStore(c.DB, c.Table, c.Retention), inbox: ddb.NewInbox(c.DB, c.Table),
-		proc: c.Processor, idwise: c.IDWise, endpoints: c.Endpoints, retention: c.Retention, stepID: c.CustomStepID, now: time.Now}
+		proc: c.Processor, idwise: c.IDWise, veriff: c.Veriff, endpoints: c.Endpoints, retention: c.Retention, stepID: c.CustomStepID, now: time.Now}
 }
 
 // query runs in to the end (or until max items, if max > 0), page by page.
