@@ -112,7 +112,7 @@ func TestCommands(t *testing.T) {
 		{name: "refetch a veriff session", args: []string{"refetch", "-provider", "veriff", "sess-v1"}, before: func() {
 			d, _ := vsim.Decision("sess-v1", "declined", time.Now())
 			_ = vsim.SetDecision("sess-v1", []byte(strings.Replace(string(d), `"vendorData":""`, `"vendorData":"cust-v1"`, 1)))
-		}, want: []string{"journey\tveriff/sess-v1", "cust-v1", "-> REJECTED", "decisionCode=9102", "kycctl-refetch-"}},
+		}, want: []string{"veriff/sess-v1", "cust-v1", "-> REJECTED", "decisionCode=9102", "kycctl-refetch-"}},
 		{name: "refetch a veriff session Veriff does not know", args: []string{"refetch", "-provider", "veriff", "sess-nope"}, wantCode: 1, wantErr: "veriff: not found"},
 		{name: "history", args: []string{"history", "cust-1"}, want: []string{"profile cust-1: APPROVED", "IN_REVIEW", "APPROVED"}},
 		{name: "flags go after the command", args: []string{"-v", "timeline", "j-1"}, wantCode: 2, wantErr: `unknown command "-v"`},
