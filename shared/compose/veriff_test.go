@@ -548,7 +548,7 @@ func TestVeriffSampleEvents(t *testing.T) {
 	}
 	for _, want := range []string{"event 7001 started", "event 7002 submitted", "event 7007 waiting_complete", "event 7008 flow_finished",
 		"event 7009 flow_cancelled", "decision 9001 approved", "decision 9102 declined", "decision 9103 resubmission_requested",
-		"decision 9104 expired", "decision 9104 abandoned", "decision 9121 review"} {
+		"decision 9104 expired", "decision 9104 abandoned", "decision 9121 review", "fullauto 9001 approved"} {
 		if !seen[want] {
 			t.Errorf("no sample event for %q in events/", want)
 		}
