@@ -45,7 +45,9 @@ Commands:
             run a failed or stuck event (or every failed event received in the range) through the
             processor again; a processed event is left as it is
   refetch   <journeyId>
-            fetch the journey from the vendor again and re-derive the profile's status
+            fetch the journey from the vendor again and re-derive the profile's status; with
+            -provider veriff, the session's decision (GET /v1/sessions/{id}/decision, needs
+            VERIFF_SECRET_ARN and VERIFF_API_BASE_URL)
   complete-step [-no-image] <journeyId>
             complete the journey's IDWise custom step now (IDWISE_CUSTOM_STEP_ID): submit the
             profile's reference image first unless it already was (or -no-image), then Complete
@@ -66,6 +68,8 @@ Flags of every command:
   -topic-arn ARN             overrides STATUS_TOPIC_ARN
   -idwise-secret-arn ARN     overrides IDWISE_API_SECRET_ARN
   -idwise-base-url URL       overrides IDWISE_API_BASE_URL
+  -veriff-secret-arn ARN     overrides VERIFF_SECRET_ARN
+  -veriff-base-url URL       overrides VERIFF_API_BASE_URL
   -v                         log the processor's info lines to stderr
 
 events, history and timeline need only TABLE_NAME; replay, refetch and erase -idwise need the
@@ -124,7 +128,8 @@ func run(ctx context.Context, args []string, getenv compose.Getenv, stdout, stde
 	fs.StringVar(&c.provider, "provider", "idwise", "vendor of event and journey ids")
 	fs.BoolVar(&c.verbose, "v", false, "log info lines")
 	for name, env := range map[string]string{"table": "TABLE_NAME", "topic-arn": "STATUS_TOPIC_ARN",
-		"idwise-secret-arn": "IDWISE_API_SECRET_ARN", "idwise-base-url": "IDWISE_API_BASE_URL"} {
+		"idwise-secret-arn": "IDWISE_API_SECRET_ARN", "idwise-base-url": "IDWISE_API_BASE_URL",
+		"veriff-secret-arn": "VERIFF_SECRET_ARN", "veriff-base-url": "VERIFF_API_BASE_URL"} {
 		c.override[env] = fs.String(name, "", "overrides "+env)
 	}
 	exec := cmd.flags(fs)
@@ -208,6 +213,13 @@ func (c *cli) tool(ctx context.Context, processing bool) (*ops.Ops, error) {
 		if b := p.Config.ReferenceImageBucket; b != "" {
 			client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = o.BaseEndpoint != nil })
 			oc.Images = s3images.NewRemover(client, b, p.Config.CustomStep.KeyTemplate)
+		}
+		api, ok, err := compose.VeriffAPI(compose.Runtime{AWS: cfg, Getenv: c.getenv, Metrics: io.Discard})
+		if err != nil {
+			return nil, fmt.Errorf("veriff api configuration: %w", err)
+		}
+		if ok {
+			oc.Veriff = api // refetch -provider veriff
 		}
 	}
 	if oc.Table == "" {

@@ -21,6 +21,7 @@ import (
 	"github.com/kycbackend/kyc/shared/idwise"
 	"github.com/kycbackend/kyc/shared/idwise/idwisesim"
 	"github.com/kycbackend/kyc/shared/inbox"
+	"github.com/kycbackend/kyc/shared/veriff/veriffsim"
 )
 
 // TestCommands runs every command as an operator would, against the emulators, with the
@@ -42,8 +43,17 @@ func TestCommands(t *testing.T) {
 	sim := idwisesim.New(idwisesim.Config{APIKey: "k", APISecret: "s"})
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
+	vsec, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(table + "/veriff"),
+		SecretString: aws.String(`{"apiKey":"vk","sharedSecret":"vs"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vsim := veriffsim.New(veriffsim.Config{APIKey: "vk", SharedSecret: "vs"})
+	vsrv := httptest.NewServer(vsim)
+	defer vsrv.Close()
 	env := map[string]string{"TABLE_NAME": table, "STATUS_TOPIC_ARN": aws.ToString(topic.TopicArn), "JOURNEY_OWNERSHIP": "vendor",
-		"IDWISE_API_SECRET_ARN": aws.ToString(sec.ARN), "IDWISE_API_BASE_URL": srv.URL + "/"}
+		"IDWISE_API_SECRET_ARN": aws.ToString(sec.ARN), "IDWISE_API_BASE_URL": srv.URL + "/",
+		"VERIFF_SECRET_ARN": aws.ToString(vsec.ARN), "VERIFF_API_BASE_URL": vsrv.URL}
 	getenv := func(k string) string { return env[k] }
 	proc, err := compose.NewProcessing(compose.Runtime{AWS: cfg, Getenv: getenv, Metrics: io.Discard}, "test")
 	if err != nil {
@@ -99,6 +109,11 @@ func TestCommands(t *testing.T) {
 		{name: "replay a bad range", args: []string{"replay", "-from", "yesterday"}, wantCode: 2, wantErr: "RFC 3339"},
 		{name: "refetch", args: []string{"refetch", "j-1"}, before: func() { _ = sim.Review("j-1", "Approved") },
 			want: []string{"IN_REVIEW -> APPROVED", "manualDecision=Approved", "kycctl-refetch-"}},
+		{name: "refetch a veriff session", args: []string{"refetch", "-provider", "veriff", "sess-v1"}, before: func() {
+			d, _ := vsim.Decision("sess-v1", "declined", time.Now())
+			_ = vsim.SetDecision("sess-v1", []byte(strings.Replace(string(d), `"vendorData":""`, `"vendorData":"cust-v1"`, 1)))
+		}, want: []string{"veriff/sess-v1", "cust-v1", "-> REJECTED", "decisionCode=9102", "kycctl-refetch-"}},
+		{name: "refetch a veriff session Veriff does not know", args: []string{"refetch", "-provider", "veriff", "sess-nope"}, wantCode: 1, wantErr: "veriff: not found"},
 		{name: "history", args: []string{"history", "cust-1"}, want: []string{"profile cust-1: APPROVED", "IN_REVIEW", "APPROVED"}},
 		{name: "flags go after the command", args: []string{"-v", "timeline", "j-1"}, wantCode: 2, wantErr: `unknown command "-v"`},
 		{name: "timeline", args: []string{"timeline", "j-1"}, want: []string{"evt-1", "(kycctl)", "finalDecision=Approved", "systemDecision=Refer"}},

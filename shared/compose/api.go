@@ -1,6 +1,7 @@
 package compose
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"github.com/kycbackend/kyc/shared/metrics"
 	"github.com/kycbackend/kyc/shared/processor"
 	"github.com/kycbackend/kyc/shared/topic"
+	"github.com/kycbackend/kyc/shared/veriff/veriffapi"
 )
 
 // APIConfig is the app API function's configuration.
@@ -130,9 +132,28 @@ func API(rt Runtime) (*appapi.Handler, error) {
 		Publisher: topic.New(snsc, c.TopicARN),
 	})
 	devs := devices.New(store, endpoints.New(snsc, c.PlatformApps), c.MaxDevices)
-	return appapi.New(appapi.Config{ReferenceNoClaim: c.ReferenceNoClaim, Limits: c.Limits}, appapi.Deps{
-		Profiles: store, Statuses: svc, Devices: devs, Claims: store, Erasures: store, Limiter: store,
-	}), nil
+	d := appapi.Deps{Profiles: store, Statuses: svc, Devices: devs, Claims: store, Erasures: store, Limiter: store}
+	veriffAPI, ok, err := VeriffAPI(rt)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		d.Sessions = veriffSessions{api: veriffAPI}
+	}
+	return appapi.New(appapi.Config{ReferenceNoClaim: c.ReferenceNoClaim, Limits: c.Limits}, d), nil
+}
+
+// veriffSessions creates Veriff sessions for the app API with the caller as vendorData.
+type veriffSessions struct{ api *veriffapi.Client }
+
+var _ appapi.VeriffSessions = veriffSessions{}
+
+func (v veriffSessions) CreateSession(ctx context.Context, referenceNo string, r appapi.SessionRequest) (appapi.Session, error) {
+	s, err := v.api.CreateSession(ctx, veriffapi.SessionRequest{VendorData: referenceNo, Lang: r.Lang, Callback: r.Callback})
+	if err != nil {
+		return appapi.Session{}, err
+	}
+	return appapi.Session{ID: s.ID, URL: s.URL}, nil
 }
 
 func getenvOr(getenv Getenv, name, def string) string {

@@ -174,10 +174,14 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 	if err != nil {
 		return nil, err
 	}
+	vp, err := LoadVeriffPolicy(rt.Getenv)
+	if err != nil {
+		return nil, err
+	}
 	svc := processor.New(map[string]processor.Resolver{
 		idwise.Provider: idwise.NewResolver(measuredFetcher{next: api, metrics: emf}, c.Policy, c.DetailFields).WithHistory(store).WithCustomStep(cs).
 			WithMetrics(emf, store).WithNotFoundRetry(c.NotFoundRetry),
-		veriff.Provider: veriff.NewResolver(veriff.DefaultPolicy),
+		veriff.Provider: veriff.NewResolver(vp).WithProfiles(store),
 	}, processor.Deps{
 		Journeys: store, Profiles: store, Outbox: store, Events: store, Metrics: emf, Erasures: store,
 		Publisher: topic.New(sns.NewFromConfig(rt.AWS), c.TopicARN),

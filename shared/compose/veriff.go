@@ -23,6 +23,7 @@ type VeriffConfig struct {
 	SecretID  string // secret {"apiKey","sharedSecret","previousSharedSecret"}
 	Reference veriff.ReferenceField
 	Retention time.Duration
+	Strip     []string // VERIFF_STRIP_FIELDS: more body sections never stored
 }
 
 // LoadVeriffConfig reads the Veriff webhook's environment. enabled is false when
@@ -41,6 +42,7 @@ func LoadVeriffConfig(getenv Getenv) (c VeriffConfig, enabled bool, err error) {
 	if c.Retention, err = days(getenv, "RAW_EVENT_RETENTION_DAYS", 30*24*time.Hour); err != nil {
 		return c, true, err
 	}
+	c.Strip = veriff.ParseStripFields(getenv("VERIFF_STRIP_FIELDS"))
 	return c, true, nil
 }
 
@@ -58,7 +60,10 @@ func VeriffWebhook(rt Runtime) (*webhook.Handler, error) {
 	}
 	emf := metrics.New(rt.Metrics, "webhook")
 	in := inbox.New(ddb.NewInbox(dynamodb.NewFromConfig(rt.AWS), c.Table), emf, c.Retention)
-	return webhook.New(veriff.Provider, auth, in, veriff.Parser{Reference: c.Reference}.ParseEvent, emf), nil
+	parser := veriff.Parser{Reference: c.Reference, Strip: c.Strip}
+	h := webhook.New(veriff.Provider, auth, in, parser.ParseEvent, emf)
+	h.Redactor = parser.Redact // a quarantined JSON body loses the same sections
+	return h, nil
 }
 
 // veriffSecret loads the Veriff webhook credentials from one Secrets Manager secret.

@@ -48,6 +48,12 @@ type ReferenceImages interface {
 	DeleteReferenceImages(ctx context.Context, referenceNo string, journeyIDs []string) (int, error)
 }
 
+// VeriffDecisions fetches a Veriff session's decision (veriffapi.Client): the raw answer,
+// in the decision webhook's shape.
+type VeriffDecisions interface {
+	Decision(ctx context.Context, sessionID string) ([]byte, error)
+}
+
 // Endpoints deletes SNS mobile push endpoints (the SNS client).
 type Endpoints interface {
 	DeleteEndpoint(ctx context.Context, in *sns.DeleteEndpointInput, optFns ...func(*sns.Options)) (*sns.DeleteEndpointOutput, error)
@@ -61,6 +67,7 @@ type Config struct {
 	IDWise    PersonalData    // erase with VendorDelete
 	Journeys  JourneyFetcher  // erase: whose journey it is, when the table does not say
 	Images    ReferenceImages // erase -reference-image
+	Veriff    VeriffDecisions // refetch of Veriff sessions
 	Endpoints Endpoints       // erase: the push endpoints of the profile's devices
 	Retention time.Duration   // TTL of the events the tool records (refetch); default 30 days
 	// CustomStepID is the IDWise custom journey step (complete-step); empty when none.
@@ -77,6 +84,7 @@ type Ops struct {
 	idwise    PersonalData
 	journeys  JourneyFetcher
 	images    ReferenceImages
+	veriff    VeriffDecisions
 	endpoints Endpoints
 	retention time.Duration
 	stepID    string
@@ -96,7 +104,7 @@ func New(c Config) *Ops {
 		c.Retention = 30 * 24 * time.Hour
 	}
 	return &Ops{db: c.DB, table: c.Table, store: ddb.NewStore(c.DB, c.Table, c.Retention), inbox: ddb.NewInbox(c.DB, c.Table),
-		proc: c.Processor, idwise: c.IDWise, journeys: c.Journeys, images: c.Images, endpoints: c.Endpoints, retention: c.Retention, stepID: c.CustomStepID, now: time.Now}
+		proc: c.Processor, idwise: c.IDWise, journeys: c.Journeys, images: c.Images, veriff: c.Veriff, endpoints: c.Endpoints, retention: c.Retention, stepID: c.CustomStepID, now: time.Now}
 }
 
 // query runs in to the end (or until max items, if max > 0), page by page.

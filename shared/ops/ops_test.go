@@ -31,6 +31,10 @@ import (
 	"github.com/kycbackend/kyc/shared/inbox"
 	"github.com/kycbackend/kyc/shared/kyc"
 	"github.com/kycbackend/kyc/shared/processor"
+	"github.com/kycbackend/kyc/shared/veriff"
+	"github.com/kycbackend/kyc/shared/veriff/veriffapi"
+	"github.com/kycbackend/kyc/shared/veriff/veriffsim"
+	"net/http/httptest"
 )
 
 // TestMain keeps the logs of the code under test to warnings, so a failure stands out.
@@ -460,7 +464,7 @@ func TestRefetch(t *testing.T) {
 		t.Errorf("Refetch(unknown journey) = %v, want ErrNotFound", err)
 	}
 	if _, err := st.ops.Refetch(st.ctx, "veriff", "j-1"); err == nil {
-		t.Errorf("Refetch(veriff) = nil, want an error (idwise only)")
+		t.Errorf("Refetch(veriff) without the Veriff API = nil, want an error")
 	}
 	st.sim.Fail(idwisesim.EndpointJourney, 10, idwisesim.Fault{Status: 503})
 	got, err = st.ops.Refetch(st.ctx, idwise.Provider, "j-1")
@@ -764,4 +768,73 @@ func sorted(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return out
+}
+
+// kycctl refetch of a Veriff session: the decision webhook never came; the decision
+// fetched from the API (the simulator) moves the profile through the processor, and the
+// event recorded keeps no personal data.
+func TestRefetchVeriff(t *testing.T) {
+	st := newStack(t)
+	sim := veriffsim.New(veriffsim.Config{APIKey: "k", SharedSecret: "s"})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	api, err := veriffapi.New(veriffapi.Config{BaseURL: srv.URL}, veriffCreds{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := New(Config{DB: st.db, Table: st.table, Processor: st.proc.Service, Veriff: api})
+
+	submitted := `{"id":"sess-rf","attemptId":"a1","code":7002,"action":"submitted","vendorData":"ref-rf"}`
+	e, err := veriff.ParseEvent([]byte(submitted))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.inbox.Accept(st.ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	stored, _, _ := ddb.NewInbox(st.db, st.table).Event(st.ctx, e.Provider, e.EventID)
+	if err := st.proc.Service.Process(st.ctx, stored); err != nil {
+		t.Fatal(err)
+	}
+	st.messages()
+
+	// Veriff has not decided yet: nothing is recorded.
+	if err := sim.SetDecision("sess-rf", []byte(`{"status":"success","verification":null}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Refetch(st.ctx, veriff.Provider, "sess-rf"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Refetch() before a decision = %v, want ErrNotFound", err)
+	}
+
+	d, _ := sim.Decision("sess-rf", "approved", time.Now())
+	_ = sim.SetDecision("sess-rf", d)
+	got, err := o.Refetch(st.ctx, veriff.Provider, "sess-rf")
+	if err != nil {
+		t.Fatalf("Refetch() = %v", err)
+	}
+	if got.Before != kyc.PendingVerification || got.After != kyc.Approved || got.State != "processed" || got.ReferenceNo != "ref-rf" ||
+		got.Decisions["decisionCode"] != "9001" || !strings.HasPrefix(got.EventID, RefetchEventPrefix) {
+		t.Errorf("Refetch() = %+v, want PENDING_VERIFICATION -> APPROVED, processed", got)
+	}
+	if msgs := st.messages(); len(msgs) != 1 || msgs[0].Status != kyc.Approved {
+		t.Errorf("published %+v, want one APPROVED", msgs)
+	}
+	ev, found, err := ddb.NewInbox(st.db, st.table).Event(st.ctx, veriff.Provider, got.EventID)
+	if err != nil || !found || strings.Contains(string(ev.Body), "PERSON") || strings.Contains(string(ev.Body), "SIM0000000") ||
+		strings.Contains(string(ev.Body), "192.0.2.99") {
+		t.Errorf("recorded event %v %v body %s, want it without the person's data", found, err, ev.Body)
+	}
+	if sim.Calls("decision") != 2 {
+		t.Errorf("decision look-ups = %d, want 2", sim.Calls("decision"))
+	}
+	// A session Veriff does not know: the API's 404, nothing recorded.
+	if _, err := o.Refetch(st.ctx, veriff.Provider, "sess-unknown"); !errors.Is(err, veriffapi.ErrNotFound) {
+		t.Errorf("Refetch(unknown session) = %v, want veriffapi.ErrNotFound", err)
+	}
+}
+
+type veriffCreds struct{}
+
+func (veriffCreds) Credentials(context.Context) (veriffapi.Credentials, error) {
+	return veriffapi.Credentials{APIKey: "k", SharedSecret: "s"}, nil
 }

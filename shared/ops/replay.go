@@ -15,6 +15,7 @@ import (
 	"github.com/kycbackend/kyc/shared/inbox"
 	"github.com/kycbackend/kyc/shared/kyc"
 	"github.com/kycbackend/kyc/shared/processor"
+	"github.com/kycbackend/kyc/shared/veriff"
 )
 
 // Event states as stored on inbox items (processor.State plus the inbox's own).
@@ -161,13 +162,18 @@ const RefetchEventPrefix = "kycctl-refetch-"
 // journey's timeline and processes it, so the version check, the outbox and the status
 // event are exactly the processor's. A status derived from an event alone (resubmission
 // requested by a review) is not in the journey result: re-fetching replaces it by the
-// result's decisions. IDWise only, for now.
+// result's decisions. A Veriff session's decision is fetched (GET
+// /v1/sessions/{id}/decision) and recorded as the decision webhook it stands for, so the
+// same policy and version rules apply (see refetchVeriffEvent).
 func (o *Ops) Refetch(ctx context.Context, provider, journeyID string) (RefetchResult, error) {
 	if o.proc == nil {
 		return RefetchResult{}, fmt.Errorf("refetch: processor %w", ErrNotConfigured)
 	}
-	if provider != idwise.Provider {
-		return RefetchResult{}, fmt.Errorf("refetch: provider %q not supported (idwise only)", provider)
+	if provider != idwise.Provider && provider != veriff.Provider {
+		return RefetchResult{}, fmt.Errorf("refetch: provider %q not supported (idwise or veriff)", provider)
+	}
+	if provider == veriff.Provider && o.veriff == nil {
+		return RefetchResult{}, fmt.Errorf("refetch: veriff api %w (VERIFF_SECRET_ARN)", ErrNotConfigured)
 	}
 	res := RefetchResult{Provider: provider, JourneyID: journeyID}
 	stored, found, err := o.store.Journey(ctx, provider, journeyID)
@@ -180,7 +186,7 @@ func (o *Ops) Refetch(ctx context.Context, provider, journeyID string) (RefetchR
 		if err != nil {
 			return res, err
 		}
-		if len(events) == 0 {
+		if len(events) == 0 && provider != veriff.Provider { // a Veriff session whose webhooks never came: its decision names the user
 			return res, fmt.Errorf("journey %s/%s: %w (no snapshot, no event)", provider, journeyID, ErrNotFound)
 		}
 		for _, it := range events {
@@ -200,6 +206,12 @@ func (o *Ops) Refetch(ctx context.Context, provider, journeyID string) (RefetchR
 	e := inbox.Event{Provider: provider, EventID: RefetchEventPrefix + now.Format("20060102T150405.000000000Z"),
 		Name: idwise.FinishedJourney, JourneyID: journeyID, ReferenceNo: res.ReferenceNo,
 		Attributes: map[string]string{"operator": "refetch"}, Processable: true, ReceivedAt: now, ExpiresAt: now.Add(o.retention)}
+	if provider == veriff.Provider {
+		if e, err = o.refetchVeriffEvent(ctx, e); err != nil {
+			return res, err
+		}
+		res.ReferenceNo = e.ReferenceNo
+	}
 	res.EventID = e.EventID
 	if err := o.inbox.PutOperatorEvent(ctx, e); err != nil {
 		return res, fmt.Errorf("record refetch event: %w", err)
@@ -243,4 +255,35 @@ func (o *Ops) journeyEvents(ctx context.Context, provider, journeyID string) ([]
 		return nil, fmt.Errorf("query journey %s events: %w", journeyID, err)
 	}
 	return items, nil
+}
+
+// refetchVeriffEvent fetches the Veriff session's decision and turns it into the operator
+// event: the decision webhook it stands for (attributes, processable), under the refetch
+// event id, without the person's data (veriff.Parser strips the body), naming the
+// referenceNo already recorded for the session, else the decision's vendorData.
+func (o *Ops) refetchVeriffEvent(ctx context.Context, base inbox.Event) (inbox.Event, error) {
+	raw, err := o.veriff.Decision(ctx, base.JourneyID)
+	if err != nil {
+		return base, fmt.Errorf("refetch veriff session %s: %w", base.JourneyID, err)
+	}
+	w, err := veriff.Parse(raw)
+	if err != nil {
+		return base, fmt.Errorf("refetch veriff session %s: decision: %w", base.JourneyID, err)
+	}
+	if w.Kind != veriff.KindDecision {
+		return base, fmt.Errorf("refetch veriff session %s: Veriff has no decision yet: %w", base.JourneyID, ErrNotFound)
+	}
+	if w.SessionID != base.JourneyID {
+		return base, fmt.Errorf("refetch veriff session %s: the answer is of session %s", base.JourneyID, w.SessionID)
+	}
+	e, err := veriff.Parser{}.ParseEvent(raw)
+	if err != nil {
+		return base, fmt.Errorf("refetch veriff session %s: %w", base.JourneyID, err)
+	}
+	e.EventID, e.ReceivedAt, e.ExpiresAt = base.EventID, base.ReceivedAt, base.ExpiresAt
+	e.Attributes["operator"] = "refetch"
+	if base.ReferenceNo != "" {
+		e.ReferenceNo = base.ReferenceNo
+	}
+	return e, nil
 }

@@ -11,10 +11,17 @@ import (
 	"github.com/kycbackend/kyc/shared/processor"
 )
 
-// Resolver is the Veriff processor.Resolver. This version makes no Veriff API call: the
-// status comes from the webhook itself (decision webhooks carry the decision).
+// Resolver is the Veriff processor.Resolver. It makes no Veriff API call: the status
+// comes from the webhook itself (decision and Full Auto webhooks carry the decision;
+// kycctl refetch records a decision fetched from the API as a decision webhook).
 type Resolver struct {
-	policy Policy
+	policy   Policy
+	profiles ProfileReader
+}
+
+// ProfileReader reads a profile (ddb.Store).
+type ProfileReader interface {
+	Profile(ctx context.Context, referenceNo string) (kyc.Profile, bool, error)
 }
 
 var _ processor.Resolver = (*Resolver)(nil)
@@ -22,9 +29,18 @@ var _ processor.Resolver = (*Resolver)(nil)
 // NewResolver returns the Veriff resolver.
 func NewResolver(policy Policy) *Resolver {
 	if policy.Decisions == nil {
-		policy = DefaultPolicy
+		policy.Decisions = DefaultPolicy.Decisions
 	}
 	return &Resolver{policy: policy}
+}
+
+// WithProfiles lets the resolver see the profile's current journey, so that a late
+// decision of an older session (its decisionTime before the profile's current journey
+// started) never overrides the newer journey. Without it, only the processor's version
+// check stands between them.
+func (r *Resolver) WithProfiles(p ProfileReader) *Resolver {
+	r.profiles = p
+	return r
 }
 
 // Resolve implements processor.Resolver.
@@ -41,20 +57,24 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 	w := FromEvent(e)
 	s := SessionOf(stored.Decisions)
 	at := e.ReceivedAt.UTC()
-	if w.Kind == KindDecision {
+	timed := false
+	if w.IsDecision() {
 		if t, err := time.Parse(time.RFC3339Nano, w.DecisionTime); err == nil {
-			at = t.UTC()
+			at, timed = t.UTC(), true
 		}
 	}
 	version := kyc.Version(at, e.EventID)
 
 	d := r.policy.Derive(w, s)
 	note := describe(w)
-	if w.Kind == KindDecision && s.Decided() && s.DecisionVersion > version {
+	if w.IsDecision() && s.Decided() && s.DecisionVersion > version {
 		d = Derivation{Note: fmt.Sprintf("older than the stored decision %d, ignored", s.DecisionCode)}
-	} else if w.Kind == KindDecision {
-		s.DecisionCode, s.DecisionStatus, s.DecisionAttempt = w.Code, w.Status, w.AttemptID
+	} else if code := decidedCode(w, d); code != 0 {
+		s.DecisionCode, s.DecisionStatus, s.DecisionAttempt = code, w.Status, w.AttemptID
 		s.DecisionTime, s.DecisionVersion, s.ReasonCode, s.Reason = w.DecisionTime, version, w.ReasonCode, w.Reason
+	}
+	if w.Kind == KindWatchlist {
+		s.WatchlistMatch, s.WatchlistCheck, s.WatchlistHits = w.MatchStatus, w.CheckType, w.Hits
 	}
 	if w.Code == CodeSubmitted && w.Kind == KindEvent {
 		s.Submitted = true
@@ -62,11 +82,20 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 			s.SubmittedAttempt = w.AttemptID
 		}
 	}
+
+	ref := firstNonEmpty(e.ReferenceNo, stored.ReferenceNo)
+	if d.Status != "" && w.IsDecision() && timed && ref != "" {
+		older, journey, err := r.olderThanJourney(ctx, ref, e.JourneyID, version)
+		if err != nil {
+			return processor.Outcome{}, err
+		}
+		if older {
+			d = Derivation{Note: "decided before the profile's current journey " + journey + " started, status kept"}
+		}
+	}
 	if d.Note != "" {
 		note += ": " + d.Note
 	}
-
-	ref := firstNonEmpty(e.ReferenceNo, stored.ReferenceNo)
 	out := processor.Outcome{Note: note}
 	if d.Status != "" {
 		if ref == "" {
@@ -76,7 +105,7 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 		switch {
 		case s.ChangeEventID == e.EventID && s.ChangeVersion != 0:
 			v = s.ChangeVersion // the same event again: the same change
-		case w.Kind == KindDecision && s.ChangeAttempt == w.AttemptID && s.ChangeVersion >= v:
+		case w.IsDecision() && s.ChangeAttempt == w.AttemptID && s.ChangeVersion >= v:
 			v = s.ChangeVersion + 1
 		}
 		if v > s.ChangeVersion {
@@ -105,9 +134,57 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 	return out, nil
 }
 
+// decidedCode is the decision code w records for its session: its own, or for a Full
+// Auto webhook decided by its score, the code of the status the score led to.
+func decidedCode(w Webhook, d Derivation) int {
+	switch {
+	case !w.IsDecision():
+		return 0
+	case w.Code != 0:
+		return w.Code
+	case d.Status == kyc.Approved:
+		return CodeApproved
+	case d.Status == kyc.InReview:
+		return CodeReview
+	}
+	return 0
+}
+
+// olderThanJourney reports whether a decision of version (its decisionTime) predates the
+// profile's current status on another journey: the profile moved on to a newer journey
+// (a new session), and a late decision of the old session must not bring it back.
+func (r *Resolver) olderThanJourney(ctx context.Context, ref, sessionID string, version int64) (bool, string, error) {
+	if r.profiles == nil {
+		return false, "", nil
+	}
+	p, found, err := r.profiles.Profile(ctx, ref)
+	if err != nil {
+		return false, "", fmt.Errorf("read profile of veriff session %s: %w", sessionID, err)
+	}
+	if !found || p.JourneyID == "" || p.JourneyID == sessionID {
+		return false, "", nil
+	}
+	return version < p.Version, p.JourneyID, nil
+}
+
 // describe is the timeline note of w: ids, codes and flow context only.
 func describe(w Webhook) string {
 	parts := []string{w.Name()}
+	switch w.Kind {
+	case KindFullAuto:
+		if w.DecisionScore != "" {
+			parts = append(parts, "decisionScore "+w.DecisionScore)
+		}
+	case KindWatchlist:
+		if w.CheckType != "" {
+			parts = append(parts, "checkType "+label(w.CheckType))
+		}
+		parts = append(parts, fmt.Sprintf("%d hits", w.Hits))
+	case KindUserDefined, KindUnknown:
+		if w.EventType != "" {
+			parts = append(parts, "eventType "+label(w.EventType))
+		}
+	}
 	if w.AttemptID != "" {
 		parts = append(parts, "attempt "+w.AttemptID)
 	}

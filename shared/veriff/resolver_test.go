@@ -178,7 +178,7 @@ func TestInOrderJourneys(t *testing.T) {
 		{"declined", []string{
 			ev("s2", "a1", "r2", 7002, "submitted"),
 			decision("s2", "a1", "r2", 9102, "declined", at(2), "Suspected document tampering", "102"),
-		}, kyc.Rejected, nil, []string{"PENDING_VERIFICATION", "REJECTED"}},
+		}, kyc.Rejected, []string{"veriff:102"}, []string{"PENDING_VERIFICATION", "REJECTED"}},
 		{"review then approved", []string{
 			ev("s3", "a1", "r3", 7002, "submitted"),
 			decision("s3", "a1", "r3", 9121, "review", at(2)),
@@ -199,7 +199,7 @@ func TestInOrderJourneys(t *testing.T) {
 			ev("s6", "a1", "r6", 7002, "submitted"),
 			decision("s6", "a1", "r6", 9103, "resubmission_requested", at(2), "Poor image quality", "204"),
 			ev("s6", "a2", "r6", 7009, "flow_cancelled", veriff.ReasonQuitSessionConfirmed, "resubmission_feedback"),
-		}, kyc.ResubmissionRequired, []string{"reason:Poor image quality", "reasonCode:204"}, []string{"PENDING_VERIFICATION", "RESUBMISSION_REQUIRED"}},
+		}, kyc.ResubmissionRequired, []string{"veriff:204"}, []string{"PENDING_VERIFICATION", "RESUBMISSION_REQUIRED"}},
 		{"cancelled on the consent screen", []string{
 			ev("s7", "a1", "r7", 7001, "started"),
 			ev("s7", "a1", "r7", 7009, "flow_cancelled", veriff.ReasonConsentScreenCancelPressed, "consent_screen"),
@@ -450,5 +450,148 @@ func TestEndUserIDAsReference(t *testing.T) {
 	h.process(e)
 	if p := h.profile("eu-re"); p.Status != kyc.PendingVerification {
 		t.Errorf("profile eu-re = %+v, want PENDING_VERIFICATION", p)
+	}
+}
+
+// profileOn is a ProfileReader that holds one profile.
+type profileOn struct{ p kyc.Profile }
+
+func (f profileOn) Profile(_ context.Context, ref string) (kyc.Profile, bool, error) {
+	return f.p, f.p.ReferenceNo == ref, nil
+}
+
+// Issue 13 item 11: a decision whose decisionTime is older than the profile's current
+// journey (the user started a new session since) does not override it, even when the
+// old session's own record would rank it above (its submission reached us late).
+func TestDecisionOlderThanCurrentJourney(t *testing.T) {
+	newJourney := kyc.Profile{ReferenceNo: "r11", Status: kyc.PendingVerification, JourneyID: "s-new", Provider: veriff.Provider,
+		Version: kyc.Version(at(30), "claim")}
+	// The old session's submission was received at 40, after the new journey started.
+	stored := processor.Journey{Provider: veriff.Provider, JourneyID: "s-old", ReferenceNo: "r11",
+		Decisions: veriff.Session{Submitted: true, SubmittedAttempt: "a1", ChangeAttempt: "a1",
+			ChangeVersion: kyc.Version(at(40), "sub"), ChangeEventID: "sub"}.Decisions()}
+	parse := func(body string) inbox.Event {
+		e, err := veriff.ParseEvent([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.ReceivedAt = at(41)
+		return e
+	}
+	tests := []struct {
+		name       string
+		body       string
+		withGuard  bool
+		wantChange bool
+	}{
+		{"decided before the new journey started", decision("s-old", "a1", "r11", 9001, "approved", at(10)), true, false},
+		{"same, without the profile reader: only the version check", decision("s-old", "a1", "r11", 9001, "approved", at(10)), false, true},
+		{"full auto decided before the new journey started", fmt.Sprintf(`{"eventType":"fullauto","sessionId":"s-old","attemptId":"a1","vendorData":"r11","time":%q,"data":{"verification":{"decision":"declined"}}}`,
+			at(10).Format(time.RFC3339Nano)), true, false},
+		{"decided after the new journey started: the newest outcome wins", decision("s-old", "a1", "r11", 9001, "approved", at(35)), true, true},
+		{"a decision of the current journey", decision("s-new", "a1", "r11", 9001, "approved", at(10)), true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := veriff.NewResolver(veriff.DefaultPolicy)
+			if tt.withGuard {
+				r = r.WithProfiles(profileOn{newJourney})
+			}
+			e := parse(tt.body)
+			st := stored
+			if e.JourneyID != "s-old" {
+				st = processor.Journey{}
+			}
+			out, err := r.Resolve(context.Background(), e, st, e.JourneyID == "s-old")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (out.Change != nil) != tt.wantChange {
+				t.Errorf("Resolve() change = %+v (note %q), want a change: %v", out.Change, out.Note, tt.wantChange)
+			}
+			if !tt.wantChange && !strings.Contains(out.Note, "s-new") {
+				t.Errorf("note = %q, want it to name the current journey", out.Note)
+			}
+		})
+	}
+}
+
+// Through the processor: the profile on its new journey stays where it is when the old
+// session's decision comes late; the old session's record still learns the decision.
+func TestLateDecisionOfAnOldSessionKeepsTheNewJourney(t *testing.T) {
+	m := newMem()
+	svc := processor.New(map[string]processor.Resolver{veriff.Provider: veriff.NewResolver(veriff.DefaultPolicy).WithProfiles(m)},
+		processor.Deps{Journeys: m, Profiles: m, Outbox: m, Publisher: m, Events: m})
+	h := &harness{t: t, m: m, svc: svc}
+	h.deliver(ev("s-old", "a1", "r12", 7002, "submitted"), at(1))
+	if _, err := svc.Apply(context.Background(), kyc.Change{ReferenceNo: "r12", JourneyID: "s-new", Provider: veriff.Provider,
+		Status: kyc.PendingVerification, Version: kyc.Version(at(30), "claim"), OccurredAt: at(30)}, processor.UnlessJourneyKnown); err != nil {
+		t.Fatal(err)
+	}
+	e := h.deliver(decision("s-old", "a1", "r12", 9102, "declined", at(20), "Suspected document tampering", "102"), at(40))
+	if p := h.profile("r12"); p.JourneyID != "s-new" || p.Status != kyc.PendingVerification {
+		t.Errorf("profile = %+v, want PENDING_VERIFICATION on s-new", p)
+	}
+	if j := m.journeys[veriff.Provider+"#s-old"]; veriff.SessionOf(j.Decisions).DecisionCode != veriff.CodeDeclined {
+		t.Errorf("old session record = %v, want its decision recorded", j.Decisions)
+	}
+	if m.states[e.EventID] != processor.Processed {
+		t.Errorf("state = %s, want processed (timeline)", m.states[e.EventID])
+	}
+}
+
+// The new kinds through the processor: Full Auto decides; a watchlist possible match
+// moves an approved profile to review, a no-match and a user-defined status only go to
+// the timeline.
+func TestNewKindsJourneys(t *testing.T) {
+	fullAuto := func(session, ref, decision string, decided time.Time) string {
+		return fmt.Sprintf(`{"status":"success","eventType":"fullauto","sessionId":%q,"attemptId":"a1","vendorData":%q,"time":%q,`+
+			`"data":{"verification":{"decision":%q,"decisionScore":0.9,"person":{"firstName":{"value":"TEST"}}}}}`, session, ref, decided.Format(time.RFC3339Nano), decision)
+	}
+	watch := func(session, ref, match string, hits int) string {
+		h := make([]string, hits)
+		for i := range h {
+			h[i] = `{"matchedName":"TEST PERSON"}`
+		}
+		return fmt.Sprintf(`{"checkType":"updated_result","sessionId":%q,"attemptId":"a1","vendorData":%q,"matchStatus":%q,"totalHits":%d,"hits":[%s]}`,
+			session, ref, match, hits, strings.Join(h, ","))
+	}
+	userDefined := func(session string) string {
+		return fmt.Sprintf(`{"data":{"verification":{"id":%q,"userDefinedData":{"status":"x"}}},"eventType":"user_defined_status","attemptId":"a1","time":"2026-05-01T12:00:00Z"}`, session)
+	}
+	tests := []struct {
+		name     string
+		bodies   []string
+		want     kyc.Status
+		reasons  []string
+		statuses []string
+	}{
+		{"full auto approved", []string{fullAuto("f1", "rf1", "approved", at(2))}, kyc.Approved, nil, []string{"APPROVED"}},
+		{"full auto declined", []string{fullAuto("f2", "rf2", "declined", at(2))}, kyc.Rejected, nil, []string{"REJECTED"}},
+		{"approved, then a watchlist possible match", []string{fullAuto("w1", "rw1", "approved", at(2)), watch("w1", "rw1", "possible_match", 2)},
+			kyc.InReview, []string{"watchlist:possible_match"}, []string{"APPROVED", "IN_REVIEW"}},
+		{"approved, then no match", []string{decision("w2", "a1", "rw2", 9001, "approved", at(2)), watch("w2", "rw2", "no_match", 0)},
+			kyc.Approved, nil, []string{"APPROVED"}},
+		{"possible match before any approval: kept pending", []string{ev("w3", "a1", "rw3", 7002, "submitted"), watch("w3", "rw3", "possible_match", 1)},
+			kyc.PendingVerification, nil, []string{"PENDING_VERIFICATION"}},
+		{"approved, then a user-defined status", []string{decision("u1", "a1", "ru1", 9001, "approved", at(2)), userDefined("u1")},
+			kyc.Approved, nil, []string{"APPROVED"}},
+		{"desktop-to-phone handover, then approved", []string{ev("h1", "a1", "rh1", 7010, "flow_cancelled", veriff.ReasonMobileHandoverScreenShown),
+			ev("h1", "a1", "rh1", 7002, "submitted"), decision("h1", "a1", "rh1", 9001, "approved", at(5))}, kyc.Approved, nil, []string{"PENDING_VERIFICATION", "APPROVED"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			for i, b := range tt.bodies {
+				h.deliver(b, at(10+i))
+			}
+			p := h.profile(h.m.sent[0].ReferenceNo)
+			if p.Status != tt.want || !reflect.DeepEqual(p.Reasons, tt.reasons) {
+				t.Errorf("profile = %+v, want %s %q", p, tt.want, tt.reasons)
+			}
+			if got := h.m.statuses(); !reflect.DeepEqual(got, tt.statuses) {
+				t.Errorf("status events = %v, want %v", got, tt.statuses)
+			}
+		})
 	}
 }

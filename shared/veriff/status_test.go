@@ -2,6 +2,8 @@ package veriff
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -15,6 +17,12 @@ func TestDerive(t *testing.T) {
 	}
 	decision := func(code int, status, reason, reasonCode string) Webhook {
 		return Webhook{Kind: KindDecision, SessionID: "s", AttemptID: "a1", Code: code, Status: status, Reason: reason, ReasonCode: reasonCode}
+	}
+	fullAuto := func(decision, score string) Webhook {
+		return Webhook{Kind: KindFullAuto, SessionID: "s", AttemptID: "a1", Status: decision, Code: DecisionCode(decision), DecisionScore: score}
+	}
+	watchlist := func(match string, hits int) Webhook {
+		return Webhook{Kind: KindWatchlist, SessionID: "s", AttemptID: "a1", CheckType: "updated_result", MatchStatus: match, Hits: hits}
 	}
 	fresh := Session{}
 	submitted := Session{Submitted: true, SubmittedAttempt: "a1"}
@@ -32,9 +40,13 @@ func TestDerive(t *testing.T) {
 		guard   processor.Guard
 	}{
 		{"9001 approved", decision(9001, "approved", "", ""), fresh, kyc.Approved, nil, processor.Always},
-		{"9102 declined", decision(9102, "declined", "Suspected document tampering", "102"), fresh, kyc.Rejected, nil, processor.Always},
+		// The app sees Veriff's reason code as "veriff:<code>", never its free-text reason.
+		{"9102 declined, with its reason code", decision(9102, "declined", "Suspected document tampering", "102"), fresh, kyc.Rejected, []string{"veriff:102"}, processor.Always},
+		{"9102 declined without a reason", decision(9102, "declined", "", ""), fresh, kyc.Rejected, nil, processor.Always},
 		{"9103 resubmission requested, with the reason", decision(9103, "resubmission_requested", "Poor image quality", "204"), submitted,
-			kyc.ResubmissionRequired, []string{"reason:Poor image quality", "reasonCode:204"}, processor.Always},
+			kyc.ResubmissionRequired, []string{"veriff:204"}, processor.Always},
+		{"9103 with a reason code that is not a number", decision(9103, "resubmission_requested", "Poor image quality", "call me maybe"), submitted,
+			kyc.ResubmissionRequired, []string{"veriff:other"}, processor.Always},
 		{"9103 without a reason", decision(9103, "resubmission_requested", "", ""), submitted, kyc.ResubmissionRequired, nil, processor.Always},
 		{"9104 expired", decision(9104, "expired", "", ""), fresh, kyc.Abandoned, nil, processor.Always},
 		{"9104 abandoned", decision(9104, "abandoned", "", ""), fresh, kyc.Abandoned, nil, processor.Always},
@@ -53,8 +65,10 @@ func TestDerive(t *testing.T) {
 
 		{"flow_cancelled on the consent screen", event(7009, ActionFlowCancelled, "a1", ReasonConsentScreenCancelPressed, "consent_screen_shown"), fresh,
 			kyc.Abandoned, []string{"reason:consent_screen_cancel_pressed", "state:consent_screen_shown"}, processor.UnlessDecided},
-		{"flow_cancelled, handover without state", event(7010, ActionFlowCancelled, "a1", ReasonMobileHandoverScreenShown, ""), fresh,
-			kyc.Abandoned, []string{"reason:mobile_handover_screen_shown"}, processor.UnlessDecided},
+		// Issue 14 item 11: the desktop-to-phone handover is not an abandonment.
+		{"flow_cancelled, desktop-to-phone handover", event(7010, ActionFlowCancelled, "a1", ReasonMobileHandoverScreenShown, ""), fresh, "", nil, processor.Always},
+		{"flow_cancelled, unknown free-text reason bounded", event(7009, ActionFlowCancelled, "a1", "the user said: bye!", "x y"), fresh,
+			kyc.Abandoned, []string{"reason:other", "state:other"}, processor.UnlessDecided},
 		{"flow_cancelled, unknown reason and state as they came", event(7008, ActionFlowCancelled, "a1", "new_reason", "new_state"), fresh,
 			kyc.Abandoned, []string{"reason:new_reason", "state:new_state"}, processor.UnlessDecided},
 		{"flow_cancelled without context", event(7007, ActionFlowCancelled, "a1", "", ""), fresh, kyc.Abandoned, nil, processor.UnlessDecided},
@@ -66,6 +80,25 @@ func TestDerive(t *testing.T) {
 		{"flow_finished", event(7008, ActionFlowFinished, "a1", ReasonFinishedScreenConfirmedClicked, ""), fresh, "", nil, processor.Always},
 		{"flow event with an unknown action", event(7010, "flow_paused", "a1", "", ""), fresh, "", nil, processor.Always},
 		{"unknown event code", event(7003, "something", "a1", "", ""), fresh, "", nil, processor.Always},
+
+		// Full Auto (Essential plan): the decision value through the same codes.
+		{"full auto approved", fullAuto("approved", "0.97"), fresh, kyc.Approved, nil, processor.Always},
+		{"full auto declined", fullAuto("declined", "0.12"), fresh, kyc.Rejected, nil, processor.Always},
+		{"full auto resubmission requested", fullAuto("resubmission_requested", ""), fresh, kyc.ResubmissionRequired, nil, processor.Always},
+		{"full auto expired", fullAuto("expired", ""), fresh, kyc.Abandoned, nil, processor.Always},
+		{"full auto abandoned", fullAuto("abandoned", ""), fresh, kyc.Abandoned, nil, processor.Always},
+		{"full auto review", fullAuto("review", ""), fresh, kyc.InReview, nil, processor.Always},
+		{"full auto unknown decision value", fullAuto("brand_new", "0.99"), fresh, "", nil, processor.Always},
+		{"full auto no decision, no threshold configured", fullAuto("", "0.99"), fresh, kyc.InReview, []string{"decision:missing"}, processor.Always},
+		{"full auto no decision and no score", fullAuto("", ""), fresh, kyc.InReview, []string{"decision:missing"}, processor.Always},
+
+		// Watchlist screening: a possible match puts an approved profile back in review.
+		{"watchlist possible match", watchlist(MatchPossible, 2), approved, kyc.InReview, []string{"watchlist:possible_match"}, processor.OnlyIfApproved},
+		{"watchlist no match", watchlist(MatchNone, 0), approved, "", nil, processor.Always},
+		{"watchlist unknown match status", watchlist("maybe", 1), approved, "", nil, processor.Always},
+
+		{"user-defined status", Webhook{Kind: KindUserDefined, SessionID: "s", AttemptID: "a1", EventType: "user_defined_status"}, approved, "", nil, processor.Always},
+		{"unknown kind", Webhook{Kind: KindUnknown, SessionID: "s"}, fresh, "", nil, processor.Always},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,7 +122,7 @@ func TestDeriveEveryFlowCodeAndReason(t *testing.T) {
 			t.Run(fmt.Sprintf("%d %s %s", code, r.Action, reason), func(t *testing.T) {
 				got := DefaultPolicy.Derive(Webhook{Kind: KindEvent, Code: code, Action: r.Action, Reason: reason}, Session{})
 				want := kyc.Status("")
-				if r.Action == ActionFlowCancelled {
+				if r.Action == ActionFlowCancelled && reason != ReasonMobileHandoverScreenShown {
 					want = kyc.Abandoned
 				}
 				if got.Status != want {
@@ -103,10 +136,79 @@ func TestDeriveEveryFlowCodeAndReason(t *testing.T) {
 	}
 }
 
+// The Full Auto decision score against the configured threshold, when the payload has no
+// decision value (VERIFF_DECISION_SCORE_THRESHOLD).
+func TestDeriveFullAutoScore(t *testing.T) {
+	p := DefaultPolicy
+	p.ScoreThreshold = 0.8
+	tests := []struct {
+		score   string
+		status  kyc.Status
+		reasons []string
+	}{
+		{"0.8", kyc.Approved, nil},
+		{"0.95", kyc.Approved, nil},
+		{"0.79", kyc.InReview, []string{ReasonScoreBelow}},
+		{"0", kyc.InReview, []string{ReasonScoreBelow}},
+		{"", kyc.InReview, []string{ReasonNoDecision}},
+		{"high", kyc.InReview, []string{ReasonNoDecision}},
+	}
+	for _, tt := range tests {
+		got := p.Derive(Webhook{Kind: KindFullAuto, SessionID: "s", DecisionScore: tt.score}, Session{})
+		if got.Status != tt.status || !reflect.DeepEqual(got.Reasons, tt.reasons) {
+			t.Errorf("Derive(score %q) = %+v, want %s %q", tt.score, got, tt.status, tt.reasons)
+		}
+	}
+	// A decision value wins over the score.
+	if got := p.Derive(Webhook{Kind: KindFullAuto, Status: "declined", Code: CodeDeclined, DecisionScore: "0.99"}, Session{}); got.Status != kyc.Rejected {
+		t.Errorf("Derive(declined, score 0.99) = %+v, want REJECTED", got)
+	}
+}
+
+func TestWatchlistMatchConfigurable(t *testing.T) {
+	tests := []struct {
+		config  string
+		want    kyc.Status
+		wantErr bool
+	}{
+		{"", kyc.InReview, false}, {"IN_REVIEW", kyc.InReview, false}, {"rejected", kyc.Rejected, false},
+		{"NONE", "", false}, {"APPROVED", "", true},
+	}
+	for _, tt := range tests {
+		got, err := ParseWatchlistMatch(tt.config)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("ParseWatchlistMatch(%q) = %q, %v, want %q (error %v)", tt.config, got, err, tt.want, tt.wantErr)
+		}
+		if err != nil {
+			continue
+		}
+		p := DefaultPolicy
+		p.WatchlistMatch = got
+		d := p.Derive(Webhook{Kind: KindWatchlist, SessionID: "s", MatchStatus: MatchPossible}, Session{})
+		if d.Status != tt.want {
+			t.Errorf("Derive(possible_match) with %q = %+v, want %q", tt.config, d, tt.want)
+		}
+	}
+}
+
+func TestParseScoreThreshold(t *testing.T) {
+	for in, want := range map[string]float64{"": 0, "0.5": 0.5, " 1 ": 1} {
+		if got, err := ParseScoreThreshold(in); err != nil || got != want {
+			t.Errorf("ParseScoreThreshold(%q) = %v, %v, want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"0", "-0.1", "1.5", "80", "x"} {
+		if _, err := ParseScoreThreshold(in); err == nil {
+			t.Errorf("ParseScoreThreshold(%q) = nil error, want one", in)
+		}
+	}
+}
+
 func TestSessionRoundTrip(t *testing.T) {
 	s := Session{DecisionCode: 9103, DecisionStatus: "resubmission_requested", DecisionAttempt: "a1", DecisionTime: "2026-05-01T10:15:27.916Z",
 		DecisionVersion: 123, ReasonCode: "204", Reason: "Poor image quality", Submitted: true, SubmittedAttempt: "a1",
-		ChangeAttempt: "a1", ChangeVersion: 124, ChangeEventID: "abc"}
+		ChangeAttempt: "a1", ChangeVersion: 124, ChangeEventID: "abc",
+		WatchlistMatch: "possible_match", WatchlistCheck: "updated_result", WatchlistHits: 3}
 	if got := SessionOf(s.Decisions()); !reflect.DeepEqual(got, s) {
 		t.Errorf("SessionOf(Decisions()) = %+v, want %+v", got, s)
 	}
@@ -115,5 +217,42 @@ func TestSessionRoundTrip(t *testing.T) {
 	}
 	if d := (Session{}).Decisions(); len(d) != 0 {
 		t.Errorf("Decisions() of an empty session = %v, want empty", d)
+	}
+}
+
+// Every sample of testdata/ through the real parser and the policy (a fresh session, and
+// an approved one for the watchlist samples).
+func TestTestdataDerive(t *testing.T) {
+	approved := Session{DecisionCode: CodeApproved, DecisionStatus: "approved"}
+	tests := map[string]kyc.Status{
+		"event-started.json": "", "event-submitted.json": kyc.PendingVerification, "event-waiting-complete.json": "",
+		"event-flow-finished.json": "", "event-flow-cancelled.json": kyc.Abandoned, "event-flow-cancelled-handover.json": "",
+		"decision-approved.json": kyc.Approved, "decision-declined.json": kyc.Rejected,
+		"decision-resubmission-requested.json": kyc.ResubmissionRequired, "decision-expired.json": kyc.Abandoned,
+		"decision-abandoned.json": kyc.Abandoned, "decision-review.json": kyc.InReview,
+		"fullauto-approved.json": kyc.Approved, "fullauto-declined-decision-object.json": kyc.Rejected, "fullauto-no-decision.json": kyc.InReview,
+		"watchlist-possible-match.json": kyc.InReview, "watchlist-no-match.json": "",
+		"user-defined-status.json": "", "unknown-proof-of-address.json": "",
+	}
+	files, _ := filepath.Glob("testdata/*.json")
+	if len(files) != len(tests) {
+		t.Errorf("testdata has %d samples, the table %d", len(files), len(tests))
+	}
+	for file, want := range tests {
+		raw, err := os.ReadFile(filepath.Join("testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := Parse(raw)
+		if err != nil {
+			t.Fatalf("Parse(%s) = %v", file, err)
+		}
+		s := Session{}
+		if w.Kind == KindWatchlist {
+			s = approved
+		}
+		if got := DefaultPolicy.Derive(w, s); got.Status != want {
+			t.Errorf("Derive(%s) = %+v, want %q", file, got, want)
+		}
 	}
 }

@@ -17,7 +17,7 @@ import (
 // Provider is the name this vendor is stored and published under.
 const Provider = "veriff"
 
-// Kind tells the two webhooks Veriff sends apart.
+// Kind tells the webhooks Veriff sends apart (see kinds.go for the shapes).
 type Kind string
 
 const (
@@ -26,6 +26,20 @@ const (
 	KindEvent Kind = "event"
 	// KindDecision is the decision webhook: {status, verification: {...}}.
 	KindDecision Kind = "decision"
+	// KindFullAuto is the Full Auto webhook of the Essential plan: {eventType: "fullauto",
+	// sessionId, attemptId, data: {verification: {decision, decisionScore, ...}}}, the only
+	// result webhook of that plan, without decision or reason codes.
+	KindFullAuto Kind = "fullauto"
+	// KindWatchlist is the watchlist-screening webhook (PEP, sanctions, adverse media and
+	// their ongoing monitoring): {checkType, matchStatus, sessionId, attemptId, hits, ...}.
+	KindWatchlist Kind = "watchlist"
+	// KindUserDefined is the user-defined statuses webhook: a status that someone set on
+	// an attempt in the Veriff Customer Portal: {data: {verification: {id,
+	// userDefinedData}}, eventType, attemptId, time}.
+	KindUserDefined Kind = "user_defined"
+	// KindUnknown is valid JSON of a kind this version does not know (INE, CURP, proof of
+	// address ...): stored, not processable.
+	KindUnknown Kind = "unknown"
 )
 
 // Event webhook codes.
@@ -147,22 +161,55 @@ type Webhook struct {
 	ReasonCode string // decision: verification.reasonCode
 	VendorData string
 	EndUserID  string
-	// DecisionTime is verification.decisionTime exactly as sent (RFC 3339 when valid).
+	// DecisionTime is verification.decisionTime exactly as sent (RFC 3339 when valid);
+	// for Full Auto, the webhook's time.
 	DecisionTime string
+
+	// Full Auto: DecisionScore is data.verification.decisionScore as sent (0 to 1), empty
+	// when absent; Status holds data.verification.decision and Code its decision code.
+	DecisionScore string
+	// Watchlist screening: the check type (initial_result, updated_result ...), the match
+	// status (possible_match, no_match) and how many hits it listed. The hits themselves
+	// (names, dates of birth, listings) are never kept.
+	CheckType   string
+	MatchStatus string
+	Hits        int
+	// EventType is the eventType of Full Auto and user-defined status webhooks.
+	EventType string
 }
 
-// Processable reports whether the processor has a rule for this webhook's code.
-func (w Webhook) Processable() bool { return Known(w.Code) }
+// Processable reports whether the processor has a rule for this webhook.
+func (w Webhook) Processable() bool {
+	switch w.Kind {
+	case KindEvent, KindDecision:
+		return Known(w.Code)
+	case KindFullAuto, KindWatchlist, KindUserDefined:
+		return true
+	}
+	return false
+}
+
+// IsDecision reports whether w carries a verification decision (decision or Full Auto).
+func (w Webhook) IsDecision() bool { return w.Kind == KindDecision || w.Kind == KindFullAuto }
 
 // Name is the event name stored in the inbox and shown on the timeline: the code and,
 // when it is a plain identifier, the action or decision status ("7002 submitted",
 // "9001 approved").
 func (w Webhook) Name() string {
 	label := w.Action
-	if w.Kind == KindDecision {
-		label = w.Status
-	}
 	name := strconv.Itoa(w.Code)
+	switch w.Kind {
+	case KindDecision:
+		label = w.Status
+	case KindFullAuto:
+		name, label = "fullauto", w.Status
+	case KindWatchlist:
+		name, label = "watchlist", w.MatchStatus
+	case KindUserDefined:
+		return "user_defined_status"
+	case KindUnknown:
+		return "unknown"
+	}
 	if plainLabel(label) {
 		name += " " + label
 	}
@@ -213,19 +260,31 @@ type verification struct {
 	DecisionTime webhookjson.Loose `json:"decisionTime"`
 }
 
-// Parse reads a Veriff webhook body: a decision webhook when it carries "verification",
-// an event webhook otherwise. It requires the session id and the code; everything else
-// is optional, tolerant of nulls and odd types, and unknown fields are ignored. Errors
-// are *FieldError values that wrap ErrMalformed.
+// Parse reads a Veriff webhook body. The kind comes from its shape (kindOf): a decision
+// webhook when it carries "verification", Full Auto, watchlist screening and user-defined
+// status by their own fields, an event webhook when it carries a code (or an id and an
+// action), and any other JSON object is KindUnknown (stored, not processable). Each known
+// kind requires its session id (and events and decisions their code); everything else is
+// optional, tolerant of nulls and odd types, and unknown fields are ignored. Errors are
+// *FieldError values that wrap ErrMalformed.
 func Parse(raw []byte) (Webhook, error) {
 	var root map[string]json.RawMessage
 	if err := webhookjson.Strict(raw, &root); err != nil || root == nil {
 		return Webhook{}, &FieldError{Field: "(root)", Reason: "must be a JSON object"}
 	}
-	if v, ok := root["verification"]; ok && !webhookjson.IsNull(v) {
+	switch kindOf(root) {
+	case KindDecision:
 		return parseDecision(raw)
+	case KindFullAuto:
+		return parseFullAuto(raw)
+	case KindWatchlist:
+		return parseWatchlist(raw)
+	case KindUserDefined:
+		return parseUserDefined(raw)
+	case KindEvent:
+		return parseEvent(raw)
 	}
-	return parseEvent(raw)
+	return parseUnknown(root), nil
 }
 
 func parseEvent(raw []byte) (Webhook, error) {
@@ -322,11 +381,17 @@ const (
 	AttrVendorData   = "vendorData"
 	AttrEndUserID    = "endUserId"
 	AttrDecisionTime = "decisionTime"
+	AttrScore        = "decisionScore"
+	AttrCheckType    = "checkType"
+	AttrMatchStatus  = "matchStatus"
+	AttrHits         = "hits" // the number of hits, never the hits
+	AttrEventType    = "eventType"
 )
 
 // InboxEvent turns a parsed webhook into the inbox's vendor-neutral event. Veriff sends
 // no event id: the event id, the dedup key, is the SHA-256 of raw, the body exactly as
-// received (a retry carries the same bytes).
+// received (a retry carries the same bytes). The body kept is raw as it came; see
+// Parser.ParseEvent for the one without the person's data.
 func (w Webhook) InboxEvent(raw []byte, ref ReferenceField) inbox.Event {
 	attrs := map[string]string{AttrKind: string(w.Kind), AttrCode: strconv.Itoa(w.Code)}
 	put := func(k, v string) {
@@ -344,6 +409,13 @@ func (w Webhook) InboxEvent(raw []byte, ref ReferenceField) inbox.Event {
 	put(AttrVendorData, w.VendorData)
 	put(AttrEndUserID, w.EndUserID)
 	put(AttrDecisionTime, w.DecisionTime)
+	put(AttrScore, w.DecisionScore)
+	put(AttrCheckType, w.CheckType)
+	put(AttrMatchStatus, w.MatchStatus)
+	put(AttrEventType, w.EventType)
+	if w.Kind == KindWatchlist {
+		attrs[AttrHits] = strconv.Itoa(w.Hits)
+	}
 	hash := inbox.Hash(raw)
 	return inbox.Event{
 		Provider:    Provider,
@@ -363,27 +435,41 @@ func (w Webhook) InboxEvent(raw []byte, ref ReferenceField) inbox.Event {
 func FromEvent(e inbox.Event) Webhook {
 	a := e.Attributes
 	code, _ := strconv.Atoi(a[AttrCode])
+	hits, _ := strconv.Atoi(a[AttrHits])
 	return Webhook{
 		Kind: Kind(a[AttrKind]), SessionID: e.JourneyID, AttemptID: a[AttrAttemptID], Code: code,
 		Action: a[AttrAction], Feature: a[AttrFeature], Reason: a[AttrReason], State: a[AttrState],
 		Status: a[AttrStatus], ReasonCode: a[AttrReasonCode], VendorData: a[AttrVendorData],
 		EndUserID: a[AttrEndUserID], DecisionTime: a[AttrDecisionTime],
+		DecisionScore: a[AttrScore], CheckType: a[AttrCheckType], MatchStatus: a[AttrMatchStatus], Hits: hits,
+		EventType: a[AttrEventType],
 	}
 }
 
 // Parser parses Veriff webhooks with the configured referenceNo field.
 type Parser struct {
 	Reference ReferenceField // empty: vendorData
+	// Strip names more sections removed before the body is stored (VERIFF_STRIP_FIELDS),
+	// besides DefaultStrip.
+	Strip []string
 }
 
 // ParseEvent parses raw and returns the inbox event: the parser the webhook edge uses.
+// The body stored is raw without the person's data (Redact); the event id and the body
+// hash stay those of raw, the bytes Veriff signed and sends again on a retry.
 func (p Parser) ParseEvent(raw []byte) (inbox.Event, error) {
 	w, err := Parse(raw)
 	if err != nil {
 		return inbox.Event{}, err
 	}
-	return w.InboxEvent(raw, p.Reference), nil
+	e := w.InboxEvent(raw, p.Reference)
+	e.Body = p.Redact(raw)
+	return e, nil
 }
+
+// Redact is raw without the sections of Strip and DefaultStrip (see Strip): what the
+// inbox and the quarantine keep of a Veriff body.
+func (p Parser) Redact(raw []byte) []byte { return Strip(raw, p.Strip...) }
 
 // ParseEvent parses raw with vendorData as the referenceNo.
 func ParseEvent(raw []byte) (inbox.Event, error) { return Parser{}.ParseEvent(raw) }

@@ -47,6 +47,19 @@ func TestParseTestdata(t *testing.T) {
 		{"decision-expired.json", dec(CodeExpired, "expired", "", ""), "9104 expired"},
 		{"decision-abandoned.json", dec(CodeExpired, "abandoned", "", ""), "9104 abandoned"},
 		{"decision-review.json", dec(CodeReview, "review", "", ""), "9121 review"},
+		{"fullauto-approved.json", Webhook{Kind: KindFullAuto, SessionID: sessionID, AttemptID: attemptID, Code: CodeApproved, Status: "approved",
+			VendorData: "customer-0002", EndUserID: endUserID, DecisionTime: "2026-05-01T10:15:27.916Z", DecisionScore: "0.97", EventType: "fullauto"}, "fullauto approved"},
+		{"fullauto-declined-decision-object.json", Webhook{Kind: KindFullAuto, SessionID: sessionID, AttemptID: attemptID, Code: CodeDeclined, Status: "declined",
+			VendorData: "customer-0002", DecisionTime: "2026-05-01T10:15:27.916Z", DecisionScore: "0.08", EventType: "fullauto"}, "fullauto declined"},
+		{"fullauto-no-decision.json", Webhook{Kind: KindFullAuto, SessionID: sessionID, AttemptID: attemptID,
+			VendorData: "customer-0002", DecisionTime: "2026-05-01T10:15:27.916Z", DecisionScore: "0.91", EventType: "fullauto"}, "fullauto"},
+		{"watchlist-possible-match.json", Webhook{Kind: KindWatchlist, SessionID: sessionID, AttemptID: "54233318-f81c-4ec4-8e4c-413168a3f5e6",
+			VendorData: "12345678", EndUserID: endUserID, CheckType: "initial_result", MatchStatus: MatchPossible, Hits: 1}, "watchlist possible_match"},
+		{"watchlist-no-match.json", Webhook{Kind: KindWatchlist, SessionID: sessionID, AttemptID: "54233318-f81c-4ec4-8e4c-413168a3f5e6",
+			VendorData: "12345678", EndUserID: endUserID, CheckType: "updated_result", MatchStatus: MatchNone}, "watchlist no_match"},
+		{"user-defined-status.json", Webhook{Kind: KindUserDefined, SessionID: sessionID, AttemptID: attemptID, EventType: "user_defined_status"}, "user_defined_status"},
+		{"unknown-proof-of-address.json", Webhook{Kind: KindUnknown, SessionID: sessionID, AttemptID: attemptID, VendorData: "customer-0002",
+			EventType: "proof_of_address"}, "unknown"},
 	}
 	files, _ := filepath.Glob("testdata/*.json")
 	if len(files) != len(tests) {
@@ -65,8 +78,8 @@ func TestParseTestdata(t *testing.T) {
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Parse() = %+v, want %+v", got, tt.want)
 			}
-			if got.Name() != tt.name || !got.Processable() {
-				t.Errorf("Name() = %q processable=%v, want %q and processable", got.Name(), got.Processable(), tt.name)
+			if got.Name() != tt.name || got.Processable() != (got.Kind != KindUnknown) {
+				t.Errorf("Name() = %q processable=%v, want %q, processable unless of an unknown kind", got.Name(), got.Processable(), tt.name)
 			}
 			// The inbox event round-trips to the same webhook (the processor never re-parses).
 			e := got.InboxEvent(raw, ReferenceVendorData)
@@ -74,8 +87,13 @@ func TestParseTestdata(t *testing.T) {
 				t.Errorf("FromEvent(InboxEvent()) = %+v, want %+v", back, got)
 			}
 			if e.EventID != inbox.Hash(raw) || e.BodyHash != e.EventID || e.JourneyID != sessionID ||
-				e.ReferenceNo != "customer-0002" || e.Provider != Provider || string(e.Body) != string(raw) {
+				e.ReferenceNo != tt.want.VendorData || e.Provider != Provider {
 				t.Errorf("InboxEvent() = %+v, want the body hash as id, the session as journey, vendorData as referenceNo", e)
+			}
+			// What the webhook edge stores: the body without the person, the raw hash.
+			pe, err := ParseEvent(raw)
+			if err != nil || pe.EventID != inbox.Hash(raw) || pe.BodyHash != inbox.Hash(raw) || string(pe.Body) != string(Strip(raw)) || !json.Valid(pe.Body) {
+				t.Errorf("ParseEvent() = %+v, %v; want the stripped body under the raw hash", pe, err)
 			}
 		})
 	}
@@ -283,11 +301,85 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if w.SessionID == "" || (w.Kind != KindEvent && w.Kind != KindDecision) {
+		if (w.SessionID == "" && w.Kind != KindUnknown) || w.Kind == "" {
 			t.Fatalf("Parse() = %+v without a session or kind", w)
+		}
+		if !json.Valid(Strip(raw)) {
+			t.Fatalf("Strip() of accepted %q is not JSON", raw)
 		}
 		if !json.Valid(raw) {
 			t.Fatalf("Parse() accepted invalid JSON %q", raw)
 		}
 	})
+}
+
+// Issue 13 item 7: the personal sections never reach the stored body, wherever Veriff puts
+// them; the event id (the dedup key) stays the hash of the raw bytes.
+func TestStoredBodyWithoutPersonalData(t *testing.T) {
+	pii := []string{"TEST", "PERSON", "1990-01-01", "TEST0000000", "192.0.2.10", "Example PEP list", "1 TEST STREET"}
+	files, _ := filepath.Glob("testdata/*.json")
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			raw, _ := os.ReadFile(file)
+			e, err := Parser{Strip: []string{"proofOfAddress"}}.ParseEvent(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range pii {
+				if strings.Contains(string(e.Body), v) {
+					t.Errorf("stored body carries %q: %s", v, e.Body)
+				}
+			}
+			if e.EventID != inbox.Hash(raw) || e.BodyHash != inbox.Hash(raw) {
+				t.Errorf("event id %s, body hash %s, want both the raw hash %s", e.EventID, e.BodyHash, inbox.Hash(raw))
+			}
+		})
+	}
+	// The rest of the body is kept: a decision still says what it decided.
+	raw, _ := os.ReadFile("testdata/decision-approved.json")
+	var kept struct {
+		Verification map[string]json.RawMessage `json:"verification"`
+		Technical    json.RawMessage            `json:"technicalData"`
+	}
+	if err := json.Unmarshal(Strip(raw), &kept); err != nil || string(kept.Verification["code"]) != "9001" || kept.Technical != nil ||
+		kept.Verification["person"] != nil || kept.Verification["document"] != nil {
+		t.Errorf("Strip(decision) = %s (%v), want the code kept and person, document, technicalData gone", Strip(raw), err)
+	}
+	// Not JSON, or nothing to strip: the very bytes.
+	for _, b := range []string{`{"id":`, `{"id":"s","code":7001}`, `[1]`} {
+		if got := Strip([]byte(b)); string(got) != b {
+			t.Errorf("Strip(%s) = %s, want it unchanged", b, got)
+		}
+	}
+}
+
+func TestParseUnknownKinds(t *testing.T) {
+	tests := []struct {
+		name, body, session string
+	}{
+		{"INE-like body", `{"sessionId":"s-ine","eventType":"ine_validation","data":{"ine":{"valid":true}}}`, "s-ine"},
+		{"CURP-like body with an id only", `{"id":"s-curp","curp":{"status":"valid"}}`, "s-curp"},
+		{"empty object", `{}`, ""},
+		{"id not usable", `{"sessionId":{"x":1}}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := ParseEvent([]byte(tt.body))
+			if err != nil || e.Processable || e.JourneyID != tt.session || e.Name != "unknown" {
+				t.Errorf("ParseEvent(%s) = %+v, %v; want stored, not processable, session %q", tt.body, e, err, tt.session)
+			}
+		})
+	}
+	// The known kinds still need their session id: a 400 naming it.
+	for body, field := range map[string]string{
+		`{"eventType":"fullauto","data":{"verification":{"decision":"approved"}}}`: "sessionId",
+		`{"checkType":"initial_result","matchStatus":"no_match"}`:                  "sessionId",
+		`{"data":{"verification":{"userDefinedData":{}}},"eventType":"x"}`:         "data.verification.id",
+	} {
+		_, err := ParseEvent([]byte(body))
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.FieldName() != field {
+			t.Errorf("ParseEvent(%s) = %v, want a field error on %s", body, err, field)
+		}
+	}
 }

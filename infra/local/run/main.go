@@ -59,6 +59,8 @@ type settings struct {
 	APISecret     string
 	VeriffAPIKey  string
 	VeriffSecret  string        // the Veriff shared secret key
+	VeriffSimPort string        // VERIFF_SIM_PORT [3002]; empty: a free port
+	VeriffSimURL  string        // the Veriff API simulator's URL, once started (veriffsim.go)
 	SweepInterval time.Duration // 0: the template's schedule
 	SweepMinAge   string        // seconds; empty: the template's default
 	QueueRetry    time.Duration // failed queue messages come back after this, not the visibility timeout
@@ -67,20 +69,21 @@ type settings struct {
 
 func loadSettings() settings {
 	s := settings{
-		Port:         envOr("PORT", "3000"),
-		SimPort:      envOr("IDWISE_SIM_PORT", "3001"),
-		Template:     envOr("KYC_TEMPLATE", "template.yaml"),
-		AuthMode:     envOr("IDWISE_WEBHOOK_AUTH", "bearer"),
-		Secret:       envOr("IDWISE_WEBHOOK_SECRET", "local-webhook-secret"),
-		Username:     envOr("IDWISE_WEBHOOK_USERNAME", "idwise"),
-		Header:       envOr("IDWISE_WEBHOOK_HEADER", "X-IDWise-Token"),
-		AllowedCIDRs: os.Getenv("IDWISE_ALLOWED_CIDRS"),
-		APIKey:       envOr("IDWISE_API_KEY", "local-api-key"),
-		APISecret:    envOr("IDWISE_API_SECRET", "local-api-secret"),
-		VeriffAPIKey: envOr("VERIFF_API_KEY", "local-veriff-api-key"),
-		VeriffSecret: envOr("VERIFF_SHARED_SECRET", "local-veriff-shared-secret"),
-		SweepMinAge:  envOr("SWEEP_MIN_AGE_SECONDS", "60"),
-		CustomStep:   loadCustomStep(),
+		Port:          envOr("PORT", "3000"),
+		SimPort:       envOr("IDWISE_SIM_PORT", "3001"),
+		Template:      envOr("KYC_TEMPLATE", "template.yaml"),
+		AuthMode:      envOr("IDWISE_WEBHOOK_AUTH", "bearer"),
+		Secret:        envOr("IDWISE_WEBHOOK_SECRET", "local-webhook-secret"),
+		Username:      envOr("IDWISE_WEBHOOK_USERNAME", "idwise"),
+		Header:        envOr("IDWISE_WEBHOOK_HEADER", "X-IDWise-Token"),
+		AllowedCIDRs:  os.Getenv("IDWISE_ALLOWED_CIDRS"),
+		APIKey:        envOr("IDWISE_API_KEY", "local-api-key"),
+		APISecret:     envOr("IDWISE_API_SECRET", "local-api-secret"),
+		VeriffAPIKey:  envOr("VERIFF_API_KEY", "local-veriff-api-key"),
+		VeriffSecret:  envOr("VERIFF_SHARED_SECRET", "local-veriff-shared-secret"),
+		VeriffSimPort: envOr("VERIFF_SIM_PORT", "3002"),
+		SweepMinAge:   envOr("SWEEP_MIN_AGE_SECONDS", "60"),
+		CustomStep:    loadCustomStep(),
 	}
 	if d, err := time.ParseDuration(envOr("KYC_QUEUE_RETRY_DELAY", "5s")); err == nil {
 		s.QueueRetry = d
@@ -151,6 +154,12 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 		return fmt.Errorf("listen on IDWISE_SIM_PORT %s: %w", s.SimPort, err)
 	}
 	simURL := "http://" + simLn.Addr().String()
+	veriffURL, stopVeriffSim, err := startVeriffSim(s)
+	if err != nil {
+		return err
+	}
+	defer stopVeriffSim()
+	s.VeriffSimURL = veriffURL
 
 	// The app's token issuer (the local dev key) and the push platform applications are
 	// template parameters, as a deployment gives them (localauth.go).
@@ -167,6 +176,7 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	if v := os.Getenv("JOURNEY_OWNERSHIP"); v != "" {
 		params["JourneyOwnership"] = v
 	}
+	params["VeriffApiBaseUrl"] = s.VeriffSimURL // the product calls the Veriff simulator
 	if s.CustomStep.Enabled {
 		p, err := s.CustomStep.setup(ctx, awsCfg)
 		if err != nil {
@@ -443,6 +453,7 @@ func printBanner(out io.Writer, s settings, base, simURL string, st stack, route
 	fmt.Fprintf(out, "  DynamoDB Local    %s\n", os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"))
 	fmt.Fprintf(out, "  moto              %s\n", os.Getenv("AWS_ENDPOINT_URL"))
 	fmt.Fprintf(out, "  idwise simulator  %s  (API key %s, secret %s; PUT/GET %s/_sim/journeys/{journeyId})\n", simURL, s.APIKey, s.APISecret, simURL)
+	fmt.Fprint(out, veriffSimBanner(s))
 	for _, kv := range sorted(st.tables) {
 		fmt.Fprintf(out, "  table %-11s %s\n", kv[0], kv[1])
 	}

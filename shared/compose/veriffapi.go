@@ -1,0 +1,64 @@
+package compose
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/kycbackend/kyc/shared/kyc"
+	"github.com/kycbackend/kyc/shared/veriff"
+	"github.com/kycbackend/kyc/shared/veriff/veriffapi"
+)
+
+// VeriffAPI builds the Veriff REST client (session creation, decision re-fetch) from
+// VERIFF_SECRET_ARN (the Veriff secret: apiKey, sharedSecret) and VERIFF_API_BASE_URL
+// (default https://stationapi.veriff.com; https only, except a loopback host). false, and
+// no error, when VERIFF_SECRET_ARN is not set: Veriff is not configured.
+func VeriffAPI(rt Runtime) (*veriffapi.Client, bool, error) {
+	id := strings.TrimSpace(rt.Getenv("VERIFF_SECRET_ARN"))
+	if id == "" {
+		return nil, false, nil
+	}
+	rt.AWS, _ = traced(rt)
+	src := veriffAPISecret{veriffSecret{client: secretsmanager.NewFromConfig(rt.AWS), id: id}}
+	c, err := veriffapi.New(veriffapi.Config{BaseURL: rt.Getenv("VERIFF_API_BASE_URL")}, src, nil)
+	if err != nil {
+		return nil, true, fmt.Errorf("VERIFF_API_BASE_URL: %w", err)
+	}
+	return c, true, nil
+}
+
+// veriffAPISecret reads the API key and shared secret of the Veriff secret (the current
+// shared secret: the API signs with it).
+type veriffAPISecret struct{ s veriffSecret }
+
+var _ veriffapi.CredentialSource = veriffAPISecret{}
+
+func (v veriffAPISecret) Credentials(ctx context.Context) (veriffapi.Credentials, error) {
+	c, err := v.s.Credentials(ctx)
+	if err != nil {
+		return veriffapi.Credentials{}, fmt.Errorf("read veriff secret: %w", err)
+	}
+	return veriffapi.Credentials{APIKey: c.APIKey, SharedSecret: c.SharedSecret}, nil
+}
+
+// LoadVeriffPolicy reads the Veriff status policy of the processor:
+// VERIFF_DECISION_SCORE_THRESHOLD (Full Auto without a decision; empty: IN_REVIEW) and
+// VERIFF_WATCHLIST_MATCH_STATUS (IN_REVIEW by default, REJECTED, or NONE).
+func LoadVeriffPolicy(getenv Getenv) (veriff.Policy, error) {
+	p := veriff.DefaultPolicy
+	p.Decisions = map[int]kyc.Status{}
+	for k, v := range veriff.DefaultPolicy.Decisions {
+		p.Decisions[k] = v
+	}
+	var err error
+	if p.ScoreThreshold, err = veriff.ParseScoreThreshold(getenv("VERIFF_DECISION_SCORE_THRESHOLD")); err != nil {
+		return p, fmt.Errorf("VERIFF_DECISION_SCORE_THRESHOLD: %w", err)
+	}
+	if p.WatchlistMatch, err = veriff.ParseWatchlistMatch(getenv("VERIFF_WATCHLIST_MATCH_STATUS")); err != nil {
+		return p, fmt.Errorf("VERIFF_WATCHLIST_MATCH_STATUS: %w", err)
+	}
+	return p, nil
+}
