@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -56,6 +57,7 @@ type Handler struct {
 	inbox    Inbox
 	parse    Parser
 	counter  Counter
+	margin   time.Duration // kept free before the invocation's deadline (bounds.go)
 }
 
 // New returns the handler for provider's webhooks.
@@ -70,16 +72,31 @@ type accepted struct {
 }
 
 // Handle serves one API Gateway HTTP API (payload v2) request.
+//
+// The order is the defence: what costs nothing (method, size, content type) is checked
+// before any authentication work (no secret fetch, no HMAC of an anonymous 6 MB body);
+// nothing is stored before authentication; and the one write is bounded below the
+// invocation's deadline, so a slow table answers 503 (the vendor retries) instead of a
+// Lambda timeout after a write that may or may not have happened.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	log := slog.With("provider", h.provider, "requestId", req.RequestContext.RequestID)
 	if m := req.RequestContext.HTTP.Method; m != "" && m != http.MethodPost {
 		return apigw.Error(http.StatusMethodNotAllowed, "method_not_allowed", "use POST"), nil
 	}
-
-	// Decoded before auth so that a body signature is checked on the raw bytes; a body
-	// that is not valid base64 is refused only once the caller is authenticated.
+	// A body that is not valid base64 is refused only once the caller is authenticated;
+	// its size is bounded by the encoded length already.
 	body, bodyOK := rawBody(req)
-	err := h.auth.Check(ctx, webhookauth.Request{Headers: req.Headers, SourceIP: req.RequestContext.HTTP.SourceIP, Body: body})
+	if len(body) > MaxBodyBytes || (!bodyOK && len(req.Body) > base64.StdEncoding.EncodedLen(MaxBodyBytes)) {
+		return apigw.Error(http.StatusRequestEntityTooLarge, "too_large", "body exceeds 262144 bytes"), nil
+	}
+	if !jsonContentType(headerValue(req.Headers, "content-type")) {
+		return apigw.Error(http.StatusUnsupportedMediaType, "unsupported_media_type", "content type must be application/json"), nil
+	}
+
+	wctx, cancel := h.bounded(ctx)
+	defer cancel()
+	// Checked on the raw bytes, before parsing: a body signature covers them exactly.
+	err := h.auth.Check(wctx, webhookauth.Request{Headers: req.Headers, SourceIP: req.RequestContext.HTTP.SourceIP, Body: body})
 	switch {
 	case errors.Is(err, webhookauth.ErrForbiddenSource):
 		h.count(ctx, "AuthFailures", "forbidden_source")
@@ -89,6 +106,9 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		h.count(ctx, "AuthFailures", "bad_credentials")
 		log.WarnContext(ctx, "webhook with missing or wrong credentials")
 		return apigw.Error(http.StatusUnauthorized, "unauthorized", "missing or invalid credentials"), nil
+	case err != nil && wctx.Err() != nil:
+		log.ErrorContext(ctx, "authenticate webhook: out of time", "error", err)
+		return h.unavailable(ctx), nil
 	case err != nil:
 		log.ErrorContext(ctx, "authenticate webhook", "error", err)
 		return internalError(), nil
@@ -97,32 +117,35 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if !bodyOK {
 		return apigw.Error(http.StatusBadRequest, "invalid_body", "body is not valid base64"), nil
 	}
-	if len(body) > MaxBodyBytes {
-		return apigw.Error(http.StatusRequestEntityTooLarge, "too_large", "body exceeds 262144 bytes"), nil
-	}
-	if !jsonContentType(headerValue(req.Headers, "content-type")) {
-		return apigw.Error(http.StatusUnsupportedMediaType, "unsupported_media_type", "content type must be application/json"), nil
-	}
 
 	ev, err := h.parse(body)
+	if err == nil {
+		err = checkIDs(ev)
+	}
 	if err != nil {
 		field, msg := "body", "body is not a valid webhook"
 		var fe FieldError
 		if errors.As(err, &fe) {
 			field, msg = fe.FieldName(), fe.Error()
 		}
-		hash, qerr := h.inbox.Quarantine(ctx, h.provider, body, msg)
+		hash, qerr := h.inbox.Quarantine(wctx, h.provider, body, msg)
 		if qerr != nil {
 			log.ErrorContext(ctx, "quarantine malformed webhook", "error", qerr)
+			if wctx.Err() != nil {
+				return h.unavailable(ctx), nil
+			}
 			return internalError(), nil
 		}
 		log.WarnContext(ctx, "malformed webhook quarantined", "field", field, "bodyHash", hash)
 		return apigw.FieldError(field, msg), nil
 	}
 
-	res, err := h.inbox.Accept(ctx, ev)
+	res, err := h.inbox.Accept(wctx, ev)
 	if err != nil {
 		log.ErrorContext(ctx, "store webhook", "eventId", ev.EventID, "journeyId", ev.JourneyID, "event", ev.Name, "error", err)
+		if wctx.Err() != nil {
+			return h.unavailable(ctx), nil
+		}
 		return internalError(), nil
 	}
 	log.InfoContext(ctx, "webhook "+string(res.Status),
