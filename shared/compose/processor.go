@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/kycbackend/kyc/shared/ddb"
+	"github.com/kycbackend/kyc/shared/endpoint"
 	"github.com/kycbackend/kyc/shared/idwise"
 	"github.com/kycbackend/kyc/shared/kyc"
 	"github.com/kycbackend/kyc/shared/metrics"
@@ -71,6 +72,13 @@ func LoadProcessingConfig(getenv Getenv) (ProcessingConfig, error) {
 	}
 	if _, err := idwise.BaseURL(c.IDWiseRegion); err != nil && c.IDWiseBaseURL == "" {
 		return c, fmt.Errorf("IDWISE_REGION: %w", err)
+	}
+	if c.IDWiseBaseURL != "" {
+		// The API key and secret travel in every request: never in clear text, except to
+		// the local stack's simulator on loopback.
+		if err := endpoint.CheckHTTPS("IDWISE_API_BASE_URL", c.IDWiseBaseURL); err != nil {
+			return c, err
+		}
 	}
 	if v := getenv("IDWISE_COMPLETE_STATUS"); v != "" {
 		s := kyc.Status(strings.ToUpper(v))

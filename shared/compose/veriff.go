@@ -23,6 +23,8 @@ type VeriffConfig struct {
 	SecretID  string // secret {"apiKey","sharedSecret","previousSharedSecret"}
 	Reference veriff.ReferenceField
 	Retention time.Duration
+	// SecretMaxAge: WEBHOOK_SECRET_MAX_AGE_SECONDS, as for IDWise (webhook.go).
+	SecretMaxAge time.Duration
 }
 
 // LoadVeriffConfig reads the Veriff webhook's environment. enabled is false when
@@ -41,6 +43,9 @@ func LoadVeriffConfig(getenv Getenv) (c VeriffConfig, enabled bool, err error) {
 	if c.Retention, err = days(getenv, "RAW_EVENT_RETENTION_DAYS", 30*24*time.Hour); err != nil {
 		return c, true, err
 	}
+	if c.SecretMaxAge, err = secretMaxAge(getenv); err != nil {
+		return c, true, err
+	}
 	return c, true, nil
 }
 
@@ -52,7 +57,8 @@ func VeriffWebhook(rt Runtime) (*webhook.Handler, error) {
 		return nil, err
 	}
 	rt.AWS, _ = traced(rt)
-	auth, err := veriff.NewAuthenticator(veriffSecret{client: secretsmanager.NewFromConfig(rt.AWS), id: c.SecretID}, 0)
+	auth, err := veriff.NewAuthenticatorConfig(veriffSecret{client: secretsmanager.NewFromConfig(rt.AWS), id: c.SecretID},
+		veriff.AuthConfig{MaxAge: c.SecretMaxAge})
 	if err != nil {
 		return nil, fmt.Errorf("veriff webhook auth: %w", err)
 	}
