@@ -18,7 +18,7 @@ func TestCheckHTTPS(t *testing.T) {
 		{"http://[::1]:8080/", true},
 		{"http://localhost:4010", true},
 		{"http://host.docker.internal:3001/", true}, // sam local invoke (infra/local/sam-env.json)
-		{"http://api.idwise.com/", false}, // credentials in clear text
+		{"http://api.idwise.com/", false},           // credentials in clear text
 		{"http://10.0.0.5/", false},
 		{"http://localhost.attacker.example/", false},
 		{"http://127.0.0.1.nip.io/", false},
