@@ -167,10 +167,10 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := processor.New(map[string]processor.Resolver{
+	svc := processor.New(withCatalogs(map[string]processor.Resolver{
 		idwise.Provider: idwise.NewResolver(measuredFetcher{next: api, metrics: emf}, c.Policy, c.DetailFields).WithHistory(store).WithCustomStep(cs),
 		veriff.Provider: veriff.NewResolver(veriff.DefaultPolicy),
-	}, processor.Deps{
+	}), processor.Deps{
 		Journeys: store, Profiles: store, Outbox: store, Events: store, Metrics: emf, Erasures: store,
 		Publisher: topic.New(sns.NewFromConfig(rt.AWS), c.TopicARN),
 	})
