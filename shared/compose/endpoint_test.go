@@ -3,6 +3,7 @@ package compose_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kycbackend/kyc/shared/compose"
 )
@@ -31,6 +32,28 @@ func TestLoadProcessingConfigRefusesPlainHTTP(t *testing.T) {
 		}
 		if err != nil && !strings.Contains(err.Error(), "IDWISE_API_BASE_URL") {
 			t.Errorf("LoadProcessingConfig(IDWISE_API_BASE_URL=%q) = %v, want it to name the setting", tt.url, err)
+		}
+	}
+}
+
+func TestLoadProcessingConfigJourneyRetention(t *testing.T) {
+	base := map[string]string{"TABLE_NAME": "t", "STATUS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t",
+		"IDWISE_API_SECRET_ARN": "arn", "IDWISE_REGION": "eu"}
+	tests := []struct {
+		v       string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"", 0, false},
+		{"0", 0, false},
+		{"365", 365 * 24 * time.Hour, false},
+		{"-1", 0, true},
+		{"a year", 0, true},
+	}
+	for _, tt := range tests {
+		c, err := compose.LoadProcessingConfig(getenv(with(base, "JOURNEY_DETAIL_RETENTION_DAYS", tt.v)))
+		if (err != nil) != tt.wantErr || (err == nil && c.JourneyRetention != tt.want) {
+			t.Errorf("LoadProcessingConfig(JOURNEY_DETAIL_RETENTION_DAYS=%q) = %v, %v, want %v (error %v)", tt.v, c.JourneyRetention, err, tt.want, tt.wantErr)
 		}
 	}
 }

@@ -40,6 +40,7 @@ type ProcessingConfig struct {
 	SweepMinAge      time.Duration
 	SweepLimit       int32
 	CredentialsCache time.Duration
+	JourneyRetention time.Duration // JOURNEY_DETAIL_RETENTION_DAYS; 0 keeps journey details
 
 	CustomStep           idwise.CustomStepConfig // StepID empty: no custom journey step (customstep.go)
 	ReferenceImageBucket string
@@ -117,10 +118,23 @@ func LoadProcessingConfig(getenv Getenv) (ProcessingConfig, error) {
 		}
 		c.IDWiseTimeout = time.Duration(n) * time.Second
 	}
+	if c.JourneyRetention, err = journeyRetention(getenv); err != nil {
+		return c, err
+	}
 	if err := loadCustomStep(getenv, &c); err != nil {
 		return c, err
 	}
 	return c, nil
+}
+
+// journeyRetention reads JOURNEY_DETAIL_RETENTION_DAYS (template JourneyDetailRetentionDays):
+// how long journey details are kept after their last update; 0 or unset keeps them.
+func journeyRetention(getenv Getenv) (time.Duration, error) {
+	v := strings.TrimSpace(getenv("JOURNEY_DETAIL_RETENTION_DAYS"))
+	if v == "" || v == "0" {
+		return 0, nil
+	}
+	return days(getenv, "JOURNEY_DETAIL_RETENTION_DAYS", 0)
 }
 
 func days(getenv Getenv, name string, def time.Duration) (time.Duration, error) {
@@ -161,7 +175,7 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("idwise client: %w", err)
 	}
-	store := ddb.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention)
+	store := ddb.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention).WithJourneyRetention(c.JourneyRetention)
 	emf := metrics.New(rt.Metrics, service)
 	cs, err := newCustomStep(rt, c, api, store)
 	if err != nil {
