@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"sync/atomic"
@@ -43,6 +44,7 @@ func TestRefusedBeforeAuthentication(t *testing.T) {
 	}{
 		{"oversize anonymous body", request(huge, header("authorization", "")), 413},
 		{"oversize body with a wrong token", request(huge, header("authorization", "Bearer nope")), 413},
+		{"oversize body, base64", request(base64.StdEncoding.EncodeToString([]byte(huge)), func(r *events.APIGatewayV2HTTPRequest) { r.IsBase64Encoded = true }), 413},
 		{"oversize base64 body that does not decode", request(strings.Repeat("!", 2*MaxBodyBytes), func(r *events.APIGatewayV2HTTPRequest) { r.IsBase64Encoded = true }), 413},
 		{"wrong content type, anonymous", request(goodBody, header("authorization", ""), header("content-type", "text/plain")), 415},
 	}

@@ -83,11 +83,18 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if m := req.RequestContext.HTTP.Method; m != "" && m != http.MethodPost {
 		return apigw.Error(http.StatusMethodNotAllowed, "method_not_allowed", "use POST"), nil
 	}
-	// A body that is not valid base64 is refused only once the caller is authenticated;
-	// its size is bounded by the encoded length already.
+	// The encoded length first: an oversize body is not even decoded. A body that is not
+	// valid base64 is refused only once the caller is authenticated.
+	maxLen := MaxBodyBytes
+	if req.IsBase64Encoded {
+		maxLen = base64.StdEncoding.EncodedLen(MaxBodyBytes)
+	}
+	if len(req.Body) > maxLen {
+		return tooLarge(), nil
+	}
 	body, bodyOK := rawBody(req)
-	if len(body) > MaxBodyBytes || (!bodyOK && len(req.Body) > base64.StdEncoding.EncodedLen(MaxBodyBytes)) {
-		return apigw.Error(http.StatusRequestEntityTooLarge, "too_large", "body exceeds 262144 bytes"), nil
+	if len(body) > MaxBodyBytes {
+		return tooLarge(), nil
 	}
 	if !jsonContentType(headerValue(req.Headers, "content-type")) {
 		return apigw.Error(http.StatusUnsupportedMediaType, "unsupported_media_type", "content type must be application/json"), nil
@@ -174,6 +181,10 @@ func (h *Handler) count(ctx context.Context, name, reason string) {
 		dims["reason"] = reason
 	}
 	h.counter.Count(ctx, name, dims)
+}
+
+func tooLarge() events.APIGatewayV2HTTPResponse {
+	return apigw.Error(http.StatusRequestEntityTooLarge, "too_large", "body exceeds 262144 bytes")
 }
 
 func internalError() events.APIGatewayV2HTTPResponse {
