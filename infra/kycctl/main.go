@@ -35,8 +35,9 @@ const usage = `kycctl: operate the KYC backend (AWS or the local emulators)
 Usage: kycctl <command> [flags] [arguments]
 
 Commands:
-  events    [-failed] [-stuck] [-quarantined] [-stuck-after 10m] [-limit 100]
-            list events that failed, are stuck, or were quarantined, with why (all three by default)
+  events    [-failed] [-stuck] [-quarantined] [-awaiting] [-stuck-after 10m] [-limit 100]
+            list events that failed, are stuck, were quarantined, or wait for their journey's
+            claim, with why (all four by default)
   replay    <eventId>
   replay    -from <RFC 3339> [-to <RFC 3339>] [-limit 1000]
             run a failed or stuck event (or every failed event received in the range) through the
@@ -198,7 +199,7 @@ func (c *cli) tool(ctx context.Context, processing bool) (*ops.Ops, error) {
 		if err != nil {
 			return nil, fmt.Errorf("processor configuration: %w", err)
 		}
-		oc.Processor, oc.IDWise, oc.Retention, oc.Table = p.Service, p.IDWise, p.Config.Retention, p.Config.Table
+		oc.Processor, oc.IDWise, oc.Journeys, oc.Retention, oc.Table = p.Service, p.IDWise, p.IDWise, p.Config.Retention, p.Config.Table
 		if p.CustomStep != nil {
 			oc.CustomStepID = p.CustomStep.StepID()
 		}
@@ -225,6 +226,7 @@ func eventsCommand(fs *flag.FlagSet) func(context.Context, *ops.Ops, []string) (
 	fs.BoolVar(&opt.Failed, "failed", false, "failed events")
 	fs.BoolVar(&opt.Stuck, "stuck", false, "stuck events and unsent status events")
 	fs.BoolVar(&opt.Quarantined, "quarantined", false, "quarantined bodies")
+	fs.BoolVar(&opt.Awaiting, "awaiting", false, "events waiting for their journey's claim (awaiting_claim)")
 	fs.DurationVar(&opt.StuckAfter, "stuck-after", 10*time.Minute, "age after which a pending item is stuck")
 	fs.IntVar(&opt.Limit, "limit", 100, "at most this many of each kind")
 	return func(ctx context.Context, o *ops.Ops, args []string) (any, error) {
@@ -368,7 +370,7 @@ type problems []ops.Problem
 
 func (ps problems) text(w io.Writer) {
 	if len(ps) == 0 {
-		fmt.Fprintln(w, "nothing failed, stuck or quarantined")
+		fmt.Fprintln(w, "nothing failed, stuck, quarantined or awaiting a claim")
 		return
 	}
 	fmt.Fprintln(w, "KIND\tPROVIDER\tID\tJOURNEY\tEVENT\tRECEIVED\tWHY")

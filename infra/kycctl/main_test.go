@@ -42,7 +42,7 @@ func TestCommands(t *testing.T) {
 	sim := idwisesim.New(idwisesim.Config{APIKey: "k", APISecret: "s"})
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
-	env := map[string]string{"TABLE_NAME": table, "STATUS_TOPIC_ARN": aws.ToString(topic.TopicArn),
+	env := map[string]string{"TABLE_NAME": table, "STATUS_TOPIC_ARN": aws.ToString(topic.TopicArn), "JOURNEY_OWNERSHIP": "vendor",
 		"IDWISE_API_SECRET_ARN": aws.ToString(sec.ARN), "IDWISE_API_BASE_URL": srv.URL + "/"}
 	getenv := func(k string) string { return env[k] }
 	proc, err := compose.NewProcessing(compose.Runtime{AWS: cfg, Getenv: getenv, Metrics: io.Discard}, "test")
@@ -173,7 +173,7 @@ func TestCompleteStepCommand(t *testing.T) {
 	defer srv.Close()
 	sim.SetJourney(idwise.Journey{JourneyID: "j-7", ReferenceNumber: "cust-7", SystemDecision: "Complete"})
 	sim.SetJourney(idwise.Journey{JourneyID: "j-8", ReferenceNumber: "cust-8", SystemDecision: "Complete"})
-	base := map[string]string{"TABLE_NAME": table, "STATUS_TOPIC_ARN": aws.ToString(topic.TopicArn),
+	base := map[string]string{"TABLE_NAME": table, "STATUS_TOPIC_ARN": aws.ToString(topic.TopicArn), "JOURNEY_OWNERSHIP": "vendor",
 		"IDWISE_API_SECRET_ARN": aws.ToString(sec.ARN), "IDWISE_API_BASE_URL": srv.URL + "/"}
 	env := map[string]string{"IDWISE_CUSTOM_STEP_ID": "gov-face", "IDWISE_REFERENCE_IMAGE_BUCKET": bucket}
 	for k, v := range base {

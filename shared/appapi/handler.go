@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +33,7 @@ const (
 	RouteGetProfile   = "GET /v1/profiles/{referenceNo}"
 	RoutePostDevice   = "POST /v1/devices"
 	RouteDeleteDevice = "DELETE /v1/devices/{deviceId}"
+	RoutePostSession  = "POST /v1/veriff/sessions"
 )
 
 // MaxBodyBytes is the largest request body accepted.
@@ -56,27 +59,85 @@ type Devices interface {
 	Remove(ctx context.Context, referenceNo, deviceID string) error
 }
 
+// Claims records who owns a journey: the first claim wins (ddb.Store).
+type Claims interface {
+	// PutClaim writes c unless the journey is claimed, and returns the journey's claim
+	// (c or the earlier one) and whether c was written.
+	PutClaim(ctx context.Context, c kyc.Claim) (kyc.Claim, bool, error)
+}
+
+// Erasures knows the profiles erased on request.
+type Erasures interface {
+	Erased(ctx context.Context, referenceNo string) (bool, error)
+}
+
+// Limiter counts a user's requests of one kind in a fixed window (ddb.Store).
+type Limiter interface {
+	// Allow counts one request and reports whether it is within limit, else how long
+	// until the window ends.
+	Allow(ctx context.Context, referenceNo, action string, limit int, window time.Duration) (bool, time.Duration, error)
+}
+
+// VeriffSessions creates Veriff sessions for a user (the Veriff API's POST /v1/sessions,
+// with vendorData = the user's referenceNo).
+type VeriffSessions interface {
+	CreateSession(ctx context.Context, referenceNo string, r SessionRequest) (Session, error)
+}
+
+// SessionRequest is what the app may ask of a new Veriff session; nothing personal.
+type SessionRequest struct {
+	Lang     string
+	Callback string
+}
+
+// Session is a created Veriff session.
+type Session struct {
+	ID  string
+	URL string
+}
+
+// Limits are the per-user request limits per hour; 0 means no limit.
+type Limits struct {
+	JourneysPerHour       int // POST /v1/journeys
+	DevicesPerHour        int // POST /v1/devices
+	VeriffSessionsPerHour int // POST /v1/veriff/sessions
+}
+
+// DefaultLimits are the limits when none are configured.
+var DefaultLimits = Limits{JourneysPerHour: 30, DevicesPerHour: 30, VeriffSessionsPerHour: 5}
+
 // Config is the handler's configuration.
 type Config struct {
 	// ReferenceNoClaim is the JWT claim that carries the user's referenceNo (sub by default).
 	ReferenceNoClaim string
+	Limits           Limits
+}
+
+// Deps are the handler's ports. Claims, Erasures and Limiter are required; Sessions is
+// nil when Veriff is not configured (the sessions route answers 404).
+type Deps struct {
+	Profiles Profiles
+	Statuses StatusApplier
+	Devices  Devices
+	Claims   Claims
+	Erasures Erasures
+	Limiter  Limiter
+	Sessions VeriffSessions
 }
 
 // Handler serves the app API routes.
 type Handler struct {
-	cfg      Config
-	profiles Profiles
-	statuses StatusApplier
-	devices  Devices
-	now      func() time.Time
+	cfg Config
+	d   Deps
+	now func() time.Time
 }
 
 // New returns the handler.
-func New(cfg Config, profiles Profiles, statuses StatusApplier, devs Devices) *Handler {
+func New(cfg Config, d Deps) *Handler {
 	if cfg.ReferenceNoClaim == "" {
 		cfg.ReferenceNoClaim = "sub"
 	}
-	return &Handler{cfg: cfg, profiles: profiles, statuses: statuses, devices: devs, now: time.Now}
+	return &Handler{cfg: cfg, d: d, now: time.Now}
 }
 
 // ProfileView is the profile as the app sees it: the status and what it is about, no
@@ -113,6 +174,8 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return h.postDevice(ctx, ref, req), nil
 	case RouteDeleteDevice:
 		return h.deleteDevice(ctx, ref, req), nil
+	case RoutePostSession:
+		return h.postSession(ctx, ref, req), nil
 	}
 	return apigw.Error(http.StatusNotFound, "not_found", "no such route"), nil
 }
@@ -129,6 +192,8 @@ func routeKey(req events.APIGatewayV2HTTPRequest) string {
 		return m + " /v1/journeys"
 	case p == "/v1/devices":
 		return m + " /v1/devices"
+	case p == "/v1/veriff/sessions":
+		return m + " /v1/veriff/sessions"
 	case strings.HasPrefix(p, "/v1/profiles/"):
 		return m + " /v1/profiles/{referenceNo}"
 	case strings.HasPrefix(p, "/v1/devices/"):
@@ -169,9 +234,9 @@ type journeyRequest struct {
 	Provider    *string `json:"provider"`
 }
 
-// postJourney links a journey to the caller's profile: PENDING_VERIFICATION unless the
-// profile already holds a status of that journey (every later status is kept). Repeating
-// it changes nothing.
+// postJourney records that the caller owns a journey (the first claim wins: 409 for
+// anyone else) and moves the caller's profile to PENDING_VERIFICATION unless it already
+// holds a status of that journey. Repeating it changes nothing.
 func (h *Handler) postJourney(ctx context.Context, ref string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	var body journeyRequest
 	if resp, ok := decodeBody(req, &body); !ok {
@@ -194,24 +259,167 @@ func (h *Handler) postJourney(ctx context.Context, ref string, req events.APIGat
 	if refNo != ref {
 		return forbidden()
 	}
+	if resp, ok := h.allow(ctx, ref, "journeys", h.cfg.Limits.JourneysPerHour); !ok {
+		return resp
+	}
+	if resp, ok := h.notErased(ctx, ref); !ok {
+		return resp
+	}
 	now := h.now().UTC()
-	change := kyc.Change{ReferenceNo: ref, JourneyID: journeyID, Provider: provider, Status: kyc.PendingVerification,
-		Version: kyc.Version(now, journeyID), OccurredAt: now}
-	ev, err := h.statuses.Apply(ctx, change, processor.UnlessJourneyKnown)
-	if errors.Is(err, processor.ErrErased) {
-		return apigw.Error(http.StatusGone, "erased", "this profile was erased on request")
-	}
+	claim, created, err := h.d.Claims.PutClaim(ctx, kyc.Claim{Provider: provider, JourneyID: journeyID, ReferenceNo: ref,
+		Source: kyc.ClaimByApp, ClaimedAt: now})
 	if err != nil {
-		slog.ErrorContext(ctx, "apply journey start", "journeyId", journeyID, "error", err)
+		slog.ErrorContext(ctx, "claim journey", "journeyId", journeyID, "error", err)
 		return internalError()
 	}
-	slog.InfoContext(ctx, "journey reported", "journeyId", journeyID, "provider", provider, "statusChanged", ev != nil)
-	p, found, err := h.profiles.Profile(ctx, ref)
-	if err != nil || !found {
-		slog.ErrorContext(ctx, "read profile after journey start", "journeyId", journeyID, "found", found, "error", err)
+	if claim.ReferenceNo != ref {
+		slog.WarnContext(ctx, "journey claimed by another user", "journeyId", journeyID, "provider", provider)
+		return apigw.Error(http.StatusConflict, "journey_claimed", "this journey belongs to another user")
+	}
+	if created {
+		change := kyc.Change{ReferenceNo: ref, JourneyID: journeyID, Provider: provider, Status: kyc.PendingVerification,
+			Version: kyc.Version(now, journeyID), OccurredAt: now}
+		ev, err := h.d.Statuses.Apply(ctx, change, processor.UnlessJourneyKnown)
+		if errors.Is(err, processor.ErrErased) {
+			return erased()
+		}
+		if err != nil {
+			// The claim stands; the app's retry finds it and answers from the profile.
+			slog.ErrorContext(ctx, "apply journey start", "journeyId", journeyID, "error", err)
+			return internalError()
+		}
+		slog.InfoContext(ctx, "journey claimed", "journeyId", journeyID, "provider", provider, "statusChanged", ev != nil)
+	}
+	p, found, err := h.d.Profiles.Profile(ctx, ref)
+	if err != nil {
+		slog.ErrorContext(ctx, "read profile after journey claim", "journeyId", journeyID, "error", err)
 		return internalError()
+	}
+	if !found { // claimed before, and the status write of that claim failed
+		p = kyc.Profile{ReferenceNo: ref, Status: kyc.PendingVerification, JourneyID: journeyID, Provider: provider, UpdatedAt: claim.ClaimedAt}
 	}
 	return apigw.JSON(http.StatusOK, view(p))
+}
+
+type sessionRequest struct {
+	Lang     *string `json:"lang"`
+	Callback *string `json:"callback"`
+}
+
+// SessionView is a created Veriff session as the app sees it.
+type SessionView struct {
+	SessionID string `json:"sessionId"`
+	URL       string `json:"url"`
+	Provider  string `json:"provider"`
+}
+
+// postSession creates a Veriff session for the caller (vendorData = the caller's
+// referenceNo) and records the caller's claim of it: 201 with the session's id and URL.
+func (h *Handler) postSession(ctx context.Context, ref string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	if h.d.Sessions == nil {
+		return apigw.Error(http.StatusNotFound, "not_found", "Veriff is not configured for this deployment")
+	}
+	var body sessionRequest
+	if strings.TrimSpace(req.Body) != "" {
+		if resp, ok := decodeBody(req, &body); !ok {
+			return resp
+		}
+	}
+	r := SessionRequest{Lang: deref(body.Lang), Callback: deref(body.Callback)}
+	if r.Lang != "" && !validLang(r.Lang) {
+		return apigw.FieldError("lang", "must be a language code such as en or pt-BR")
+	}
+	if r.Callback != "" && !validCallback(r.Callback) {
+		return apigw.FieldError("callback", "must be an https URL of at most 1024 characters")
+	}
+	if resp, ok := h.notErased(ctx, ref); !ok {
+		return resp
+	}
+	if resp, ok := h.allow(ctx, ref, "veriffSessions", h.cfg.Limits.VeriffSessionsPerHour); !ok {
+		return resp
+	}
+	sess, err := h.d.Sessions.CreateSession(ctx, ref, r)
+	if err != nil {
+		slog.ErrorContext(ctx, "create veriff session", "error", err)
+		return apigw.Error(http.StatusBadGateway, "vendor_unavailable", "could not create a Veriff session, retry later")
+	}
+	if CheckID("sessionId", sess.ID) != nil || sess.URL == "" {
+		slog.ErrorContext(ctx, "veriff answered a session without a usable id or url")
+		return apigw.Error(http.StatusBadGateway, "vendor_unavailable", "could not create a Veriff session, retry later")
+	}
+	claim, _, err := h.d.Claims.PutClaim(ctx, kyc.Claim{Provider: "veriff", JourneyID: sess.ID, ReferenceNo: ref,
+		Source: kyc.ClaimBySession, ClaimedAt: h.now().UTC()})
+	if err != nil {
+		slog.ErrorContext(ctx, "claim veriff session", "journeyId", sess.ID, "error", err)
+		return internalError()
+	}
+	if claim.ReferenceNo != ref { // a fresh session id Veriff gave someone else: never expected
+		slog.ErrorContext(ctx, "new veriff session already claimed by another user", "journeyId", sess.ID)
+		return apigw.Error(http.StatusConflict, "journey_claimed", "this session belongs to another user")
+	}
+	slog.InfoContext(ctx, "veriff session created", "journeyId", sess.ID)
+	return apigw.JSON(http.StatusCreated, SessionView{SessionID: sess.ID, URL: sess.URL, Provider: "veriff"})
+}
+
+// allow applies the caller's hourly limit of action (0: none): 429 with Retry-After past it.
+func (h *Handler) allow(ctx context.Context, ref, action string, limit int) (events.APIGatewayV2HTTPResponse, bool) {
+	if limit <= 0 || h.d.Limiter == nil {
+		return events.APIGatewayV2HTTPResponse{}, true
+	}
+	ok, wait, err := h.d.Limiter.Allow(ctx, ref, action, limit, time.Hour)
+	if err != nil {
+		slog.ErrorContext(ctx, "count request", "action", action, "error", err)
+		return internalError(), false
+	}
+	if !ok {
+		resp := apigw.Error(http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("at most %d requests of this kind per hour", limit))
+		resp.Headers["retry-after"] = strconv.Itoa(int(wait.Seconds()) + 1)
+		return resp, false
+	}
+	return events.APIGatewayV2HTTPResponse{}, true
+}
+
+// notErased answers 410 for a profile erased on request.
+func (h *Handler) notErased(ctx context.Context, ref string) (events.APIGatewayV2HTTPResponse, bool) {
+	gone, err := h.d.Erasures.Erased(ctx, ref)
+	if err != nil {
+		slog.ErrorContext(ctx, "check erasure", "error", err)
+		return internalError(), false
+	}
+	if gone {
+		return erased(), false
+	}
+	return events.APIGatewayV2HTTPResponse{}, true
+}
+
+func erased() events.APIGatewayV2HTTPResponse {
+	return apigw.Error(http.StatusGone, "erased", "this profile was erased on request")
+}
+
+// validLang accepts a BCP 47-like language code: 2 or 3 letters, optionally a region.
+func validLang(s string) bool {
+	lang, region, _ := strings.Cut(s, "-")
+	letters := func(v string, lo, hi int) bool {
+		if len(v) < lo || len(v) > hi {
+			return false
+		}
+		for i := 0; i < len(v); i++ {
+			if c := v[i] | 0x20; c < 'a' || c > 'z' {
+				return false
+			}
+		}
+		return true
+	}
+	return letters(lang, 2, 3) && (region == "" && !strings.Contains(s, "-") || letters(region, 2, 4))
+}
+
+// validCallback accepts an absolute https URL (where Veriff sends the user at the end).
+func validCallback(s string) bool {
+	if len(s) > 1024 {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil
 }
 
 // getProfile answers the caller's profile, with an ETag so that polling with
@@ -224,7 +432,7 @@ func (h *Handler) getProfile(ctx context.Context, ref string, req events.APIGate
 	if want != ref {
 		return forbidden()
 	}
-	p, found, err := h.profiles.Profile(ctx, ref)
+	p, found, err := h.d.Profiles.Profile(ctx, ref)
 	if err != nil {
 		slog.ErrorContext(ctx, "read profile", "error", err)
 		return internalError()
@@ -269,8 +477,11 @@ func (h *Handler) postDevice(ctx context.Context, ref string, req events.APIGate
 	if resp, ok := decodeBody(req, &body); !ok {
 		return resp
 	}
+	if resp, ok := h.allow(ctx, ref, "devices", h.cfg.Limits.DevicesPerHour); !ok {
+		return resp
+	}
 	r := devices.Registration{Platform: deref(body.Platform), Token: deref(body.Token), Locale: deref(body.Locale)}
-	res, err := h.devices.Register(ctx, ref, r)
+	res, err := h.d.Devices.Register(ctx, ref, r)
 	var fe *devices.FieldError
 	switch {
 	case errors.As(err, &fe):
@@ -278,7 +489,7 @@ func (h *Handler) postDevice(ctx context.Context, ref string, req events.APIGate
 	case errors.Is(err, devices.ErrPlatformNotConfigured):
 		return apigw.FieldError("platform", r.Platform+" is not configured for this deployment (no platform application)")
 	case errors.Is(err, devices.ErrErased):
-		return apigw.Error(http.StatusGone, "erased", "this profile was erased on request")
+		return erased()
 	case err != nil:
 		slog.ErrorContext(ctx, "register device", "platform", r.Platform, "error", err)
 		return internalError()
@@ -297,7 +508,7 @@ func (h *Handler) postDevice(ctx context.Context, ref string, req events.APIGate
 // device id is scoped to the caller's profile, so another user's device is never touched).
 func (h *Handler) deleteDevice(ctx context.Context, ref string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	id := req.PathParameters["deviceId"]
-	err := h.devices.Remove(ctx, ref, id)
+	err := h.d.Devices.Remove(ctx, ref, id)
 	var fe *devices.FieldError
 	switch {
 	case errors.As(err, &fe):

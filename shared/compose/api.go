@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,22 @@ type APIConfig struct {
 	PlatformApps     map[devices.Platform]string // platform application ARN by platform; absent = refused
 	MaxDevices       int
 	Retention        time.Duration
+	Limits           appapi.Limits
+}
+
+// mutableClaims are JWT claims a user (or an identity provider's admin flow) can change:
+// a referenceNo taken from one would let a user move onto another user's profile.
+var mutableClaims = []string{"email", "phone_number", "preferred_username", "username", "name"}
+
+// checkReferenceClaim refuses a mutable claim as the user's referenceNo unless allowed.
+func checkReferenceClaim(claim string, allowMutable bool) error {
+	if allowMutable {
+		return nil
+	}
+	if slices.Contains(mutableClaims, claim) || strings.HasPrefix(claim, "custom:") {
+		return fmt.Errorf("REFERENCE_NO_CLAIM %q is mutable (a user could change it and reach another profile): use an immutable claim such as sub, or set ALLOW_MUTABLE_REFERENCE_CLAIM=true (template AllowMutableReferenceClaim) if your identity provider never lets it change", claim)
+	}
+	return nil
 }
 
 // LoadAPIConfig reads and checks the app API function's environment.
@@ -37,6 +54,7 @@ func LoadAPIConfig(getenv Getenv) (APIConfig, error) {
 		PlatformApps:     map[devices.Platform]string{},
 		MaxDevices:       devices.DefaultMaxPerProfile,
 		Retention:        30 * 24 * time.Hour,
+		Limits:           appapi.DefaultLimits,
 	}
 	for name, v := range map[string]string{"TABLE_NAME": c.Table, "STATUS_TOPIC_ARN": c.TopicARN} {
 		if v == "" {
@@ -45,6 +63,28 @@ func LoadAPIConfig(getenv Getenv) (APIConfig, error) {
 	}
 	if c.ReferenceNoClaim == "" {
 		c.ReferenceNoClaim = "sub"
+	}
+	allowMutable, err := strconv.ParseBool(strings.TrimSpace(getenvOr(getenv, "ALLOW_MUTABLE_REFERENCE_CLAIM", "false")))
+	if err != nil {
+		return c, fmt.Errorf("ALLOW_MUTABLE_REFERENCE_CLAIM must be true or false, got %q", getenv("ALLOW_MUTABLE_REFERENCE_CLAIM"))
+	}
+	if err := checkReferenceClaim(c.ReferenceNoClaim, allowMutable); err != nil {
+		return c, err
+	}
+	for name, limit := range map[string]*int{
+		"JOURNEY_CLAIMS_PER_HOUR":       &c.Limits.JourneysPerHour,
+		"DEVICE_REGISTRATIONS_PER_HOUR": &c.Limits.DevicesPerHour,
+		"VERIFF_SESSIONS_PER_HOUR":      &c.Limits.VeriffSessionsPerHour,
+	} {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 10000 {
+			return c, fmt.Errorf("%s must be 0..10000 (0 = no limit), got %q", name, v)
+		}
+		*limit = n
 	}
 	for p, name := range map[devices.Platform]string{
 		devices.APNS:        "APNS_PLATFORM_APPLICATION_ARN",
@@ -67,7 +107,6 @@ func LoadAPIConfig(getenv Getenv) (APIConfig, error) {
 		}
 		c.MaxDevices = n
 	}
-	var err error
 	if c.Retention, err = days(getenv, "RAW_EVENT_RETENTION_DAYS", c.Retention); err != nil {
 		return c, err
 	}
@@ -91,5 +130,14 @@ func API(rt Runtime) (*appapi.Handler, error) {
 		Publisher: topic.New(snsc, c.TopicARN),
 	})
 	devs := devices.New(store, endpoints.New(snsc, c.PlatformApps), c.MaxDevices)
-	return appapi.New(appapi.Config{ReferenceNoClaim: c.ReferenceNoClaim}, store, svc, devs), nil
+	return appapi.New(appapi.Config{ReferenceNoClaim: c.ReferenceNoClaim, Limits: c.Limits}, appapi.Deps{
+		Profiles: store, Statuses: svc, Devices: devs, Claims: store, Erasures: store, Limiter: store,
+	}), nil
+}
+
+func getenvOr(getenv Getenv, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
 }

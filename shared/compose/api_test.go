@@ -28,6 +28,7 @@ import (
 	"github.com/kycbackend/kyc/infra/local/httpapi"
 	"github.com/kycbackend/kyc/infra/local/jwt"
 	"github.com/kycbackend/kyc/infra/local/provision"
+	"github.com/kycbackend/kyc/shared/appapi"
 	"github.com/kycbackend/kyc/shared/compose"
 	"github.com/kycbackend/kyc/shared/ddb"
 	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
@@ -49,12 +50,36 @@ func TestLoadAPIConfig(t *testing.T) {
 				t.Errorf("config = %+v, want claim sub, 5 devices, no platforms, 30 days", c)
 			}
 		}},
-		{name: "claim, platform and cap", env: with(base, "REFERENCE_NO_CLAIM", "custom:ref", "APNS_PLATFORM_APPLICATION_ARN", apns, "MAX_DEVICES_PER_PROFILE", "2"),
+		{name: "claim, platform and cap", env: with(base, "REFERENCE_NO_CLAIM", "custom:ref", "ALLOW_MUTABLE_REFERENCE_CLAIM", "true", "APNS_PLATFORM_APPLICATION_ARN", apns, "MAX_DEVICES_PER_PROFILE", "2"),
 			check: func(t *testing.T, c compose.APIConfig) {
 				if c.ReferenceNoClaim != "custom:ref" || c.MaxDevices != 2 || c.PlatformApps[devices.APNS] != apns || len(c.PlatformApps) != 1 {
 					t.Errorf("config = %+v", c)
 				}
 			}},
+		{name: "default limits", env: base, check: func(t *testing.T, c compose.APIConfig) {
+			if c.Limits != appapi.DefaultLimits {
+				t.Errorf("limits = %+v, want %+v", c.Limits, appapi.DefaultLimits)
+			}
+		}},
+		{name: "limits", env: with(base, "JOURNEY_CLAIMS_PER_HOUR", "3", "DEVICE_REGISTRATIONS_PER_HOUR", "0", "VERIFF_SESSIONS_PER_HOUR", "2"),
+			check: func(t *testing.T, c compose.APIConfig) {
+				if want := (appapi.Limits{JourneysPerHour: 3, DevicesPerHour: 0, VeriffSessionsPerHour: 2}); c.Limits != want {
+					t.Errorf("limits = %+v, want %+v", c.Limits, want)
+				}
+			}},
+		{name: "limit not a number", env: with(base, "VERIFF_SESSIONS_PER_HOUR", "many"), wantErr: true},
+		// A referenceNo from a claim the user can change would let them move onto another
+		// user's profile (issue 12 item 6).
+		{name: "email claim refused", env: with(base, "REFERENCE_NO_CLAIM", "email"), wantErr: true},
+		{name: "phone_number claim refused", env: with(base, "REFERENCE_NO_CLAIM", "phone_number"), wantErr: true},
+		{name: "custom claim refused", env: with(base, "REFERENCE_NO_CLAIM", "custom:ref"), wantErr: true},
+		{name: "mutable claim allowed explicitly", env: with(base, "REFERENCE_NO_CLAIM", "email", "ALLOW_MUTABLE_REFERENCE_CLAIM", "true"),
+			check: func(t *testing.T, c compose.APIConfig) {
+				if c.ReferenceNoClaim != "email" {
+					t.Errorf("claim = %q, want email", c.ReferenceNoClaim)
+				}
+			}},
+		{name: "allow flag not a bool", env: with(base, "ALLOW_MUTABLE_REFERENCE_CLAIM", "yes please"), wantErr: true},
 		{name: "missing table", env: with(base, "TABLE_NAME", ""), wantErr: true},
 		{name: "missing topic", env: with(base, "STATUS_TOPIC_ARN", ""), wantErr: true},
 		{name: "not a platform application", env: with(base, "FCM_PLATFORM_APPLICATION_ARN", "arn:aws:sns:us-east-1:123456789012:topic"), wantErr: true},
@@ -159,8 +184,8 @@ func newAPIStack(t *testing.T, extraEnv ...string) *apiStack {
 		}
 		routes = append(routes, httpapi.Route{Method: r.Method, Path: r.Path, Handler: h.Handle, Authorizer: verifier.Authorize})
 	}
-	if len(routes) != 4 {
-		t.Fatalf("ApiFunction routes in template.yaml = %d, want 4", len(routes))
+	if len(routes) != 5 {
+		t.Fatalf("ApiFunction routes in template.yaml = %d, want 5", len(routes))
 	}
 	srv := httptest.NewServer(httpapi.New(routes))
 	t.Cleanup(srv.Close)

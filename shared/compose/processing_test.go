@@ -525,7 +525,7 @@ func (p *pipeline) runtime() compose.Runtime {
 	// The sweeper shares the pipeline's configuration; rebuild its env from the service.
 	c := p.proc.Config
 	env := map[string]string{"TABLE_NAME": c.Table, "STATUS_TOPIC_ARN": c.TopicARN, "IDWISE_API_SECRET_ARN": c.IDWiseSecretID,
-		"IDWISE_API_BASE_URL": c.IDWiseBaseURL, "SWEEP_MIN_AGE_SECONDS": "0"}
+		"IDWISE_API_BASE_URL": c.IDWiseBaseURL, "SWEEP_MIN_AGE_SECONDS": "0", "JOURNEY_OWNERSHIP": string(c.Ownership)}
 	return compose.Runtime{AWS: p.cfg, Getenv: getenv(env), Metrics: io.Discard}
 }
 

@@ -41,6 +41,8 @@ type ProcessingConfig struct {
 	SweepLimit       int32
 	CredentialsCache time.Duration
 	JourneyRetention time.Duration // JOURNEY_DETAIL_RETENTION_DAYS; 0 keeps journey details
+	Ownership        kyc.Ownership // JOURNEY_OWNERSHIP: claimed (default) or vendor
+	ClaimWait        time.Duration // CLAIM_WAIT_DAYS: how long an outcome waits for its claim
 
 	CustomStep           idwise.CustomStepConfig // StepID empty: no custom journey step (customstep.go)
 	ReferenceImageBucket string
@@ -65,6 +67,7 @@ func LoadProcessingConfig(getenv Getenv) (ProcessingConfig, error) {
 		SweepMinAge:      10 * time.Minute,
 		SweepLimit:       100,
 		CredentialsCache: 5 * time.Minute,
+		ClaimWait:        processor.DefaultClaimWait,
 	}
 	for name, v := range map[string]string{"TABLE_NAME": c.Table, "STATUS_TOPIC_ARN": c.TopicARN, "IDWISE_API_SECRET_ARN": c.IDWiseSecretID} {
 		if v == "" {
@@ -95,6 +98,12 @@ func LoadProcessingConfig(getenv Getenv) (ProcessingConfig, error) {
 	}
 	var err error
 	if c.Retention, err = days(getenv, "RAW_EVENT_RETENTION_DAYS", c.Retention); err != nil {
+		return c, err
+	}
+	if c.Ownership, err = kyc.ParseOwnership(strings.TrimSpace(getenv("JOURNEY_OWNERSHIP"))); err != nil {
+		return c, fmt.Errorf("JOURNEY_OWNERSHIP: %w", err)
+	}
+	if c.ClaimWait, err = days(getenv, "CLAIM_WAIT_DAYS", c.ClaimWait); err != nil {
 		return c, err
 	}
 	if v := getenv("SWEEP_MIN_AGE_SECONDS"); v != "" {
@@ -187,6 +196,7 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 	}), processor.Deps{
 		Journeys: store, Profiles: store, Outbox: store, Events: store, Metrics: emf, Erasures: store,
 		Publisher: topic.New(sns.NewFromConfig(rt.AWS), c.TopicARN),
+		Ownership: c.Ownership, Claims: store, ClaimWait: c.ClaimWait,
 	})
 	return &Processing{Service: svc, Store: store, IDWise: api, Config: c, CustomStep: cs}, nil
 }
@@ -197,7 +207,7 @@ func Processor(rt Runtime) (*processor.StreamHandler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return processor.NewStreamHandler(p.Service, ddb.DecodeStreamEvent), nil
+	return processor.NewStreamHandler(p.Service, ddb.DecodeStreamEvent).WithClaims(ddb.DecodeStreamClaim), nil
 }
 
 // Sweeper builds the sweeper of the scheduled sweeper function.

@@ -263,10 +263,15 @@ func (s *Store) Mark(ctx context.Context, e inbox.Event, st processor.State, not
 	// The event joins its journey's timeline (index ByJourney) here, not when the webhook
 	// stores it: one index write less on the acknowledgement path, and this update writes
 	// the index anyway (state and note are projected).
-	if st == processor.Failed {
-		in.UpdateExpression = aws.String("SET #state = :state, note = :note, processedAt = :now, #jk = :jk, #pending = :failed")
-		in.ExpressionAttributeValues[":failed"] = str(FailedValue)
-	} else {
+	switch st {
+	case processor.Failed, processor.AwaitingClaim:
+		partition := FailedValue
+		if st == processor.AwaitingClaim {
+			partition = AwaitingValue // the sweeper's safety net behind the claim's trigger
+		}
+		in.UpdateExpression = aws.String("SET #state = :state, note = :note, processedAt = :now, #jk = :jk, #pending = :partition")
+		in.ExpressionAttributeValues[":partition"] = str(partition)
+	default:
 		in.UpdateExpression = aws.String("SET #state = :state, note = :note, processedAt = :now, #jk = :jk REMOVE #pending")
 	}
 	_, err := s.client.UpdateItem(ctx, in)

@@ -95,9 +95,15 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 		return processor.Outcome{}, fmt.Errorf("get journey result: %w", err)
 	}
 	fetched := r.now().UTC()
-	ref := firstNonEmpty(e.ReferenceNo, j.ReferenceNumber)
+	// The IDWise API, not the webhook body, says whose journey this is (issue 12): the
+	// referenceNo is chosen on the phone and the body by whoever holds the webhook
+	// credential, so a body naming someone else fails the event and changes nobody.
+	ref := j.ReferenceNumber
 	if ref == "" {
-		return processor.Outcome{}, fmt.Errorf("%w: journey %s has no referenceNo", kyc.ErrPermanent, e.JourneyID)
+		return processor.Outcome{}, fmt.Errorf("%w: the IDWise API gave journey %s no reference_number", kyc.ErrPermanent, e.JourneyID)
+	}
+	if e.ReferenceNo != "" && e.ReferenceNo != ref {
+		return processor.Outcome{}, fmt.Errorf("journey %s: %w", e.JourneyID, kyc.ErrReferenceMismatch)
 	}
 	version := kyc.Version(fetched, e.EventID)
 	journey := &processor.Journey{
@@ -111,11 +117,12 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 		Note:    fmt.Sprintf("journey fetched: system=%s manual=%s final=%s", j.SystemDecision, j.ManualDecision, j.FinalDecision),
 	}
 	if e.Name == FinishedUserSteps && r.custom != nil {
-		res, err := r.custom.Run(ctx, e.JourneyID, ref, RunOptions{})
-		if err != nil {
-			return processor.Outcome{}, err
+		// Deferred until the processor has checked that ref owns the journey: the step
+		// submits ref's reference face to this journey.
+		out.After = func(ctx context.Context) (string, error) {
+			res, err := r.custom.Run(ctx, e.JourneyID, ref, RunOptions{})
+			return res.Note, err
 		}
-		out.Note += "; " + res.Note
 	}
 	d := r.policy.Derive(e, j)
 	if d.Status == kyc.ResubmissionRequired && r.history != nil {

@@ -157,6 +157,23 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 
 	for _, jk := range journeys {
 		provider, journeyID, _ := strings.Cut(jk, "#")
+		owned, err := er.o.owns(ctx, er.ref, provider, journeyID)
+		if err != nil {
+			return n, err
+		}
+		if !owned {
+			// Not this profile's journey (the user reported, claimed or named someone
+			// else's): its details, events and vendor data stay. Only what names this
+			// profile goes: its claim (below) and the events that name it (named).
+			d, err := er.deleteIf(ctx, ddb.ClaimKey(provider, journeyID), func(it map[string]types.AttributeValue) bool {
+				return s(it, "referenceNo") == er.ref
+			})
+			if err != nil {
+				return n, err
+			}
+			n += d
+			continue
+		}
 		if !er.journeys[jk] {
 			er.journeys[jk] = true
 			er.res.Journeys = append(er.res.Journeys, provider+"/"+journeyID)
@@ -174,18 +191,38 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		for _, it := range events {
+		// The journey's own items: its events, its custom-step markers, its claim, the
+		// journey details.
+		steps, err := er.o.partition(ctx, "CUSTOMSTEP#"+provider+"#"+journeyID)
+		if err != nil {
+			return n, err
+		}
+		keys := append(events, steps...)
+		keys = append(keys, ddb.ClaimKey(provider, journeyID), ddb.JourneyItemKey(provider, journeyID))
+		for _, it := range keys {
 			d, err := er.delete(ctx, primaryKey(it))
 			if err != nil {
 				return n, err
 			}
 			n += d
 		}
-		d, err := er.delete(ctx, ddb.JourneyItemKey(provider, journeyID))
+	}
+	// Push markers of the profile's status events (PUSH#<statusEventId>): they name its devices.
+	for _, it := range partition {
+		if !strings.HasPrefix(s(it, ddb.AttrSK), ddb.OutboxSKPrefix) {
+			continue
+		}
+		markers, err := er.o.partition(ctx, "PUSH#"+strings.TrimPrefix(s(it, ddb.AttrSK), ddb.OutboxSKPrefix))
 		if err != nil {
 			return n, err
 		}
-		n += d
+		for _, m := range markers {
+			d, err := er.delete(ctx, primaryKey(m))
+			if err != nil {
+				return n, err
+			}
+			n += d
+		}
 	}
 	for _, it := range named {
 		d, err := er.delete(ctx, primaryKey(it))
@@ -235,6 +272,50 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// owns reports whether journey belongs to the profile ref, by the best evidence there is:
+// the journey details the processor stored (their referenceNo is the vendor's, checked
+// against the claim), else the vendor API's reference (IDWise), else the journey's claim.
+// A journey nobody can tie to ref is not its: an erasure never follows a journey id a
+// user merely reported or named.
+func (o *Ops) owns(ctx context.Context, ref, provider, journeyID string) (bool, error) {
+	j, err := o.get(ctx, ddb.JourneyItemKey(provider, journeyID))
+	if err != nil {
+		return false, err
+	}
+	if j != nil {
+		return s(j, "referenceNo") == ref, nil
+	}
+	if provider == idwise.Provider && o.journeys != nil {
+		vj, err := o.journeys.Journey(ctx, journeyID)
+		switch {
+		case err == nil && vj.ReferenceNumber != "":
+			return vj.ReferenceNumber == ref, nil
+		case err != nil && !errors.Is(err, idwise.ErrNotFound):
+			return false, fmt.Errorf("ask idwise whose journey %s is: %w", journeyID, err)
+		}
+	}
+	c, err := o.get(ctx, ddb.ClaimKey(provider, journeyID))
+	if err != nil {
+		return false, err
+	}
+	return c != nil && s(c, "referenceNo") == ref, nil
+}
+
+// partition lists the keys of every item of partition pk (strongly consistent).
+func (o *Ops) partition(ctx context.Context, pk string) ([]map[string]types.AttributeValue, error) {
+	items, err := o.query(ctx, &dynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ProjectionExpression:      aws.String("#pk, #sk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": ddb.AttrPK, "#sk": ddb.AttrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
+		ConsistentRead:            aws.Bool(true),
+	}, 0)
+	if err != nil {
+		return nil, fmt.Errorf("query partition %s: %w", strings.SplitN(pk, "#", 2)[0], err)
+	}
+	return items, nil
+}
+
 // naming returns the inbox events and journeys whose referenceNo is ref, with their
 // provider and journeyId, from a strongly consistent Scan of the table. There is no index by
 // profile on purpose: it would cost an index write on every delivery, for a request that
@@ -244,11 +325,11 @@ func (o *Ops) naming(ctx context.Context, ref string) ([]map[string]types.Attrib
 	in := &dynamodb.ScanInput{
 		TableName:                aws.String(o.table),
 		ConsistentRead:           aws.Bool(true),
-		FilterExpression:         aws.String("referenceNo = :ref AND #kind IN (:event, :operator, :journey)"),
+		FilterExpression:         aws.String("referenceNo = :ref AND #kind IN (:event, :operator, :journey, :claim)"),
 		ProjectionExpression:     aws.String("#pk, #sk, provider, journeyId"),
 		ExpressionAttributeNames: map[string]string{"#pk": ddb.AttrPK, "#sk": ddb.AttrSK, "#kind": ddb.AttrKind},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":ref": str(ref), ":event": str(ddb.KindEvent),
-			":operator": str(ddb.KindOperatorEvent), ":journey": str(ddb.KindJourney)},
+			":operator": str(ddb.KindOperatorEvent), ":journey": str(ddb.KindJourney), ":claim": str(ddb.KindClaim)},
 	}
 	var items []map[string]types.AttributeValue
 	for {
@@ -285,6 +366,15 @@ func (er *erasure) quarantine(ctx context.Context) error {
 	return nil
 }
 
+// deleteIf deletes the item k if it exists and keep returns true for it.
+func (er *erasure) deleteIf(ctx context.Context, k map[string]types.AttributeValue, match func(map[string]types.AttributeValue) bool) (int, error) {
+	it, err := er.o.get(ctx, k)
+	if err != nil || it == nil || !match(it) {
+		return 0, err
+	}
+	return er.delete(ctx, k)
+}
+
 // delete deletes one item (in a dry run: counts it once) and returns 1 if it was there.
 func (er *erasure) delete(ctx context.Context, k map[string]types.AttributeValue) (int, error) {
 	if er.opt.DryRun {
@@ -302,7 +392,7 @@ func (er *erasure) delete(ctx context.Context, k map[string]types.AttributeValue
 	if len(out.Attributes) == 0 {
 		return 0, nil
 	}
-	er.res.Deleted[kindOf(s(k, ddb.AttrSK))]++
+	er.res.Deleted[kindOf(s(k, ddb.AttrPK), s(k, ddb.AttrSK))]++
 	return 1, nil
 }
 
@@ -313,13 +403,21 @@ func (er *erasure) count(k map[string]types.AttributeValue) int {
 		return 0
 	}
 	er.seen[id] = true
-	er.res.Deleted[kindOf(s(k, ddb.AttrSK))]++
+	er.res.Deleted[kindOf(s(k, ddb.AttrPK), s(k, ddb.AttrSK))]++
 	return 1
 }
 
-// kindOf names the kind of an item by its sort key, for the erasure's counts.
-func kindOf(sk string) string {
+// kindOf names the kind of an item by its key, for the erasure's counts.
+func kindOf(pk, sk string) string {
 	switch {
+	case strings.HasPrefix(pk, "PUSH#"):
+		return "pushMarkers"
+	case strings.HasPrefix(pk, "CUSTOMSTEP#"):
+		return "customSteps"
+	case sk == "CLAIM":
+		return "claims"
+	case strings.HasPrefix(sk, ddb.LimitSKPrefix):
+		return "rateLimits"
 	case sk == "EVENT":
 		return "events"
 	case sk == "JOURNEY":

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/kycbackend/kyc/shared/ddb"
+	"github.com/kycbackend/kyc/shared/idwise"
 	"github.com/kycbackend/kyc/shared/inbox"
 )
 
@@ -36,6 +37,12 @@ type PersonalData interface {
 	DeletePersonalData(ctx context.Context, journeyID string) error
 }
 
+// JourneyFetcher reads a journey result from the vendor (idwise.Client): erasure asks it
+// whose journey it is when the table does not say.
+type JourneyFetcher interface {
+	Journey(ctx context.Context, journeyID string) (idwise.Journey, error)
+}
+
 // Endpoints deletes SNS mobile push endpoints (the SNS client).
 type Endpoints interface {
 	DeleteEndpoint(ctx context.Context, in *sns.DeleteEndpointInput, optFns ...func(*sns.Options)) (*sns.DeleteEndpointOutput, error)
@@ -45,10 +52,11 @@ type Endpoints interface {
 type Config struct {
 	DB        DB
 	Table     string
-	Processor Processor     // replay and refetch
-	IDWise    PersonalData  // erase with VendorDelete
-	Endpoints Endpoints     // erase: the push endpoints of the profile's devices
-	Retention time.Duration // TTL of the events the tool records (refetch); default 30 days
+	Processor Processor      // replay and refetch
+	IDWise    PersonalData   // erase with VendorDelete
+	Journeys  JourneyFetcher // erase: whose journey it is, when the table does not say
+	Endpoints Endpoints      // erase: the push endpoints of the profile's devices
+	Retention time.Duration  // TTL of the events the tool records (refetch); default 30 days
 	// CustomStepID is the IDWise custom journey step (complete-step); empty when none.
 	CustomStepID string
 }
@@ -61,6 +69,7 @@ type Ops struct {
 	inbox     *ddb.Inbox
 	proc      Processor
 	idwise    PersonalData
+	journeys  JourneyFetcher
 	endpoints Endpoints
 	retention time.Duration
 	stepID    string
@@ -80,7 +89,7 @@ func New(c Config) *Ops {
 		c.Retention = 30 * 24 * time.Hour
 	}
 	return &Ops{db: c.DB, table: c.Table, store: ddb.NewStore(c.DB, c.Table, c.Retention), inbox: ddb.NewInbox(c.DB, c.Table),
-		proc: c.Processor, idwise: c.IDWise, endpoints: c.Endpoints, retention: c.Retention, stepID: c.CustomStepID, now: time.Now}
+		proc: c.Processor, idwise: c.IDWise, journeys: c.Journeys, endpoints: c.Endpoints, retention: c.Retention, stepID: c.CustomStepID, now: time.Now}
 }
 
 // query runs in to the end (or until max items, if max > 0), page by page.

@@ -69,7 +69,7 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatalf("NewProcessing() = %v", err)
 	}
-	st.ops = New(Config{DB: st.db, Table: st.table, Processor: st.proc.Service, IDWise: st.proc.IDWise, Endpoints: st.sns})
+	st.ops = New(Config{DB: st.db, Table: st.table, Processor: st.proc.Service, IDWise: st.proc.IDWise, Journeys: st.proc.IDWise, Endpoints: st.sns})
 	st.inbox = inbox.New(ddb.NewInbox(st.db, st.table), nil, time.Hour)
 	return st
 }
@@ -553,6 +553,32 @@ func TestErase(t *testing.T) {
 	if _, err := st.inbox.Quarantine(st.ctx, idwise.Provider, []byte(`{"event":"x","body":{"referenceNo":"`+other+`"}}`), "body.eventId"); err != nil {
 		t.Fatal(err)
 	}
+	// What else names the profile (issue 13 item 8): the claim of its journey, a custom-step
+	// marker of it, a push marker of one of its status events.
+	if _, _, err := st.proc.Store.PutClaim(st.ctx, kyc.Claim{Provider: idwise.Provider, JourneyID: "j-new", ReferenceNo: ref, Source: kyc.ClaimByApp}); err != nil {
+		t.Fatal(err)
+	}
+	step := ddb.CustomStepKey(idwise.Provider, "j-new", "gov-face")
+	step["kind"] = &types.AttributeValueMemberS{Value: "customStep"}
+	if _, err := st.db.PutItem(st.ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: step}); err != nil {
+		t.Fatal(err)
+	}
+	// The erased user also reported someone else's journey as theirs (issue 12 item 5):
+	// its claim by them goes, the journey, its events and its vendor data stay.
+	if _, _, err := st.proc.Store.PutClaim(st.ctx, kyc.Claim{Provider: idwise.Provider, JourneyID: "j-other", ReferenceNo: ref, Source: kyc.ClaimByApp}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.proc.Service.Apply(st.ctx, kyc.Change{ReferenceNo: ref, JourneyID: "j-other", Provider: idwise.Provider,
+		Status: kyc.PendingVerification, Version: kyc.Version(time.Now(), "j-other"), OccurredAt: time.Now()}, processor.UnlessJourneyKnown); err != nil {
+		t.Fatal(err)
+	}
+	h, err := st.ops.History(st.ctx, ref)
+	if err != nil || len(h.Changes) == 0 {
+		t.Fatalf("History() = %+v, %v", h, err)
+	}
+	if claimed, err := st.proc.Store.ClaimPush(st.ctx, h.Changes[0].StatusEventID, "dev-1"); err != nil || !claimed {
+		t.Fatalf("ClaimPush() = %v, %v", claimed, err)
+	}
 	st.messages()
 	otherItems := func(items map[string]string) map[string]string {
 		out := map[string]string{}
@@ -571,7 +597,8 @@ func TestErase(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Erase(dry run) = %v", err)
 	}
-	wantDeleted := map[string]int{"events": 7, "journeys": 2, "statusEvents": 3, "profile": 1, "devices": 1, "quarantined": 1}
+	wantDeleted := map[string]int{"events": 7, "journeys": 2, "statusEvents": 4, "profile": 1, "devices": 1, "quarantined": 1,
+		"claims": 2, "customSteps": 1, "pushMarkers": 1}
 	for k, n := range wantDeleted {
 		if dry.Deleted[k] != n {
 			t.Errorf("Erase(dry run).Deleted = %v, want %v", dry.Deleted, wantDeleted)
@@ -589,12 +616,15 @@ func TestErase(t *testing.T) {
 	if fmt.Sprint(got.Deleted) != fmt.Sprint(wantDeleted) || got.Endpoints != 1 || got.ErasedAt.IsZero() {
 		t.Errorf("Erase() = %+v, want deleted %v and 1 endpoint", got, wantDeleted)
 	}
-	wantJourneys := []string{"idwise/j-lost", "idwise/j-new", "idwise/j-old", "idwise/j-pending", "idwise/j-steps"}
+	// Only the journeys the profile owns (the table's journey details, else IDWise's
+	// reference, else the claim): not j-other, which the user only reported, nor j-lost and
+	// j-steps, which nothing ties to anyone (their events naming the profile are deleted).
+	wantJourneys := []string{"idwise/j-new", "idwise/j-old", "idwise/j-pending"}
 	if !slices.Equal(got.Journeys, wantJourneys) || !slices.Equal(got.VendorDeleted, wantJourneys) {
 		t.Errorf("Erase() journeys = %v, vendor deleted %v, want %v for both", got.Journeys, got.VendorDeleted, wantJourneys)
 	}
 	if d := st.sim.Deleted(); !slices.Equal(sorted(d), []string{"j-new", "j-old", "j-pending"}) {
-		t.Errorf("IDWise deleted %v, want j-new, j-old and j-pending (j-lost and j-steps it never knew)", d)
+		t.Errorf("IDWise deleted %v, want j-new, j-old and j-pending (not j-other, another user's)", d)
 	}
 	st.assertErased(ref, "Erase Me")
 	if after := otherItems(st.items()); !equalItems(keep, after) {
@@ -602,7 +632,7 @@ func TestErase(t *testing.T) {
 	}
 	st.assertEndpoint(endpoint, false)
 	st.assertEndpoint(otherEndpoint, true)
-	h, err := st.ops.History(st.ctx, ref)
+	h, err = st.ops.History(st.ctx, ref)
 	if err != nil || !h.Erased || h.Profile != nil || len(h.Changes) != 0 {
 		t.Errorf("History(erased) = %+v, %v, want erased, no profile, no changes", h, err)
 	}

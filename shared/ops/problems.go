@@ -14,10 +14,11 @@ import (
 
 // Kinds of Problem.
 const (
-	KindFailed      = "failed"      // an event failed permanently (unknown journey, credentials refused ...)
-	KindStuck       = "stuck"       // an event still pending after StuckAfter
-	KindUnsent      = "unsent"      // a status event still not published after StuckAfter
-	KindQuarantined = "quarantined" // an authenticated body that could not be understood
+	KindFailed      = "failed"         // an event failed permanently (unknown journey, credentials refused ...)
+	KindStuck       = "stuck"          // an event still pending after StuckAfter
+	KindUnsent      = "unsent"         // a status event still not published after StuckAfter
+	KindQuarantined = "quarantined"    // an authenticated body that could not be understood
+	KindAwaiting    = "awaiting_claim" // an outcome waiting for its journey's claim (JourneyOwnership claimed)
 )
 
 // Problem is an item that needs an operator, with why. It holds ids only.
@@ -36,6 +37,7 @@ type ListOptions struct {
 	Failed      bool
 	Stuck       bool // pending events and unsent status events older than StuckAfter
 	Quarantined bool
+	Awaiting    bool          // events waiting for their journey's claim
 	StuckAfter  time.Duration // default 10 minutes (the sweeper's default minimum age)
 	Limit       int           // per kind; default 100
 }
@@ -45,8 +47,8 @@ type ListOptions struct {
 // index (a Query); quarantined bodies from a Scan of the table filtered on
 // kind=quarantine (quarantine is rare and expires, so no index is kept for it).
 func (o *Ops) Problems(ctx context.Context, opt ListOptions) ([]Problem, error) {
-	if !opt.Failed && !opt.Stuck && !opt.Quarantined {
-		opt.Failed, opt.Stuck, opt.Quarantined = true, true, true
+	if !opt.Failed && !opt.Stuck && !opt.Quarantined && !opt.Awaiting {
+		opt.Failed, opt.Stuck, opt.Quarantined, opt.Awaiting = true, true, true, true
 	}
 	if opt.StuckAfter <= 0 {
 		opt.StuckAfter = 10 * time.Minute
@@ -87,6 +89,16 @@ func (o *Ops) Problems(ctx context.Context, opt ListOptions) ([]Problem, error) 
 			received := parseTime(s(it, ddb.AttrReceivedAt))
 			out = append(out, Problem{Kind: KindUnsent, Provider: ev.Provider, ID: ev.ID, JourneyID: ev.JourneyID, Event: string(ev.Status),
 				ReceivedAt: received, Why: fmt.Sprintf("status change not published for %s (SNS failing? the sweeper retries it)", now.Sub(received).Round(time.Second))})
+		}
+	}
+	if opt.Awaiting {
+		items, err := o.unprocessed(ctx, ddb.AwaitingValue, time.Time{}, now.Add(time.Minute), opt.Limit)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			age := now.Sub(parseTime(s(it, ddb.AttrReceivedAt))).Round(time.Second)
+			out = append(out, eventProblem(KindAwaiting, it, fmt.Sprintf("waiting %s for the app to claim the journey (POST /v1/journeys); applied when it does, failed after ClaimWaitDays", age)))
 		}
 	}
 	if opt.Quarantined {

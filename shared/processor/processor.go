@@ -51,6 +51,10 @@ type Outcome struct {
 	Journey *Journey    // snapshot to store, if one was fetched
 	Change  *kyc.Change // status to move to, if any
 	Guard   Guard
+	// After is work with effects outside the table that may run only once the outcome is
+	// known to belong to its owner (IDWise's custom step submits the owner's reference
+	// face). It returns a timeline note; errors wrapping kyc.ErrPermanent fail the event.
+	After func(ctx context.Context) (string, error)
 }
 
 // Resolver is one vendor's logic: from an inbox event (and what is stored of its journey)
@@ -67,6 +71,9 @@ const (
 	Processed State = "processed"
 	Skipped   State = "skipped"
 	Failed    State = "failed"
+	// AwaitingClaim: the outcome waits until a user claims the journey (ownership mode
+	// claimed); the claim triggers it, the sweeper is the safety net.
+	AwaitingClaim State = "awaiting_claim"
 )
 
 // ErrConflict is returned by stores when a conditional write lost a race or was stale.
@@ -115,6 +122,16 @@ type Erasures interface {
 	Forget(ctx context.Context, e inbox.Event, note string) error
 }
 
+// Claims knows who claimed which journey (kyc.Claim) and which events wait for a claim.
+type Claims interface {
+	Claim(ctx context.Context, provider, journeyID string) (kyc.Claim, bool, error)
+	// AwaitingClaim lists the events of a journey marked AwaitingClaim, oldest first.
+	AwaitingClaim(ctx context.Context, provider, journeyID string) ([]inbox.Event, error)
+}
+
+// DefaultClaimWait is how long an outcome waits for its journey's claim before it fails.
+const DefaultClaimWait = 7 * 24 * time.Hour
+
 // Metrics records counts and measurements (CloudWatch EMF in production).
 type Metrics interface {
 	Count(ctx context.Context, name string, dims map[string]string)
@@ -131,6 +148,9 @@ type Service struct {
 	events    Events
 	metrics   Metrics
 	erasures  Erasures
+	claims    Claims
+	ownership kyc.Ownership
+	claimWait time.Duration
 	now       func() time.Time
 }
 
@@ -143,12 +163,24 @@ type Deps struct {
 	Events    Events
 	Metrics   Metrics  // optional
 	Erasures  Erasures // optional: without it, erased profiles are not checked
+	// Ownership is the journey ownership mode; the composition root passes the configured
+	// one (claimed by default). Empty means vendor: outcomes go to the vendor's reference.
+	Ownership kyc.Ownership
+	Claims    Claims        // required in claimed mode: without it every outcome waits
+	ClaimWait time.Duration // how long an unclaimed outcome waits; 0 = DefaultClaimWait
 }
 
 // New returns a Service with a Resolver per provider name.
 func New(resolvers map[string]Resolver, d Deps) *Service {
+	if d.Ownership == "" {
+		d.Ownership = kyc.OwnershipVendor
+	}
+	if d.ClaimWait <= 0 {
+		d.ClaimWait = DefaultClaimWait
+	}
 	return &Service{resolvers: resolvers, journeys: d.Journeys, profiles: d.Profiles, outbox: d.Outbox,
-		publisher: d.Publisher, events: d.Events, metrics: d.Metrics, erasures: d.Erasures, now: time.Now}
+		publisher: d.Publisher, events: d.Events, metrics: d.Metrics, erasures: d.Erasures,
+		claims: d.Claims, ownership: d.Ownership, claimWait: d.ClaimWait, now: time.Now}
 }
 
 // maxApplyAttempts bounds the read-check-write loop of a status change under contention.
@@ -170,11 +202,26 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 		s.count(ctx, "EventsFailed", e)
 		return s.mark(ctx, e, Failed, "no resolver for provider")
 	}
+	claim, claimed, err := s.claim(ctx, e)
+	if err != nil {
+		return err
+	}
+	if s.ownership == kyc.OwnershipClaimed && !claimed {
+		// Nothing is fetched for a journey nobody claimed: its outcome could not apply.
+		return s.awaitClaim(ctx, log, e)
+	}
 	stored, found, err := s.journeys.Journey(ctx, e.Provider, e.JourneyID)
 	if err != nil {
 		return fmt.Errorf("read journey %s: %w", e.JourneyID, err)
 	}
 	out, err := r.Resolve(ctx, e, stored, found)
+	if errors.Is(err, kyc.ErrReferenceMismatch) {
+		// The body names someone else than the vendor API: a forged or confused webhook.
+		log.WarnContext(ctx, "reference mismatch: the webhook names another user than the vendor API")
+		s.count(ctx, "OwnershipMismatch", e)
+		s.count(ctx, "EventsFailed", e)
+		return s.mark(ctx, e, Failed, "reference mismatch")
+	}
 	if errors.Is(err, kyc.ErrPermanent) {
 		log.WarnContext(ctx, "event failed permanently", "error", err)
 		s.count(ctx, "EventsFailed", e)
@@ -182,6 +229,25 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 	}
 	if err != nil {
 		return fmt.Errorf("resolve event %s: %w", e.EventID, err)
+	}
+	if vendorRef := outcomeReferenceNo(out); vendorRef != "" {
+		var c *kyc.Claim
+		if claimed {
+			c = &claim
+		}
+		owner, verdict := kyc.Owner(s.ownership, vendorRef, c)
+		switch verdict {
+		case kyc.AwaitClaim:
+			return s.awaitClaim(ctx, log, e)
+		case kyc.Mismatch:
+			// Claimed by a user who is not the vendor's reference: a journey started with
+			// someone else's referenceNo, or someone else's journey id reported.
+			log.WarnContext(ctx, "claim mismatch: the journey's claimer is not the vendor's reference")
+			s.count(ctx, "OwnershipMismatch", e)
+			s.count(ctx, "EventsFailed", e)
+			return s.mark(ctx, e, Failed, "claim mismatch: the claimer is not the vendor's reference")
+		}
+		bind(&out, owner)
 	}
 	if ref := outcomeReferenceNo(out); ref != e.ReferenceNo { // the event did not name the profile
 		if done, err := s.forgetIfErased(ctx, e, ref); done || err != nil {
@@ -193,6 +259,18 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 		if err != nil && !errors.Is(err, ErrConflict) {
 			return fmt.Errorf("store journey %s: %w", e.JourneyID, err)
 		}
+	}
+	if out.After != nil {
+		n, err := out.After(ctx)
+		if errors.Is(err, kyc.ErrPermanent) {
+			log.WarnContext(ctx, "event failed permanently", "error", err)
+			s.count(ctx, "EventsFailed", e)
+			return s.mark(ctx, e, Failed, joinNote(out.Note, err.Error()))
+		}
+		if err != nil {
+			return fmt.Errorf("event %s: %w", e.EventID, err)
+		}
+		out.Note = joinNote(out.Note, n)
 	}
 	note := out.Note
 	if out.Change != nil {
@@ -214,6 +292,77 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 			map[string]string{"provider": e.Provider})
 	}
 	return s.mark(ctx, e, Processed, note)
+}
+
+// claim reads the claim of e's journey, if claims are known.
+func (s *Service) claim(ctx context.Context, e inbox.Event) (kyc.Claim, bool, error) {
+	if s.claims == nil {
+		return kyc.Claim{}, false, nil
+	}
+	c, ok, err := s.claims.Claim(ctx, e.Provider, e.JourneyID)
+	if err != nil {
+		return kyc.Claim{}, false, fmt.Errorf("read claim of journey %s: %w", e.JourneyID, err)
+	}
+	return c, ok, nil
+}
+
+// awaitClaim parks e until its journey is claimed, or fails it when it waited too long.
+func (s *Service) awaitClaim(ctx context.Context, log *slog.Logger, e inbox.Event) error {
+	if !e.ReceivedAt.IsZero() && s.now().Sub(e.ReceivedAt) > s.claimWait {
+		log.WarnContext(ctx, "journey never claimed; event failed", "waited", s.claimWait.String())
+		s.count(ctx, "ClaimWaitExpired", e)
+		s.count(ctx, "EventsFailed", e)
+		return s.mark(ctx, e, Failed, fmt.Sprintf("unclaimed after %s: nobody claimed the journey", s.claimWait))
+	}
+	s.count(ctx, "EventsAwaitingClaim", e)
+	return s.mark(ctx, e, AwaitingClaim, "awaiting claim: no user claimed the journey yet")
+}
+
+// ClaimArrived processes the events of c's journey that waited for a claim (the stream
+// passes every new claim to the processor). An error means "retry me".
+func (s *Service) ClaimArrived(ctx context.Context, c kyc.Claim) error {
+	if s.claims == nil {
+		return nil
+	}
+	waiting, err := s.claims.AwaitingClaim(ctx, c.Provider, c.JourneyID)
+	if err != nil {
+		return fmt.Errorf("list events awaiting the claim of journey %s: %w", c.JourneyID, err)
+	}
+	for _, e := range waiting {
+		if err := s.Process(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Redrive processes an event that waits for its journey's claim when the claim is there
+// or the wait is over; otherwise it leaves it as it is (no write, no vendor call).
+func (s *Service) Redrive(ctx context.Context, e inbox.Event) error {
+	if _, claimed, err := s.claim(ctx, e); err != nil || (!claimed && s.now().Sub(e.ReceivedAt) <= s.claimWait) {
+		return err
+	}
+	return s.Process(ctx, e)
+}
+
+// bind points an outcome at its owner (a Veriff session the backend created for a user).
+func bind(out *Outcome, owner string) {
+	if out.Journey != nil && out.Journey.ReferenceNo != "" {
+		out.Journey.ReferenceNo = owner
+	}
+	if out.Change != nil {
+		out.Change.ReferenceNo = owner
+	}
+}
+
+func joinNote(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
 }
 
 // Publish sends ev and marks its outbox record sent.

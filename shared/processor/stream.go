@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/kycbackend/kyc/shared/inbox"
+	"github.com/kycbackend/kyc/shared/kyc"
 )
 
 // Decoder turns a stream record's new image into an inbox event.
@@ -16,8 +17,20 @@ type Decoder func(img map[string]events.DynamoDBAttributeValue) (inbox.Event, er
 // event source's filter). It reports partial batch failures: the first record that fails
 // is reported, and Lambda retries from it (records before it are done).
 type StreamHandler struct {
-	svc    *Service
-	decode Decoder
+	svc         *Service
+	decode      Decoder
+	decodeClaim ClaimDecoder
+}
+
+// ClaimDecoder turns a stream record's new image into a journey claim; false when the
+// image is not one.
+type ClaimDecoder func(img map[string]events.DynamoDBAttributeValue) (kyc.Claim, bool, error)
+
+// WithClaims makes the handler process, for each new claim on the stream, the events of
+// its journey that waited for it. It returns h.
+func (h *StreamHandler) WithClaims(decode ClaimDecoder) *StreamHandler {
+	h.decodeClaim = decode
+	return h
 }
 
 // NewStreamHandler returns the stream handler.
@@ -29,6 +42,22 @@ func NewStreamHandler(svc *Service, decode Decoder) *StreamHandler {
 func (h *StreamHandler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	var resp events.DynamoDBEventResponse
 	for _, rec := range ev.Records {
+		if h.decodeClaim != nil {
+			c, ok, err := h.decodeClaim(rec.Change.NewImage)
+			if err != nil {
+				slog.ErrorContext(ctx, "undecodable claim record skipped (the sweeper re-drives its events)", "eventId", rec.EventID, "error", err)
+				continue
+			}
+			if ok {
+				if err := h.svc.ClaimArrived(ctx, c); err != nil {
+					slog.WarnContext(ctx, "process events awaiting a claim; will retry", "provider", c.Provider, "journeyId", c.JourneyID, "error", err)
+					resp.BatchItemFailures = append(resp.BatchItemFailures,
+						events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
+					return resp, nil
+				}
+				continue
+			}
+		}
 		e, err := h.decode(rec.Change.NewImage)
 		if err != nil {
 			// Not an inbox event we can read: retrying cannot fix it, and the item stays

@@ -24,6 +24,9 @@ type Lister interface {
 // Processor processes one inbox event and publishes one status event.
 type Processor interface {
 	Process(ctx context.Context, e inbox.Event) error
+	// Redrive processes an event waiting for its journey's claim if the claim came or the
+	// wait is over, and otherwise leaves it alone.
+	Redrive(ctx context.Context, e inbox.Event) error
 	Publish(ctx context.Context, ev kyc.StatusEvent) error
 }
 
@@ -40,7 +43,7 @@ type Config struct {
 
 // Result says what one run found and did.
 type Result struct {
-	StuckEvents, Redriven, UnsentStatusEvents, Published, Errors int
+	StuckEvents, Redriven, AwaitingClaim, UnsentStatusEvents, Published, Errors int
 }
 
 // Sweeper runs the sweep.
@@ -82,6 +85,23 @@ func (s *Sweeper) Run(ctx context.Context) (Result, error) {
 		}
 		res.Redriven++
 	}
+	// Events waiting for their journey's claim: the claim triggers them through the
+	// stream; this catches a claim that raced with the event's "awaiting" mark.
+	awaiting, err := s.list.Pending(ctx, ddb.AwaitingValue, cutoff, s.cfg.Limit)
+	if err != nil {
+		return res, fmt.Errorf("list events awaiting a claim: %w", err)
+	}
+	res.AwaitingClaim = len(awaiting)
+	for _, item := range awaiting {
+		e, err := ddb.DecodeEvent(item)
+		if err == nil {
+			err = s.proc.Redrive(ctx, e)
+		}
+		if err != nil {
+			res.Errors++
+			slog.WarnContext(ctx, "re-drive event awaiting a claim", "eventId", e.EventID, "journeyId", e.JourneyID, "error", err)
+		}
+	}
 	unsent, err := s.list.Pending(ctx, ddb.OutboxValue, cutoff, s.cfg.Limit)
 	if err != nil {
 		return res, fmt.Errorf("list unsent status events: %w", err)
@@ -101,8 +121,9 @@ func (s *Sweeper) Run(ctx context.Context) (Result, error) {
 	}
 	s.count(ctx, "StuckEvents", res.StuckEvents)
 	s.count(ctx, "UnsentStatusEvents", res.UnsentStatusEvents)
+	s.count(ctx, "AwaitingClaimEvents", res.AwaitingClaim)
 	s.count(ctx, "SweepErrors", res.Errors)
-	slog.InfoContext(ctx, "sweep done", "stuckEvents", res.StuckEvents, "redriven", res.Redriven,
+	slog.InfoContext(ctx, "sweep done", "stuckEvents", res.StuckEvents, "redriven", res.Redriven, "awaitingClaim", res.AwaitingClaim,
 		"unsentStatusEvents", res.UnsentStatusEvents, "published", res.Published, "errors", res.Errors)
 	return res, nil
 }

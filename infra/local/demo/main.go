@@ -180,6 +180,7 @@ func scenarios() []user {
 	return []user{
 		{name: "alice", scenario: "IDWise: approved", wantStatus: "APPROVED", wantPushes: 2, run: func(d *demo, ref string) error {
 			j := d.journeyID(ref)
+			d.claim(ref, j, "idwise")            // as the app does on IDWise's journey-started callback
 			d.script(j, ref, "Complete", "", "") // still processing: no final decision
 			d.idwise("Finished User Steps", ref, j, ref+"-1", "systemDecision", "Complete")
 			d.waitStatus(ref, "PENDING_VERIFICATION")
@@ -188,8 +189,9 @@ func scenarios() []user {
 			d.waitStatus(ref, "APPROVED")
 			return d.err
 		}},
-		{name: "bob", scenario: "IDWise: refer, then manually approved", wantStatus: "APPROVED", wantPushes: 2, run: func(d *demo, ref string) error {
+		{name: "bob", scenario: "IDWise: refer, then manually approved", wantStatus: "APPROVED", wantPushes: 3, run: func(d *demo, ref string) error {
 			j := d.journeyID(ref)
+			d.claim(ref, j, "idwise") // as the app does on IDWise's journey-started callback
 			d.script(j, ref, "Refer", "", "Refer")
 			d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Refer")
 			d.waitStatus(ref, "IN_REVIEW")
@@ -198,15 +200,17 @@ func scenarios() []user {
 			d.waitStatus(ref, "APPROVED")
 			return d.err
 		}},
-		{name: "carol", scenario: "IDWise: rejected", wantStatus: "REJECTED", wantPushes: 1, run: func(d *demo, ref string) error {
+		{name: "carol", scenario: "IDWise: rejected", wantStatus: "REJECTED", wantPushes: 2, run: func(d *demo, ref string) error {
 			j := d.journeyID(ref)
+			d.claim(ref, j, "idwise") // as the app does on IDWise's journey-started callback
 			d.script(j, ref, "Rejected", "", "Rejected")
 			d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Rejected")
 			d.waitStatus(ref, "REJECTED")
 			return d.err
 		}},
-		{name: "dave", scenario: "IDWise: resubmission requested, then approved", wantStatus: "APPROVED", wantPushes: 3, run: func(d *demo, ref string) error {
+		{name: "dave", scenario: "IDWise: resubmission requested, then approved", wantStatus: "APPROVED", wantPushes: 4, run: func(d *demo, ref string) error {
 			j := d.journeyID(ref)
+			d.claim(ref, j, "idwise") // as the app does on IDWise's journey-started callback
 			d.script(j, ref, "Refer", "", "Refer")
 			d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Refer")
 			d.waitStatus(ref, "IN_REVIEW")
@@ -218,8 +222,9 @@ func scenarios() []user {
 			d.waitStatus(ref, "APPROVED")
 			return d.err
 		}},
-		{name: "erin", scenario: "IDWise: AML monitoring update after approval", wantStatus: "IN_REVIEW", wantPushes: 2, run: func(d *demo, ref string) error {
+		{name: "erin", scenario: "IDWise: AML monitoring update after approval", wantStatus: "IN_REVIEW", wantPushes: 3, run: func(d *demo, ref string) error {
 			j := d.journeyID(ref)
+			d.claim(ref, j, "idwise") // as the app does on IDWise's journey-started callback
 			d.script(j, ref, "Complete", "", "Complete")
 			d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Complete")
 			d.waitStatus(ref, "APPROVED")
@@ -228,8 +233,9 @@ func scenarios() []user {
 			d.waitStatus(ref, "IN_REVIEW")
 			return d.err
 		}},
-		{name: "frank", scenario: "Veriff: cancels on the consent screen, then approved", wantStatus: "APPROVED", wantPushes: 3, run: func(d *demo, ref string) error {
+		{name: "frank", scenario: "Veriff: cancels on the consent screen, then approved", wantStatus: "APPROVED", wantPushes: 4, run: func(d *demo, ref string) error {
 			session := "session-" + ref // Veriff sends a UUID; any id works, and this one names the user
+			d.claim(ref, session, "veriff")
 			d.veriff(fmt.Sprintf(`{"id":%q,"attemptId":"a-1","feature":"selfid","code":7010,"action":"flow_cancelled","vendorData":%q,"endUserId":null,"context":{"reason":"user_cancelled","state":"consent_screen"}}`, session, ref))
 			d.waitStatus(ref, "ABANDONED")
 			d.veriff(fmt.Sprintf(`{"id":%q,"attemptId":"a-2","feature":"selfid","code":7002,"action":"submitted","vendorData":%q,"endUserId":null}`, session, ref))
@@ -238,8 +244,9 @@ func scenarios() []user {
 			d.waitStatus(ref, "APPROVED")
 			return d.err
 		}},
-		{name: "grace", scenario: "IDWise: duplicate and out-of-order deliveries", wantStatus: "APPROVED", wantPushes: 1, run: func(d *demo, ref string) error {
+		{name: "grace", scenario: "IDWise: duplicate and out-of-order deliveries", wantStatus: "APPROVED", wantPushes: 2, run: func(d *demo, ref string) error {
 			j := d.journeyID(ref)
+			d.claim(ref, j, "idwise") // as the app does on IDWise's journey-started callback
 			d.script(j, ref, "Refer", "Approved", "Approved")
 			steps := [][]string{
 				{"Manually Reviewed", ref + "-3", "manualDecision", "Approved", "finalDecision", "Approved"},
@@ -254,8 +261,30 @@ func scenarios() []user {
 			d.waitStatus(ref, "APPROVED")
 			return d.err
 		}},
-		{name: "heidi", scenario: "IDWise: short API outage healed by retries", wantStatus: "APPROVED", wantPushes: 1, run: func(d *demo, ref string) error {
+		{name: "victor", scenario: "attacked: forged referenceNo, journey with his ref", wantStatus: "PENDING_VERIFICATION", wantPushes: 1,
+			run: func(d *demo, ref string) error {
+				// Victor has started a journey of his own; mallory attacks his profile.
+				d.claim(ref, d.journeyID(ref), "idwise")
+				d.waitStatus(ref, "PENDING_VERIFICATION")
+				mallory := "demo-mallory-" + d.nonce
+				// 1. A modified app starts a journey with victor's referenceNo; mallory claims it.
+				stolen := d.journeyID(mallory) + "-stolen"
+				d.claim(mallory, stolen, "idwise")
+				d.script(stolen, ref, "Complete", "", "Complete")
+				d.idwise("Finished Journey", ref, stolen, mallory+"-1", "systemDecision", "Complete")
+				// 2. With the webhook credential, mallory posts her own approved journey naming victor.
+				own := d.journeyID(mallory)
+				d.claim(mallory, own, "idwise")
+				d.script(own, mallory, "Complete", "", "Complete")
+				d.idwise("Finished Journey", ref, own, mallory+"-2", "systemDecision", "Complete")
+				// Her own genuine webhook comes after both: once it is applied, the attacks were seen.
+				d.idwise("Finished Journey", mallory, own, mallory+"-3", "systemDecision", "Complete")
+				d.waitStatus(mallory, "APPROVED")
+				return d.err
+			}},
+		{name: "heidi", scenario: "IDWise: short API outage healed by retries", wantStatus: "APPROVED", wantPushes: 2, run: func(d *demo, ref string) error {
 			j := d.journeyID(ref)
+			d.claim(ref, j, "idwise") // as the app does on IDWise's journey-started callback
 			d.script(j, ref, "Complete", "", "Complete")
 			d.fault(`{"endpoint":"journey","count":6,"status":503}`)
 			d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Complete")
@@ -266,6 +295,24 @@ func scenarios() []user {
 }
 
 func (d *demo) journeyID(ref string) string { return "j-" + ref }
+
+// claim claims journeyID for ref through the app API (POST /v1/journeys), as the app does
+// as soon as the SDK gives it the journey id.
+func (d *demo) claim(ref, journeyID, provider string) {
+	d.record("claim "+journeyID, func() error {
+		tok, err := d.token(ref)
+		if err != nil {
+			return err
+		}
+		h := map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
+		body := fmt.Sprintf(`{"journeyId":%q,"referenceNo":%q,"provider":%q}`, journeyID, ref, provider)
+		if err := d.do(http.MethodPost, d.c.base+"/v1/journeys", body, h, http.StatusOK, nil); err != nil {
+			return err
+		}
+		fmt.Printf("   claim %-34s -> ok\n", journeyID)
+		return nil
+	})
+}
 
 // script sets the journey result the simulator returns for journeyID.
 func (d *demo) script(journeyID, ref, system, manual, final string) {

@@ -33,6 +33,7 @@ func TestRunWithCustomStep(t *testing.T) {
 	if resp, err := http.DefaultClient.Do(put); err != nil || resp.StatusCode >= 300 {
 		t.Fatalf("PUT journey on the simulator: %v %v", resp, err)
 	}
+	r.claim(t, cs.DemoRef, journeyID)
 	fus := fmt.Sprintf(`{"event":"Finished User Steps","body":{"eventId":"fus-%s","journeyId":"%s","referenceNo":"%s","systemDecision":"Complete"}}`,
 		journeyID, journeyID, cs.DemoRef)
 	req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/idwise", strings.NewReader(fus))

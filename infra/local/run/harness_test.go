@@ -3,7 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -64,4 +67,32 @@ func startRunner(t *testing.T, s settings) *testRunner {
 	}()
 	r.lines = lines
 	return r
+}
+
+// claim claims journeyID for ref through the app API, as the app does as soon as the SDK
+// gives it the journey id (JourneyOwnership claimed, make run's default).
+func (r *testRunner) claim(t *testing.T, ref, journeyID string) {
+	t.Helper()
+	resp, err := http.Get(r.base + tokenPath + "?referenceNo=" + url.QueryEscape(ref))
+	if err != nil {
+		t.Fatalf("GET %s: %v", tokenPath, err)
+	}
+	token, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %d %s", tokenPath, resp.StatusCode, token)
+	}
+	req, _ := http.NewRequest(http.MethodPost, r.base+"/v1/journeys",
+		strings.NewReader(fmt.Sprintf(`{"journeyId":%q,"referenceNo":%q}`, journeyID, ref)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+string(token))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST /v1/journeys: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /v1/journeys (claim %s for %s) = %d %s, want 200", journeyID, ref, resp.StatusCode, body)
+	}
 }

@@ -163,6 +163,10 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 		return err
 	}
 	maps.Copy(params, auth.parameters())
+	// Journey ownership as a deployment sets it (template JourneyOwnership; claimed by default).
+	if v := os.Getenv("JOURNEY_OWNERSHIP"); v != "" {
+		params["JourneyOwnership"] = v
+	}
 	if s.CustomStep.Enabled {
 		p, err := s.CustomStep.setup(ctx, awsCfg)
 		if err != nil {

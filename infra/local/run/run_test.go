@@ -26,6 +26,7 @@ func TestRunServesTheReadmeCurl(t *testing.T) {
 	if resp, err := http.DefaultClient.Do(put); err != nil || resp.StatusCode >= 300 {
 		t.Fatalf("PUT journey on the simulator: %v %v", resp, err)
 	}
+	r.claim(t, "customer-0001", "6720a1b2c3d4e5f6a7b8c22e") // as the README's steps do
 	if !strings.Contains(banner, "Authorization: Bearer run-test-secret") {
 		t.Errorf("banner does not show the curl with the credentials:\n%s", banner)
 	}

@@ -40,7 +40,8 @@ type Emulated struct {
 	QueueURL string // subscribed to the topic, raw message delivery
 	Sim      *idwisesim.Server
 	// Env is the processing side's environment: TABLE_NAME, STATUS_TOPIC_ARN,
-	// IDWISE_API_SECRET_ARN, IDWISE_API_BASE_URL, IDWISE_API_TIMEOUT_SECONDS.
+	// IDWISE_API_SECRET_ARN, IDWISE_API_BASE_URL, IDWISE_API_TIMEOUT_SECONDS, and
+	// JOURNEY_OWNERSHIP=vendor (tests of journey ownership override it).
 	Env map[string]string
 	// SNSDown, while true, fails every SNS Publish of the clients built from the config
 	// given to New, before the request is sent, as an outage would.
@@ -98,6 +99,8 @@ func New(t testing.TB, cfg *aws.Config) *Emulated {
 		"TABLE_NAME": e.Table, "STATUS_TOPIC_ARN": e.TopicARN,
 		"IDWISE_API_SECRET_ARN": aws.ToString(sec.ARN), "IDWISE_API_BASE_URL": srv.URL + "/",
 		"IDWISE_API_TIMEOUT_SECONDS": "5",
+		// Tests of processing play vendor mode; the ownership tests set claimed.
+		"JOURNEY_OWNERSHIP": "vendor",
 	}
 	return e
 }

@@ -1,0 +1,308 @@
+package compose_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/kycbackend/kyc/shared/appapi"
+	"github.com/kycbackend/kyc/shared/compose"
+	"github.com/kycbackend/kyc/shared/ddb"
+	"github.com/kycbackend/kyc/shared/idwise"
+	"github.com/kycbackend/kyc/shared/idwise/idwisesim"
+	"github.com/kycbackend/kyc/shared/kyc"
+	"github.com/kycbackend/kyc/shared/ops"
+	"github.com/kycbackend/kyc/shared/processor"
+)
+
+// ownedWorld is the processing side in JourneyOwnership claimed mode and the app API on
+// the same table, on the emulators: the attacker tests of issue 12.
+type ownedWorld struct {
+	*pipeline
+	api    *appapi.Handler
+	stream *processor.StreamHandler
+}
+
+func newOwnedWorld(t *testing.T, extraEnv ...string) *ownedWorld {
+	t.Helper()
+	p := newPipeline(t, append([]string{"JOURNEY_OWNERSHIP", "claimed"}, extraEnv...)...)
+	env := map[string]string{"TABLE_NAME": p.table, "STATUS_TOPIC_ARN": p.proc.Config.TopicARN}
+	h, err := compose.API(compose.Runtime{AWS: p.cfg, Getenv: getenv(env), Metrics: io.Discard})
+	if err != nil {
+		t.Fatalf("API() = %v", err)
+	}
+	return &ownedWorld{pipeline: p, api: h,
+		stream: processor.NewStreamHandler(p.proc.Service, ddb.DecodeStreamEvent).WithClaims(ddb.DecodeStreamClaim)}
+}
+
+// claim is POST /v1/journeys by ref (the authorizer's claims, as API Gateway passes them).
+func (w *ownedWorld) claim(ref, journeyID string) events.APIGatewayV2HTTPResponse {
+	w.t.Helper()
+	req := events.APIGatewayV2HTTPRequest{RouteKey: appapi.RoutePostJourney, Headers: map[string]string{"content-type": "application/json"},
+		Body: fmt.Sprintf(`{"journeyId":%q,"referenceNo":%q}`, journeyID, ref)}
+	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": ref}}}
+	resp, err := w.api.Handle(context.Background(), req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return resp
+}
+
+// streamClaim hands the journey's claim item to the processor as the table's stream does.
+func (w *ownedWorld) streamClaim(provider, journeyID string) {
+	w.t.Helper()
+	out, err := w.ddb.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(w.table),
+		Key: ddb.ClaimKey(provider, journeyID), ConsistentRead: aws.Bool(true)})
+	if err != nil || out.Item == nil {
+		w.t.Fatalf("claim item of %s: %v %v", journeyID, out, err)
+	}
+	img := map[string]events.DynamoDBAttributeValue{}
+	for k, v := range out.Item {
+		s, ok := v.(*types.AttributeValueMemberS)
+		if !ok {
+			w.t.Fatalf("claim attribute %s is not a string", k)
+		}
+		img[k] = events.NewStringAttribute(s.Value)
+	}
+	resp, err := w.stream.Handle(context.Background(), events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{
+		{EventName: "INSERT", Change: events.DynamoDBStreamRecord{NewImage: img, SequenceNumber: "1"}}}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		w.t.Fatalf("stream Handle(claim) = %+v, %v", resp, err)
+	}
+}
+
+func (w *ownedWorld) noProfile(ref string) {
+	w.t.Helper()
+	if p, found, err := w.proc.Store.Profile(context.Background(), ref); err != nil || found {
+		w.t.Errorf("profile %s = %+v (found %v, %v), want none: nobody may move it", ref, p, found, err)
+	}
+}
+
+// Two users claim one journey at the same moment: exactly one wins (200), the other gets
+// 409 journey_claimed, and only the winner's profile moved.
+func TestConcurrentClaimsOneWins(t *testing.T) {
+	w := newOwnedWorld(t)
+	const racers = 8
+	var wg sync.WaitGroup
+	codes := make([]int, racers)
+	bodies := make([]string, racers)
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := w.claim(fmt.Sprintf("racer-%d", i), "j-contested")
+			codes[i], bodies[i] = r.StatusCode, r.Body
+		}()
+	}
+	wg.Wait()
+	winner := -1
+	for i, c := range codes {
+		switch c {
+		case 200:
+			if winner >= 0 {
+				t.Fatalf("two claims won: racer-%d and racer-%d", winner, i)
+			}
+			winner = i
+		case 409:
+			if !strings.Contains(bodies[i], `"code":"journey_claimed"`) {
+				t.Errorf("racer-%d: 409 body %s, want code journey_claimed", i, bodies[i])
+			}
+		default:
+			t.Errorf("racer-%d: %d %s, want 200 or 409", i, c, bodies[i])
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no claim won")
+	}
+	for i := range racers {
+		ref := fmt.Sprintf("racer-%d", i)
+		if i == winner {
+			if p := w.profile(ref); p.Status != kyc.PendingVerification || p.JourneyID != "j-contested" {
+				t.Errorf("winner's profile = %+v, want PENDING_VERIFICATION on j-contested", p)
+			}
+			continue
+		}
+		w.noProfile(ref)
+	}
+	c, ok, err := w.proc.Store.Claim(context.Background(), idwise.Provider, "j-contested")
+	if err != nil || !ok || c.ReferenceNo != fmt.Sprintf("racer-%d", winner) || c.Source != kyc.ClaimByApp {
+		t.Errorf("stored claim = %+v %v %v, want the winner's app claim", c, ok, err)
+	}
+	// The winner again: 200 and nothing written.
+	before := w.profile(fmt.Sprintf("racer-%d", winner))
+	if r := w.claim(fmt.Sprintf("racer-%d", winner), "j-contested"); r.StatusCode != 200 {
+		t.Errorf("the owner's repeated claim = %d %s, want 200", r.StatusCode, r.Body)
+	}
+	if after := w.profile(fmt.Sprintf("racer-%d", winner)); after.Version != before.Version {
+		t.Errorf("a repeated claim rewrote the profile: %+v, was %+v", after, before)
+	}
+}
+
+// An outcome that arrives before the claim waits (awaiting_claim, no IDWise call) and is
+// applied when the claim arrives on the stream.
+func TestOutcomeBeforeClaimIsAppliedOnClaim(t *testing.T) {
+	w := newOwnedWorld(t)
+	w.journey("j-early", "early-user", "Complete", "", "Complete")
+	e, _ := w.deliver(body(idwise.FinishedJourney, "ev-early", "j-early", "early-user"))
+	w.mustProcess(e)
+	if st, pending := w.eventState(e); st != string(processor.AwaitingClaim) || pending != ddb.AwaitingValue {
+		t.Fatalf("before the claim: state %q pending %q, want awaiting_claim in %s", st, pending, ddb.AwaitingValue)
+	}
+	if n := w.sim.Requests(idwisesim.EndpointJourney); n != 0 {
+		t.Errorf("IDWise called %d times for an unclaimed journey, want 0", n)
+	}
+	w.noProfile("early-user")
+	problems, err := ops.New(ops.Config{DB: w.ddb, Table: w.table}).Problems(context.Background(), ops.ListOptions{Awaiting: true})
+	if err != nil || len(problems) != 1 || problems[0].Kind != ops.KindAwaiting || problems[0].ID != "ev-early" {
+		t.Errorf("kycctl events -awaiting = %+v, %v; want ev-early awaiting its claim", problems, err)
+	}
+
+	if r := w.claim("early-user", "j-early"); r.StatusCode != 200 {
+		t.Fatalf("claim = %d %s", r.StatusCode, r.Body)
+	}
+	w.streamClaim(idwise.Provider, "j-early")
+	if st, pending := w.eventState(e); st != string(processor.Processed) || pending != "" {
+		t.Errorf("after the claim: state %q pending %q, want processed and out of the index", st, pending)
+	}
+	if p := w.profile("early-user"); p.Status != kyc.Approved {
+		t.Errorf("profile after the claim = %+v, want APPROVED", p)
+	}
+}
+
+// The sweeper is the safety net behind the claim's trigger, and fails an outcome that
+// waited ClaimWaitDays.
+func TestSweeperReleasesAwaitingEvents(t *testing.T) {
+	w := newOwnedWorld(t)
+	w.journey("j-swept", "swept-user", "Complete", "", "Complete")
+	e, _ := w.deliver(body(idwise.FinishedJourney, "ev-swept", "j-swept", "swept-user"))
+	w.mustProcess(e)
+	sw, err := compose.Sweeper(w.ownedRuntime())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Unclaimed: the sweeper leaves it waiting, without a vendor call.
+	res, err := sw.Run(context.Background())
+	if err != nil || res.AwaitingClaim != 1 {
+		t.Fatalf("sweep = %+v, %v; want 1 awaiting", res, err)
+	}
+	if st, _ := w.eventState(e); st != string(processor.AwaitingClaim) || w.sim.Requests(idwisesim.EndpointJourney) != 0 {
+		t.Errorf("unclaimed after a sweep: state %q, IDWise calls %d; want awaiting_claim, 0", st, w.sim.Requests(idwisesim.EndpointJourney))
+	}
+	// Claimed, but the stream's trigger lost (no streamClaim): the sweeper applies it.
+	if r := w.claim("swept-user", "j-swept"); r.StatusCode != 200 {
+		t.Fatalf("claim = %d %s", r.StatusCode, r.Body)
+	}
+	if _, err := sw.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if p := w.profile("swept-user"); p.Status != kyc.Approved {
+		t.Errorf("after the sweep: %+v, want APPROVED", p)
+	}
+
+	// Never claimed, past the wait (its receivedAt set 8 days back): failed.
+	old, _ := w.deliver(body(idwise.FinishedJourney, "ev-never", "j-never", "swept-user"))
+	w.mustProcess(old)
+	pk, sk := ddb.EventKey(old.Provider, old.EventID)
+	if _, err := w.ddb.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: aws.String(w.table),
+		Key:              map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk}},
+		UpdateExpression: aws.String("SET receivedAt = :r"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":r": &types.AttributeValueMemberS{Value: time.Now().Add(-8 * 24 * time.Hour).UTC().Format(time.RFC3339Nano)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sw.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st, pending := w.eventState(old); st != string(processor.Failed) || pending != ddb.FailedValue {
+		t.Errorf("never claimed past the wait: state %q pending %q, want failed in FAILED", st, pending)
+	}
+	if !strings.Contains(w.eventNote(old), "unclaimed after") {
+		t.Errorf("note %q, want unclaimed after ...", w.eventNote(old))
+	}
+}
+
+func (w *ownedWorld) ownedRuntime() compose.Runtime {
+	rt := w.runtime()
+	env := map[string]string{"TABLE_NAME": w.table, "STATUS_TOPIC_ARN": w.proc.Config.TopicARN,
+		"IDWISE_API_SECRET_ARN": w.proc.Config.IDWiseSecretID, "IDWISE_API_BASE_URL": w.proc.Config.IDWiseBaseURL,
+		"SWEEP_MIN_AGE_SECONDS": "0", "JOURNEY_OWNERSHIP": "claimed"}
+	rt.Getenv = getenv(env)
+	return rt
+}
+
+// Attackers (issue 12): a forged body referenceNo, and a journey started with a victim's
+// referenceNo; each fails the event, counts OwnershipMismatch, and moves nobody.
+func TestOwnershipAttacks(t *testing.T) {
+	tests := []struct {
+		name      string
+		claimer   string // who claims the journey through the app
+		vendorRef string // IDWise's reference_number of the journey
+		bodyRef   string // the webhook body's referenceNo
+		wantNote  string
+	}{
+		// The attacker holds the webhook credential and posts their own approved journey
+		// naming the victim.
+		{"forged body referenceNo", "attacker", "attacker", "victim", "reference mismatch"},
+		// A modified app starts a journey with the victim's referenceNo; the attacker claims it.
+		{"journey started with the victim's referenceNo", "attacker", "victim", "victim", "claim mismatch"},
+		// The attacker reports the victim's journey id as theirs: the claim is not the
+		// vendor's reference.
+		{"someone else's journey claimed", "attacker", "victim", "", "claim mismatch"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newOwnedWorld(t)
+			w.journey("j-1", tt.vendorRef, "Complete", "", "Complete")
+			if r := w.claim(tt.claimer, "j-1"); r.StatusCode != 200 {
+				t.Fatalf("claim = %d %s", r.StatusCode, r.Body)
+			}
+			w.emf.Reset()
+			e, _ := w.deliver(body(idwise.FinishedJourney, "ev-attack", "j-1", tt.bodyRef))
+			w.mustProcess(e)
+			if st, pending := w.eventState(e); st != string(processor.Failed) || pending != ddb.FailedValue {
+				t.Errorf("state %q pending %q, want failed, listed for operators", st, pending)
+			}
+			if note := w.eventNote(e); !strings.Contains(note, tt.wantNote) || strings.Contains(note, "victim") {
+				t.Errorf("note %q, want %q and no referenceNo", note, tt.wantNote)
+			}
+			if !strings.Contains(w.emf.String(), `"OwnershipMismatch"`) {
+				t.Errorf("no OwnershipMismatch metric in %s", w.emf.String())
+			}
+			w.noProfile("victim")
+			if p := w.profile("attacker"); p.Status != kyc.PendingVerification {
+				t.Errorf("attacker's profile = %+v, want only their own claim's PENDING_VERIFICATION", p)
+			}
+			if _, found, _ := w.proc.Store.Journey(context.Background(), idwise.Provider, "j-1"); found {
+				t.Errorf("journey details stored for a journey whose owner is in doubt")
+			}
+		})
+	}
+}
+
+// The same event in vendor mode: the forged body still fails; a claim by someone else
+// does not stop the vendor's reference (today's behaviour, with the API deciding).
+func TestVendorModeTrustsTheVendorAPI(t *testing.T) {
+	w := newOwnedWorld(t, "JOURNEY_OWNERSHIP", "vendor")
+	w.journey("j-v", "real-owner", "Complete", "", "Complete")
+	forged, _ := w.deliver(body(idwise.FinishedJourney, "ev-forged", "j-v", "victim"))
+	w.mustProcess(forged)
+	if st, _ := w.eventState(forged); st != string(processor.Failed) {
+		t.Errorf("forged body in vendor mode: state %q, want failed", st)
+	}
+	w.noProfile("victim")
+	e, _ := w.deliver(body(idwise.FinishedJourney, "ev-real", "j-v", ""))
+	w.mustProcess(e)
+	if p := w.profile("real-owner"); p.Status != kyc.Approved {
+		t.Errorf("vendor mode: %+v, want the vendor's reference APPROVED", p)
+	}
+}
