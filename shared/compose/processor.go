@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/kycbackend/kyc/shared/ddb"
+	"github.com/kycbackend/kyc/shared/endpoint"
 	"github.com/kycbackend/kyc/shared/idwise"
 	"github.com/kycbackend/kyc/shared/kyc"
 	"github.com/kycbackend/kyc/shared/metrics"
@@ -39,6 +40,7 @@ type ProcessingConfig struct {
 	SweepMinAge      time.Duration
 	SweepLimit       int32
 	CredentialsCache time.Duration
+	JourneyRetention time.Duration // JOURNEY_DETAIL_RETENTION_DAYS; 0 keeps journey details
 	Ownership        kyc.Ownership // JOURNEY_OWNERSHIP: claimed (default) or vendor
 	ClaimWait        time.Duration // CLAIM_WAIT_DAYS: how long an outcome waits for its claim
 
@@ -77,6 +79,13 @@ func LoadProcessingConfig(getenv Getenv) (ProcessingConfig, error) {
 	}
 	if _, err := idwise.BaseURL(c.IDWiseRegion); err != nil && c.IDWiseBaseURL == "" {
 		return c, fmt.Errorf("IDWISE_REGION: %w", err)
+	}
+	if c.IDWiseBaseURL != "" {
+		// The API key and secret travel in every request: never in clear text, except to
+		// the local stack's simulator on loopback.
+		if err := endpoint.CheckHTTPS("IDWISE_API_BASE_URL", c.IDWiseBaseURL); err != nil {
+			return c, err
+		}
 	}
 	if v := getenv("IDWISE_COMPLETE_STATUS"); v != "" {
 		s := kyc.Status(strings.ToUpper(v))
@@ -121,6 +130,9 @@ func LoadProcessingConfig(getenv Getenv) (ProcessingConfig, error) {
 		}
 		c.IDWiseTimeout = time.Duration(n) * time.Second
 	}
+	if c.JourneyRetention, err = journeyRetention(getenv); err != nil {
+		return c, err
+	}
 	if err := loadCustomStep(getenv, &c); err != nil {
 		return c, err
 	}
@@ -128,6 +140,16 @@ func LoadProcessingConfig(getenv Getenv) (ProcessingConfig, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// journeyRetention reads JOURNEY_DETAIL_RETENTION_DAYS (template JourneyDetailRetentionDays):
+// how long journey details are kept after their last update; 0 or unset keeps them.
+func journeyRetention(getenv Getenv) (time.Duration, error) {
+	v := strings.TrimSpace(getenv("JOURNEY_DETAIL_RETENTION_DAYS"))
+	if v == "" || v == "0" {
+		return 0, nil
+	}
+	return days(getenv, "JOURNEY_DETAIL_RETENTION_DAYS", 0)
 }
 
 func days(getenv Getenv, name string, def time.Duration) (time.Duration, error) {
@@ -168,7 +190,7 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("idwise client: %w", err)
 	}
-	store := ddb.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention)
+	store := ddb.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention).WithJourneyRetention(c.JourneyRetention)
 	emf := metrics.New(rt.Metrics, service)
 	cs, err := newCustomStep(rt, c, api, store)
 	if err != nil {
@@ -178,11 +200,11 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := processor.New(map[string]processor.Resolver{
+	svc := processor.New(withCatalogs(map[string]processor.Resolver{
 		idwise.Provider: idwise.NewResolver(measuredFetcher{next: api, metrics: emf}, c.Policy, c.DetailFields).WithHistory(store).WithCustomStep(cs).
 			WithMetrics(emf, store).WithNotFoundRetry(c.NotFoundRetry),
 		veriff.Provider: veriff.NewResolver(vp).WithProfiles(store),
-	}, processor.Deps{
+	}), processor.Deps{
 		Journeys: store, Profiles: store, Outbox: store, Events: store, Metrics: emf, Erasures: store,
 		Publisher: topic.New(sns.NewFromConfig(rt.AWS), c.TopicARN),
 		Ownership: c.Ownership, Claims: store, ClaimWait: c.ClaimWait,

@@ -24,6 +24,8 @@ type VeriffConfig struct {
 	Reference veriff.ReferenceField
 	Retention time.Duration
 	Strip     []string // VERIFF_STRIP_FIELDS: more body sections never stored
+	// SecretMaxAge: WEBHOOK_SECRET_MAX_AGE_SECONDS, as for IDWise (webhook.go).
+	SecretMaxAge time.Duration
 }
 
 // LoadVeriffConfig reads the Veriff webhook's environment. enabled is false when
@@ -43,6 +45,9 @@ func LoadVeriffConfig(getenv Getenv) (c VeriffConfig, enabled bool, err error) {
 		return c, true, err
 	}
 	c.Strip = veriff.ParseStripFields(getenv("VERIFF_STRIP_FIELDS"))
+	if c.SecretMaxAge, err = secretMaxAge(getenv); err != nil {
+		return c, true, err
+	}
 	return c, true, nil
 }
 
@@ -54,7 +59,8 @@ func VeriffWebhook(rt Runtime) (*webhook.Handler, error) {
 		return nil, err
 	}
 	rt.AWS, _ = traced(rt)
-	auth, err := veriff.NewAuthenticator(veriffSecret{client: secretsmanager.NewFromConfig(rt.AWS), id: c.SecretID}, 0)
+	auth, err := veriff.NewAuthenticatorConfig(veriffSecret{client: secretsmanager.NewFromConfig(rt.AWS), id: c.SecretID},
+		veriff.AuthConfig{MaxAge: c.SecretMaxAge})
 	if err != nil {
 		return nil, fmt.Errorf("veriff webhook auth: %w", err)
 	}

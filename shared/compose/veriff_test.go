@@ -48,7 +48,7 @@ func newVeriffWorld(t *testing.T, secret veriff.Credentials, extraEnv ...string)
 	if err != nil {
 		t.Fatalf("create veriff secret: %v", err)
 	}
-	env := with(map[string]string{"TABLE_NAME": p.table, "IDWISE_WEBHOOK_AUTH": "none",
+	env := with(map[string]string{"TABLE_NAME": p.table, "IDWISE_WEBHOOK_AUTH": "none", "IDWISE_ALLOWED_CIDRS": "198.51.100.0/24",
 		"VERIFF_SECRET_ARN": aws.ToString(out.ARN)}, extraEnv...)
 	web, err := compose.Webhooks(compose.Runtime{AWS: p.cfg, Getenv: getenv(env), Metrics: io.Discard})
 	if err != nil {
@@ -581,7 +581,7 @@ func TestWebhooksRouting(t *testing.T) {
 
 	// Without VERIFF_SECRET_ARN the function serves IDWise only.
 	off, err := compose.Webhooks(compose.Runtime{AWS: w.cfg, Metrics: io.Discard,
-		Getenv: getenv(map[string]string{"TABLE_NAME": w.table, "IDWISE_WEBHOOK_AUTH": "none"})})
+		Getenv: getenv(map[string]string{"TABLE_NAME": w.table, "IDWISE_WEBHOOK_AUTH": "none", "IDWISE_ALLOWED_CIDRS": "198.51.100.0/24"})})
 	if err != nil {
 		t.Fatal(err)
 	}

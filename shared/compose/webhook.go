@@ -6,9 +6,11 @@ package compose
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +50,9 @@ type WebhookConfig struct {
 	SecretID     string
 	AllowedCIDRs []string
 	Retention    time.Duration
+	// SecretMaxAge bounds how long a webhook secret is used before it is read again
+	// (WEBHOOK_SECRET_MAX_AGE_SECONDS; 0: secretcache's default, five minutes).
+	SecretMaxAge time.Duration
 }
 
 // LoadWebhookConfig reads and checks the webhook function's environment.
@@ -73,6 +78,15 @@ func LoadWebhookConfig(getenv Getenv) (WebhookConfig, error) {
 			c.AllowedCIDRs = append(c.AllowedCIDRs, s)
 		}
 	}
+	if c.AuthMode == webhookauth.ModeNone {
+		if err := realAllowList(c.AllowedCIDRs); err != nil {
+			return c, err
+		}
+	}
+	var err error
+	if c.SecretMaxAge, err = secretMaxAge(getenv); err != nil {
+		return c, err
+	}
 	if v := strings.TrimSpace(getenv("RAW_EVENT_RETENTION_DAYS")); v != "" {
 		days, err := strconv.Atoi(v)
 		if err != nil || days < 1 {
@@ -81,6 +95,36 @@ func LoadWebhookConfig(getenv Getenv) (WebhookConfig, error) {
 		c.Retention = time.Duration(days) * 24 * time.Hour
 	}
 	return c, nil
+}
+
+// realAllowList refuses an empty or catch-all IDWise allow-list in auth mode none: with no
+// credentials, the source IP is the webhook's only guard.
+func realAllowList(cidrs []string) error {
+	const msg = "IDWISE_WEBHOOK_AUTH=none needs IDWISE_ALLOWED_CIDRS (the IDWise IP allow-list), " +
+		"the only guard of a webhook without credentials"
+	if len(cidrs) == 0 {
+		return errors.New(msg)
+	}
+	for _, c := range cidrs {
+		if p, err := netip.ParsePrefix(c); err == nil && p.Bits() == 0 {
+			return fmt.Errorf("%s: %s allows every address", msg, c)
+		}
+	}
+	return nil
+}
+
+// secretMaxAge reads WEBHOOK_SECRET_MAX_AGE_SECONDS, the maximum age of every cached
+// webhook secret (IDWise and Veriff): 0 or unset means secretcache's default.
+func secretMaxAge(getenv Getenv) (time.Duration, error) {
+	v := strings.TrimSpace(getenv("WEBHOOK_SECRET_MAX_AGE_SECONDS"))
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 3600 {
+		return 0, fmt.Errorf("WEBHOOK_SECRET_MAX_AGE_SECONDS must be 1..3600 seconds, got %q", v)
+	}
+	return time.Duration(n) * time.Second, nil
 }
 
 // traced returns rt's AWS configuration with every SDK call recorded as an X-Ray
@@ -104,7 +148,7 @@ func IDWiseWebhook(rt Runtime) (*webhook.Handler, error) {
 		source = secrets.WebhookCredentials{Client: secretsmanager.NewFromConfig(rt.AWS), ID: c.SecretID}
 	}
 	auth, err := webhookauth.New(webhookauth.Config{
-		Mode: c.AuthMode, HeaderName: c.HeaderName, AllowedCIDRs: c.AllowedCIDRs,
+		Mode: c.AuthMode, HeaderName: c.HeaderName, AllowedCIDRs: c.AllowedCIDRs, MaxAge: c.SecretMaxAge,
 	}, source)
 	if err != nil {
 		return nil, fmt.Errorf("webhook auth: %w", err)

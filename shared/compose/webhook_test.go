@@ -47,7 +47,13 @@ func TestLoadWebhookConfig(t *testing.T) {
 				t.Errorf("config = %+v, want 2 CIDRs and 8 days", c)
 			}
 		}},
-		{name: "none needs no secret", env: with(base, "IDWISE_WEBHOOK_AUTH", "none", "IDWISE_WEBHOOK_SECRET_ARN", "")},
+		{name: "none needs no secret", env: with(base, "IDWISE_WEBHOOK_AUTH", "none", "IDWISE_WEBHOOK_SECRET_ARN", "", "IDWISE_ALLOWED_CIDRS", "198.51.100.0/24")},
+		{name: "secret max age", env: with(base, "WEBHOOK_SECRET_MAX_AGE_SECONDS", "60"), check: func(t *testing.T, c compose.WebhookConfig) {
+			if c.SecretMaxAge != time.Minute {
+				t.Errorf("SecretMaxAge = %v, want 1m", c.SecretMaxAge)
+			}
+		}},
+		{name: "bad secret max age", env: with(base, "WEBHOOK_SECRET_MAX_AGE_SECONDS", "-1"), wantErr: true},
 		{name: "missing table", env: with(base, "TABLE_NAME", ""), wantErr: true},
 		{name: "missing mode", env: with(base, "IDWISE_WEBHOOK_AUTH", ""), wantErr: true},
 		{name: "missing secret", env: with(base, "IDWISE_WEBHOOK_SECRET_ARN", ""), wantErr: true},
@@ -61,6 +67,33 @@ func TestLoadWebhookConfig(t *testing.T) {
 			}
 			if tt.check != nil {
 				tt.check(t, c)
+			}
+		})
+	}
+}
+
+// Auth mode none opens the webhook to the internet unless an allow-list guards it: the
+// configuration is refused, naming IDWISE_ALLOWED_CIDRS (issue 13, item 1).
+func TestLoadWebhookConfigNoneNeedsAllowList(t *testing.T) {
+	base := map[string]string{"TABLE_NAME": "t", "IDWISE_WEBHOOK_AUTH": "none"}
+	tests := []struct {
+		name  string
+		cidrs string
+	}{
+		{"no allow-list", ""},
+		{"blank allow-list", " , "},
+		{"catch-all IPv4", "0.0.0.0/0"},
+		{"catch-all IPv6 beside a real one", "198.51.100.0/24, ::/0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := compose.LoadWebhookConfig(getenv(with(base, "IDWISE_ALLOWED_CIDRS", tt.cidrs)))
+			if err == nil || !strings.Contains(err.Error(), "IDWISE_ALLOWED_CIDRS") {
+				t.Errorf("LoadWebhookConfig(none, %q) = %v, want an error naming IDWISE_ALLOWED_CIDRS", tt.cidrs, err)
+			}
+			if _, err := compose.Webhooks(compose.Runtime{Getenv: getenv(with(base, "IDWISE_ALLOWED_CIDRS", tt.cidrs))}); err == nil ||
+				!strings.Contains(err.Error(), "IDWISE_ALLOWED_CIDRS") {
+				t.Errorf("Webhooks(none, %q) = %v, want the function refused to start", tt.cidrs, err)
 			}
 		})
 	}

@@ -45,6 +45,8 @@ type Store struct {
 	table     string
 	retention time.Duration // how long sent outbox records and done events are kept
 	now       func() time.Time
+
+	journeyRetention time.Duration // journey details expire this long after their last write; 0 keeps them (retention.go)
 }
 
 var (
@@ -124,6 +126,9 @@ func (s *Store) PutJourney(ctx context.Context, j processor.Journey) error {
 		item[k] = v
 	}
 	item[AttrKind] = str(KindJourney)
+	if s.journeyRetention > 0 {
+		item[AttrExpiresAt] = epoch(s.now().Add(s.journeyRetention))
+	}
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 aws.String(s.table),
 		Item:                      item,

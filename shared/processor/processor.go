@@ -510,6 +510,6 @@ func (s *Service) mark(ctx context.Context, e inbox.Event, st State, note string
 
 func (s *Service) count(ctx context.Context, name string, e inbox.Event) {
 	if s.metrics != nil {
-		s.metrics.Count(ctx, name, map[string]string{"provider": e.Provider, "event": e.Name})
+		s.metrics.Count(ctx, name, map[string]string{"provider": e.Provider, "event": s.eventDimension(e)})
 	}
 }

@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/kycbackend/kyc/shared/idwise"
+	"github.com/kycbackend/kyc/shared/secretcache"
 	"github.com/kycbackend/kyc/shared/webhookauth"
 )
 
@@ -52,43 +52,44 @@ func (w WebhookCredentials) Credentials(ctx context.Context) (webhookauth.Creden
 }
 
 // IDWiseAPI loads the IDWise API key and secret from one secret,
-// {"apiKey":"...","apiSecret":"..."}, and caches them for TTL (a rotation is picked up
-// within TTL without a cold start).
+// {"apiKey":"...","apiSecret":"..."}, and caches them for at most ttl in a
+// secretcache.Cache, the cache every vendor secret goes through (a rotation or a
+// revocation is picked up within ttl without a cold start).
 type IDWiseAPI struct {
-	client GetSecretValueAPI
-	id     string
-	ttl    time.Duration
-	now    func() time.Time
+	cache *secretcache.Cache[idwiseAPIKey]
+	now   func() time.Time
+}
 
-	mu       sync.Mutex
-	key, sec string
-	loadedAt time.Time
+type idwiseAPIKey struct {
+	APIKey    string `json:"apiKey"`
+	APISecret string `json:"apiSecret"`
 }
 
 var _ idwise.Credentials = (*IDWiseAPI)(nil)
 
-// NewIDWiseAPI returns the credentials source for secret id.
+// NewIDWiseAPI returns the credentials source for secret id; ttl 0 means
+// secretcache.DefaultMaxAge.
 func NewIDWiseAPI(client GetSecretValueAPI, id string, ttl time.Duration) *IDWiseAPI {
-	return &IDWiseAPI{client: client, id: id, ttl: ttl, now: time.Now}
+	s := &IDWiseAPI{now: time.Now}
+	s.cache = secretcache.New(func(ctx context.Context) (idwiseAPIKey, error) {
+		var v idwiseAPIKey
+		if err := JSON(ctx, client, id, &v); err != nil {
+			return v, err
+		}
+		if v.APIKey == "" || v.APISecret == "" {
+			// Not cached: the processor retries the event, and the operator may be filling it in.
+			return v, fmt.Errorf("secret %s: apiKey and apiSecret must be set", id)
+		}
+		return v, nil
+	}, secretcache.Options[idwiseAPIKey]{MaxAge: ttl, Now: func() time.Time { return s.now() }})
+	return s
 }
 
 // APICredentials implements idwise.Credentials.
 func (s *IDWiseAPI) APICredentials(ctx context.Context) (string, string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.key != "" && s.now().Sub(s.loadedAt) < s.ttl {
-		return s.key, s.sec, nil
-	}
-	var v struct {
-		APIKey    string `json:"apiKey"`
-		APISecret string `json:"apiSecret"`
-	}
-	if err := JSON(ctx, s.client, s.id, &v); err != nil {
+	v, _, err := s.cache.Get(ctx)
+	if err != nil {
 		return "", "", err
 	}
-	if v.APIKey == "" || v.APISecret == "" {
-		return "", "", fmt.Errorf("secret %s: apiKey and apiSecret must be set", s.id)
-	}
-	s.key, s.sec, s.loadedAt = v.APIKey, v.APISecret, s.now()
-	return s.key, s.sec, nil
+	return v.APIKey, v.APISecret, nil
 }

@@ -9,16 +9,22 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/kycbackend/kyc/shared/secretcache"
 	"github.com/kycbackend/kyc/shared/webhookauth"
 )
 
 // Header names Veriff signs its webhooks with (lower case, as API Gateway passes them).
+// Veriff's HMAC page (devdocs.veriff.com/docs/hmac-authentication-and-endpoint-security)
+// names the signature "x-hmac-signature or VRF-HMAC-SIGNATURE"; the vrf- name of the API
+// key header (VRF-AUTH-CLIENT) is what Veriff's responses carry as seen by public client
+// code, not named on that page: it is accepted too, since the signature is the guard.
 const (
-	HeaderAuthClient    = "x-auth-client"
-	HeaderHMACSignature = "x-hmac-signature"
+	HeaderAuthClient       = "x-auth-client"
+	HeaderHMACSignature    = "x-hmac-signature"
+	HeaderVRFAuthClient    = "vrf-auth-client"
+	HeaderVRFHMACSignature = "vrf-hmac-signature"
 )
 
 // Credentials is what the Veriff secret holds: the integration's API key, which Veriff
@@ -43,35 +49,55 @@ func Sign(secret string, body []byte) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// Authenticator checks Veriff deliveries: X-AUTH-CLIENT must be the API key and
-// X-HMAC-SIGNATURE the HMAC-SHA256 of the raw body under the shared secret (or the
-// previous one). It runs before any parsing, compares in constant time, caches the
-// secret, and reloads it at most once per MinRefresh when a comparison fails, so that a
-// rotation takes effect at once without letting bad requests flood Secrets Manager.
+// Authenticator checks Veriff deliveries: X-AUTH-CLIENT (or VRF-AUTH-CLIENT) must be the
+// API key and X-HMAC-SIGNATURE (or VRF-HMAC-SIGNATURE) the HMAC-SHA256 of the raw body
+// under the shared secret (or the previous one). It runs before any parsing, compares in
+// constant time, and keeps the secret in a secretcache.Cache: at most MaxAge (a revoked
+// secret stops working), reloaded at most once per MinReload when a comparison fails, so
+// that a rotation takes effect at once without letting bad requests flood Secrets Manager.
 // It is safe for concurrent use.
 type Authenticator struct {
-	source  SecretSource
-	minWait time.Duration
-	now     func() time.Time
-
-	mu       sync.Mutex
-	loaded   bool
-	creds    Credentials
-	invalid  error // the loaded secret is unusable (an operator has not filled it yet)
-	loadedAt time.Time
+	cache *secretcache.Cache[Credentials]
+	now   func() time.Time
 }
 
 var errIncomplete = errors.New("veriff webhook secret: apiKey and sharedSecret must be set")
 
+// AuthConfig tunes the authenticator's secret cache; zero values take secretcache's
+// defaults (five minutes, one minute).
+type AuthConfig struct {
+	MaxAge     time.Duration
+	MinRefresh time.Duration
+}
+
 // NewAuthenticator returns the authenticator; minRefresh 0 means one minute.
 func NewAuthenticator(source SecretSource, minRefresh time.Duration) (*Authenticator, error) {
+	return NewAuthenticatorConfig(source, AuthConfig{MinRefresh: minRefresh})
+}
+
+// NewAuthenticatorConfig returns the authenticator with its cache configured by cfg.
+func NewAuthenticatorConfig(source SecretSource, cfg AuthConfig) (*Authenticator, error) {
 	if source == nil {
 		return nil, errors.New("veriff webhook auth needs a secret source")
 	}
-	if minRefresh == 0 {
-		minRefresh = time.Minute
-	}
-	return &Authenticator{source: source, minWait: minRefresh, now: time.Now}, nil
+	a := &Authenticator{now: time.Now}
+	a.cache = secretcache.New(func(ctx context.Context) (Credentials, error) {
+		c, err := source.Credentials(ctx)
+		if err != nil {
+			return c, fmt.Errorf("load veriff webhook credentials: %w", err)
+		}
+		return c, nil
+	}, secretcache.Options[Credentials]{
+		MaxAge: cfg.MaxAge, MinReload: cfg.MinRefresh,
+		Validate: func(c Credentials) error {
+			if c.APIKey == "" || c.SharedSecret == "" {
+				return errIncomplete
+			}
+			return nil
+		},
+		Now: func() time.Time { return a.now() },
+	})
+	return a, nil
 }
 
 // Check returns nil when r is signed by Veriff, webhookauth.ErrUnauthenticated when a
@@ -79,18 +105,25 @@ func NewAuthenticator(source SecretSource, minRefresh time.Duration) (*Authentic
 // loaded or is not filled in (a fault on our side: the edge answers 500 and Veriff
 // retries).
 func (a *Authenticator) Check(ctx context.Context, r webhookauth.Request) error {
-	client := strings.TrimSpace(header(r.Headers, HeaderAuthClient))
-	sig, err := hex.DecodeString(strings.TrimSpace(header(r.Headers, HeaderHMACSignature))) // either letter case
+	client, ok := either(r.Headers, HeaderAuthClient, HeaderVRFAuthClient)
+	if !ok {
+		return webhookauth.ErrUnauthenticated
+	}
+	rawSig, ok := either(r.Headers, HeaderHMACSignature, HeaderVRFHMACSignature)
+	if !ok {
+		return webhookauth.ErrUnauthenticated
+	}
+	sig, err := hex.DecodeString(rawSig) // either letter case
 	if client == "" || err != nil || len(sig) != sha256.Size {
 		return webhookauth.ErrUnauthenticated
 	}
-	creds, fresh, err := a.credentials(ctx, false)
+	creds, fresh, err := a.cache.Get(ctx)
 	if err == nil && creds.match(client, sig, r.Body) {
 		return nil
 	}
 	if !fresh {
 		// The cache may predate a rotation: reload once (rate limited) and compare again.
-		creds, fresh, err = a.credentials(ctx, true)
+		creds, fresh, err = a.cache.Reload(ctx)
 		if err == nil && fresh && creds.match(client, sig, r.Body) {
 			return nil
 		}
@@ -99,6 +132,21 @@ func (a *Authenticator) Check(ctx context.Context, r webhookauth.Request) error 
 		return err
 	}
 	return webhookauth.ErrUnauthenticated
+}
+
+// either reads a header sent under its x- or its vrf- name. Both present with different
+// values is refused (ok false): a proxy or an attacker added one, and which one Veriff
+// signed cannot be told.
+func either(h map[string]string, x, vrf string) (string, bool) {
+	a, b := strings.TrimSpace(header(h, x)), strings.TrimSpace(header(h, vrf))
+	switch {
+	case a != "" && b != "" && a != b:
+		return "", false
+	case a != "":
+		return a, true
+	default:
+		return b, b != ""
+	}
 }
 
 // match compares the API key and the signature under both secrets, all in constant time
@@ -120,26 +168,6 @@ func (c Credentials) match(client string, sig, body []byte) bool {
 func equal(a, b string) int {
 	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
 	return subtle.ConstantTimeCompare(ha[:], hb[:])
-}
-
-// credentials returns the cached credentials, loading them when there are none, or when
-// reload is asked and the last load is older than minWait. fresh reports a load now. An
-// unusable secret is cached too (and reported), so that it is not re-read per request.
-func (a *Authenticator) credentials(ctx context.Context, reload bool) (Credentials, bool, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.loaded && (!reload || a.now().Sub(a.loadedAt) < a.minWait) {
-		return a.creds, false, a.invalid
-	}
-	c, err := a.source.Credentials(ctx)
-	if err != nil {
-		return Credentials{}, false, fmt.Errorf("load veriff webhook credentials: %w", err)
-	}
-	a.loaded, a.creds, a.loadedAt, a.invalid = true, c, a.now(), nil
-	if c.APIKey == "" || c.SharedSecret == "" {
-		a.invalid = errIncomplete
-	}
-	return c, true, a.invalid
 }
 
 func header(h map[string]string, name string) string {

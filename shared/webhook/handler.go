@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -59,6 +60,7 @@ type Handler struct {
 	// Redactor, when set, removes personal data from a body before it is quarantined
 	// (Veriff: person, document, technicalData); the parser does the same for the inbox.
 	Redactor func([]byte) []byte
+	margin   time.Duration // kept free before the invocation's deadline (bounds.go)
 }
 
 // New returns the handler for provider's webhooks.
@@ -73,16 +75,38 @@ type accepted struct {
 }
 
 // Handle serves one API Gateway HTTP API (payload v2) request.
+//
+// The order is the defence: what costs nothing (method, size, content type) is checked
+// before any authentication work (no secret fetch, no HMAC of an anonymous 6 MB body);
+// nothing is stored before authentication; and the one write is bounded below the
+// invocation's deadline, so a slow table answers 503 (the vendor retries) instead of a
+// Lambda timeout after a write that may or may not have happened.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	log := slog.With("provider", h.provider, "requestId", req.RequestContext.RequestID)
 	if m := req.RequestContext.HTTP.Method; m != "" && m != http.MethodPost {
 		return apigw.Error(http.StatusMethodNotAllowed, "method_not_allowed", "use POST"), nil
 	}
-
-	// Decoded before auth so that a body signature is checked on the raw bytes; a body
-	// that is not valid base64 is refused only once the caller is authenticated.
+	// The encoded length first: an oversize body is not even decoded. A body that is not
+	// valid base64 is refused only once the caller is authenticated.
+	maxLen := MaxBodyBytes
+	if req.IsBase64Encoded {
+		maxLen = base64.StdEncoding.EncodedLen(MaxBodyBytes)
+	}
+	if len(req.Body) > maxLen {
+		return tooLarge(), nil
+	}
 	body, bodyOK := rawBody(req)
-	err := h.auth.Check(ctx, webhookauth.Request{Headers: req.Headers, SourceIP: req.RequestContext.HTTP.SourceIP, Body: body})
+	if len(body) > MaxBodyBytes {
+		return tooLarge(), nil
+	}
+	if !jsonContentType(headerValue(req.Headers, "content-type")) {
+		return apigw.Error(http.StatusUnsupportedMediaType, "unsupported_media_type", "content type must be application/json"), nil
+	}
+
+	wctx, cancel := h.bounded(ctx)
+	defer cancel()
+	// Checked on the raw bytes, before parsing: a body signature covers them exactly.
+	err := h.auth.Check(wctx, webhookauth.Request{Headers: req.Headers, SourceIP: req.RequestContext.HTTP.SourceIP, Body: body})
 	switch {
 	case errors.Is(err, webhookauth.ErrForbiddenSource):
 		h.count(ctx, "AuthFailures", "forbidden_source")
@@ -92,6 +116,9 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		h.count(ctx, "AuthFailures", "bad_credentials")
 		log.WarnContext(ctx, "webhook with missing or wrong credentials")
 		return apigw.Error(http.StatusUnauthorized, "unauthorized", "missing or invalid credentials"), nil
+	case err != nil && wctx.Err() != nil:
+		log.ErrorContext(ctx, "authenticate webhook: out of time", "error", err)
+		return h.unavailable(ctx), nil
 	case err != nil:
 		log.ErrorContext(ctx, "authenticate webhook", "error", err)
 		return internalError(), nil
@@ -100,14 +127,11 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if !bodyOK {
 		return apigw.Error(http.StatusBadRequest, "invalid_body", "body is not valid base64"), nil
 	}
-	if len(body) > MaxBodyBytes {
-		return apigw.Error(http.StatusRequestEntityTooLarge, "too_large", "body exceeds 262144 bytes"), nil
-	}
-	if !jsonContentType(headerValue(req.Headers, "content-type")) {
-		return apigw.Error(http.StatusUnsupportedMediaType, "unsupported_media_type", "content type must be application/json"), nil
-	}
 
 	ev, err := h.parse(body)
+	if err == nil {
+		err = checkIDs(ev)
+	}
 	if err != nil {
 		field, msg := "body", "body is not a valid webhook"
 		var fe FieldError
@@ -118,18 +142,24 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		if h.Redactor != nil {
 			kept = h.Redactor(body)
 		}
-		hash, qerr := h.inbox.Quarantine(ctx, h.provider, kept, msg)
+		hash, qerr := h.inbox.Quarantine(wctx, h.provider, kept, msg)
 		if qerr != nil {
 			log.ErrorContext(ctx, "quarantine malformed webhook", "error", qerr)
+			if wctx.Err() != nil {
+				return h.unavailable(ctx), nil
+			}
 			return internalError(), nil
 		}
 		log.WarnContext(ctx, "malformed webhook quarantined", "field", field, "bodyHash", hash)
 		return apigw.FieldError(field, msg), nil
 	}
 
-	res, err := h.inbox.Accept(ctx, ev)
+	res, err := h.inbox.Accept(wctx, ev)
 	if err != nil {
 		log.ErrorContext(ctx, "store webhook", "eventId", ev.EventID, "journeyId", ev.JourneyID, "event", ev.Name, "error", err)
+		if wctx.Err() != nil {
+			return h.unavailable(ctx), nil
+		}
 		return internalError(), nil
 	}
 	log.InfoContext(ctx, "webhook "+string(res.Status),
@@ -161,6 +191,10 @@ func (h *Handler) count(ctx context.Context, name, reason string) {
 		dims["reason"] = reason
 	}
 	h.counter.Count(ctx, name, dims)
+}
+
+func tooLarge() events.APIGatewayV2HTTPResponse {
+	return apigw.Error(http.StatusRequestEntityTooLarge, "too_large", "body exceeds 262144 bytes")
 }
 
 func internalError() events.APIGatewayV2HTTPResponse {

@@ -1,7 +1,8 @@
 // Package webhookauth authenticates vendor webhook deliveries that carry no body
 // signature (IDWise): HTTP Basic, a Bearer token or a custom header, plus an optional
-// source-IP allow-list. Secrets come from a SecretSource, are cached, compared in
-// constant time, and two of them are valid at once so they can be rotated.
+// source-IP allow-list. Secrets come from a SecretSource, are cached (secretcache: at most
+// MaxAge, so a revoked secret stops working), compared in constant time, and two of them
+// are valid at once so they can be rotated.
 package webhookauth
 
 import (
@@ -13,8 +14,9 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/kycbackend/kyc/shared/secretcache"
 )
 
 // Mode is how the vendor proves who it is.
@@ -52,8 +54,11 @@ type Config struct {
 	HeaderName   string   // ModeHeader only
 	AllowedCIDRs []string // empty: any source
 	// MinRefresh bounds how often a failed comparison may reload the secret, so that a
-	// flood of bad requests cannot turn into a flood of Secrets Manager calls.
+	// flood of bad requests cannot turn into a flood of Secrets Manager calls (0: one minute).
 	MinRefresh time.Duration
+	// MaxAge bounds how long a loaded secret is used: a revoked secret stops working
+	// within MaxAge in every warm container (0: secretcache.DefaultMaxAge, five minutes).
+	MaxAge time.Duration
 }
 
 // Request is the part of an HTTP request the authenticator looks at. Header names are
@@ -69,18 +74,13 @@ type Authenticator struct {
 	mode     Mode
 	header   string
 	prefixes []netip.Prefix
-	source   SecretSource
-	minWait  time.Duration
+	cache    *secretcache.Cache[Credentials]
 	now      func() time.Time
-
-	mu       sync.Mutex
-	creds    *Credentials
-	loadedAt time.Time
 }
 
 // New validates cfg. The secret is loaded lazily on the first request and cached.
 func New(cfg Config, source SecretSource) (*Authenticator, error) {
-	a := &Authenticator{mode: cfg.Mode, source: source, minWait: cfg.MinRefresh, now: time.Now}
+	a := &Authenticator{mode: cfg.Mode, now: time.Now}
 	switch cfg.Mode {
 	case ModeBasic, ModeBearer:
 	case ModeHeader:
@@ -98,8 +98,17 @@ func New(cfg Config, source SecretSource) (*Authenticator, error) {
 	if cfg.Mode != ModeNone && source == nil {
 		return nil, fmt.Errorf("auth mode %s needs a secret source", cfg.Mode)
 	}
-	if a.minWait == 0 {
-		a.minWait = time.Minute
+	if source != nil {
+		a.cache = secretcache.New(func(ctx context.Context) (Credentials, error) {
+			c, err := source.Credentials(ctx)
+			if err != nil {
+				return c, fmt.Errorf("load webhook credentials: %w", err)
+			}
+			return c, nil
+		}, secretcache.Options[Credentials]{
+			MaxAge: cfg.MaxAge, MinReload: cfg.MinRefresh, Validate: a.usable,
+			Now: func() time.Time { return a.now() },
+		})
 	}
 	for _, c := range cfg.AllowedCIDRs {
 		c = strings.TrimSpace(c)
@@ -137,22 +146,19 @@ func (a *Authenticator) Check(ctx context.Context, r Request) error {
 		return ErrUnauthenticated
 	}
 	creds, fresh, err := a.credentials(ctx, false)
-	if err != nil {
-		return err
-	}
-	if a.matches(creds, presented) {
+	if err == nil && a.matches(creds, presented) {
 		return nil
 	}
-	if fresh {
-		return ErrUnauthenticated
+	if !fresh {
+		// The cache may predate a rotation (or an operator filling the secret in): reload
+		// once (rate limited) and compare again.
+		creds, fresh, err = a.credentials(ctx, true)
+		if err == nil && fresh && a.matches(creds, presented) {
+			return nil
+		}
 	}
-	// The cache may predate a rotation: reload once (rate limited) and compare again.
-	creds, fresh, err = a.credentials(ctx, true)
 	if err != nil {
 		return err
-	}
-	if fresh && a.matches(creds, presented) {
-		return nil
 	}
 	return ErrUnauthenticated
 }
@@ -221,26 +227,24 @@ func equal(a, b string) int {
 	return subtle.ConstantTimeCompare(ha[:], hb[:])
 }
 
-// credentials returns the cached credentials, loading them when there are none or when
-// reload is asked and the last load is older than minWait. fresh reports a load now.
+// credentials returns the cached credentials (reloaded when reload is asked, rate
+// limited by the cache). fresh reports a load now.
 func (a *Authenticator) credentials(ctx context.Context, reload bool) (Credentials, bool, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.creds != nil && (!reload || a.now().Sub(a.loadedAt) < a.minWait) {
-		return *a.creds, false, nil
+	if reload {
+		return a.cache.Reload(ctx)
 	}
-	c, err := a.source.Credentials(ctx)
-	if err != nil {
-		return Credentials{}, false, fmt.Errorf("load webhook credentials: %w", err)
-	}
+	return a.cache.Get(ctx)
+}
+
+// usable refuses a secret that cannot authenticate anyone (not filled in yet).
+func (a *Authenticator) usable(c Credentials) error {
 	if c.Secret == "" {
-		return Credentials{}, false, errors.New("load webhook credentials: secret is empty")
+		return errors.New("load webhook credentials: secret is empty")
 	}
 	if a.mode == ModeBasic && c.Username == "" {
-		return Credentials{}, false, errors.New("load webhook credentials: basic auth needs a username")
+		return errors.New("load webhook credentials: basic auth needs a username")
 	}
-	a.creds, a.loadedAt = &c, a.now()
-	return c, true, nil
+	return nil
 }
 
 func header(h map[string]string, name string) string {

@@ -185,3 +185,31 @@ func BenchmarkCheckBearer(b *testing.B) {
 		}
 	}
 }
+
+// The attacker holds a leaked token; the operator revokes it (the secret now holds only a
+// new one). In a warm container it stops working once the cache's max age is over, even
+// though every request the attacker sends succeeds until then (no failed comparison).
+func TestRevokedSecretStopsWorkingAfterMaxAge(t *testing.T) {
+	src := &fakeSource{creds: Credentials{Secret: "leaked"}}
+	a, err := New(Config{Mode: ModeBearer, MaxAge: 5 * time.Minute}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	a.now = func() time.Time { return now }
+	check := func() error {
+		return a.Check(context.Background(), Request{Headers: map[string]string{"authorization": "Bearer leaked"}})
+	}
+	if err := check(); err != nil {
+		t.Fatalf("Check(leaked) before revocation = %v, want nil", err)
+	}
+	src.set(Credentials{Secret: "fresh"}) // revoked: no previousSecret
+	now = now.Add(4 * time.Minute)
+	if err := check(); err != nil {
+		t.Fatalf("Check(leaked) within max age = %v, want nil (cached)", err)
+	}
+	now = now.Add(time.Minute)
+	if err := check(); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("Check(leaked) after max age = %v, want ErrUnauthenticated", err)
+	}
+}
