@@ -7,6 +7,7 @@ import (
 
 	"github.com/kycbackend/kyc/shared/inbox"
 	"github.com/kycbackend/kyc/shared/processor"
+	"github.com/kycbackend/kyc/shared/processor/processortest"
 )
 
 // dims records the dimensions of every count.
@@ -47,7 +48,7 @@ func TestEventDimensionOnlyFromTheKnownList(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, d := newMem(), &dims{}
+			m, d := processortest.NewMemStore(), &dims{}
 			svc := processor.New(map[string]processor.Resolver{"v": tt.resolver},
 				processor.Deps{Journeys: m, Profiles: m, Outbox: m, Publisher: &pub{}, Events: m, Metrics: d})
 			// Not processable: skipped and counted, before any resolver runs.
