@@ -31,6 +31,7 @@ import (
 	"github.com/kycbackend/kyc/shared/idwise"
 	"github.com/kycbackend/kyc/shared/idwise/idwisesim"
 	"github.com/kycbackend/kyc/shared/inbox"
+	"github.com/kycbackend/kyc/shared/kyc"
 	"github.com/kycbackend/kyc/shared/sweeper"
 )
 
@@ -484,6 +485,7 @@ func streamSample(tb testing.TB, w *world, s sample) check {
 			if dec.DataType() == events.DataTypeMap {
 				decisions = dec.Map()
 			}
+			w.claim(tb, streamString(img["journeyId"]), streamString(img["referenceNo"]))
 			w.sim.SetJourney(idwise.Journey{JourneyID: streamString(img["journeyId"]), ReferenceNumber: streamString(img["referenceNo"]),
 				SystemDecision: streamString(decisions["systemDecision"]), ManualDecision: streamString(decisions["manualDecision"]),
 				FinalDecision: streamString(decisions["finalDecision"])})
@@ -550,6 +552,7 @@ func scheduleSample(tb testing.TB, w *world, s sample) check {
 	if _, err := inbox.New(ddb.NewInbox(w.ddb, w.table), nil, time.Hour).Accept(context.Background(), e); err != nil {
 		tb.Fatalf("leave a stuck event: %v", err)
 	}
+	w.claim(tb, jid, ref)
 	w.sim.SetJourney(idwise.Journey{JourneyID: jid, ReferenceNumber: ref, SystemDecision: "Complete", FinalDecision: "Complete"})
 	pk, sk := ddb.EventKey(e.Provider, e.EventID)
 	return func(tb testing.TB, out []byte) {
@@ -565,6 +568,17 @@ func scheduleSample(tb testing.TB, w *world, s sample) check {
 		if state, pending := w.eventState(tb, key); state != "processed" || pending != "" {
 			tb.Errorf("stuck event: state %q, pendingKey %q; want processed", state, pending)
 		}
+	}
+}
+
+// claim records that ref claimed the IDWise journey, as the app does through POST
+// /v1/journeys: the template's default JourneyOwnership (claimed) applies outcomes only to
+// claimed journeys.
+func (w *world) claim(tb testing.TB, journeyID, ref string) {
+	tb.Helper()
+	if _, _, err := ddb.NewStore(w.ddb, w.table, time.Hour).PutClaim(context.Background(),
+		kyc.Claim{Provider: idwise.Provider, JourneyID: journeyID, ReferenceNo: ref, Source: kyc.ClaimByApp, ClaimedAt: time.Now()}); err != nil {
+		tb.Fatalf("claim journey %s: %v", journeyID, err)
 	}
 }
 

@@ -126,7 +126,7 @@ func TestTemplateRouteAuth(t *testing.T) {
 			}
 		}
 	}
-	if app != 4 {
-		t.Errorf("app API routes = %d, want 4", app)
+	if app != 5 {
+		t.Errorf("app API routes = %d, want 5", app)
 	}
 }
