@@ -51,7 +51,7 @@ func TestCommands(t *testing.T) {
 	vsim := veriffsim.New(veriffsim.Config{APIKey: "vk", SharedSecret: "vs"})
 	vsrv := httptest.NewServer(vsim)
 	defer vsrv.Close()
-	env := map[string]string{"TABLE_NAME": table, "STATUS_TOPIC_ARN": aws.ToString(topic.TopicArn), "JOURNEY_OWNERSHIP": "vendor",
+	env := map[string]string{"TABLE_NAME": table, "STATUS_TOPIC_ARN": aws.ToString(topic.TopicArn), "JOURNEY_OWNERSHIP": "vendor", "IDWISE_NOT_FOUND_RETRY_MINUTES": "0",
 		"IDWISE_API_SECRET_ARN": aws.ToString(sec.ARN), "IDWISE_API_BASE_URL": srv.URL + "/",
 		"VERIFF_SECRET_ARN": aws.ToString(vsec.ARN), "VERIFF_API_BASE_URL": vsrv.URL}
 	getenv := func(k string) string { return env[k] }

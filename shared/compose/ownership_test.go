@@ -2,8 +2,10 @@ package compose_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/kycbackend/kyc/shared/appapi"
 	"github.com/kycbackend/kyc/shared/compose"
@@ -22,6 +25,8 @@ import (
 	"github.com/kycbackend/kyc/shared/kyc"
 	"github.com/kycbackend/kyc/shared/ops"
 	"github.com/kycbackend/kyc/shared/processor"
+	"github.com/kycbackend/kyc/shared/veriff"
+	"github.com/kycbackend/kyc/shared/veriff/veriffsim"
 )
 
 // ownedWorld is the processing side in JourneyOwnership claimed mode and the app API on
@@ -304,5 +309,63 @@ func TestVendorModeTrustsTheVendorAPI(t *testing.T) {
 	w.mustProcess(e)
 	if p := w.profile("real-owner"); p.Status != kyc.Approved {
 		t.Errorf("vendor mode: %+v, want the vendor's reference APPROVED", p)
+	}
+}
+
+// A Veriff session the backend created (POST /v1/veriff/sessions) belongs to its caller:
+// Veriff's decision lands on the caller in claimed mode without any POST /v1/journeys,
+// and a decision naming someone else in vendorData still lands on the owner only.
+func TestVeriffSessionCreatedThenDecided(t *testing.T) {
+	vw := defaultVeriffWorld(t, "JOURNEY_OWNERSHIP", "claimed")
+	sim := veriffsim.New(veriffsim.Config{APIKey: veriffKey, SharedSecret: veriffSecret})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	raw, _ := json.Marshal(veriff.Credentials{APIKey: veriffKey, SharedSecret: veriffSecret})
+	sec, err := secretsmanager.NewFromConfig(vw.cfg).CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
+		Name: aws.String(vw.table + "/veriff-api"), SecretString: aws.String(string(raw))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"TABLE_NAME": vw.table, "STATUS_TOPIC_ARN": vw.proc.Config.TopicARN,
+		"VERIFF_SECRET_ARN": aws.ToString(sec.ARN), "VERIFF_API_BASE_URL": srv.URL}
+	api, err := compose.API(compose.Runtime{AWS: vw.cfg, Getenv: getenv(env), Metrics: io.Discard})
+	if err != nil {
+		t.Fatalf("API() = %v", err)
+	}
+	req := events.APIGatewayV2HTTPRequest{RouteKey: appapi.RoutePostSession, Body: `{"lang":"en"}`,
+		Headers: map[string]string{"content-type": "application/json"}}
+	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": "vera"}}}
+	resp, err := api.Handle(context.Background(), req)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("POST /v1/veriff/sessions = %d %s, %v; want 201", resp.StatusCode, resp.Body, err)
+	}
+	var view appapi.SessionView
+	if err := json.Unmarshal([]byte(resp.Body), &view); err != nil || view.Provider != "veriff" || view.URL == "" {
+		t.Fatalf("answer %s", resp.Body)
+	}
+	if s := sim.Sessions(); len(s) != 1 || s[0].ID != view.SessionID || s[0].VendorData != "vera" || s[0].Lang != "en" {
+		t.Fatalf("sessions at Veriff = %+v, want one for vera (vendorData) in en", s)
+	}
+
+	decision, err := sim.Decision(view.SessionID, "approved", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := vw.deliver(string(decision))
+	vw.mustProcess(e)
+	if p := vw.profile("vera"); p.Status != kyc.Approved || p.JourneyID != view.SessionID || p.Provider != "veriff" {
+		t.Errorf("vera after the decision = %+v, want APPROVED on the session", p)
+	}
+
+	// The same session's decision with another user's vendorData (a confused or tampered
+	// integration): the session's recorded owner decides, the other user is untouched.
+	other := strings.Replace(string(decision), `"vendorData":"vera"`, `"vendorData":"victim"`, 1)
+	other = strings.Replace(other, `"approved"`, `"declined"`, 1)
+	other = strings.Replace(other, `"code":9001`, `"code":9102`, 1)
+	e2 := vw.deliver(other)
+	vw.mustProcess(e2)
+	if _, found, _ := vw.proc.Store.Profile(context.Background(), "victim"); found {
+		t.Errorf("a decision naming victim in vendorData moved victim's profile")
 	}
 }

@@ -68,6 +68,7 @@ func newStack(t *testing.T) *stack {
 	st := &stack{t: t, ctx: context.Background(), db: e.DB, table: e.Table, sim: e.Sim, sns: e.SNS, sqs: e.SQS,
 		queueURL: e.QueueURL, snsDown: e.SNSDown}
 	env := e.Env
+	env["IDWISE_NOT_FOUND_RETRY_MINUTES"] = "0" // these tests play a journey IDWise never knew: failed at once
 	var err error
 	st.proc, err = compose.NewProcessing(compose.Runtime{AWS: cfg, Getenv: func(k string) string { return env[k] }, Metrics: io.Discard}, "test")
 	if err != nil {

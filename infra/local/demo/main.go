@@ -261,6 +261,27 @@ func scenarios() []user {
 			d.waitStatus(ref, "APPROVED")
 			return d.err
 		}},
+		{name: "ivan", scenario: "IDWise: approved, then KYC renewal required", wantStatus: "RESUBMISSION_REQUIRED", wantPushes: 3, run: func(d *demo, ref string) error {
+			j := d.journeyID(ref)
+			d.claim(ref, j, "idwise")
+			d.script(j, ref, "Complete", "", "Complete")
+			d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Complete")
+			d.waitStatus(ref, "APPROVED")
+			// The documents expire: IDWise asks for the ID document again, then the deadline passes.
+			d.idwiseRaw(ref+"-2", fmt.Sprintf(`{"event":"Verification Update Required","body":{"eventId":%q,"journeyId":%q,"referenceNo":%q,"trigger":"KYC Renewal","requiredSteps":[{"stepId":"0","reasonCode":"DOCUMENT_EXPIRED"}]}}`, ref+"-2", j, ref))
+			d.waitStatus(ref, "RESUBMISSION_REQUIRED")
+			return d.err
+		}},
+		{name: "judy", scenario: "Veriff: approved, then a watchlist possible match", wantStatus: "IN_REVIEW", wantPushes: 3, run: func(d *demo, ref string) error {
+			session := "session-" + ref
+			d.claim(ref, session, "veriff")
+			d.veriff(fmt.Sprintf(`{"status":"success","verification":{"id":%q,"attemptId":"a-1","code":9001,"status":"approved","reason":null,"reasonCode":null,"vendorData":%q,"endUserId":null,"decisionTime":%q}}`, session, ref, time.Now().UTC().Format(time.RFC3339)))
+			d.waitStatus(ref, "APPROVED")
+			// Ongoing monitoring finds a possible PEP match (hits are counted, never stored).
+			d.veriff(fmt.Sprintf(`{"checkType":"updated_result","attemptId":"a-1","sessionId":%q,"vendorData":%q,"endUserId":null,"matchStatus":"possible_match","totalHits":1,"createdAt":%q,"hits":[{"matchedName":"DEMO PERSON","providerType":"pep"}]}`, session, ref, time.Now().UTC().Format(time.RFC3339)))
+			d.waitStatus(ref, "IN_REVIEW")
+			return d.err
+		}},
 		{name: "victor", scenario: "attacked: forged referenceNo, journey with his ref", wantStatus: "PENDING_VERIFICATION", wantPushes: 1,
 			run: func(d *demo, ref string) error {
 				// Victor has started a journey of his own; mallory attacks his profile.

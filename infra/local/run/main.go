@@ -58,13 +58,14 @@ type settings struct {
 	APIKey        string
 	APISecret     string
 	VeriffAPIKey  string
-	VeriffSecret  string        // the Veriff shared secret key
-	VeriffSimPort string        // VERIFF_SIM_PORT [3002]; empty: a free port
-	VeriffSimURL  string        // the Veriff API simulator's URL, once started (veriffsim.go)
-	SweepInterval time.Duration // 0: the template's schedule
-	SweepMinAge   string        // seconds; empty: the template's default
-	QueueRetry    time.Duration // failed queue messages come back after this, not the visibility timeout
-	CustomStep    customStep    // KYC_CUSTOM_STEP=1: the IDWise custom journey step (customstep.go)
+	VeriffSecret  string            // the Veriff shared secret key
+	VeriffSimPort string            // VERIFF_SIM_PORT [3002]; empty: a free port
+	VeriffSimURL  string            // the Veriff API simulator's URL, once started (veriffsim.go)
+	SweepInterval time.Duration     // 0: the template's schedule
+	SweepMinAge   string            // seconds; empty: the template's default
+	QueueRetry    time.Duration     // failed queue messages come back after this, not the visibility timeout
+	CustomStep    customStep        // KYC_CUSTOM_STEP=1: the IDWise custom journey step (customstep.go)
+	Params        map[string]string // more template parameters (tests)
 }
 
 func loadSettings() settings {
@@ -172,6 +173,7 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 		return err
 	}
 	maps.Copy(params, auth.parameters())
+	maps.Copy(params, s.Params)
 	// Journey ownership as a deployment sets it (template JourneyOwnership; claimed by default).
 	if v := os.Getenv("JOURNEY_OWNERSHIP"); v != "" {
 		params["JourneyOwnership"] = v
