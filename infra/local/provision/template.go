@@ -3,11 +3,11 @@
 // very definitions that get deployed.
 //
 // The template is parsed with goformation's YAML reader (short-form tags such as !Ref and
-// !If become their long form), without goformation's intrinsic processing and typed
-// resources: that processing replaces Ref to resources, Fn::GetAtt and Fn::If with null, and
-// the typed resources reject valid templates (a Number parameter in Environment.Variables,
-// LoggingConfig on a function). Only what a local run needs is decoded here; intrinsics are
-// kept as Values that the runner resolves against the names it created (see Template.Env).
+// !If become their long form), without goformation's typed resources, which reject valid
+// templates (a Number parameter in Environment.Variables, LoggingConfig on a function).
+// Only what a local run needs is decoded here; intrinsics are kept as Values that the
+// runner resolves against the names it created (see Template.Env) with goformation's
+// intrinsic handlers, given Ref, Fn::GetAtt and Fn::Sub that know those names (value.go).
 package provision
 
 import (

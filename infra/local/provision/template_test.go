@@ -170,6 +170,10 @@ Resources:
           IF: !If [IsProd, prod-value, !Ref Stage]
           JOIN: !Join ['-', [a, b]]
           MISSING: !Ref Nowhere
+          IMPORT: !ImportValue other-stack-output
+          IF_MISSING: !If [NotProd, !Ref Nowhere, x]
+          IF_OTHER_MISSING: !If [IsProd, !Ref Nowhere, !Ref Stage]
+          SUB_MISSING: !Sub 'a-${Nowhere}'
       Events:
         Any:
           Type: HttpApi
@@ -209,7 +213,11 @@ func TestValues(t *testing.T) {
 		{name: "sub", variable: "SUB", want: "kyc-local-tbl-tbl-arn-${Literal}"},
 		{name: "sub with variables", variable: "SUB_VARS", want: "tbl/dev"},
 		{name: "if false", variable: "IF", want: "dev"},
-		{name: "unsupported intrinsic", variable: "JOIN", wantErr: ErrUnresolved},
+		{name: "join (goformation's handler)", variable: "JOIN", want: "a-b"},
+		{name: "intrinsic goformation does not evaluate", variable: "IMPORT", wantErr: ErrUnresolved},
+		{name: "unknown ref in the branch taken", variable: "IF_MISSING", wantErr: ErrUnresolved},
+		{name: "unknown ref in the branch not taken", variable: "IF_OTHER_MISSING", want: "dev"},
+		{name: "sub of an unknown name", variable: "SUB_MISSING", wantErr: ErrUnresolved},
 		{name: "unknown ref", variable: "MISSING", wantErr: ErrUnresolved},
 	}
 	for _, tt := range tests {
