@@ -17,7 +17,9 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/awslabs/goformation/v7/intrinsics"
 )
@@ -48,6 +50,7 @@ type Template struct {
 	topics     []string                    // AWS::SNS::Topic logical IDs
 	queues     []string                    // AWS::SQS::Queue logical IDs
 	functions  map[string]map[string]Value // environment variables (Globals merged) by function
+	timeouts   map[string]time.Duration    // Timeout (Globals merged) by function
 	routes     []Route
 	streams    []StreamSource // DynamoDB events (events.go)
 	schedules  []Schedule     // Schedule and ScheduleV2 events (events.go)
@@ -112,6 +115,7 @@ type rawTemplate struct {
 	Conditions map[string]any
 	Globals    struct {
 		Function struct {
+			Timeout     json.RawMessage
 			Environment struct {
 				Variables map[string]json.RawMessage
 			}
@@ -124,6 +128,7 @@ type rawTemplate struct {
 }
 
 type rawFunction struct {
+	Timeout     json.RawMessage
 	Environment struct {
 		Variables map[string]json.RawMessage
 	}
@@ -180,6 +185,7 @@ func parse(data []byte) (*Template, error) {
 		params:     make(map[string]*string, len(raw.Parameters)),
 		conditions: raw.Conditions,
 		functions:  map[string]map[string]Value{},
+		timeouts:   map[string]time.Duration{},
 	}
 	for name, p := range raw.Parameters {
 		if len(p.Default) == 0 {
@@ -196,6 +202,11 @@ func parse(data []byte) (*Template, error) {
 	globalEnv, err := parseVariables(raw.Globals.Function.Environment.Variables)
 	if err != nil {
 		return nil, fmt.Errorf("globals function environment: %w", err)
+	}
+
+	globalTimeout, err := parseTimeout(raw.Globals.Function.Timeout, DefaultTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("globals function: %w", err)
 	}
 
 	events := &eventParser{t: t}
@@ -235,6 +246,11 @@ func parse(data []byte) (*Template, error) {
 			}
 			maps.Copy(merged, env)
 			t.functions[id] = merged
+			var fn rawFunction
+			_ = decodeJSON(res.Properties, &fn) // decoded by parseFunction already
+			if t.timeouts[id], err = parseTimeout(fn.Timeout, globalTimeout); err != nil {
+				return nil, fmt.Errorf("resource %s: %w", id, err)
+			}
 			t.routes = append(t.routes, routes...)
 		}
 	}
@@ -348,6 +364,32 @@ func decodeJSON(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	return dec.Decode(v)
+}
+
+// DefaultTimeout is Lambda's function timeout when neither the function nor Globals sets one.
+const DefaultTimeout = 3 * time.Second
+
+// parseTimeout reads a Timeout property (whole seconds, 1 to 900, a literal); def when absent.
+func parseTimeout(raw json.RawMessage, def time.Duration) (time.Duration, error) {
+	if len(raw) == 0 {
+		return def, nil
+	}
+	v, err := parseValue(raw)
+	if err != nil || v.Kind != KindLiteral {
+		return 0, fmt.Errorf("timeout %s: want a literal number of seconds", raw)
+	}
+	n, err := strconv.Atoi(v.Literal)
+	if err != nil || n < 1 || n > 900 {
+		return 0, fmt.Errorf("timeout %s: want 1 to 900 seconds", raw)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// FunctionTimeout returns the Timeout of the function logicalID (its own, else Globals',
+// else Lambda's 3 s): the deadline of each of its invocations. It is 0 when the template
+// has no such function.
+func (t *Template) FunctionTimeout(logicalID string) time.Duration {
+	return t.timeouts[logicalID]
 }
 
 // Tables returns the template's AWS::DynamoDB::Table resources, by logical ID.

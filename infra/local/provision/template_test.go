@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 )
 
 // templatePath is the repository's real template, so that the local and the deployed
@@ -129,6 +130,38 @@ func TestFunctionEnvResolves(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The deadline of every local invocation (infra/local/invoke, the emulator's
+// AWS_LAMBDA_FUNCTION_TIMEOUT) is the function's Timeout, else Globals'.
+func TestFunctionTimeout(t *testing.T) {
+	tmpl := loadTemplate(t)
+	tests := []struct {
+		id   string
+		want time.Duration
+	}{
+		{"WebhookFunction", 10 * time.Second}, // Globals
+		{"ApiFunction", 10 * time.Second},
+		{"ProcessorFunction", 90 * time.Second},
+		{"SweeperFunction", 300 * time.Second},
+		{"PushFunction", 30 * time.Second},
+		{"NoSuchFunction", 0},
+	}
+	for _, tt := range tests {
+		if got := tmpl.FunctionTimeout(tt.id); got != tt.want {
+			t.Errorf("FunctionTimeout(%s) = %v, want %v", tt.id, got, tt.want)
+		}
+	}
+	bare, err := parse([]byte("Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties: {}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bare.FunctionTimeout("F"); got != DefaultTimeout {
+		t.Errorf("FunctionTimeout(F) without Timeout = %v, want %v", got, DefaultTimeout)
+	}
+	if _, err := parse([]byte("Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties: {Timeout: 901}\n")); err == nil {
+		t.Errorf("parse(Timeout: 901) error = nil, want an error")
 	}
 }
 
