@@ -50,7 +50,9 @@ type FunctionError struct {
 	Body    []byte `json:"-"` // the payload as the emulator answered it
 }
 
-func (e *FunctionError) Error() string { return fmt.Sprintf("function error %s: %s", e.Type, e.Message) }
+func (e *FunctionError) Error() string {
+	return fmt.Sprintf("function error %s: %s", e.Type, e.Message)
+}
 
 // Config describes one function process.
 type Config struct {

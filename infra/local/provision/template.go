@@ -51,6 +51,7 @@ type Template struct {
 	queues     []string                    // AWS::SQS::Queue logical IDs
 	functions  map[string]map[string]Value // environment variables (Globals merged) by function
 	timeouts   map[string]time.Duration    // Timeout (Globals merged) by function
+	memory     map[string]int              // MemorySize in MB (Globals merged) by function
 	routes     []Route
 	streams    []StreamSource // DynamoDB events (events.go)
 	schedules  []Schedule     // Schedule and ScheduleV2 events (events.go)
@@ -116,6 +117,7 @@ type rawTemplate struct {
 	Globals    struct {
 		Function struct {
 			Timeout     json.RawMessage
+			MemorySize  json.RawMessage
 			Environment struct {
 				Variables map[string]json.RawMessage
 			}
@@ -129,6 +131,7 @@ type rawTemplate struct {
 
 type rawFunction struct {
 	Timeout     json.RawMessage
+	MemorySize  json.RawMessage
 	Environment struct {
 		Variables map[string]json.RawMessage
 	}
@@ -186,6 +189,7 @@ func parse(data []byte) (*Template, error) {
 		conditions: raw.Conditions,
 		functions:  map[string]map[string]Value{},
 		timeouts:   map[string]time.Duration{},
+		memory:     map[string]int{},
 	}
 	for name, p := range raw.Parameters {
 		if len(p.Default) == 0 {
@@ -205,6 +209,11 @@ func parse(data []byte) (*Template, error) {
 	}
 
 	globalTimeout, err := parseTimeout(raw.Globals.Function.Timeout, DefaultTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("globals function: %w", err)
+	}
+
+	globalMemory, err := parseSize("memory size", raw.Globals.Function.MemorySize, 128, 128, 10240)
 	if err != nil {
 		return nil, fmt.Errorf("globals function: %w", err)
 	}
@@ -249,6 +258,9 @@ func parse(data []byte) (*Template, error) {
 			var fn rawFunction
 			_ = decodeJSON(res.Properties, &fn) // decoded by parseFunction already
 			if t.timeouts[id], err = parseTimeout(fn.Timeout, globalTimeout); err != nil {
+				return nil, fmt.Errorf("resource %s: %w", id, err)
+			}
+			if t.memory[id], err = parseSize("memory size", fn.MemorySize, globalMemory, 128, 10240); err != nil {
 				return nil, fmt.Errorf("resource %s: %w", id, err)
 			}
 			t.routes = append(t.routes, routes...)
@@ -371,18 +383,30 @@ const DefaultTimeout = 3 * time.Second
 
 // parseTimeout reads a Timeout property (whole seconds, 1 to 900, a literal); def when absent.
 func parseTimeout(raw json.RawMessage, def time.Duration) (time.Duration, error) {
+	n, err := parseSize("timeout", raw, int(def/time.Second), 1, 900)
+	return time.Duration(n) * time.Second, err
+}
+
+// parseSize reads a literal integer property within [lo, hi]; def when absent.
+func parseSize(what string, raw json.RawMessage, def, lo, hi int) (int, error) {
 	if len(raw) == 0 {
 		return def, nil
 	}
 	v, err := parseValue(raw)
 	if err != nil || v.Kind != KindLiteral {
-		return 0, fmt.Errorf("timeout %s: want a literal number of seconds", raw)
+		return 0, fmt.Errorf("%s %s: want a literal number", what, raw)
 	}
 	n, err := strconv.Atoi(v.Literal)
-	if err != nil || n < 1 || n > 900 {
-		return 0, fmt.Errorf("timeout %s: want 1 to 900 seconds", raw)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%s %s: want %d to %d", what, raw, lo, hi)
 	}
-	return time.Duration(n) * time.Second, nil
+	return n, nil
+}
+
+// FunctionMemoryMB returns the MemorySize of the function logicalID (its own, else
+// Globals', else Lambda's 128 MB); 0 when the template has no such function.
+func (t *Template) FunctionMemoryMB(logicalID string) int {
+	return t.memory[logicalID]
 }
 
 // FunctionTimeout returns the Timeout of the function logicalID (its own, else Globals',

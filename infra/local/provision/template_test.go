@@ -152,6 +152,9 @@ func TestFunctionTimeout(t *testing.T) {
 		if got := tmpl.FunctionTimeout(tt.id); got != tt.want {
 			t.Errorf("FunctionTimeout(%s) = %v, want %v", tt.id, got, tt.want)
 		}
+		if got, want := tmpl.FunctionMemoryMB(tt.id), 256; tt.want != 0 && got != want {
+			t.Errorf("FunctionMemoryMB(%s) = %d, want %d (Globals)", tt.id, got, want)
+		}
 	}
 	bare, err := parse([]byte("Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties: {}\n"))
 	if err != nil {
