@@ -4,7 +4,7 @@ GO ?= go
 export SAM_CLI_TELEMETRY := 0
 GOBUILD = GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc -ldflags="-s -w"
 
-.PHONY: run demo test bench tools sam-validate sam-build clean
+.PHONY: run demo test bench tools invoke sam-validate sam-build clean
 
 ## --- local tooling (infra/local) -------------------------------------------
 tools:
@@ -17,6 +17,15 @@ KYC_MOTO_PORT ?= 5000
 run: tools
 	$(GO) build -o bin/kyc-local ./infra/local/run
 	KYC_DYNAMODB_PORT=$(KYC_DYNAMODB_PORT) KYC_MOTO_PORT=$(KYC_MOTO_PORT) infra/local/with-emulators.sh bin/kyc-local
+
+# `sam local invoke` without Docker: builds FUNCTION as `sam build` does (build-<LogicalId>,
+# for this machine's architecture), runs it under the Runtime Interface Emulator with its
+# environment for make run's stack (infra/local/sam-env.json, the ports above) and prints
+# the response to EVENT. Start `make run` first, e.g.
+#   make invoke FUNCTION=WebhookFunction EVENT=events/idwise-finished-journey.json
+invoke: tools
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<LogicalId> EVENT=<file>"; exit 2; }
+	@KYC_DYNAMODB_PORT=$(KYC_DYNAMODB_PORT) KYC_MOTO_PORT=$(KYC_MOTO_PORT) $(GO) run ./infra/local/lambdart/invoke -function $(FUNCTION) -event $(EVENT)
 
 # The operator tool (README "Operations"): runs on the operator's machine, native build.
 .PHONY: kycctl

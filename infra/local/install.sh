@@ -2,10 +2,11 @@
 # Installs the local emulator tooling into ignored folders of the repository:
 #   .venv/                      python venv with moto[server] and aws-sam-cli (infra/local/requirements.txt)
 #   .cache/dynamodb-local/lib   DynamoDB Local 3.x jars and native sqlite4java (infra/local/dynamodb-local/pom.xml)
+#   .cache/bin/aws-lambda-rie   AWS's Lambda Runtime Interface Emulator ($rie_version, `go install`)
 # Idempotent: each part writes a stamp keyed on its pinned versions and is skipped while the
 # stamp matches, so a second run takes well under a second.
-# Needs: python3 >= 3.10 (or $PYTHON), java >= 17 and mvn on PATH.
-# FORCE=1 reinstalls both parts.
+# Needs: python3 >= 3.10 (or $PYTHON), java >= 17 and mvn on PATH, go (the module's).
+# FORCE=1 reinstalls every part.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,6 +16,12 @@ venv="$root/.venv"
 ddb_dir="$root/.cache/dynamodb-local"
 requirements="$here/requirements.txt"
 pom="$here/dynamodb-local/pom.xml"
+# The Runtime Interface Emulator: the module proxy serves only pseudo-versions of it (its
+# tags are not Go module versions), so the pin is one; bump it with
+# `go list -m github.com/aws/aws-lambda-runtime-interface-emulator@latest`.
+rie_module="github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
+rie_version="v0.0.0-20261030222936-bef5c4ba774d"
+rie_dir="$root/.cache/bin"
 # Pinned so the result does not depend on the default plugin version of the local mvn.
 dependency_plugin="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 
@@ -97,5 +104,22 @@ install_dynamodb_local() {
 	printf '%s\n' "$key" >"$stamp"
 }
 
+install_rie() {
+	local stamp="$rie_dir/.aws-lambda-rie-stamp" key="$rie_module@$rie_version"
+	if up_to_date "$stamp" "$key" && [[ -x "$rie_dir/aws-lambda-rie" ]]; then
+		return 0
+	fi
+	command -v "${GO:-go}" >/dev/null 2>&1 || die "go not found: the Runtime Interface Emulator is built with go install"
+	log "aws-lambda-rie into ${rie_dir#"$root"/} (go install $key)"
+	mkdir -p "$rie_dir"
+	rm -f "$stamp"
+	# Outside the module: the emulator's dependencies stay out of go.mod.
+	(cd "$rie_dir" && GOBIN="$rie_dir" GOFLAGS=-mod=mod GO111MODULE=on CGO_ENABLED=0 "${GO:-go}" install "$key") ||
+		die "go install $key failed (module proxy access?)"
+	[[ -x "$rie_dir/aws-lambda-rie" ]] || die "aws-lambda-rie missing from $rie_dir after go install"
+	printf '%s\n' "$key" >"$stamp"
+}
+
 install_venv
 install_dynamodb_local
+install_rie

@@ -50,13 +50,16 @@ func New(routes []Route) *Server { return &Server{routes: routes} }
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	route, params, pathMatched := s.match(r.Method, r.URL.Path)
+	route, params := s.match(r.Method, r.URL.Path)
 	if route == nil {
-		status, code := http.StatusNotFound, "not_found"
-		if pathMatched {
-			status, code = http.StatusMethodNotAllowed, "method_not_allowed"
+		// API Gateway HTTP APIs answer a request no route takes, an unknown path or a
+		// method the path has no route for alike, with 404 and this body (no 405).
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"message":"Not Found"}`)
+		if s.OnRequest != nil {
+			s.OnRequest(r.Method+" "+r.URL.Path, http.StatusNotFound, time.Since(start))
 		}
-		writeJSONError(w, status, code)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxPayload+1))
@@ -118,19 +121,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) match(method, path string) (*Route, map[string]string, bool) {
-	pathMatched := false
+func (s *Server) match(method, path string) (*Route, map[string]string) {
 	for i := range s.routes {
 		params, ok := matchPath(s.routes[i].Path, path)
-		if !ok {
-			continue
-		}
-		pathMatched = true
-		if strings.EqualFold(s.routes[i].Method, method) || s.routes[i].Method == "ANY" {
-			return &s.routes[i], params, true
+		if ok && (strings.EqualFold(s.routes[i].Method, method) || s.routes[i].Method == "ANY") {
+			return &s.routes[i], params
 		}
 	}
-	return nil, nil, pathMatched
+	return nil, nil
 }
 
 func matchPath(pattern, path string) (map[string]string, bool) {

@@ -35,6 +35,7 @@ func TestServer(t *testing.T) {
 		body       string
 		ctype      string
 		wantStatus int
+		wantBody   string
 		check      func(t *testing.T)
 	}{
 		{name: "route and body", method: "POST", path: "/webhooks/idwise", body: `{"a":1}`, ctype: "application/json", wantStatus: 201, check: func(t *testing.T) {
@@ -58,8 +59,10 @@ func TestServer(t *testing.T) {
 				t.Errorf("body = %q base64=%v, want base64 of the bytes", got.Body, got.IsBase64Encoded)
 			}
 		}},
-		{name: "unknown path", method: "POST", path: "/nope", wantStatus: 404},
-		{name: "wrong method", method: "GET", path: "/webhooks/idwise", wantStatus: 405},
+		// API Gateway HTTP API: no route, whatever the reason, is 404 {"message":"Not Found"}.
+		{name: "unknown path", method: "POST", path: "/nope", wantStatus: 404, wantBody: `{"message":"Not Found"}`},
+		{name: "wrong method", method: "GET", path: "/webhooks/idwise", wantStatus: 404, wantBody: `{"message":"Not Found"}`},
+		{name: "undeclared method", method: "PATCH", path: "/v1/profiles/ref-42", wantStatus: 404, wantBody: `{"message":"Not Found"}`},
 		{name: "handler error is a 500", method: "POST", path: "/boom", wantStatus: 500},
 	}
 	for _, tt := range tests {
@@ -79,6 +82,11 @@ func TestServer(t *testing.T) {
 			}
 			if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 				t.Errorf("content-type = %q, want application/json", ct)
+			}
+			if tt.wantBody != "" {
+				if b, _ := io.ReadAll(resp.Body); string(b) != tt.wantBody {
+					t.Errorf("body = %s, want %s", b, tt.wantBody)
+				}
 			}
 			if tt.check != nil {
 				tt.check(t)

@@ -1,17 +1,17 @@
-// Package jwt signs and verifies RS256 JSON Web Tokens with the standard library, for the
-// local run only: the runner's dev key signs tokens (GET /_local/token) and Verifier
-// checks them the way API Gateway's JWT authorizer does (signature, exp, nbf, iss, and
-// aud or client_id), then hands the claims to the route as API Gateway would. Deployed,
-// API Gateway does all of this against the issuer's JWKS; the api function only reads
-// the claims.
+// Package jwt signs and verifies RS256 JSON Web Tokens for the local run only, with
+// github.com/golang-jwt/jwt/v5: the runner's dev key signs tokens (GET /_local/token) and
+// Verifier checks them the way API Gateway's JWT authorizer does (signature, exp, nbf,
+// iss, and aud or client_id), then hands the claims to the route as API Gateway would.
+// Deployed, API Gateway does all of this against the issuer's JWKS; the api function
+// only reads the claims.
+//
+// The library checks the algorithm, the signature, exp (required), nbf and iss; this
+// package adds only what API Gateway does beyond it: a token without aud is checked on
+// client_id (Cognito access tokens), and the claims are flattened to strings.
 package jwt
 
 import (
-	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	gojwt "github.com/golang-jwt/jwt/v5"
 )
 
 // Errors of Verify; each wraps ErrInvalid.
@@ -36,25 +38,15 @@ var (
 	ErrMissingExpiry = fmt.Errorf("%w: no exp claim", ErrInvalid)
 )
 
-var b64 = base64.RawURLEncoding
-
 // Sign returns an RS256 JWT of claims signed with key; kid names the key in the header.
 func Sign(key *rsa.PrivateKey, kid string, claims map[string]any) (string, error) {
-	header, err := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": kid})
-	if err != nil {
-		return "", fmt.Errorf("encode header: %w", err)
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", fmt.Errorf("encode claims: %w", err)
-	}
-	signing := b64.EncodeToString(header) + "." + b64.EncodeToString(payload)
-	sum := sha256.Sum256([]byte(signing))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+	tok := gojwt.NewWithClaims(gojwt.SigningMethodRS256, gojwt.MapClaims(claims))
+	tok.Header["kid"] = kid
+	s, err := tok.SignedString(key)
 	if err != nil {
 		return "", fmt.Errorf("sign: %w", err)
 	}
-	return signing + "." + b64.EncodeToString(sig), nil
+	return s, nil
 }
 
 // Verifier checks tokens of one issuer and audience list.
@@ -70,48 +62,19 @@ func (v *Verifier) Verify(token string) (map[string]any, error) {
 	if token == "" {
 		return nil, ErrMissing
 	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return nil, ErrMalformed
-	}
-	var header struct {
-		Alg string `json:"alg"`
-	}
-	if err := decodeSegment(parts[0], &header); err != nil {
-		return nil, ErrMalformed
-	}
-	if header.Alg != "RS256" {
-		return nil, ErrAlgorithm
-	}
-	sig, err := b64.DecodeString(parts[2])
-	if err != nil {
-		return nil, ErrMalformed
-	}
-	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if err := rsa.VerifyPKCS1v15(v.Key, crypto.SHA256, sum[:], sig); err != nil {
-		return nil, ErrSignature
-	}
-	var claims map[string]any
-	if err := decodeSegment(parts[1], &claims); err != nil {
-		return nil, ErrMalformed
-	}
 	now := time.Now
 	if v.Now != nil {
 		now = v.Now
 	}
-	t := now().Unix()
-	exp, ok := numeric(claims["exp"])
-	if !ok {
-		return nil, ErrMissingExpiry
-	}
-	if t >= exp {
-		return nil, ErrExpired
-	}
-	if nbf, ok := numeric(claims["nbf"]); ok && t < nbf {
-		return nil, ErrNotYetValid
-	}
-	if iss, _ := claims["iss"].(string); iss != v.Issuer {
-		return nil, ErrIssuer
+	claims := gojwt.MapClaims{}
+	tok, err := gojwt.NewParser(
+		gojwt.WithValidMethods([]string{gojwt.SigningMethodRS256.Alg()}),
+		gojwt.WithExpirationRequired(),
+		gojwt.WithIssuer(v.Issuer),
+		gojwt.WithTimeFunc(now),
+	).ParseWithClaims(token, claims, func(*gojwt.Token) (any, error) { return v.Key, nil })
+	if err != nil {
+		return nil, classify(tok, err)
 	}
 	if !v.audienceOK(claims) {
 		return nil, ErrAudience
@@ -119,20 +82,37 @@ func (v *Verifier) Verify(token string) (map[string]any, error) {
 	return claims, nil
 }
 
+// classify maps the library's error to this package's, in the order API Gateway reports
+// them: a token it cannot read, then the algorithm, the signature, and the claims.
+func classify(tok *gojwt.Token, err error) error {
+	switch {
+	case errors.Is(err, gojwt.ErrTokenMalformed):
+		return ErrMalformed
+	case tok != nil && tok.Method != nil && tok.Method.Alg() != gojwt.SigningMethodRS256.Alg(),
+		errors.Is(err, gojwt.ErrTokenUnverifiable): // an alg the library does not know
+		return ErrAlgorithm
+	case errors.Is(err, gojwt.ErrTokenSignatureInvalid):
+		return ErrSignature
+	case errors.Is(err, gojwt.ErrTokenRequiredClaimMissing): // exp is the only required claim
+		return ErrMissingExpiry
+	case errors.Is(err, gojwt.ErrTokenExpired):
+		return ErrExpired
+	case errors.Is(err, gojwt.ErrTokenNotValidYet):
+		return ErrNotYetValid
+	case errors.Is(err, gojwt.ErrTokenInvalidIssuer):
+		return ErrIssuer
+	}
+	return ErrMalformed // e.g. a claim of the wrong type
+}
+
 // audienceOK: aud (a string or a list) holds one of the audiences; a token without aud
 // is checked on client_id, as API Gateway does for Cognito access tokens.
-func (v *Verifier) audienceOK(claims map[string]any) bool {
-	var auds []string
-	switch a := claims["aud"].(type) {
-	case string:
-		auds = []string{a}
-	case []any:
-		for _, x := range a {
-			if s, ok := x.(string); ok {
-				auds = append(auds, s)
-			}
-		}
-	case nil:
+func (v *Verifier) audienceOK(claims gojwt.MapClaims) bool {
+	auds, err := claims.GetAudience()
+	if err != nil {
+		return false
+	}
+	if _, ok := claims["aud"]; !ok {
 		if c, ok := claims["client_id"].(string); ok {
 			auds = []string{c}
 		}
@@ -184,23 +164,4 @@ func Flatten(claims map[string]any) map[string]string {
 		}
 	}
 	return out
-}
-
-func decodeSegment(s string, v any) error {
-	b, err := b64.DecodeString(s)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
-}
-
-func numeric(v any) (int64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return int64(n), true
-	case json.Number:
-		i, err := n.Int64()
-		return i, err == nil
-	}
-	return 0, false
 }

@@ -22,17 +22,18 @@ const concurrentInvocations = 100
 //
 //   - arm64-MB (10^6 bytes): size of the bootstrap `sam build` deploys
 //     (make build-<LogicalId>, GOARCH=arm64).
-//   - init-ms: process start to the runtime's first GET .../invocation/next, i.e. Lambda's
-//     "Init Duration" (config, AWS clients, handler built), median of the b.N cold starts.
-//   - first-response-ms: process start to the first response through the Runtime API, the
-//     first invocation (the function's first sample of events/, prepared as
-//     TestFunctionBinaries prepares it) queued at start as a cold invoke is; median.
-//   - peak-RSS-MB (10^6 bytes): VmHWM of one fresh process (new stack) after 100
-//     invocations submitted at once by 100 concurrent callers of the harness; the Runtime
-//     API hands them to the process one at a time, as Lambda does for one execution
-//     environment. The samples are cycled and each is prepared before the burst.
+//   - init-ms: Lambda's "Init Duration" (config, AWS clients, handler built) as the Runtime
+//     Interface Emulator reports it (INIT REPORT durationMs: the bootstrap's start to its
+//     first GET .../invocation/next), median of the b.N cold starts.
+//   - first-response-ms: the cold invocation (the function's first sample of events/,
+//     prepared as TestFunctionBinaries prepares it) from the invoke request to its answer,
+//     init included; median.
+//   - peak-RSS-MB (10^6 bytes): the bootstrap's VmHWM (/proc) in one fresh emulator (new
+//     stack) after 100 invocations submitted at once by 100 concurrent callers; the
+//     emulator's one execution environment takes them one at a time, as Lambda does. The
+//     samples are cycled and each is prepared before the burst.
 //
-// ns/op is a whole cold cycle: start, first response, kill. Timings and RSS are of the
+// ns/op is a whole cold cycle: emulator start, first response, kill. Timings and RSS are of the
 // build for this machine (same recipe, GOARCH of this machine; see TestFunctionBinaries);
 // the emulators' latency (DynamoDB Local, moto, the IDWise simulator) is included.
 func BenchmarkBootstrap(b *testing.B) {

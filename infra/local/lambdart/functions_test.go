@@ -186,11 +186,13 @@ func match(name string, raw []byte, routes map[string]string) (sample, string) {
 // TestFunctionBinaries is the binary-level proof of every function of template.yaml, what
 // `sam local invoke` does in its container, without Docker: each function is built by its
 // Makefile target build-<LogicalId> as `sam build` builds it, started as Lambda starts a
-// provided.al2023 bootstrap (lambdart: the Runtime API on a loopback port, the Lambda
-// variables, and the template's environment resolved against a stack created from
+// provided.al2023 bootstrap (lambdart: under AWS's Runtime Interface Emulator, the program
+// sam local invoke runs in its container, with the Lambda variables, the template's
+// Timeout, and the template's environment resolved against a stack created from
 // template.yaml on the emulators, plus the emulator endpoints as infra/local/sam-env.json
-// gives them), and sent every file of events/ that belongs to it (rows); each answer's
-// shape and status are checked, and the process must still be running at the end.
+// gives them), and sent every file of events/ that belongs to it (rows) through the
+// emulator's invoke endpoint, as `make invoke` sends one; each answer's shape and status
+// are checked, and the emulator must still be running at the end.
 //
 // Architecture: Lambda runs arm64 (GOARCH=arm64 in the Makefile) and this machine may not,
 // so the binaries run here are built from the same recipe with GOARCH replaced by this
@@ -277,6 +279,7 @@ func build(tb testing.TB, id, goarch string) string {
 
 type world struct {
 	cfg   aws.Config
+	tpl   *provision.Template
 	stack *stack.Stack
 	sim   *idwisesim.Server
 	ddb   *dynamodb.Client
@@ -309,7 +312,7 @@ func newWorld(tb testing.TB, cfg aws.Config, tpl *provision.Template) *world {
 			_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 		}
 	})
-	return &world{cfg: cfg, stack: st, sim: sim, ddb: client, table: st.Tables["Table"]}
+	return &world{cfg: cfg, tpl: tpl, stack: st, sim: sim, ddb: client, table: st.Tables["Table"]}
 }
 
 // platformApps creates the SNS platform applications of the three push platforms on moto,
@@ -369,12 +372,13 @@ func (w *world) env(tb testing.TB, id string, samples []sample) map[string]strin
 	return vars
 }
 
-// start starts the bootstrap bin as function id; the process is stopped when the test ends.
+// start starts the bootstrap bin as function id under the Runtime Interface Emulator, with
+// the template's Timeout as each invocation's deadline; it is stopped when the test ends.
 func (w *world) start(tb testing.TB, id, bin string, samples []sample) (*lambdart.Process, *syncBuffer) {
 	tb.Helper()
 	logs := &syncBuffer{}
 	p, err := lambdart.Start(lambdart.Config{Path: bin, FunctionName: "kyc-local-" + id, MemoryMB: memoryMB,
-		Timeout: 30 * time.Second, Env: w.env(tb, id, samples), Output: logs})
+		Timeout: w.tpl.FunctionTimeout(id), Env: w.env(tb, id, samples), Output: logs})
 	if err != nil {
 		tb.Fatal(err)
 	}

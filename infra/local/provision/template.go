@@ -3,11 +3,11 @@
 // very definitions that get deployed.
 //
 // The template is parsed with goformation's YAML reader (short-form tags such as !Ref and
-// !If become their long form), without goformation's intrinsic processing and typed
-// resources: that processing replaces Ref to resources, Fn::GetAtt and Fn::If with null, and
-// the typed resources reject valid templates (a Number parameter in Environment.Variables,
-// LoggingConfig on a function). Only what a local run needs is decoded here; intrinsics are
-// kept as Values that the runner resolves against the names it created (see Template.Env).
+// !If become their long form), without goformation's typed resources, which reject valid
+// templates (a Number parameter in Environment.Variables, LoggingConfig on a function).
+// Only what a local run needs is decoded here; intrinsics are kept as Values that the
+// runner resolves against the names it created (see Template.Env) with goformation's
+// intrinsic handlers, given Ref, Fn::GetAtt and Fn::Sub that know those names (value.go).
 package provision
 
 import (
@@ -17,7 +17,9 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/awslabs/goformation/v7/intrinsics"
 )
@@ -48,6 +50,8 @@ type Template struct {
 	topics     []string                    // AWS::SNS::Topic logical IDs
 	queues     []string                    // AWS::SQS::Queue logical IDs
 	functions  map[string]map[string]Value // environment variables (Globals merged) by function
+	timeouts   map[string]time.Duration    // Timeout (Globals merged) by function
+	memory     map[string]int              // MemorySize in MB (Globals merged) by function
 	routes     []Route
 	streams    []StreamSource // DynamoDB events (events.go)
 	schedules  []Schedule     // Schedule and ScheduleV2 events (events.go)
@@ -112,6 +116,8 @@ type rawTemplate struct {
 	Conditions map[string]any
 	Globals    struct {
 		Function struct {
+			Timeout     json.RawMessage
+			MemorySize  json.RawMessage
 			Environment struct {
 				Variables map[string]json.RawMessage
 			}
@@ -124,6 +130,8 @@ type rawTemplate struct {
 }
 
 type rawFunction struct {
+	Timeout     json.RawMessage
+	MemorySize  json.RawMessage
 	Environment struct {
 		Variables map[string]json.RawMessage
 	}
@@ -180,6 +188,8 @@ func parse(data []byte) (*Template, error) {
 		params:     make(map[string]*string, len(raw.Parameters)),
 		conditions: raw.Conditions,
 		functions:  map[string]map[string]Value{},
+		timeouts:   map[string]time.Duration{},
+		memory:     map[string]int{},
 	}
 	for name, p := range raw.Parameters {
 		if len(p.Default) == 0 {
@@ -196,6 +206,16 @@ func parse(data []byte) (*Template, error) {
 	globalEnv, err := parseVariables(raw.Globals.Function.Environment.Variables)
 	if err != nil {
 		return nil, fmt.Errorf("globals function environment: %w", err)
+	}
+
+	globalTimeout, err := parseTimeout(raw.Globals.Function.Timeout, DefaultTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("globals function: %w", err)
+	}
+
+	globalMemory, err := parseSize("memory size", raw.Globals.Function.MemorySize, 128, 128, 10240)
+	if err != nil {
+		return nil, fmt.Errorf("globals function: %w", err)
 	}
 
 	events := &eventParser{t: t}
@@ -235,6 +255,14 @@ func parse(data []byte) (*Template, error) {
 			}
 			maps.Copy(merged, env)
 			t.functions[id] = merged
+			var fn rawFunction
+			_ = decodeJSON(res.Properties, &fn) // decoded by parseFunction already
+			if t.timeouts[id], err = parseTimeout(fn.Timeout, globalTimeout); err != nil {
+				return nil, fmt.Errorf("resource %s: %w", id, err)
+			}
+			if t.memory[id], err = parseSize("memory size", fn.MemorySize, globalMemory, 128, 10240); err != nil {
+				return nil, fmt.Errorf("resource %s: %w", id, err)
+			}
 			t.routes = append(t.routes, routes...)
 		}
 	}
@@ -348,6 +376,44 @@ func decodeJSON(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	return dec.Decode(v)
+}
+
+// DefaultTimeout is Lambda's function timeout when neither the function nor Globals sets one.
+const DefaultTimeout = 3 * time.Second
+
+// parseTimeout reads a Timeout property (whole seconds, 1 to 900, a literal); def when absent.
+func parseTimeout(raw json.RawMessage, def time.Duration) (time.Duration, error) {
+	n, err := parseSize("timeout", raw, int(def/time.Second), 1, 900)
+	return time.Duration(n) * time.Second, err
+}
+
+// parseSize reads a literal integer property within [lo, hi]; def when absent.
+func parseSize(what string, raw json.RawMessage, def, lo, hi int) (int, error) {
+	if len(raw) == 0 {
+		return def, nil
+	}
+	v, err := parseValue(raw)
+	if err != nil || v.Kind != KindLiteral {
+		return 0, fmt.Errorf("%s %s: want a literal number", what, raw)
+	}
+	n, err := strconv.Atoi(v.Literal)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%s %s: want %d to %d", what, raw, lo, hi)
+	}
+	return n, nil
+}
+
+// FunctionMemoryMB returns the MemorySize of the function logicalID (its own, else
+// Globals', else Lambda's 128 MB); 0 when the template has no such function.
+func (t *Template) FunctionMemoryMB(logicalID string) int {
+	return t.memory[logicalID]
+}
+
+// FunctionTimeout returns the Timeout of the function logicalID (its own, else Globals',
+// else Lambda's 3 s): the deadline of each of its invocations. It is 0 when the template
+// has no such function.
+func (t *Template) FunctionTimeout(logicalID string) time.Duration {
+	return t.timeouts[logicalID]
 }
 
 // Tables returns the template's AWS::DynamoDB::Table resources, by logical ID.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 )
 
 // templatePath is the repository's real template, so that the local and the deployed
@@ -132,6 +133,41 @@ func TestFunctionEnvResolves(t *testing.T) {
 	}
 }
 
+// The deadline of every local invocation (infra/local/invoke, the emulator's
+// AWS_LAMBDA_FUNCTION_TIMEOUT) is the function's Timeout, else Globals'.
+func TestFunctionTimeout(t *testing.T) {
+	tmpl := loadTemplate(t)
+	tests := []struct {
+		id   string
+		want time.Duration
+	}{
+		{"WebhookFunction", 10 * time.Second}, // Globals
+		{"ApiFunction", 10 * time.Second},
+		{"ProcessorFunction", 90 * time.Second},
+		{"SweeperFunction", 300 * time.Second},
+		{"PushFunction", 30 * time.Second},
+		{"NoSuchFunction", 0},
+	}
+	for _, tt := range tests {
+		if got := tmpl.FunctionTimeout(tt.id); got != tt.want {
+			t.Errorf("FunctionTimeout(%s) = %v, want %v", tt.id, got, tt.want)
+		}
+		if got, want := tmpl.FunctionMemoryMB(tt.id), 256; tt.want != 0 && got != want {
+			t.Errorf("FunctionMemoryMB(%s) = %d, want %d (Globals)", tt.id, got, want)
+		}
+	}
+	bare, err := parse([]byte("Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties: {}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bare.FunctionTimeout("F"); got != DefaultTimeout {
+		t.Errorf("FunctionTimeout(F) without Timeout = %v, want %v", got, DefaultTimeout)
+	}
+	if _, err := parse([]byte("Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties: {Timeout: 901}\n")); err == nil {
+		t.Errorf("parse(Timeout: 901) error = nil, want an error")
+	}
+}
+
 func TestEnvUnknownParameter(t *testing.T) {
 	_, err := loadTemplate(t).Env(map[string]string{"NoSuchParameter": "x"})
 	if err == nil {
@@ -170,6 +206,10 @@ Resources:
           IF: !If [IsProd, prod-value, !Ref Stage]
           JOIN: !Join ['-', [a, b]]
           MISSING: !Ref Nowhere
+          IMPORT: !ImportValue other-stack-output
+          IF_MISSING: !If [NotProd, !Ref Nowhere, x]
+          IF_OTHER_MISSING: !If [IsProd, !Ref Nowhere, !Ref Stage]
+          SUB_MISSING: !Sub 'a-${Nowhere}'
       Events:
         Any:
           Type: HttpApi
@@ -209,7 +249,11 @@ func TestValues(t *testing.T) {
 		{name: "sub", variable: "SUB", want: "kyc-local-tbl-tbl-arn-${Literal}"},
 		{name: "sub with variables", variable: "SUB_VARS", want: "tbl/dev"},
 		{name: "if false", variable: "IF", want: "dev"},
-		{name: "unsupported intrinsic", variable: "JOIN", wantErr: ErrUnresolved},
+		{name: "join (goformation's handler)", variable: "JOIN", want: "a-b"},
+		{name: "intrinsic goformation does not evaluate", variable: "IMPORT", wantErr: ErrUnresolved},
+		{name: "unknown ref in the branch taken", variable: "IF_MISSING", wantErr: ErrUnresolved},
+		{name: "unknown ref in the branch not taken", variable: "IF_OTHER_MISSING", want: "dev"},
+		{name: "sub of an unknown name", variable: "SUB_MISSING", wantErr: ErrUnresolved},
 		{name: "unknown ref", variable: "MISSING", wantErr: ErrUnresolved},
 	}
 	for _, tt := range tests {

@@ -5,14 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/awslabs/goformation/v7/intrinsics"
 )
 
 // Kind tells which form a Value has.
 type Kind int
 
-// The forms a template value can take. Intrinsics that a local run has no use for
-// (Fn::Join, Fn::Select, ...) are kept as KindOther with their template JSON.
+// The forms a template value can take, for the parts of provision that read a reference's
+// target (which table a stream is on, which queue an event reads). Any other intrinsic
+// (Fn::Join, Fn::Select, ...) is KindOther with its template JSON; Resolve evaluates every
+// kind.
 const (
 	KindLiteral Kind = iota // a string, number or boolean, in its template spelling
 	KindRef                 // Ref: logical ID, parameter or pseudo parameter (AWS::Region)
@@ -52,6 +57,7 @@ type Value struct {
 	Format    string           // KindSub
 	Vars      map[string]Value // KindSub: the variables given in the [format, vars] form
 	Raw       json.RawMessage  // KindOther: the intrinsic as written in the template
+	expr      any              // the value as decoded from the template, what Resolve evaluates
 }
 
 // Env holds what a local run knows about the stack, to resolve Values.
@@ -68,82 +74,176 @@ type Env struct {
 // ErrUnresolved is wrapped by Resolve when a Value needs something Env does not hold.
 var ErrUnresolved = errors.New("unresolved template value")
 
-// Resolve returns the string v stands for in env.
+// Resolve returns the string v stands for in env. Intrinsics are evaluated by
+// goformation's own handlers (Fn::If, Fn::Join, Fn::Select, Fn::Split, Fn::Base64, ...),
+// with three of them given by this package: Ref and Fn::GetAtt look in env (goformation
+// knows only parameter defaults and fixed pseudo parameters, and answers null for a
+// resource), and Fn::Sub (goformation's resolves ${Name} with its own Ref, not the
+// override, drops a variable it cannot resolve without a word, and keeps ${!Literal} as
+// written). A name env does not hold is an error wrapping ErrUnresolved, unless it sits in
+// the branch of an Fn::If that is not taken, as CloudFormation evaluates it.
 func (v Value) Resolve(env Env) (string, error) {
-	switch v.Kind {
-	case KindLiteral:
+	if v.Kind == KindLiteral {
 		return v.Literal, nil
-	case KindRef:
-		s, ok := env.Refs[v.Name]
-		if !ok {
-			return "", fmt.Errorf("ref %s: %w", v.Name, ErrUnresolved)
-		}
-		return s, nil
-	case KindGetAtt:
-		key := v.Name + "." + v.Attribute
-		s, ok := env.Attrs[key]
-		if !ok {
-			return "", fmt.Errorf("getatt %s: %w", key, ErrUnresolved)
-		}
-		return s, nil
-	case KindIf:
-		c, ok := env.Conditions[v.Condition]
-		if !ok {
-			return "", fmt.Errorf("condition %s: %w", v.Condition, ErrUnresolved)
-		}
-		branch := v.Else
-		if c {
-			branch = v.Then
-		}
-		if branch == nil {
-			return "", fmt.Errorf("if %s: missing branch: %w", v.Condition, ErrUnresolved)
-		}
-		return branch.Resolve(env)
-	case KindSub:
-		return v.resolveSub(env)
-	default:
-		return "", fmt.Errorf("intrinsic %s: %w", v.Raw, ErrUnresolved)
 	}
+	r := resolver{env: env}
+	doc := map[string]any{"Conditions": conditionsAny(env.Conditions), "Value": numbersToFloat(v.expr)}
+	in, err := json.Marshal(doc)
+	if err != nil {
+		return "", fmt.Errorf("encode value: %w", err)
+	}
+	out, err := intrinsics.ProcessJSON(in, &intrinsics.ProcessorOptions{IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
+		"Ref": r.ref, "Fn::GetAtt": r.getAtt, "Fn::Sub": r.sub,
+	}})
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", v.Kind, err)
+	}
+	var res struct{ Value any }
+	if err := json.Unmarshal(out, &res); err != nil {
+		return "", fmt.Errorf("resolve %s: %w", v.Kind, err)
+	}
+	var s string
+	switch x := res.Value.(type) {
+	case string:
+		s = x
+	case float64:
+		s = strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		s = strconv.FormatBool(x)
+	default: // null: an intrinsic goformation does not evaluate (Fn::ImportValue, ...) or a malformed one
+		raw, _ := json.Marshal(v.expr)
+		return "", fmt.Errorf("intrinsic %s: %w", raw, ErrUnresolved)
+	}
+	if i := strings.Index(s, unresolvedMark); i >= 0 {
+		name, _, _ := strings.Cut(s[i+len(unresolvedMark):], unresolvedMark)
+		return "", fmt.Errorf("%s: %w", name, ErrUnresolved)
+	}
+	return s, nil
 }
 
-// resolveSub expands ${Name}, ${Name.Attribute} and ${!Literal} in v.Format.
-func (v Value) resolveSub(env Env) (string, error) {
+// unresolvedMark brackets a name env does not hold in a partial result: the handlers
+// cannot fail, and a missing name in an Fn::If branch that is not taken is no error.
+const unresolvedMark = "\x00unresolved\x00"
+
+// resolver holds the handlers that goformation calls for Ref, Fn::GetAtt and Fn::Sub.
+type resolver struct{ env Env }
+
+func missing(what string) string { return unresolvedMark + what + unresolvedMark }
+
+func (r resolver) ref(_ string, input, _ any) any {
+	name, ok := input.(string)
+	if !ok {
+		return missing(fmt.Sprintf("ref %v", input))
+	}
+	if name == "AWS::NoValue" {
+		return nil
+	}
+	if s, ok := r.env.Refs[name]; ok {
+		return s
+	}
+	return missing("ref " + name)
+}
+
+func (r resolver) getAtt(_ string, input, _ any) any {
+	var key string
+	switch a := input.(type) {
+	case string:
+		key = a
+	case []any:
+		if len(a) == 2 {
+			key = fmt.Sprintf("%v.%v", a[0], a[1])
+		}
+	}
+	if s, ok := r.env.Attrs[key]; ok && key != "" {
+		return s
+	}
+	return missing(fmt.Sprintf("getatt %v", input))
+}
+
+// sub expands ${Name}, ${Name.Attribute} and ${!Literal}; its input's variables (the
+// [format, vars] form) have been resolved by goformation already.
+func (r resolver) sub(_ string, input, _ any) any {
+	var format string
+	vars := map[string]any{}
+	switch a := input.(type) {
+	case string:
+		format = a
+	case []any:
+		f, ok := a[0].(string)
+		m, ok2 := a[1].(map[string]any)
+		if len(a) != 2 || !ok || !ok2 {
+			return missing(fmt.Sprintf("malformed sub %v", input))
+		}
+		format, vars = f, m
+	default:
+		return missing(fmt.Sprintf("malformed sub %v", input))
+	}
 	var b strings.Builder
-	rest := v.Format
+	rest := format
 	for {
 		i := strings.Index(rest, "${")
 		if i < 0 {
 			b.WriteString(rest)
-			return b.String(), nil
+			return b.String()
 		}
 		b.WriteString(rest[:i])
 		rest = rest[i+2:]
 		j := strings.IndexByte(rest, '}')
 		if j < 0 {
-			return "", fmt.Errorf("sub %q: unterminated ${", v.Format)
+			return missing(fmt.Sprintf("sub %q: unterminated ${", format))
 		}
 		name := rest[:j]
 		rest = rest[j+1:]
-		if strings.HasPrefix(name, "!") {
-			b.WriteString("${" + name[1:] + "}")
-			continue
-		}
-		var s string
-		var err error
-		switch val, ok := v.Vars[name]; {
+		var val any
+		switch v, ok := vars[name]; {
+		case strings.HasPrefix(name, "!"):
+			val = "${" + name[1:] + "}"
 		case ok:
-			s, err = val.Resolve(env)
+			val = v
 		case strings.Contains(name, "."):
-			res, attr, _ := strings.Cut(name, ".")
-			s, err = Value{Kind: KindGetAtt, Name: res, Attribute: attr}.Resolve(env)
+			val = r.getAtt("", name, nil)
 		default:
-			s, err = Value{Kind: KindRef, Name: name}.Resolve(env)
+			val = r.ref("", name, nil)
 		}
-		if err != nil {
-			return "", fmt.Errorf("sub %q: %w", v.Format, err)
+		s, ok := val.(string)
+		if !ok {
+			return missing(fmt.Sprintf("sub %q: ${%s}", format, name))
 		}
 		b.WriteString(s)
 	}
+}
+
+// conditionsAny is the Conditions section goformation's Fn::If, Fn::Not, ... read: the
+// conditions already evaluated (evalCondition).
+func conditionsAny(c map[string]bool) map[string]any {
+	out := make(map[string]any, len(c))
+	for k, v := range c {
+		out[k] = v
+	}
+	return out
+}
+
+// numbersToFloat turns json.Number into float64, the only number type goformation's
+// evaluator walks (it answers null for any other).
+func numbersToFloat(x any) any {
+	switch t := x.(type) {
+	case json.Number:
+		f, _ := t.Float64()
+		return f
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, v := range t {
+			out[k] = numbersToFloat(v)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, v := range t {
+			out[i] = numbersToFloat(v)
+		}
+		return out
+	}
+	return x
 }
 
 // parseValue turns template JSON (intrinsics in long form) into a Value.
@@ -165,7 +265,9 @@ func valueOf(x any) (Value, error) {
 		return Value{Kind: KindLiteral, Literal: fmt.Sprint(t)}, nil
 	case map[string]any:
 		if fn, arg, ok := single(t); ok {
-			return intrinsicOf(fn, arg)
+			v, err := intrinsicOf(fn, arg)
+			v.expr = x
+			return v, err
 		}
 	}
 	raw, err := json.Marshal(x)
@@ -268,6 +370,13 @@ func twoStrings(a []any) (string, string, bool) {
 // evalCondition evaluates a condition expression: Fn::Equals, Fn::Not, Fn::And, Fn::Or,
 // Condition, and Ref to parameters. conds holds the template's condition expressions;
 // seen guards against cycles.
+//
+// Kept instead of goformation's EvaluateConditions, which cannot do it here: it evaluates
+// the Conditions section in map order, so a condition that names another (`!Condition X`
+// inside Fn::Not, And, Or) sees X unevaluated and becomes null; its YAML reader turns
+// `!Condition X` into the bare string "X"; it compares Fn::Equals operands with
+// reflect.DeepEqual (a Number parameter is never equal to its spelling); and it reports
+// neither a cycle nor an unknown name.
 func evalCondition(x any, refs map[string]string, conds map[string]any, done map[string]bool, seen []string) (bool, error) {
 	if name, ok := x.(string); ok {
 		// goformation's YAML reader has no !Condition tag: `!Condition Name` arrives as

@@ -17,7 +17,6 @@ package queues
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,11 +25,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/kycbackend/kyc/infra/local/invoke"
 	"github.com/kycbackend/kyc/infra/local/provision"
 )
 
@@ -180,21 +179,8 @@ func (p *Poller) receive(ctx context.Context) ([]types.Message, error) {
 // the settling calls.
 func (p *Poller) Deliver(ctx context.Context, msgs []types.Message) (Invocation, error) {
 	ev := p.event(msgs)
-	hctx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
-		AwsRequestID:       requestID(),
-		InvokedFunctionArn: p.m.FunctionARN,
-	})
-	cancel := func() {}
-	if p.m.Timeout > 0 {
-		hctx, cancel = context.WithTimeout(hctx, p.m.Timeout)
-	}
-	start := time.Now()
-	resp, herr := call(hctx, p.m.Handler, ev)
-	inv := Invocation{Messages: len(msgs), Duration: time.Since(start), Err: herr}
-	if herr == nil && p.m.Timeout > 0 && errors.Is(hctx.Err(), context.DeadlineExceeded) {
-		inv.Err = fmt.Errorf("task timed out after %s", p.m.Timeout)
-	}
-	cancel()
+	resp, d, herr := invoke.Call(ctx, invoke.Function{ARN: p.m.FunctionARN, Timeout: p.m.Timeout}, p.m.Handler, ev)
+	inv := Invocation{Messages: len(msgs), Duration: d, Err: herr}
 
 	failed := map[string]bool{}
 	switch {
@@ -287,15 +273,6 @@ func (p *Poller) retry(ctx context.Context, msgs []types.Message) error {
 	return nil
 }
 
-func call(ctx context.Context, h Handler, ev events.SQSEvent) (resp events.SQSEventResponse, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("handler panic: %v", r)
-		}
-	}()
-	return h(ctx, ev)
-}
-
 func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -303,13 +280,4 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
-}
-
-// requestID returns a random id in the form of a Lambda request id (a UUID).
-func requestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/kycbackend/kyc/infra/local/httpapi"
+	"github.com/kycbackend/kyc/infra/local/invoke"
 	"github.com/kycbackend/kyc/infra/local/meter"
 	"github.com/kycbackend/kyc/infra/local/queues"
 	"github.com/kycbackend/kyc/infra/local/streams"
@@ -61,6 +62,30 @@ var functions = map[string]func(compose.Runtime) (function, error){
 		}
 		return function{schedule: func(ctx context.Context) error { _, err := s.Run(ctx); return err }}, nil
 	},
+}
+
+// functionARN is the ARN of function id in the local stack.
+func functionARN(id string) string {
+	return "arn:aws:lambda:us-east-1:123456789012:function:" + prefix + id
+}
+
+// bounded invokes fn's HTTP and schedule handlers as Lambda does (infra/local/invoke): the
+// template's Timeout as the context deadline, a lambdacontext, a panic as an error. Its
+// stream and queue handlers get the same from their pollers, which call invoke.Call too.
+func bounded(fn function, f invoke.Function) function {
+	if h := fn.http; h != nil {
+		fn.http = func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+			resp, _, err := invoke.Call(ctx, f, h, req)
+			return resp, err
+		}
+	}
+	if h := fn.schedule; h != nil {
+		fn.schedule = func(ctx context.Context) error {
+			_, _, err := invoke.Call(ctx, f, func(ctx context.Context, _ struct{}) (struct{}, error) { return struct{}{}, h(ctx) }, struct{}{})
+			return err
+		}
+	}
+	return fn
 }
 
 // metered wraps each handler of fn so that m counts and times its invocations as

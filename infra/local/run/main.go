@@ -36,6 +36,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/kycbackend/kyc/infra/local/httpapi"
+	"github.com/kycbackend/kyc/infra/local/invoke"
 	"github.com/kycbackend/kyc/infra/local/meter"
 	"github.com/kycbackend/kyc/infra/local/provision"
 	"github.com/kycbackend/kyc/infra/local/queues"
@@ -220,7 +221,7 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("build %s: %w", id, err)
 		}
-		fns[id] = metered(usage, id, fn)
+		fns[id] = metered(usage, id, bounded(fn, invoke.Function{ARN: functionARN(id), Timeout: tpl.FunctionTimeout(id)}))
 	}
 
 	var routes []httpapi.Route
@@ -270,8 +271,8 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 		dlq := st.queues[src.OnFailureDestination]
 		p, err := streams.New(ddb, ddbs, streams.Mapping{
 			TableName: st.tables[src.TableLogicalID], Source: src, Handler: fn.stream, Region: awsCfg.Region,
-			FunctionARN: "arn:aws:lambda:us-east-1:123456789012:function:" + prefix + src.FunctionLogicalID,
-			Timeout:     90 * time.Second,
+			FunctionARN: functionARN(src.FunctionLogicalID),
+			Timeout:     tpl.FunctionTimeout(src.FunctionLogicalID),
 			OnFailure: func(ctx context.Context, recs []events.DynamoDBEventRecord, reason error) {
 				timeline(out, "stream", "%d record(s) given up after retries -> %s", len(recs), src.OnFailureDestination)
 				var f *streams.Failure
@@ -303,8 +304,8 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 		}
 		p, err := queues.New(sqsc, queues.Mapping{
 			QueueURL: q.URL, QueueARN: q.ARN, Source: src, Handler: fn.queue, Region: awsCfg.Region,
-			FunctionARN: "arn:aws:lambda:us-east-1:123456789012:function:" + prefix + src.FunctionLogicalID,
-			Timeout:     30 * time.Second, RetryDelay: s.QueueRetry,
+			FunctionARN: functionARN(src.FunctionLogicalID),
+			Timeout:     tpl.FunctionTimeout(src.FunctionLogicalID), RetryDelay: s.QueueRetry,
 			OnInvoke: func(inv queues.Invocation) {
 				timeline(out, "queue", "%s: batch of %d -> %s", src.FunctionLogicalID, inv.Messages, inv.Result)
 			},

@@ -2,14 +2,12 @@ package streams
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/kycbackend/kyc/infra/local/invoke"
 )
 
 // maxPayload is Lambda's limit on a synchronous invocation's payload: a batch stops
@@ -220,21 +218,7 @@ func (p *Poller) invoke(ctx context.Context, shardID string, recs []record, retr
 		// Cannot happen with records lambdaJSON built; counted as a failed invocation.
 		return outcome{result: Failed, err: err}
 	}
-	hctx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
-		AwsRequestID:       requestID(),
-		InvokedFunctionArn: p.m.FunctionARN,
-	})
-	cancel := func() {}
-	if p.m.Timeout > 0 {
-		hctx, cancel = context.WithTimeout(hctx, p.m.Timeout)
-	}
-	start := time.Now()
-	resp, herr := call(hctx, p.m.Handler, ev)
-	d := time.Since(start)
-	if herr == nil && p.m.Timeout > 0 && errors.Is(hctx.Err(), context.DeadlineExceeded) {
-		herr = fmt.Errorf("task timed out after %s", p.m.Timeout)
-	}
-	cancel()
+	resp, d, herr := invoke.Call(ctx, invoke.Function{ARN: p.m.FunctionARN, Timeout: p.m.Timeout}, p.m.Handler, ev)
 
 	out := p.classify(recs, resp, herr)
 	if p.m.OnInvoke != nil {
@@ -284,24 +268,4 @@ func (p *Poller) classify(recs []record, resp events.DynamoDBEventResponse, herr
 		from = min(from, i)
 	}
 	return outcome{result: PartiallyFailed, from: from, err: fmt.Errorf("%w: %d, the first at %s", ErrBatchItemFailures, len(resp.BatchItemFailures), recs[from].seq)}
-}
-
-// call invokes h; a panic is a function error, as the Lambda runtime reports it.
-func call(ctx context.Context, h Handler, ev events.DynamoDBEvent) (resp events.DynamoDBEventResponse, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("handler panic: %v", r)
-		}
-	}()
-	return h(ctx, ev)
-}
-
-// requestID returns a random id in the form of a Lambda request id (a UUID).
-func requestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/kycbackend/kyc/infra/local/invoke"
 )
 
 // Conditions of a Failure, as Lambda names them in an invocation record.
@@ -87,7 +89,7 @@ func (f *Failure) InvocationRecord() ([]byte, error) {
 			StreamARN                       string `json:"streamArn"`
 		} `json:"DDBStreamBatchInfo"`
 	}{Version: "1.0", Timestamp: f.At.UTC().Format("2006-01-02T15:04:05.000Z")}
-	doc.RequestContext.RequestID = requestID()
+	doc.RequestContext.RequestID = invoke.RequestID()
 	doc.RequestContext.FunctionARN = f.FunctionARN
 	doc.RequestContext.Condition = f.Condition
 	doc.RequestContext.ApproximateInvokeCount = f.InvokeCount

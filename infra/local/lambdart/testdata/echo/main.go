@@ -2,7 +2,8 @@
 // Its handler answers by the payload: {"echo":X} returns X, {"env":NAME} returns the
 // variable NAME, {"context":true} returns the invocation's Lambda context, {"fail":MSG}
 // returns an error, {"panic":MSG} panics (the runtime reports it and exits), {"exit":N}
-// exits with status N. With LAMBDART_TEST_INIT_ERROR set it posts an init error first,
+// exits with status N, {"deadline":true} returns the milliseconds left until the
+// invocation's deadline, {"sleep":true} sleeps until well past it. With LAMBDART_TEST_INIT_ERROR set it posts an init error first,
 // as a runtime whose initialization failed does, and exits.
 package main
 
@@ -20,12 +21,14 @@ import (
 )
 
 type request struct {
-	Echo    json.RawMessage `json:"echo"`
-	Env     string          `json:"env"`
-	Context bool            `json:"context"`
-	Fail    string          `json:"fail"`
-	Panic   string          `json:"panic"`
-	Exit    *int            `json:"exit"`
+	Echo     json.RawMessage `json:"echo"`
+	Env      string          `json:"env"`
+	Context  bool            `json:"context"`
+	Fail     string          `json:"fail"`
+	Panic    string          `json:"panic"`
+	Exit     *int            `json:"exit"`
+	Deadline bool            `json:"deadline"`
+	Sleep    bool            `json:"sleep"`
 }
 
 func handle(ctx context.Context, req request) (any, error) {
@@ -46,6 +49,13 @@ func handle(ctx context.Context, req request) (any, error) {
 		panic(req.Panic)
 	case req.Exit != nil:
 		os.Exit(*req.Exit)
+	case req.Deadline:
+		d, ok := ctx.Deadline()
+		return map[string]any{"set": ok, "leftMs": time.Until(d).Milliseconds()}, nil
+	case req.Sleep:
+		<-ctx.Done()
+		time.Sleep(time.Minute) // past the deadline: the emulator ends the invocation
+		return "woke up", nil
 	}
 	return nil, errors.New("unknown request")
 }
