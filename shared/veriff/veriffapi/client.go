@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kycbackend/kyc/shared/endpoint"
 	"github.com/kycbackend/kyc/shared/veriff"
 	"github.com/kycbackend/kyc/shared/webhookjson"
 )
@@ -73,11 +74,9 @@ func New(cfg Config, creds CredentialSource, hc *http.Client) (*Client, error) {
 	if err != nil || base.Host == "" || base.RawQuery != "" || base.Fragment != "" || base.User != nil {
 		return nil, fmt.Errorf("veriff base url %q: want an absolute https url", raw)
 	}
-	switch {
-	case base.Scheme == "https":
-	case base.Scheme == "http" && loopback(base.Hostname()):
-	default:
-		return nil, fmt.Errorf("veriff base url %q: must be https (http only on a loopback host): the API key travels with every request", raw)
+	// The API key travels with every request: https, or http to a loopback host (the local simulator).
+	if err := endpoint.CheckHTTPS("veriff base url", raw); err != nil {
+		return nil, err
 	}
 	base.Path = strings.TrimSuffix(base.Path, "/")
 	if hc == nil {
@@ -92,14 +91,6 @@ func New(cfg Config, creds CredentialSource, hc *http.Client) (*Client, error) {
 	}
 	return &Client{base: base, creds: creds, hc: hc, timeout: timeout, attempt: 10 * time.Second,
 		maxAttempts: 4, baseBackoff: 200 * time.Millisecond, maxBackoff: 3 * time.Second, maxBody: 1 << 20}, nil
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // ErrNotFound means Veriff does not know the session (HTTP 404). It is permanent.
