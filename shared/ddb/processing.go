@@ -220,7 +220,9 @@ func (s *Store) ApplyStatus(ctx context.Context, c kyc.Change, current kyc.Profi
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {
 		for _, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+			// A lost condition, or another transaction on the same items at the same time
+			// (DynamoDB cancels with TransactionConflict): read again and re-decide.
+			if c := aws.ToString(r.Code); c == "ConditionalCheckFailed" || c == "TransactionConflict" {
 				return processor.ErrConflict
 			}
 		}
