@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/kycbackend/kyc/shared/inbox"
 	"github.com/kycbackend/kyc/shared/kyc"
@@ -162,34 +161,12 @@ func (w *veriffWorld) privacyScan(t *testing.T, values ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var walk func(v types.AttributeValue) string
-	walk = func(v types.AttributeValue) string {
-		switch x := v.(type) {
-		case *types.AttributeValueMemberS:
-			return x.Value
-		case *types.AttributeValueMemberB:
-			return string(x.Value)
-		case *types.AttributeValueMemberM:
-			var b strings.Builder
-			for k, e := range x.Value {
-				b.WriteString(k + "=" + walk(e) + " ")
-			}
-			return b.String()
-		case *types.AttributeValueMemberL:
-			var b strings.Builder
-			for _, e := range x.Value {
-				b.WriteString(walk(e) + " ")
-			}
-			return b.String()
-		}
-		return ""
-	}
 	for _, item := range out.Items {
 		for name, v := range item {
-			s := walk(v)
+			s := flatten(v)
 			for _, pii := range values {
 				if strings.Contains(s, pii) {
-					t.Errorf("item %s attribute %s holds %q", walk(item["pk"]), name, pii)
+					t.Errorf("item %s attribute %s holds %q", flatten(item["pk"]), name, pii)
 				}
 			}
 		}

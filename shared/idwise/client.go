@@ -7,15 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"mime/multipart"
 	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kycbackend/kyc/shared/retry"
 )
 
 // Credentials loads the IDWise API key and secret (Secrets Manager in production). The
@@ -501,39 +501,14 @@ func (c *Client) call(ctx context.Context, r request) ([]byte, error) {
 		if wait <= 0 {
 			wait = c.backoff(attempt)
 		}
-		if !sleep(ctx, wait) {
+		if !retry.Sleep(ctx, wait) {
 			return nil, err
 		}
 	}
 }
 
-// backoff is the full-jitter wait before retry n (1-based): uniform in
-// [0, min(MaxBackoff, BaseBackoff*2^(n-1))].
-func (c *Client) backoff(n int) time.Duration {
-	ceiling := c.maxBackoff
-	if n-1 < 30 {
-		if d := c.baseBackoff << (n - 1); d > 0 && d < ceiling {
-			ceiling = d
-		}
-	}
-	return rand.N(ceiling + 1)
-}
-
-// sleep waits d unless ctx ends first. It does not start a wait that would end past
-// ctx's deadline: it reports false at once instead.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= d {
-		return false
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
+// backoff is the full-jitter wait before retry n (1-based).
+func (c *Client) backoff(n int) time.Duration { return retry.Backoff(n, c.baseBackoff, c.maxBackoff) }
 
 // do makes one attempt. retryAfter is the server's Retry-After, if it sent one.
 func (c *Client) do(ctx context.Context, r request, key, secret string) (body []byte, retryAfter time.Duration, err error) {
@@ -629,27 +604,7 @@ func containsAny(s string, words []string) bool {
 	return false
 }
 
-// parseRetryAfter reads a Retry-After value: delay seconds or an HTTP-date.
+// parseRetryAfter reads a Retry-After value: delay seconds or an HTTP-date, at most a day.
 func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 {
-			return 0, false
-		}
-		if n > int64(24*time.Hour/time.Second) {
-			n = int64(24 * time.Hour / time.Second)
-		}
-		return time.Duration(n) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	if d := t.Sub(now); d > 0 {
-		return d, true
-	}
-	return 0, true
+	return retry.After(v, now, 24*time.Hour)
 }

@@ -13,15 +13,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kycbackend/kyc/shared/endpoint"
+	"github.com/kycbackend/kyc/shared/retry"
 	"github.com/kycbackend/kyc/shared/veriff"
 	"github.com/kycbackend/kyc/shared/webhookjson"
 )
@@ -229,36 +228,14 @@ func (c *Client) call(ctx context.Context, r request) ([]byte, error) {
 		if wait <= 0 {
 			wait = c.backoff(attempt)
 		}
-		if !sleep(ctx, wait) {
+		if !retry.Sleep(ctx, wait) {
 			return nil, err
 		}
 	}
 }
 
-// backoff is the full-jitter wait before retry n: uniform in [0, min(max, base*2^(n-1))].
-func (c *Client) backoff(n int) time.Duration {
-	ceiling := c.maxBackoff
-	if n-1 < 30 {
-		if d := c.baseBackoff << (n - 1); d > 0 && d < ceiling {
-			ceiling = d
-		}
-	}
-	return rand.N(ceiling + 1)
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= d {
-		return false
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
+// backoff is the full-jitter wait before retry n (1-based).
+func (c *Client) backoff(n int) time.Duration { return retry.Backoff(n, c.baseBackoff, c.maxBackoff) }
 
 // do makes one attempt.
 func (c *Client) do(ctx context.Context, r request, creds Credentials) ([]byte, time.Duration, error) {
@@ -312,14 +289,8 @@ func neverConnected(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-// retryAfter reads a Retry-After of delay seconds (capped at a minute); 0 otherwise.
+// retryAfter reads a Retry-After (delay seconds or an HTTP-date), capped at a minute; 0 otherwise.
 func retryAfter(v string) time.Duration {
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || n < 0 {
-		return 0
-	}
-	if n > 60 {
-		n = 60
-	}
-	return time.Duration(n) * time.Second
+	d, _ := retry.After(v, time.Now(), time.Minute)
+	return d
 }
