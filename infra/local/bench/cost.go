@@ -65,17 +65,29 @@ var typicalJourney = [2][]string{
 func cost(ctx context.Context, ddb *dynamodb.Client, table, base, sim string, m, c int, dup float64) (costRun, error) {
 	client := &http.Client{Timeout: 30 * time.Second}
 	run := costRun{journeys: m}
-	for i := 0; i < m; i++ { // app traffic before the webhooks: not part of their cost
+	pushesBefore, err := countPushes(ctx, client, base)
+	if err != nil {
+		return run, err
+	}
+	// App traffic before the webhooks, not part of their cost: a device, and the journey's
+	// claim as the app makes it when the SDK starts the journey (JourneyOwnership claimed);
+	// the claim's PENDING_VERIFICATION push is waited for here.
+	for i := 0; i < m; i++ {
 		if err := registerDevice(ctx, client, base, costRef(i)); err != nil {
 			return run, err
 		}
+		if err := claimJourney(ctx, client, base, costRef(i), costJourney(i)); err != nil {
+			return run, err
+		}
+	}
+	if _, err := settledPushes(ctx, client, base, pushesBefore, m); err != nil {
+		return run, err
 	}
 	before, err := meter.Fetch(ctx, client, base)
 	if err != nil {
 		return run, err
 	}
-	pushesBefore, err := countPushes(ctx, client, base)
-	if err != nil {
+	if pushesBefore, err = countPushes(ctx, client, base); err != nil {
 		return run, err
 	}
 	rng := rand.New(rand.NewSource(11))
@@ -108,8 +120,8 @@ func cost(ctx context.Context, ddb *dynamodb.Client, table, base, sim string, m,
 			return run, err
 		}
 	}
-	// Each user gets two pushes: PENDING_VERIFICATION, then APPROVED.
-	if run.pushes, err = settledPushes(ctx, client, base, pushesBefore, 2*m); err != nil {
+	// Each user gets one push in the window: APPROVED (PENDING_VERIFICATION came with the claim).
+	if run.pushes, err = settledPushes(ctx, client, base, pushesBefore, m); err != nil {
 		return run, err
 	}
 	after, err := meter.Fetch(ctx, client, base)
@@ -138,6 +150,17 @@ func scriptJourney(ctx context.Context, c *http.Client, sim, journeyID, ref, fin
 }
 
 func registerDevice(ctx context.Context, c *http.Client, base, ref string) error {
+	body := fmt.Sprintf(`{"platform":"FCM","token":"bench-device-token-for-the-cost-phase-%s","locale":"en"}`, ref)
+	return appCall(ctx, c, base, ref, "/v1/devices", body)
+}
+
+// claimJourney claims journeyID for ref (POST /v1/journeys), as the app does.
+func claimJourney(ctx context.Context, c *http.Client, base, ref, journeyID string) error {
+	return appCall(ctx, c, base, ref, "/v1/journeys", fmt.Sprintf(`{"journeyId":%q,"referenceNo":%q}`, journeyID, ref))
+}
+
+// appCall POSTs body to path of the app API with a local token of ref.
+func appCall(ctx context.Context, c *http.Client, base, ref, path, body string) error {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_local/token?referenceNo="+ref, nil)
 	resp, err := c.Do(req)
 	if err != nil {
@@ -145,18 +168,17 @@ func registerDevice(ctx context.Context, c *http.Client, base, ref string) error
 	}
 	tok, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	body := fmt.Sprintf(`{"platform":"FCM","token":"bench-device-token-for-the-cost-phase-%s","locale":"en"}`, ref)
-	req, _ = http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/devices", strings.NewReader(body))
+	req, _ = http.NewRequestWithContext(ctx, http.MethodPost, base+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err = c.Do(req)
 	if err != nil {
-		return fmt.Errorf("register device: %w", err)
+		return fmt.Errorf("POST %s: %w", path, err)
 	}
 	msg, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode >= 300 {
-		return fmt.Errorf("register device: %d %s", resp.StatusCode, msg)
+		return fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, msg)
 	}
 	return nil
 }

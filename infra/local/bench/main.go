@@ -342,6 +342,9 @@ func endToEnd(ctx context.Context, cfg aws.Config, base, sim string, m int) (*la
 	sent := map[string]time.Time{}
 	for i := 0; i < m; i++ {
 		jid := fmt.Sprintf("bench-e2e-%d", i)
+		if err := claimJourney(ctx, client, base, fmt.Sprintf("bench-e2e-r-%d", i), jid); err != nil {
+			return nil, 0, 0, err
+		}
 		if err := scriptJourney(ctx, client, sim, jid, fmt.Sprintf("bench-e2e-r-%d", i), "Complete"); err != nil {
 			return nil, 0, 0, err
 		}
@@ -365,8 +368,12 @@ func endToEnd(ctx context.Context, cfg aws.Config, base, sim string, m int) (*la
 		}
 		now := time.Now()
 		for _, msg := range out.Messages {
-			var ev struct{ ID, JourneyID string }
+			var ev struct{ ID, JourneyID, Status string }
 			_ = json.Unmarshal([]byte(aws.ToString(msg.Body)), &ev)
+			_, _ = sqsc.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: q.QueueUrl, ReceiptHandle: msg.ReceiptHandle})
+			if ev.Status != "APPROVED" { // the claim's PENDING_VERIFICATION, before the webhook
+				continue
+			}
 			total++
 			if seen[ev.ID]++; seen[ev.ID] > 1 {
 				dups++
