@@ -381,7 +381,6 @@ func endToEnd(ctx context.Context, cfg aws.Config, base, sim string, m int) (*la
 			if t0, ok := sent[ev.JourneyID]; ok && seen[ev.ID] == 1 {
 				res.d = append(res.d, now.Sub(t0))
 			}
-			_, _ = sqsc.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: q.QueueUrl, ReceiptHandle: msg.ReceiptHandle})
 		}
 	}
 	res.elapsed = time.Since(start)
