@@ -339,8 +339,10 @@ func renderCost(o options, run costRun) string {
 	fmt.Fprintf(&b, "<!-- cost:start -->\n## Cost per million webhooks, measured (issue 7)\n\n")
 	fmt.Fprintf(&b, "Date: %s. Command: `make bench` (the cost phase of `infra/local/bench`, flags `-cost %d -c %d -cost-dup %.2f`).\n\n",
 		time.Now().UTC().Format("2006-01-02"), o.costJourneys, o.c, o.costDup)
-	fmt.Fprintf(&b, "Workload: %d users, each with one registered device, each through a typical approved IDWise journey: %s, then %s; "+
-		"%d deliveries in all, %d of them duplicates. Pushes received: %d (2 per user expected).\n\n",
+	fmt.Fprintf(&b, "Workload: %d users, each with one registered device and its journey claimed through the app API before the "+
+		"measured window (as the app does when the SDK starts the journey; its PENDING_VERIFICATION push comes then), each through a "+
+		"typical approved IDWise journey: %s, then %s; %d deliveries in all, %d of them duplicates. Pushes received in the window: %d "+
+		"(1 per user expected: APPROVED).\n\n",
 		run.journeys, strings.Join(typicalJourney[0], ", "), strings.Join(typicalJourney[1], ", "), run.deliveries, run.duplicates, run.pushes)
 	b.WriteString("Counted by the local runner's meter (`GET /_local/usage`) around every function the webhooks drive: invocations and " +
 		"their duration rounded up to the millisecond as Lambda bills it; every AWS request; DynamoDB's own consumed capacity " +
