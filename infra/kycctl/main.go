@@ -4,7 +4,7 @@
 // configuration (TABLE_NAME, STATUS_TOPIC_ARN, IDWISE_API_SECRET_ARN, IDWISE_API_BASE_URL,
 // IDWISE_REGION ...) and the AWS SDK's standard configuration (credentials, AWS_REGION,
 // AWS_ENDPOINT_URL_*), so it works against AWS and against the local emulators alike. The
-// work is done by shared/ops; this file parses flags and prints.
+// work is done by shared/app/ops; this file parses flags and prints.
 package main
 
 import (
@@ -27,9 +27,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/kycbackend/kyc/shared/app/ops"
+	"github.com/kycbackend/kyc/shared/aws/s3images"
 	"github.com/kycbackend/kyc/shared/compose"
-	"github.com/kycbackend/kyc/shared/ops"
-	"github.com/kycbackend/kyc/shared/s3images"
 )
 
 const usage = `kycctl: operate the KYC backend (AWS or the local emulators)

@@ -15,17 +15,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/ddbtest"
 	"github.com/kycbackend/kyc/shared/compose"
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
-	"github.com/kycbackend/kyc/shared/idwise"
-	"github.com/kycbackend/kyc/shared/idwise/idwisesim"
-	"github.com/kycbackend/kyc/shared/inbox"
-	"github.com/kycbackend/kyc/shared/veriff/veriffsim"
+	"github.com/kycbackend/kyc/shared/core/inbox"
+	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
+	"github.com/kycbackend/kyc/shared/vendors/veriff/veriffsim"
 )
 
 // TestCommands runs every command as an operator would, against the emulators, with the
-// configuration in the environment as the processor has it. shared/ops tests the logic in
+// configuration in the environment as the processor has it. shared/app/ops tests the logic in
 // depth; this checks the wiring, the flags, the output and the exit codes.
 func TestCommands(t *testing.T) {
 	ctx := context.Background()

@@ -28,12 +28,12 @@ import (
 	"github.com/kycbackend/kyc/infra/local/httpapi"
 	"github.com/kycbackend/kyc/infra/local/jwt"
 	"github.com/kycbackend/kyc/infra/local/provision"
-	"github.com/kycbackend/kyc/shared/appapi"
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/ddbtest"
 	"github.com/kycbackend/kyc/shared/compose"
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
-	"github.com/kycbackend/kyc/shared/devices"
-	"github.com/kycbackend/kyc/shared/kyc"
+	"github.com/kycbackend/kyc/shared/core/devices"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+	"github.com/kycbackend/kyc/shared/edge/appapi"
 )
 
 func TestLoadAPIConfig(t *testing.T) {

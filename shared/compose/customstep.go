@@ -7,9 +7,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/idwise"
-	"github.com/kycbackend/kyc/shared/s3images"
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/s3images"
+	"github.com/kycbackend/kyc/shared/vendors/idwise"
 )
 
 // DefaultReferenceImageKeyTemplate is the default key of a reference image in its bucket.

@@ -12,17 +12,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/endpoint"
-	"github.com/kycbackend/kyc/shared/idwise"
-	"github.com/kycbackend/kyc/shared/kyc"
-	"github.com/kycbackend/kyc/shared/metrics"
-	"github.com/kycbackend/kyc/shared/processor"
-	"github.com/kycbackend/kyc/shared/secrets"
-	"github.com/kycbackend/kyc/shared/sweeper"
-	"github.com/kycbackend/kyc/shared/topic"
-	"github.com/kycbackend/kyc/shared/tracing"
-	"github.com/kycbackend/kyc/shared/veriff"
+	"github.com/kycbackend/kyc/shared/app/sweeper"
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/metrics"
+	"github.com/kycbackend/kyc/shared/aws/secrets"
+	"github.com/kycbackend/kyc/shared/aws/topic"
+	"github.com/kycbackend/kyc/shared/aws/tracing"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+	"github.com/kycbackend/kyc/shared/core/processor"
+	"github.com/kycbackend/kyc/shared/vendors/endpoint"
+	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/veriff"
 )
 
 // ProcessingConfig is the configuration shared by the processor and the sweeper.

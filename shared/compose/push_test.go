@@ -22,11 +22,11 @@ import (
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/ddbtest"
 	"github.com/kycbackend/kyc/shared/compose"
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
-	"github.com/kycbackend/kyc/shared/kyc"
-	"github.com/kycbackend/kyc/shared/push"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+	"github.com/kycbackend/kyc/shared/core/push"
 )
 
 // pushWorld is the push function against the emulators: the table on DynamoDB Local,
@@ -110,7 +110,7 @@ func (w *pushWorld) handler(kv ...string) *push.Handler {
 	return h
 }
 
-// device registers a device as the app API stores it (the contract of shared/ddb/devices.go):
+// device registers a device as the app API stores it (the contract of shared/aws/dynamo/devices.go):
 // an SNS endpoint on moto and the device item in the profile's partition.
 func (w *pushWorld) device(ref, id, platform, locale string) string {
 	w.t.Helper()

@@ -7,9 +7,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/kycbackend/kyc/shared/kyc"
-	"github.com/kycbackend/kyc/shared/veriff"
-	"github.com/kycbackend/kyc/shared/veriff/veriffapi"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+	"github.com/kycbackend/kyc/shared/vendors/veriff"
+	"github.com/kycbackend/kyc/shared/vendors/veriff/veriffapi"
 )
 
 // VeriffAPI builds the Veriff REST client (session creation, decision re-fetch) from

@@ -20,15 +20,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/kycbackend/kyc/shared/apigw"
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/idwise"
-	"github.com/kycbackend/kyc/shared/inbox"
-	"github.com/kycbackend/kyc/shared/metrics"
-	"github.com/kycbackend/kyc/shared/secrets"
-	"github.com/kycbackend/kyc/shared/tracing"
-	"github.com/kycbackend/kyc/shared/webhook"
-	"github.com/kycbackend/kyc/shared/webhookauth"
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/metrics"
+	"github.com/kycbackend/kyc/shared/aws/secrets"
+	"github.com/kycbackend/kyc/shared/aws/tracing"
+	"github.com/kycbackend/kyc/shared/core/inbox"
+	"github.com/kycbackend/kyc/shared/edge/apigw"
+	"github.com/kycbackend/kyc/shared/edge/webhook"
+	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/webhookauth"
 )
 
 // Getenv reads one environment variable (os.Getenv, or a map in tests and locally).

@@ -22,11 +22,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/ddbtest"
 	"github.com/kycbackend/kyc/shared/compose"
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
-	"github.com/kycbackend/kyc/shared/inbox/inboxtest"
-	"github.com/kycbackend/kyc/shared/webhook"
+	"github.com/kycbackend/kyc/shared/core/inbox/inboxtest"
+	"github.com/kycbackend/kyc/shared/edge/webhook"
 )
 
 func TestLoadWebhookConfig(t *testing.T) {

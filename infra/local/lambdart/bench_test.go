@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/kycbackend/kyc/infra/local/provision"
-	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/ddbtest"
 )
 
 // concurrentInvocations is how many invocations the peak RSS figure is taken after.

@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/kycbackend/kyc/shared/ddb"
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
 )
 
 // CreateTables creates every table of the template on the DynamoDB endpoint of cfg (with

@@ -14,7 +14,7 @@ import (
 	"github.com/kycbackend/kyc/infra/local/httpapi"
 	"github.com/kycbackend/kyc/infra/local/jwt"
 	"github.com/kycbackend/kyc/infra/local/provision"
-	"github.com/kycbackend/kyc/shared/appapi"
+	"github.com/kycbackend/kyc/shared/edge/appapi"
 )
 
 // tokenPath is the runner's own route, never deployed: a JWT for a referenceNo, signed

@@ -13,7 +13,7 @@ import (
 
 	"github.com/kycbackend/kyc/infra/local/provision"
 	"github.com/kycbackend/kyc/infra/local/stack"
-	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/ddbtest"
 )
 
 func TestCreateAndFunctionEnv(t *testing.T) {

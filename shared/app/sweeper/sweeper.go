@@ -1,0 +1,140 @@
+// Package sweeper is the safety net behind the stream: it re-drives inbox events left
+// unprocessed longer than a given age and publishes status events left in the outbox.
+package sweeper
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/core/inbox"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+)
+
+// Lister lists items of one partition of the unprocessed index, older than cutoff.
+type Lister interface {
+	Pending(ctx context.Context, partition string, cutoff time.Time, limit int32) ([]map[string]types.AttributeValue, error)
+}
+
+// Processor processes one inbox event and publishes one status event.
+type Processor interface {
+	Process(ctx context.Context, e inbox.Event) error
+	// Redrive processes an event waiting for its journey's claim if the claim came or the
+	// wait is over, and otherwise leaves it alone.
+	Redrive(ctx context.Context, e inbox.Event) error
+	Publish(ctx context.Context, ev kyc.StatusEvent) error
+}
+
+// Metrics records what the sweeper found.
+type Metrics interface {
+	Put(ctx context.Context, name string, value float64, unit string, dims map[string]string)
+}
+
+// Config bounds one run.
+type Config struct {
+	MinAge time.Duration // only items older than this (the stream is still on them before)
+	Limit  int32         // at most this many items of each kind per run
+}
+
+// Result says what one run found and did.
+type Result struct {
+	StuckEvents, Redriven, AwaitingClaim, UnsentStatusEvents, Published, Errors int
+}
+
+// Sweeper runs the sweep.
+type Sweeper struct {
+	list    Lister
+	proc    Processor
+	metrics Metrics
+	cfg     Config
+	now     func() time.Time
+}
+
+// New returns a Sweeper.
+func New(list Lister, proc Processor, m Metrics, cfg Config) *Sweeper {
+	if cfg.Limit <= 0 {
+		cfg.Limit = 100
+	}
+	return &Sweeper{list: list, proc: proc, metrics: m, cfg: cfg, now: time.Now}
+}
+
+// Run does one bounded sweep. Failures of single items are counted and left for the
+// next run; only a failure to list is returned.
+func (s *Sweeper) Run(ctx context.Context) (Result, error) {
+	var res Result
+	cutoff := s.now().Add(-s.cfg.MinAge)
+	events, err := s.list.Pending(ctx, ddb.PendingValue, cutoff, s.cfg.Limit)
+	if err != nil {
+		return res, fmt.Errorf("list stuck events: %w", err)
+	}
+	res.StuckEvents = len(events)
+	for _, item := range events {
+		e, err := ddb.DecodeEvent(item)
+		if err == nil {
+			err = s.proc.Process(ctx, e)
+		}
+		if err != nil {
+			res.Errors++
+			slog.WarnContext(ctx, "re-drive stuck event", "eventId", e.EventID, "journeyId", e.JourneyID, "error", err)
+			continue
+		}
+		res.Redriven++
+	}
+	// Events waiting for their journey's claim: the claim triggers them through the
+	// stream; this catches a claim that raced with the event's "awaiting" mark.
+	awaiting, err := s.list.Pending(ctx, ddb.AwaitingValue, cutoff, s.cfg.Limit)
+	if err != nil {
+		return res, fmt.Errorf("list events awaiting a claim: %w", err)
+	}
+	res.AwaitingClaim = len(awaiting)
+	for _, item := range awaiting {
+		e, err := ddb.DecodeEvent(item)
+		if err == nil {
+			err = s.proc.Redrive(ctx, e)
+		}
+		if err != nil {
+			res.Errors++
+			slog.WarnContext(ctx, "re-drive event awaiting a claim", "eventId", e.EventID, "journeyId", e.JourneyID, "error", err)
+		}
+	}
+	unsent, err := s.list.Pending(ctx, ddb.OutboxValue, cutoff, s.cfg.Limit)
+	if err != nil {
+		return res, fmt.Errorf("list unsent status events: %w", err)
+	}
+	res.UnsentStatusEvents = len(unsent)
+	for _, item := range unsent {
+		ev, err := ddb.DecodeOutbox(item)
+		if err == nil {
+			err = s.proc.Publish(ctx, ev)
+		}
+		if err != nil {
+			res.Errors++
+			slog.WarnContext(ctx, "publish unsent status event", "statusEventId", ev.ID, "error", err)
+			continue
+		}
+		res.Published++
+	}
+	s.count(ctx, "StuckEvents", res.StuckEvents)
+	s.count(ctx, "UnsentStatusEvents", res.UnsentStatusEvents)
+	s.count(ctx, "AwaitingClaimEvents", res.AwaitingClaim)
+	s.count(ctx, "SweepErrors", res.Errors)
+	slog.InfoContext(ctx, "sweep done", "stuckEvents", res.StuckEvents, "redriven", res.Redriven, "awaitingClaim", res.AwaitingClaim,
+		"unsentStatusEvents", res.UnsentStatusEvents, "published", res.Published, "errors", res.Errors)
+	return res, nil
+}
+
+func (s *Sweeper) count(ctx context.Context, name string, n int) {
+	if s.metrics != nil {
+		s.metrics.Put(ctx, name, float64(n), "Count", nil)
+	}
+}
+
+// Handle is the Lambda handler for the EventBridge schedule.
+func (s *Sweeper) Handle(ctx context.Context, _ events.EventBridgeEvent) (Result, error) {
+	return s.Run(ctx)
+}
