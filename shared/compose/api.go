@@ -124,7 +124,7 @@ func API(rt Runtime) (*appapi.Handler, error) {
 		return nil, err
 	}
 	rt.AWS, _ = traced(rt)
-	store := ddb.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention)
+	store := dynamo.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention)
 	snsc := sns.NewFromConfig(rt.AWS)
 	svc := processor.New(nil, processor.Deps{
 		Journeys: store, Profiles: store, Outbox: store, Events: store, Erasures: store,

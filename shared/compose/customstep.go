@@ -48,7 +48,7 @@ func loadCustomStep(getenv Getenv, c *ProcessingConfig) error {
 // newCustomStep builds the custom step, or nil when none is configured. Reference images
 // are read from S3 with path-style addressing when an endpoint is configured (moto,
 // LocalStack: no bucket subdomains there).
-func newCustomStep(rt Runtime, c ProcessingConfig, api *idwise.Client, store *ddb.Store) (*idwise.CustomStep, error) {
+func newCustomStep(rt Runtime, c ProcessingConfig, api *idwise.Client, store *dynamo.Store) (*idwise.CustomStep, error) {
 	if c.CustomStep.StepID == "" {
 		return nil, nil
 	}

@@ -168,7 +168,7 @@ func days(getenv Getenv, name string, def time.Duration) (time.Duration, error) 
 // sweeper and the operator tool.
 type Processing struct {
 	Service *processor.Service
-	Store   *ddb.Store
+	Store   *dynamo.Store
 	IDWise  *idwise.Client // the IDWise API (kycctl erase asks it to delete personal data)
 	Config  ProcessingConfig
 	// CustomStep is the IDWise custom journey step; nil when not configured.
@@ -190,7 +190,7 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("idwise client: %w", err)
 	}
-	store := ddb.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention).WithJourneyRetention(c.JourneyRetention)
+	store := dynamo.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention).WithJourneyRetention(c.JourneyRetention)
 	emf := metrics.New(rt.Metrics, service)
 	cs, err := newCustomStep(rt, c, api, store)
 	if err != nil {
@@ -218,7 +218,7 @@ func Processor(rt Runtime) (*processor.StreamHandler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return processor.NewStreamHandler(p.Service, ddb.DecodeStreamEvent).WithClaims(ddb.DecodeStreamClaim), nil
+	return processor.NewStreamHandler(p.Service, dynamo.DecodeStreamEvent).WithClaims(dynamo.DecodeStreamClaim), nil
 }
 
 // Sweeper builds the sweeper of the scheduled sweeper function.

@@ -59,7 +59,7 @@ func Push(rt Runtime) (*push.Handler, error) {
 		return nil, fmt.Errorf("push templates: %w", err)
 	}
 	rt.AWS, _ = traced(rt)
-	store := ddb.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention)
+	store := dynamo.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention)
 	sender := snspush.New(sns.NewFromConfig(rt.AWS), snspush.DefaultTimeout)
 	n := push.New(store, store, sender, tpl, metrics.New(rt.Metrics, "push"), push.Config{
 		Statuses: c.Statuses, MinTimeLeft: snspush.DefaultTimeout + 2*time.Second})

@@ -23,7 +23,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/kycbackend/kyc/shared/aws/dynamo"
-	"github.com/kycbackend/kyc/shared/aws/dynamo/ddbtest"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 	"github.com/kycbackend/kyc/shared/compose"
 	"github.com/kycbackend/kyc/shared/core/kyc"
 	"github.com/kycbackend/kyc/shared/core/push"
@@ -55,8 +55,8 @@ type sentPush struct {
 
 func newPushWorld(t *testing.T) *pushWorld {
 	t.Helper()
-	cfg := ddbtest.AWSConfig(t)
-	client, table := ddbtest.NewTable(t)
+	cfg := dynamotest.AWSConfig(t)
+	client, table := dynamotest.NewTable(t)
 	w := &pushWorld{t: t, ddb: client, table: table, apps: map[string]string{}, fail: map[string]error{}}
 	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
 		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("recordPushes",
@@ -143,7 +143,7 @@ func (w *pushWorld) device(ref, id, platform, locale string) string {
 func (w *pushWorld) deviceExists(ref, id string) bool {
 	w.t.Helper()
 	out, err := w.ddb.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(w.table),
-		Key: ddb.DeviceKey(ref, id), ConsistentRead: aws.Bool(true)})
+		Key: dynamo.DeviceKey(ref, id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func (w *pushWorld) endpointExists(arn string) bool {
 func (w *pushWorld) marker(eventID, deviceID string) map[string]types.AttributeValue {
 	w.t.Helper()
 	out, err := w.ddb.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(w.table),
-		Key: ddb.PushKey(eventID, deviceID), ConsistentRead: aws.Bool(true)})
+		Key: dynamo.PushKey(eventID, deviceID), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func TestStatusChangeReachesEveryDeviceOfTheUserAndNoOther(t *testing.T) {
 		})
 	}
 	m := w.marker(ev.ID, "alice-ios")
-	if st, _ := m["state"].(*types.AttributeValueMemberS); st == nil || st.Value != ddb.PushSent || m["messageId"] == nil || m["expiresAt"] == nil {
+	if st, _ := m["state"].(*types.AttributeValueMemberS); st == nil || st.Value != dynamo.PushSent || m["messageId"] == nil || m["expiresAt"] == nil {
 		t.Errorf("push marker = %v, want state sent with messageId and expiresAt (TTL)", m)
 	}
 }
@@ -389,7 +389,7 @@ func TestTransientFailureRetriesOnlyTheFailedDevice(t *testing.T) {
 	if err != nil || !slices.Equal(failedIDs(resp), []string{delivery.Records[0].MessageId}) {
 		t.Fatalf("Handle() = %+v, %v, want the message reported as failed", resp, err)
 	}
-	if st, _ := w.marker(ev.ID, "erin-flaky")["state"].(*types.AttributeValueMemberS); st == nil || st.Value != ddb.PushReleased {
+	if st, _ := w.marker(ev.ID, "erin-flaky")["state"].(*types.AttributeValueMemberS); st == nil || st.Value != dynamo.PushReleased {
 		t.Errorf("marker of the failed device = %v, want released", w.marker(ev.ID, "erin-flaky"))
 	}
 	w.mu.Lock()

@@ -65,7 +65,7 @@ func VeriffWebhook(rt Runtime) (*webhook.Handler, error) {
 		return nil, fmt.Errorf("veriff webhook auth: %w", err)
 	}
 	emf := metrics.New(rt.Metrics, "webhook")
-	in := inbox.New(ddb.NewInbox(dynamodb.NewFromConfig(rt.AWS), c.Table), emf, c.Retention)
+	in := inbox.New(dynamo.NewInbox(dynamodb.NewFromConfig(rt.AWS), c.Table), emf, c.Retention)
 	parser := veriff.Parser{Reference: c.Reference, Strip: c.Strip}
 	h := webhook.New(veriff.Provider, auth, in, parser.ParseEvent, emf)
 	h.Redactor = parser.Redact // a quarantined JSON body loses the same sections

@@ -154,7 +154,7 @@ func IDWiseWebhook(rt Runtime) (*webhook.Handler, error) {
 		return nil, fmt.Errorf("webhook auth: %w", err)
 	}
 	emf := metrics.New(rt.Metrics, "webhook")
-	in := inbox.New(ddb.NewInbox(dynamodb.NewFromConfig(rt.AWS), c.Table), emf, c.Retention)
+	in := inbox.New(dynamo.NewInbox(dynamodb.NewFromConfig(rt.AWS), c.Table), emf, c.Retention)
 	return webhook.New(idwise.Provider, auth, in, idwise.ParseEvent, emf), nil
 }
 

@@ -108,11 +108,11 @@ func (o *Ops) Erase(ctx context.Context, referenceNo string, opt EraseOptions) (
 // tombstone writes the erased profile's tombstone unless there is one, and returns its time.
 func (o *Ops) tombstone(ctx context.Context, referenceNo string) (time.Time, error) {
 	now := o.now().UTC()
-	item := ddb.TombstoneKey(referenceNo)
-	item[ddb.AttrKind] = str(ddb.KindTombstone)
+	item := dynamo.TombstoneKey(referenceNo)
+	item[dynamo.AttrKind] = str(dynamo.KindTombstone)
 	item["erasedAt"] = str(now.Format(time.RFC3339Nano))
 	_, err := o.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(o.table), Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": ddb.AttrPK},
+		ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": dynamo.AttrPK},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
@@ -143,8 +143,8 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 	}
 	partition, err := er.o.query(ctx, &dynamodb.QueryInput{
 		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": ddb.AttrPK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": ddb.ProfileKey(er.ref)[ddb.AttrPK]},
+		ExpressionAttributeNames:  map[string]string{"#pk": dynamo.AttrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": dynamo.ProfileKey(er.ref)[dynamo.AttrPK]},
 		ConsistentRead:            aws.Bool(true),
 	}, 0)
 	if err != nil {
@@ -157,7 +157,7 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 		if provider == "" || journeyID == "" {
 			return
 		}
-		if k := ddb.JourneyKey(provider, journeyID); !slices.Contains(journeys, k) {
+		if k := dynamo.JourneyKey(provider, journeyID); !slices.Contains(journeys, k) {
 			journeys = append(journeys, k)
 		}
 	}
@@ -165,11 +165,11 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 		add(s(it, "provider"), s(it, "journeyId"))
 	}
 	for _, it := range partition {
-		switch sk := s(it, ddb.AttrSK); {
+		switch sk := s(it, dynamo.AttrSK); {
 		case sk == "PROFILE":
 			add(s(it, "provider"), s(it, "journeyId"))
-		case strings.HasPrefix(sk, ddb.OutboxSKPrefix):
-			if ev, err := ddb.DecodeOutbox(it); err == nil {
+		case strings.HasPrefix(sk, dynamo.OutboxSKPrefix):
+			if ev, err := dynamo.DecodeOutbox(it); err == nil {
 				add(ev.Provider, ev.JourneyID)
 			}
 		}
@@ -186,7 +186,7 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 			// Not this profile's journey (the user reported, claimed or named someone
 			// else's): its details, events and vendor data stay. Only what names this
 			// profile goes: its claim (below) and the events that name it (named).
-			d, err := er.deleteIf(ctx, ddb.ClaimKey(provider, journeyID), func(it map[string]types.AttributeValue) bool {
+			d, err := er.deleteIf(ctx, dynamo.ClaimKey(provider, journeyID), func(it map[string]types.AttributeValue) bool {
 				return s(it, "referenceNo") == er.ref
 			})
 			if err != nil {
@@ -219,7 +219,7 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 			return n, err
 		}
 		keys := append(events, steps...)
-		keys = append(keys, ddb.ClaimKey(provider, journeyID), ddb.JourneyItemKey(provider, journeyID))
+		keys = append(keys, dynamo.ClaimKey(provider, journeyID), dynamo.JourneyItemKey(provider, journeyID))
 		for _, it := range keys {
 			d, err := er.delete(ctx, primaryKey(it))
 			if err != nil {
@@ -230,10 +230,10 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 	}
 	// Push markers of the profile's status events (PUSH#<statusEventId>): they name its devices.
 	for _, it := range partition {
-		if !strings.HasPrefix(s(it, ddb.AttrSK), ddb.OutboxSKPrefix) {
+		if !strings.HasPrefix(s(it, dynamo.AttrSK), dynamo.OutboxSKPrefix) {
 			continue
 		}
-		markers, err := er.o.partition(ctx, "PUSH#"+strings.TrimPrefix(s(it, ddb.AttrSK), ddb.OutboxSKPrefix))
+		markers, err := er.o.partition(ctx, "PUSH#"+strings.TrimPrefix(s(it, dynamo.AttrSK), dynamo.OutboxSKPrefix))
 		if err != nil {
 			return n, err
 		}
@@ -270,7 +270,7 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 			er.res.Endpoints++
 		}
 		if er.opt.DryRun {
-			n += er.count(ddb.DeviceKey(er.ref, dev.DeviceID))
+			n += er.count(dynamo.DeviceKey(er.ref, dev.DeviceID))
 			continue
 		}
 		if err := er.o.store.DeleteDevice(ctx, er.ref, dev.DeviceID); err != nil {
@@ -280,8 +280,8 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 		n++
 	}
 	for _, it := range partition {
-		sk := s(it, ddb.AttrSK)
-		if s(it, ddb.AttrKind) == ddb.KindTombstone || strings.HasPrefix(sk, "DEVICE#") {
+		sk := s(it, dynamo.AttrSK)
+		if s(it, dynamo.AttrKind) == dynamo.KindTombstone || strings.HasPrefix(sk, "DEVICE#") {
 			continue
 		}
 		d, err := er.delete(ctx, primaryKey(it))
@@ -299,7 +299,7 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 // A journey nobody can tie to ref is not its: an erasure never follows a journey id a
 // user merely reported or named.
 func (o *Ops) owns(ctx context.Context, ref, provider, journeyID string) (bool, error) {
-	j, err := o.get(ctx, ddb.JourneyItemKey(provider, journeyID))
+	j, err := o.get(ctx, dynamo.JourneyItemKey(provider, journeyID))
 	if err != nil {
 		return false, err
 	}
@@ -315,7 +315,7 @@ func (o *Ops) owns(ctx context.Context, ref, provider, journeyID string) (bool, 
 			return false, fmt.Errorf("ask idwise whose journey %s is: %w", journeyID, err)
 		}
 	}
-	c, err := o.get(ctx, ddb.ClaimKey(provider, journeyID))
+	c, err := o.get(ctx, dynamo.ClaimKey(provider, journeyID))
 	if err != nil {
 		return false, err
 	}
@@ -327,7 +327,7 @@ func (o *Ops) partition(ctx context.Context, pk string) ([]map[string]types.Attr
 	items, err := o.query(ctx, &dynamodb.QueryInput{
 		KeyConditionExpression:    aws.String("#pk = :pk"),
 		ProjectionExpression:      aws.String("#pk, #sk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": ddb.AttrPK, "#sk": ddb.AttrSK},
+		ExpressionAttributeNames:  map[string]string{"#pk": dynamo.AttrPK, "#sk": dynamo.AttrSK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
 		ConsistentRead:            aws.Bool(true),
 	}, 0)
@@ -348,9 +348,9 @@ func (o *Ops) naming(ctx context.Context, ref string) ([]map[string]types.Attrib
 		ConsistentRead:           aws.Bool(true),
 		FilterExpression:         aws.String("referenceNo = :ref AND #kind IN (:event, :operator, :journey, :claim)"),
 		ProjectionExpression:     aws.String("#pk, #sk, provider, journeyId"),
-		ExpressionAttributeNames: map[string]string{"#pk": ddb.AttrPK, "#sk": ddb.AttrSK, "#kind": ddb.AttrKind},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":ref": str(ref), ":event": str(ddb.KindEvent),
-			":operator": str(ddb.KindOperatorEvent), ":journey": str(ddb.KindJourney), ":claim": str(ddb.KindClaim)},
+		ExpressionAttributeNames: map[string]string{"#pk": dynamo.AttrPK, "#sk": dynamo.AttrSK, "#kind": dynamo.AttrKind},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":ref": str(ref), ":event": str(dynamo.KindEvent),
+			":operator": str(dynamo.KindOperatorEvent), ":journey": str(dynamo.KindJourney), ":claim": str(dynamo.KindClaim)},
 	}
 	var items []map[string]types.AttributeValue
 	for {
@@ -408,23 +408,23 @@ func (er *erasure) delete(ctx context.Context, k map[string]types.AttributeValue
 	out, err := er.o.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(er.o.table), Key: k,
 		ReturnValues: types.ReturnValueAllOld})
 	if err != nil {
-		return 0, fmt.Errorf("delete %s: %w", s(k, ddb.AttrPK), err)
+		return 0, fmt.Errorf("delete %s: %w", s(k, dynamo.AttrPK), err)
 	}
 	if len(out.Attributes) == 0 {
 		return 0, nil
 	}
-	er.res.Deleted[kindOf(s(k, ddb.AttrPK), s(k, ddb.AttrSK))]++
+	er.res.Deleted[kindOf(s(k, dynamo.AttrPK), s(k, dynamo.AttrSK))]++
 	return 1, nil
 }
 
 // count counts k once, for a dry run.
 func (er *erasure) count(k map[string]types.AttributeValue) int {
-	id := s(k, ddb.AttrPK) + "\x00" + s(k, ddb.AttrSK)
+	id := s(k, dynamo.AttrPK) + "\x00" + s(k, dynamo.AttrSK)
 	if er.seen[id] {
 		return 0
 	}
 	er.seen[id] = true
-	er.res.Deleted[kindOf(s(k, ddb.AttrPK), s(k, ddb.AttrSK))]++
+	er.res.Deleted[kindOf(s(k, dynamo.AttrPK), s(k, dynamo.AttrSK))]++
 	return 1
 }
 
@@ -437,13 +437,13 @@ func kindOf(pk, sk string) string {
 		return "customSteps"
 	case sk == "CLAIM":
 		return "claims"
-	case strings.HasPrefix(sk, ddb.LimitSKPrefix):
+	case strings.HasPrefix(sk, dynamo.LimitSKPrefix):
 		return "rateLimits"
 	case sk == "EVENT":
 		return "events"
 	case sk == "JOURNEY":
 		return "journeys"
-	case strings.HasPrefix(sk, ddb.OutboxSKPrefix):
+	case strings.HasPrefix(sk, dynamo.OutboxSKPrefix):
 		return "statusEvents"
 	case sk == "PROFILE":
 		return "profile"

@@ -23,7 +23,7 @@ import (
 
 // DB is the slice of the DynamoDB client the tool uses.
 type DB interface {
-	ddb.API
+	dynamo.API
 	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
@@ -78,8 +78,8 @@ type Config struct {
 type Ops struct {
 	db        DB
 	table     string
-	store     *ddb.Store
-	inbox     *ddb.Inbox
+	store     *dynamo.Store
+	inbox     *dynamo.Inbox
 	proc      Processor
 	idwise    PersonalData
 	journeys  JourneyFetcher
@@ -103,7 +103,7 @@ func New(c Config) *Ops {
 	if c.Retention <= 0 {
 		c.Retention = 30 * 24 * time.Hour
 	}
-	return &Ops{db: c.DB, table: c.Table, store: ddb.NewStore(c.DB, c.Table, c.Retention), inbox: ddb.NewInbox(c.DB, c.Table),
+	return &Ops{db: c.DB, table: c.Table, store: dynamo.NewStore(c.DB, c.Table, c.Retention), inbox: dynamo.NewInbox(c.DB, c.Table),
 		proc: c.Processor, idwise: c.IDWise, journeys: c.Journeys, images: c.Images, veriff: c.Veriff, endpoints: c.Endpoints, retention: c.Retention, stepID: c.CustomStepID, now: time.Now}
 }
 
@@ -131,19 +131,19 @@ func (o *Ops) query(ctx context.Context, in *dynamodb.QueryInput, max int) ([]ma
 func (o *Ops) get(ctx context.Context, k map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
 	out, err := o.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(o.table), Key: k, ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", s(k, ddb.AttrPK), err)
+		return nil, fmt.Errorf("get %s: %w", s(k, dynamo.AttrPK), err)
 	}
 	return out.Item, nil
 }
 
 // primaryKey is the table key of item.
 func primaryKey(item map[string]types.AttributeValue) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{ddb.AttrPK: item[ddb.AttrPK], ddb.AttrSK: item[ddb.AttrSK]}
+	return map[string]types.AttributeValue{dynamo.AttrPK: item[dynamo.AttrPK], dynamo.AttrSK: item[dynamo.AttrSK]}
 }
 
 func eventKey(provider, eventID string) map[string]types.AttributeValue {
-	pk, sk := ddb.EventKey(provider, eventID)
-	return map[string]types.AttributeValue{ddb.AttrPK: str(pk), ddb.AttrSK: str(sk)}
+	pk, sk := dynamo.EventKey(provider, eventID)
+	return map[string]types.AttributeValue{dynamo.AttrPK: str(pk), dynamo.AttrSK: str(sk)}
 }
 
 // s is the string attribute name of item, or "".

@@ -22,7 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/kycbackend/kyc/shared/aws/dynamo"
-	"github.com/kycbackend/kyc/shared/aws/dynamo/ddbtest"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 	"github.com/kycbackend/kyc/shared/compose"
 	"github.com/kycbackend/kyc/shared/compose/composetest"
 	"github.com/kycbackend/kyc/shared/core/devices"
@@ -63,7 +63,7 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	cfg := ddbtest.AWSConfig(t)
+	cfg := dynamotest.AWSConfig(t)
 	e := composetest.New(t, &cfg)
 	st := &stack{t: t, ctx: context.Background(), db: e.DB, table: e.Table, sim: e.Sim, sns: e.SNS, sqs: e.SQS,
 		queueURL: e.QueueURL, snsDown: e.SNSDown}
@@ -74,7 +74,7 @@ func newStack(t *testing.T) *stack {
 		t.Fatalf("NewProcessing() = %v", err)
 	}
 	st.ops = New(Config{DB: st.db, Table: st.table, Processor: st.proc.Service, IDWise: st.proc.IDWise, Journeys: st.proc.IDWise, Endpoints: st.sns})
-	st.inbox = inbox.New(ddb.NewInbox(st.db, st.table), nil, time.Hour)
+	st.inbox = inbox.New(dynamo.NewInbox(st.db, st.table), nil, time.Hour)
 	return st
 }
 
@@ -96,7 +96,7 @@ func (st *stack) deliver(body string) inbox.Event {
 	if _, err := st.inbox.Accept(st.ctx, e); err != nil {
 		st.t.Fatalf("accept: %v", err)
 	}
-	stored, found, err := ddb.NewInbox(st.db, st.table).Event(st.ctx, e.Provider, e.EventID)
+	stored, found, err := dynamo.NewInbox(st.db, st.table).Event(st.ctx, e.Provider, e.EventID)
 	if err != nil || !found {
 		st.t.Fatalf("read back %s: %v %v", e.EventID, found, err)
 	}
@@ -119,7 +119,7 @@ func (st *stack) state(eventID string) (state, pending string) {
 	if err != nil {
 		st.t.Fatal(err)
 	}
-	return s(it, "state"), s(it, ddb.AttrPendingKey)
+	return s(it, "state"), s(it, dynamo.AttrPendingKey)
 }
 
 func (st *stack) status(ref string) kyc.Status {
@@ -165,7 +165,7 @@ func (st *stack) items() map[string]string {
 			st.t.Fatal(err)
 		}
 		for _, it := range page.Items {
-			out[s(it, ddb.AttrPK)+" "+s(it, ddb.AttrSK)] = render(it)
+			out[s(it, dynamo.AttrPK)+" "+s(it, dynamo.AttrSK)] = render(it)
 		}
 		if len(page.LastEvaluatedKey) == 0 {
 			return out
@@ -562,7 +562,7 @@ func TestErase(t *testing.T) {
 	if _, _, err := st.proc.Store.PutClaim(st.ctx, kyc.Claim{Provider: idwise.Provider, JourneyID: "j-new", ReferenceNo: ref, Source: kyc.ClaimByApp}); err != nil {
 		t.Fatal(err)
 	}
-	step := ddb.CustomStepKey(idwise.Provider, "j-new", "gov-face")
+	step := dynamo.CustomStepKey(idwise.Provider, "j-new", "gov-face")
 	step["kind"] = &types.AttributeValueMemberS{Value: "customStep"}
 	if _, err := st.db.PutItem(st.ctx, &dynamodb.PutItemInput{TableName: aws.String(st.table), Item: step}); err != nil {
 		t.Fatal(err)
@@ -792,7 +792,7 @@ func TestRefetchVeriff(t *testing.T) {
 	if _, err := st.inbox.Accept(st.ctx, e); err != nil {
 		t.Fatal(err)
 	}
-	stored, _, _ := ddb.NewInbox(st.db, st.table).Event(st.ctx, e.Provider, e.EventID)
+	stored, _, _ := dynamo.NewInbox(st.db, st.table).Event(st.ctx, e.Provider, e.EventID)
 	if err := st.proc.Service.Process(st.ctx, stored); err != nil {
 		t.Fatal(err)
 	}
@@ -819,7 +819,7 @@ func TestRefetchVeriff(t *testing.T) {
 	if msgs := st.messages(); len(msgs) != 1 || msgs[0].Status != kyc.Approved {
 		t.Errorf("published %+v, want one APPROVED", msgs)
 	}
-	ev, found, err := ddb.NewInbox(st.db, st.table).Event(st.ctx, veriff.Provider, got.EventID)
+	ev, found, err := dynamo.NewInbox(st.db, st.table).Event(st.ctx, veriff.Provider, got.EventID)
 	if err != nil || !found || strings.Contains(string(ev.Body), "PERSON") || strings.Contains(string(ev.Body), "SIM0000000") ||
 		strings.Contains(string(ev.Body), "192.0.2.99") {
 		t.Errorf("recorded event %v %v body %s, want it without the person's data", found, err, ev.Body)

@@ -59,7 +59,7 @@ func (o *Ops) Problems(ctx context.Context, opt ListOptions) ([]Problem, error) 
 	now := o.now()
 	out := []Problem{}
 	if opt.Failed {
-		items, err := o.unprocessed(ctx, ddb.FailedValue, time.Time{}, now.Add(time.Minute), opt.Limit)
+		items, err := o.unprocessed(ctx, dynamo.FailedValue, time.Time{}, now.Add(time.Minute), opt.Limit)
 		if err != nil {
 			return nil, err
 		}
@@ -69,35 +69,35 @@ func (o *Ops) Problems(ctx context.Context, opt ListOptions) ([]Problem, error) 
 	}
 	if opt.Stuck {
 		cutoff := now.Add(-opt.StuckAfter)
-		items, err := o.unprocessed(ctx, ddb.PendingValue, time.Time{}, cutoff, opt.Limit)
+		items, err := o.unprocessed(ctx, dynamo.PendingValue, time.Time{}, cutoff, opt.Limit)
 		if err != nil {
 			return nil, err
 		}
 		for _, it := range items {
-			age := now.Sub(parseTime(s(it, ddb.AttrReceivedAt))).Round(time.Second)
+			age := now.Sub(parseTime(s(it, dynamo.AttrReceivedAt))).Round(time.Second)
 			out = append(out, eventProblem(KindStuck, it, fmt.Sprintf("pending for %s: not processed yet (the sweeper re-drives it; replay does it now)", age)))
 		}
-		items, err = o.unprocessed(ctx, ddb.OutboxValue, time.Time{}, cutoff, opt.Limit)
+		items, err = o.unprocessed(ctx, dynamo.OutboxValue, time.Time{}, cutoff, opt.Limit)
 		if err != nil {
 			return nil, err
 		}
 		for _, it := range items {
-			ev, err := ddb.DecodeOutbox(it)
+			ev, err := dynamo.DecodeOutbox(it)
 			if err != nil {
 				return nil, err
 			}
-			received := parseTime(s(it, ddb.AttrReceivedAt))
+			received := parseTime(s(it, dynamo.AttrReceivedAt))
 			out = append(out, Problem{Kind: KindUnsent, Provider: ev.Provider, ID: ev.ID, JourneyID: ev.JourneyID, Event: string(ev.Status),
 				ReceivedAt: received, Why: fmt.Sprintf("status change not published for %s (SNS failing? the sweeper retries it)", now.Sub(received).Round(time.Second))})
 		}
 	}
 	if opt.Awaiting {
-		items, err := o.unprocessed(ctx, ddb.AwaitingValue, time.Time{}, now.Add(time.Minute), opt.Limit)
+		items, err := o.unprocessed(ctx, dynamo.AwaitingValue, time.Time{}, now.Add(time.Minute), opt.Limit)
 		if err != nil {
 			return nil, err
 		}
 		for _, it := range items {
-			age := now.Sub(parseTime(s(it, ddb.AttrReceivedAt))).Round(time.Second)
+			age := now.Sub(parseTime(s(it, dynamo.AttrReceivedAt))).Round(time.Second)
 			out = append(out, eventProblem(KindAwaiting, it, fmt.Sprintf("waiting %s for the app to claim the journey (POST /v1/journeys); applied when it does, failed after ClaimWaitDays", age)))
 		}
 	}
@@ -113,16 +113,16 @@ func (o *Ops) Problems(ctx context.Context, opt ListOptions) ([]Problem, error) 
 
 func eventProblem(kind string, it map[string]types.AttributeValue, why string) Problem {
 	return Problem{Kind: kind, Provider: s(it, "provider"), ID: s(it, "eventId"), JourneyID: s(it, "journeyId"),
-		Event: s(it, "eventName"), ReceivedAt: parseTime(s(it, ddb.AttrReceivedAt)), Why: why}
+		Event: s(it, "eventName"), ReceivedAt: parseTime(s(it, dynamo.AttrReceivedAt)), Why: why}
 }
 
 // unprocessed reads up to limit items of one partition of the Unprocessed index with
 // from <= receivedAt < to, oldest first. The index holds keys only: each item is read.
 func (o *Ops) unprocessed(ctx context.Context, partition string, from, to time.Time, limit int) ([]map[string]types.AttributeValue, error) {
 	keys, err := o.query(ctx, &dynamodb.QueryInput{
-		IndexName:                aws.String(ddb.IndexUnprocessed),
+		IndexName:                aws.String(dynamo.IndexUnprocessed),
 		KeyConditionExpression:   aws.String("#p = :p AND #r BETWEEN :from AND :to"),
-		ExpressionAttributeNames: map[string]string{"#p": ddb.AttrPendingKey, "#r": ddb.AttrReceivedAt},
+		ExpressionAttributeNames: map[string]string{"#p": dynamo.AttrPendingKey, "#r": dynamo.AttrReceivedAt},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(partition),
 			":from": str(from.UTC().Format(time.RFC3339Nano)), ":to": str(to.UTC().Format(time.RFC3339Nano))},
 	}, limit)
@@ -135,7 +135,7 @@ func (o *Ops) unprocessed(ctx context.Context, partition string, from, to time.T
 		if err != nil {
 			return nil, err
 		}
-		if it != nil && s(it, ddb.AttrPendingKey) == partition { // still there, still in that state
+		if it != nil && s(it, dynamo.AttrPendingKey) == partition { // still there, still in that state
 			items = append(items, it)
 		}
 	}
@@ -145,9 +145,9 @@ func (o *Ops) unprocessed(ctx context.Context, partition string, from, to time.T
 // quarantined scans the table for quarantine records (their reason, never their body).
 func (o *Ops) quarantined(ctx context.Context, limit int) ([]Problem, error) {
 	out := []Problem{}
-	err := o.scanQuarantine(ctx, []string{"provider", "reason", "bodyHash", ddb.AttrReceivedAt}, func(it map[string]types.AttributeValue) bool {
+	err := o.scanQuarantine(ctx, []string{"provider", "reason", "bodyHash", dynamo.AttrReceivedAt}, func(it map[string]types.AttributeValue) bool {
 		out = append(out, Problem{Kind: KindQuarantined, Provider: s(it, "provider"), ID: s(it, "bodyHash"),
-			ReceivedAt: parseTime(s(it, ddb.AttrReceivedAt)), Why: "body not understood: " + s(it, "reason")})
+			ReceivedAt: parseTime(s(it, dynamo.AttrReceivedAt)), Why: "body not understood: " + s(it, "reason")})
 		return len(out) < limit
 	})
 	return out, err
@@ -156,7 +156,7 @@ func (o *Ops) quarantined(ctx context.Context, limit int) ([]Problem, error) {
 // scanQuarantine calls f with each quarantine record (the key and the attributes named)
 // until f returns false. It reads the whole table: a full Scan, page by page.
 func (o *Ops) scanQuarantine(ctx context.Context, attrs []string, f func(map[string]types.AttributeValue) bool) error {
-	names := map[string]string{"#kind": ddb.AttrKind, "#pk": ddb.AttrPK, "#sk": ddb.AttrSK}
+	names := map[string]string{"#kind": dynamo.AttrKind, "#pk": dynamo.AttrPK, "#sk": dynamo.AttrSK}
 	projection := "#pk, #sk"
 	for i, a := range attrs {
 		p := fmt.Sprintf("#a%d", i)
@@ -168,7 +168,7 @@ func (o *Ops) scanQuarantine(ctx context.Context, attrs []string, f func(map[str
 		FilterExpression:          aws.String("#kind = :q"),
 		ProjectionExpression:      aws.String(projection),
 		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: map[string]types.AttributeValue{":q": str(ddb.KindQuarantine)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":q": str(dynamo.KindQuarantine)},
 	}
 	for {
 		out, err := o.db.Scan(ctx, in)

@@ -66,7 +66,7 @@ func (o *Ops) Replay(ctx context.Context, provider, eventID string) (ReplayResul
 	default:
 		return res, nil
 	}
-	e, err := ddb.DecodeEvent(item)
+	e, err := dynamo.DecodeEvent(item)
 	if err != nil {
 		return res, err
 	}
@@ -93,9 +93,9 @@ func (o *Ops) resetToPending(ctx context.Context, provider, eventID string) erro
 		Key:                      eventKey(provider, eventID),
 		UpdateExpression:         aws.String("SET #state = :pending, #pk = :p"),
 		ConditionExpression:      aws.String("#state = :failed"),
-		ExpressionAttributeNames: map[string]string{"#state": "state", "#pk": ddb.AttrPendingKey},
+		ExpressionAttributeNames: map[string]string{"#state": "state", "#pk": dynamo.AttrPendingKey},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pending": str(statePending), ":p": str(ddb.PendingValue), ":failed": str(string(processor.Failed)),
+			":pending": str(statePending), ":p": str(dynamo.PendingValue), ":failed": str(string(processor.Failed)),
 		},
 	})
 	var ccf *types.ConditionalCheckFailedException
@@ -118,7 +118,7 @@ func (o *Ops) ReplayFailed(ctx context.Context, from, to time.Time, limit int) (
 	if limit <= 0 {
 		limit = 1000
 	}
-	items, err := o.unprocessed(ctx, ddb.FailedValue, from, to, limit)
+	items, err := o.unprocessed(ctx, dynamo.FailedValue, from, to, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -246,10 +246,10 @@ func (o *Ops) Refetch(ctx context.Context, provider, journeyID string) (RefetchR
 // journeyEvents is the journey's events (index ByJourney), oldest first.
 func (o *Ops) journeyEvents(ctx context.Context, provider, journeyID string) ([]map[string]types.AttributeValue, error) {
 	items, err := o.query(ctx, &dynamodb.QueryInput{
-		IndexName:                 aws.String(ddb.IndexByJourney),
+		IndexName:                 aws.String(dynamo.IndexByJourney),
 		KeyConditionExpression:    aws.String("#j = :j"),
-		ExpressionAttributeNames:  map[string]string{"#j": ddb.AttrJourneyKey},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":j": str(ddb.JourneyKey(provider, journeyID))},
+		ExpressionAttributeNames:  map[string]string{"#j": dynamo.AttrJourneyKey},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":j": str(dynamo.JourneyKey(provider, journeyID))},
 	}, 0)
 	if err != nil {
 		return nil, fmt.Errorf("query journey %s events: %w", journeyID, err)

@@ -62,21 +62,21 @@ func (o *Ops) History(ctx context.Context, referenceNo string) (History, error) 
 	}
 	items, err := o.query(ctx, &dynamodb.QueryInput{
 		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :outbox)"),
-		ExpressionAttributeNames: map[string]string{"#pk": ddb.AttrPK, "#sk": ddb.AttrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": ddb.ProfileKey(referenceNo)[ddb.AttrPK],
-			":outbox": str(ddb.OutboxSKPrefix)},
+		ExpressionAttributeNames: map[string]string{"#pk": dynamo.AttrPK, "#sk": dynamo.AttrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": dynamo.ProfileKey(referenceNo)[dynamo.AttrPK],
+			":outbox": str(dynamo.OutboxSKPrefix)},
 		ConsistentRead: aws.Bool(true),
 	}, 0)
 	if err != nil {
 		return h, fmt.Errorf("query status history: %w", err)
 	}
 	for _, it := range items {
-		ev, err := ddb.DecodeOutbox(it)
+		ev, err := dynamo.DecodeOutbox(it)
 		if err != nil {
 			return h, err
 		}
 		c := StatusChange{StatusEventID: ev.ID, Provider: ev.Provider, JourneyID: ev.JourneyID, PreviousStatus: ev.PreviousStatus,
-			Status: ev.Status, Reasons: ev.Reasons, OccurredAt: ev.OccurredAt, RecordedAt: parseTime(s(it, ddb.AttrReceivedAt))}
+			Status: ev.Status, Reasons: ev.Reasons, OccurredAt: ev.OccurredAt, RecordedAt: parseTime(s(it, dynamo.AttrReceivedAt))}
 		if v := s(it, "sentAt"); v != "" {
 			t := parseTime(v)
 			c.SentAt = &t
@@ -134,9 +134,9 @@ func (o *Ops) Timeline(ctx context.Context, provider, journeyID string) (Timelin
 		if t.ReferenceNo == "" {
 			t.ReferenceNo = s(it, "referenceNo")
 		}
-		t.Entries = append(t.Entries, TimelineEntry{ReceivedAt: parseTime(s(it, ddb.AttrReceivedAt)), EventID: s(it, "eventId"),
+		t.Entries = append(t.Entries, TimelineEntry{ReceivedAt: parseTime(s(it, dynamo.AttrReceivedAt)), EventID: s(it, "eventId"),
 			Event: s(it, "eventName"), State: s(it, "state"), Note: s(it, "note"), Decisions: stringMap(it, "attributes"),
-			Operator: s(it, ddb.AttrKind) == ddb.KindOperatorEvent})
+			Operator: s(it, dynamo.AttrKind) == dynamo.KindOperatorEvent})
 	}
 	if !found && len(t.Entries) == 0 {
 		return t, fmt.Errorf("journey %s/%s: %w", provider, journeyID, ErrNotFound)

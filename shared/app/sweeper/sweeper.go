@@ -68,13 +68,13 @@ func New(list Lister, proc Processor, m Metrics, cfg Config) *Sweeper {
 func (s *Sweeper) Run(ctx context.Context) (Result, error) {
 	var res Result
 	cutoff := s.now().Add(-s.cfg.MinAge)
-	events, err := s.list.Pending(ctx, ddb.PendingValue, cutoff, s.cfg.Limit)
+	events, err := s.list.Pending(ctx, dynamo.PendingValue, cutoff, s.cfg.Limit)
 	if err != nil {
 		return res, fmt.Errorf("list stuck events: %w", err)
 	}
 	res.StuckEvents = len(events)
 	for _, item := range events {
-		e, err := ddb.DecodeEvent(item)
+		e, err := dynamo.DecodeEvent(item)
 		if err == nil {
 			err = s.proc.Process(ctx, e)
 		}
@@ -87,13 +87,13 @@ func (s *Sweeper) Run(ctx context.Context) (Result, error) {
 	}
 	// Events waiting for their journey's claim: the claim triggers them through the
 	// stream; this catches a claim that raced with the event's "awaiting" mark.
-	awaiting, err := s.list.Pending(ctx, ddb.AwaitingValue, cutoff, s.cfg.Limit)
+	awaiting, err := s.list.Pending(ctx, dynamo.AwaitingValue, cutoff, s.cfg.Limit)
 	if err != nil {
 		return res, fmt.Errorf("list events awaiting a claim: %w", err)
 	}
 	res.AwaitingClaim = len(awaiting)
 	for _, item := range awaiting {
-		e, err := ddb.DecodeEvent(item)
+		e, err := dynamo.DecodeEvent(item)
 		if err == nil {
 			err = s.proc.Redrive(ctx, e)
 		}
@@ -102,13 +102,13 @@ func (s *Sweeper) Run(ctx context.Context) (Result, error) {
 			slog.WarnContext(ctx, "re-drive event awaiting a claim", "eventId", e.EventID, "journeyId", e.JourneyID, "error", err)
 		}
 	}
-	unsent, err := s.list.Pending(ctx, ddb.OutboxValue, cutoff, s.cfg.Limit)
+	unsent, err := s.list.Pending(ctx, dynamo.OutboxValue, cutoff, s.cfg.Limit)
 	if err != nil {
 		return res, fmt.Errorf("list unsent status events: %w", err)
 	}
 	res.UnsentStatusEvents = len(unsent)
 	for _, item := range unsent {
-		ev, err := ddb.DecodeOutbox(item)
+		ev, err := dynamo.DecodeOutbox(item)
 		if err == nil {
 			err = s.proc.Publish(ctx, ev)
 		}

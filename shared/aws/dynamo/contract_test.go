@@ -1,4 +1,4 @@
-package ddb_test
+package dynamo_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/kycbackend/kyc/shared/aws/dynamo"
-	"github.com/kycbackend/kyc/shared/aws/dynamo/ddbtest"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 	"github.com/kycbackend/kyc/shared/core/devices/devicestest"
 	"github.com/kycbackend/kyc/shared/core/processor/processortest"
 	"github.com/kycbackend/kyc/shared/core/push"
@@ -21,11 +21,11 @@ import (
 // suite proves processortest.MemStore.
 func TestProcessingContract(t *testing.T) {
 	processortest.RunStoreContract(t, func(t *testing.T) processortest.Harness {
-		client, table := ddbtest.NewTable(t)
+		client, table := dynamotest.NewTable(t)
 		return processortest.Harness{
-			Stores: ddb.NewStore(client, table, time.Hour),
+			Stores: dynamo.NewStore(client, table, time.Hour),
 			Read:   tableReader{client: client, table: table},
-			Inbox:  ddb.NewInbox(client, table),
+			Inbox:  dynamo.NewInbox(client, table),
 			Erase:  eraser(client, table),
 		}
 	})
@@ -35,8 +35,8 @@ func TestProcessingContract(t *testing.T) {
 // proves devicestest.MemStore.
 func TestDevicesContract(t *testing.T) {
 	devicestest.RunStoreContract(t, func(t *testing.T) devicestest.Harness {
-		client, table := ddbtest.NewTable(t)
-		return devicestest.Harness{Store: ddb.NewStore(client, table, time.Hour), Erase: eraser(client, table)}
+		client, table := dynamotest.NewTable(t)
+		return devicestest.Harness{Store: dynamo.NewStore(client, table, time.Hour), Erase: eraser(client, table)}
 	})
 }
 
@@ -44,15 +44,15 @@ func TestDevicesContract(t *testing.T) {
 // proves pushtest.MemLedger.
 func TestPushLedgerContract(t *testing.T) {
 	pushtest.RunLedgerContract(t, func(t *testing.T) (push.Ledger, pushtest.MarkerReader) {
-		client, table := ddbtest.NewTable(t)
-		return ddb.NewStore(client, table, time.Hour), tableReader{client: client, table: table}
+		client, table := dynamotest.NewTable(t)
+		return dynamo.NewStore(client, table, time.Hour), tableReader{client: client, table: table}
 	})
 }
 
 // eraser leaves a profile's tombstone, as kycctl erase does.
 func eraser(client *dynamodb.Client, table string) func(ctx context.Context, ref string) error {
 	return func(ctx context.Context, ref string) error {
-		_, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: ddb.TombstoneKey(ref)})
+		_, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: dynamo.TombstoneKey(ref)})
 		return err
 	}
 }
@@ -67,9 +67,9 @@ func (r tableReader) Outbox(ctx context.Context, referenceNo string) ([]processo
 	out, err := r.client.Query(ctx, &dynamodb.QueryInput{
 		TableName:                aws.String(r.table),
 		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :outbox)"),
-		ExpressionAttributeNames: map[string]string{"#pk": ddb.AttrPK, "#sk": ddb.AttrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": ddb.ProfileKey(referenceNo)[ddb.AttrPK],
-			":outbox": &types.AttributeValueMemberS{Value: ddb.OutboxSKPrefix}},
+		ExpressionAttributeNames: map[string]string{"#pk": dynamo.AttrPK, "#sk": dynamo.AttrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": dynamo.ProfileKey(referenceNo)[dynamo.AttrPK],
+			":outbox": &types.AttributeValueMemberS{Value: dynamo.OutboxSKPrefix}},
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -77,7 +77,7 @@ func (r tableReader) Outbox(ctx context.Context, referenceNo string) ([]processo
 	}
 	recs := []processortest.OutboxRecord{}
 	for _, it := range out.Items {
-		ev, err := ddb.DecodeOutbox(it)
+		ev, err := dynamo.DecodeOutbox(it)
 		if err != nil {
 			return nil, err
 		}
@@ -88,13 +88,13 @@ func (r tableReader) Outbox(ctx context.Context, referenceNo string) ([]processo
 }
 
 func (r tableReader) Event(ctx context.Context, provider, eventID string) (processortest.EventRecord, bool, error) {
-	pk, sk := ddb.EventKey(provider, eventID)
+	pk, sk := dynamo.EventKey(provider, eventID)
 	out, err := r.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.table), ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{ddb.AttrPK: &types.AttributeValueMemberS{Value: pk}, ddb.AttrSK: &types.AttributeValueMemberS{Value: sk}}})
+		Key: map[string]types.AttributeValue{dynamo.AttrPK: &types.AttributeValueMemberS{Value: pk}, dynamo.AttrSK: &types.AttributeValueMemberS{Value: sk}}})
 	if err != nil || out.Item == nil {
 		return processortest.EventRecord{}, false, err
 	}
-	e, err := ddb.DecodeEvent(out.Item)
+	e, err := dynamo.DecodeEvent(out.Item)
 	if err != nil {
 		return processortest.EventRecord{}, false, err
 	}
@@ -103,7 +103,7 @@ func (r tableReader) Event(ctx context.Context, provider, eventID string) (proce
 
 func (r tableReader) Marker(ctx context.Context, statusEventID, deviceID string) (string, bool, error) {
 	out, err := r.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.table), ConsistentRead: aws.Bool(true),
-		Key: ddb.PushKey(statusEventID, deviceID)})
+		Key: dynamo.PushKey(statusEventID, deviceID)})
 	if err != nil || out.Item == nil {
 		return "", false, err
 	}

@@ -1,5 +1,5 @@
-// Package ddb is the DynamoDB adapter: the single-table layout and the stores built on it.
-package ddb
+// Package dynamo is the DynamoDB adapter: the single-table layout and the stores built on it.
+package dynamo
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package ddb_test
+package dynamo_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/kycbackend/kyc/shared/aws/dynamo"
-	"github.com/kycbackend/kyc/shared/aws/dynamo/ddbtest"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 	"github.com/kycbackend/kyc/shared/core/inbox"
 	"github.com/kycbackend/kyc/shared/core/inbox/inboxtest"
 	"github.com/kycbackend/kyc/shared/core/processor"
@@ -19,15 +19,15 @@ import (
 
 func TestInboxContract(t *testing.T) {
 	inboxtest.StoreContract(t, func(t *testing.T) (inbox.Store, inboxtest.Reader) {
-		client, table := ddbtest.NewTable(t)
-		s := ddb.NewInbox(client, table)
+		client, table := dynamotest.NewTable(t)
+		s := dynamo.NewInbox(client, table)
 		return s, s
 	})
 }
 
 func TestInboxItemLayout(t *testing.T) {
-	client, table := ddbtest.NewTable(t)
-	s := ddb.NewInbox(client, table)
+	client, table := dynamotest.NewTable(t)
+	s := dynamo.NewInbox(client, table)
 	ctx := context.Background()
 
 	known := inboxtest.NewEvent("layout-1")
@@ -40,40 +40,40 @@ func TestInboxItemLayout(t *testing.T) {
 	}
 
 	t.Run("ttl attribute holds epoch seconds", func(t *testing.T) {
-		pk, sk := ddb.EventKey("idwise", "layout-1")
+		pk, sk := dynamo.EventKey("idwise", "layout-1")
 		out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table),
 			Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk}}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, ok := out.Item[ddb.AttrExpiresAt].(*types.AttributeValueMemberN)
+		n, ok := out.Item[dynamo.AttrExpiresAt].(*types.AttributeValueMemberN)
 		if !ok {
-			t.Fatalf("%s = %#v, want a number", ddb.AttrExpiresAt, out.Item[ddb.AttrExpiresAt])
+			t.Fatalf("%s = %#v, want a number", dynamo.AttrExpiresAt, out.Item[dynamo.AttrExpiresAt])
 		}
 		if got, _ := strconv.ParseInt(n.Value, 10, 64); got != known.ExpiresAt.Unix() {
-			t.Errorf("%s = %d, want %d", ddb.AttrExpiresAt, got, known.ExpiresAt.Unix())
+			t.Errorf("%s = %d, want %d", dynamo.AttrExpiresAt, got, known.ExpiresAt.Unix())
 		}
 		ttl, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := aws.ToString(ttl.TimeToLiveDescription.AttributeName); got != ddb.AttrExpiresAt {
-			t.Errorf("table TTL attribute = %q, want %q (what the code writes)", got, ddb.AttrExpiresAt)
+		if got := aws.ToString(ttl.TimeToLiveDescription.AttributeName); got != dynamo.AttrExpiresAt {
+			t.Errorf("table TTL attribute = %q, want %q (what the code writes)", got, dynamo.AttrExpiresAt)
 		}
 	})
 
 	t.Run("only processable events are in the Unprocessed index", func(t *testing.T) {
 		out, err := client.Query(ctx, &dynamodb.QueryInput{
 			TableName:                 aws.String(table),
-			IndexName:                 aws.String(ddb.IndexUnprocessed),
+			IndexName:                 aws.String(dynamo.IndexUnprocessed),
 			KeyConditionExpression:    aws.String("#p = :p"),
-			ExpressionAttributeNames:  map[string]string{"#p": ddb.AttrPendingKey},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberS{Value: ddb.PendingValue}},
+			ExpressionAttributeNames:  map[string]string{"#p": dynamo.AttrPendingKey},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberS{Value: dynamo.PendingValue}},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, _ := ddb.EventKey("idwise", "layout-1")
+		want, _ := dynamo.EventKey("idwise", "layout-1")
 		if len(out.Items) != 1 || out.Items[0]["pk"].(*types.AttributeValueMemberS).Value != want {
 			t.Errorf("Unprocessed index = %v, want only %s", out.Items, want)
 		}
@@ -84,10 +84,10 @@ func TestInboxItemLayout(t *testing.T) {
 			t.Helper()
 			out, err := client.Query(ctx, &dynamodb.QueryInput{
 				TableName:                 aws.String(table),
-				IndexName:                 aws.String(ddb.IndexByJourney),
+				IndexName:                 aws.String(dynamo.IndexByJourney),
 				KeyConditionExpression:    aws.String("#j = :j"),
-				ExpressionAttributeNames:  map[string]string{"#j": ddb.AttrJourneyKey},
-				ExpressionAttributeValues: map[string]types.AttributeValue{":j": &types.AttributeValueMemberS{Value: ddb.JourneyKey("idwise", "j-1")}},
+				ExpressionAttributeNames:  map[string]string{"#j": dynamo.AttrJourneyKey},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":j": &types.AttributeValueMemberS{Value: dynamo.JourneyKey("idwise", "j-1")}},
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -98,7 +98,7 @@ func TestInboxItemLayout(t *testing.T) {
 		if n := byJourney(); n != 0 {
 			t.Errorf("ByJourney after the webhook's write = %d items, want 0", n)
 		}
-		store := ddb.NewStore(client, table, time.Hour)
+		store := dynamo.NewStore(client, table, time.Hour)
 		if err := store.Mark(ctx, known, processor.Processed, "test"); err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package ddb_test
+package dynamo_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/kycbackend/kyc/shared/aws/dynamo"
-	"github.com/kycbackend/kyc/shared/aws/dynamo/ddbtest"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 	"github.com/kycbackend/kyc/shared/core/processor"
 )
 
@@ -19,7 +19,7 @@ import (
 // carries the TTL attribute the table expires (expiresAt, epoch seconds); without one it
 // carries none and is kept (issue 13, item 7).
 func TestJourneyRetention(t *testing.T) {
-	client, table := ddbtest.NewTable(t)
+	client, table := dynamotest.NewTable(t)
 	ctx := context.Background()
 	tests := []struct {
 		name      string
@@ -31,7 +31,7 @@ func TestJourneyRetention(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := ddb.NewStore(client, table, time.Hour).WithJourneyRetention(tt.retention)
+			s := dynamo.NewStore(client, table, time.Hour).WithJourneyRetention(tt.retention)
 			j := processor.Journey{Provider: "idwise", JourneyID: "J-ret-" + strconv.Itoa(i), ReferenceNo: "r-1",
 				Details: map[string]string{"documents.1.document_type": "passport"}, FetchedAt: time.Now(), Version: 1}
 			before := time.Now()
@@ -40,14 +40,14 @@ func TestJourneyRetention(t *testing.T) {
 			}
 			out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true),
 				Key: map[string]types.AttributeValue{
-					ddb.AttrPK: &types.AttributeValueMemberS{Value: "JOURNEY#idwise#" + j.JourneyID},
-					ddb.AttrSK: &types.AttributeValueMemberS{Value: "JOURNEY"}}})
+					dynamo.AttrPK: &types.AttributeValueMemberS{Value: "JOURNEY#idwise#" + j.JourneyID},
+					dynamo.AttrSK: &types.AttributeValueMemberS{Value: "JOURNEY"}}})
 			if err != nil || out.Item == nil {
 				t.Fatalf("GetItem() = %v, %v, want the journey item", out, err)
 			}
-			n, ok := out.Item[ddb.AttrExpiresAt].(*types.AttributeValueMemberN)
+			n, ok := out.Item[dynamo.AttrExpiresAt].(*types.AttributeValueMemberN)
 			if ok != tt.wantTTL {
-				t.Fatalf("expiresAt present = %v (%v), want %v", ok, out.Item[ddb.AttrExpiresAt], tt.wantTTL)
+				t.Fatalf("expiresAt present = %v (%v), want %v", ok, out.Item[dynamo.AttrExpiresAt], tt.wantTTL)
 			}
 			if !ok {
 				return

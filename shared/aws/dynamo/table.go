@@ -1,4 +1,4 @@
-package ddb
+package dynamo
 
 import (
 	"context"
@@ -20,7 +20,7 @@ const TTLAttribute = AttrExpiresAt
 // indexes ByJourney (all attributes, the journey timeline) and Unprocessed (sparse, keys
 // only), on-demand billing and a stream of new images; with TTLAttribute for the
 // time to live, which CreateTable cannot set. template.yaml's Table resource must equal it
-// (TestTemplateTableIsTheDeclaration); the test tables are made from it (ddbtest).
+// (TestTemplateTableIsTheDeclaration); the test tables are made from it (dynamotest).
 func TableInput(name string) *dynamodb.CreateTableInput {
 	s := func(n string) types.AttributeDefinition {
 		return types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: types.ScalarAttributeTypeS}

@@ -1,4 +1,4 @@
-package ddb_test
+package dynamo_test
 
 import (
 	"encoding/json"
@@ -85,7 +85,7 @@ func templateTable(t *testing.T) tableSpec {
 	return r.Properties
 }
 
-// declaredTable is ddb.TableInput as a tableSpec (through JSON: the SDK's field names are
+// declaredTable is dynamo.TableInput as a tableSpec (through JSON: the SDK's field names are
 // CloudFormation's).
 func declaredTable(t *testing.T, in *dynamodb.CreateTableInput, ttl string) tableSpec {
 	t.Helper()
@@ -105,53 +105,53 @@ func declaredTable(t *testing.T, in *dynamodb.CreateTableInput, ttl string) tabl
 // TestTemplateTableIsTheDeclaration: template.yaml deploys the table the code declares
 // (keys, attribute definitions, indexes with their projections, TTL attribute, stream).
 func TestTemplateTableIsTheDeclaration(t *testing.T) {
-	got, want := templateTable(t), declaredTable(t, ddb.TableInput("x"), ddb.TTLAttribute)
+	got, want := templateTable(t), declaredTable(t, dynamo.TableInput("x"), dynamo.TTLAttribute)
 	if !reflect.DeepEqual(got, want) {
 		g, _ := json.MarshalIndent(got, "", "  ")
 		w, _ := json.MarshalIndent(want, "", "  ")
-		t.Errorf("template.yaml Table =\n%s\nwant ddb.TableInput =\n%s", g, w)
+		t.Errorf("template.yaml Table =\n%s\nwant dynamo.TableInput =\n%s", g, w)
 	}
 }
 
 // TestTableSpecDetectsDrift: the comparison above can fail (a changed projection, index
 // or TTL attribute shows).
 func TestTableSpecDetectsDrift(t *testing.T) {
-	base := declaredTable(t, ddb.TableInput("x"), ddb.TTLAttribute)
+	base := declaredTable(t, dynamo.TableInput("x"), dynamo.TTLAttribute)
 	tests := []struct {
 		name   string
 		change func(in *dynamodb.CreateTableInput) string // returns the TTL attribute
 	}{
 		{"projection", func(in *dynamodb.CreateTableInput) string {
 			in.GlobalSecondaryIndexes[1].Projection.ProjectionType = types.ProjectionTypeAll
-			return ddb.TTLAttribute
+			return dynamo.TTLAttribute
 		}},
 		{"index dropped", func(in *dynamodb.CreateTableInput) string {
 			in.GlobalSecondaryIndexes = in.GlobalSecondaryIndexes[:1]
-			return ddb.TTLAttribute
+			return dynamo.TTLAttribute
 		}},
 		{"ttl attribute", func(*dynamodb.CreateTableInput) string { return "ttl" }},
 		{"stream", func(in *dynamodb.CreateTableInput) string {
 			in.StreamSpecification.StreamViewType = types.StreamViewTypeNewAndOldImages
-			return ddb.TTLAttribute
+			return dynamo.TTLAttribute
 		}},
 		{"sort key", func(in *dynamodb.CreateTableInput) string {
 			in.KeySchema[1].AttributeName = aws.String("other")
-			return ddb.TTLAttribute
+			return dynamo.TTLAttribute
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := ddb.TableInput("x")
+			in := dynamo.TableInput("x")
 			ttl := tt.change(in)
 			if got := declaredTable(t, in, ttl); reflect.DeepEqual(got, base) {
 				t.Errorf("changed %s: spec = base spec, want a difference", tt.name)
 			}
-			if tt.name != "ttl attribute" && ddb.SameTable(ddb.TableInput("x"), describe(in)) {
+			if tt.name != "ttl attribute" && dynamo.SameTable(dynamo.TableInput("x"), describe(in)) {
 				t.Errorf("SameTable(declaration, table with changed %s) = true, want false", tt.name)
 			}
 		})
 	}
-	if !ddb.SameTable(ddb.TableInput("x"), describe(ddb.TableInput("y"))) {
+	if !dynamo.SameTable(dynamo.TableInput("x"), describe(dynamo.TableInput("y"))) {
 		t.Errorf("SameTable(declaration, its own table) = false, want true")
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/kycbackend/kyc/shared/aws/dynamo/ddbtest"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 	"github.com/kycbackend/kyc/shared/aws/s3images"
 	"github.com/kycbackend/kyc/shared/core/kyc"
 	"github.com/kycbackend/kyc/shared/vendors/idwise"
@@ -20,7 +20,7 @@ import (
 // TestImage reads objects from a bucket on moto.
 func TestImage(t *testing.T) {
 	ctx := context.Background()
-	cfg := ddbtest.AWSConfig(t)
+	cfg := dynamotest.AWSConfig(t)
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	bucket := fmt.Sprintf("s3images-test-%d", time.Now().UnixNano())
 	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {

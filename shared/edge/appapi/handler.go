@@ -59,7 +59,7 @@ type Devices interface {
 	Remove(ctx context.Context, referenceNo, deviceID string) error
 }
 
-// Claims records who owns a journey: the first claim wins (ddb.Store).
+// Claims records who owns a journey: the first claim wins (dynamo.Store).
 type Claims interface {
 	// PutClaim writes c unless the journey is claimed, and returns the journey's claim
 	// (c or the earlier one) and whether c was written.
@@ -71,7 +71,7 @@ type Erasures interface {
 	Erased(ctx context.Context, referenceNo string) (bool, error)
 }
 
-// Limiter counts a user's requests of one kind in a fixed window (ddb.Store).
+// Limiter counts a user's requests of one kind in a fixed window (dynamo.Store).
 type Limiter interface {
 	// Allow counts one request and reports whether it is within limit, else how long
 	// until the window ends.

@@ -222,7 +222,7 @@ func TestHandleStoreFailureIsRetryable(t *testing.T) {
 }
 
 // BenchmarkHandle measures auth + parse + marshal of one delivery with an in-memory
-// store that accepts everything (the DynamoDB round trip is measured in ddb).
+// store that accepts everything (the DynamoDB round trip is measured in dynamo).
 func BenchmarkHandle(b *testing.B) {
 	auth, _ := webhookauth.New(webhookauth.Config{Mode: webhookauth.ModeBearer}, staticSource{})
 	h := New(idwise.Provider, auth, inbox.New(discardStore{}, nil, time.Hour), idwise.ParseEvent, nil)

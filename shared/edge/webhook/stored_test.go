@@ -26,7 +26,7 @@ func (brokenAuth) Check(context.Context, webhookauth.Request) error {
 }
 
 // TestHandleStores asserts, for each answer, what the inbox holds afterwards (the fake is
-// inboxtest.MemStore, proven by the inbox contract suite that proves ddb.Inbox).
+// inboxtest.MemStore, proven by the inbox contract suite that proves dynamo.Inbox).
 func TestHandleStores(t *testing.T) {
 	raw := goodBody
 	b64 := func(r *events.APIGatewayV2HTTPRequest) {

@@ -19,7 +19,7 @@ type Resolver struct {
 	profiles ProfileReader
 }
 
-// ProfileReader reads a profile (ddb.Store).
+// ProfileReader reads a profile (dynamo.Store).
 type ProfileReader interface {
 	Profile(ctx context.Context, referenceNo string) (kyc.Profile, bool, error)
 }

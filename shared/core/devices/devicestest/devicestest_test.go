@@ -7,7 +7,7 @@ import (
 	"github.com/kycbackend/kyc/shared/core/devices/devicestest"
 )
 
-// TestMemStoreContract proves the fake by the suite that proves ddb.Store
+// TestMemStoreContract proves the fake by the suite that proves dynamo.Store
 // (shared/aws/dynamo/contract_test.go).
 func TestMemStoreContract(t *testing.T) {
 	devicestest.RunStoreContract(t, func(t *testing.T) devicestest.Harness {

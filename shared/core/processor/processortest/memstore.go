@@ -48,7 +48,7 @@ type Reader interface {
 }
 
 // MemStore implements every processor port in memory, with the conditions of the
-// DynamoDB store (ddb.Store), and records where events ended.
+// DynamoDB store (dynamo.Store), and records where events ended.
 type MemStore struct {
 	// Inbox holds the inbox events that Mark and Forget change; Put events into it first.
 	Inbox *inboxtest.MemStore

@@ -7,7 +7,7 @@ import (
 	"github.com/kycbackend/kyc/shared/core/processor/processortest"
 )
 
-// TestMemStoreContract proves the fake by the suite that proves ddb.Store
+// TestMemStoreContract proves the fake by the suite that proves dynamo.Store
 // (shared/aws/dynamo/contract_test.go).
 func TestMemStoreContract(t *testing.T) {
 	processortest.RunStoreContract(t, func(t *testing.T) processortest.Harness {

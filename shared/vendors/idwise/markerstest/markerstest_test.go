@@ -7,7 +7,7 @@ import (
 	"github.com/kycbackend/kyc/shared/vendors/idwise/markerstest"
 )
 
-// TestMemMarkersContract proves the fake by the suite that proves ddb.Store
+// TestMemMarkersContract proves the fake by the suite that proves dynamo.Store
 // (shared/aws/dynamo/customstep_test.go).
 func TestMemMarkersContract(t *testing.T) {
 	markerstest.RunMarkersContract(t, func(t *testing.T) idwise.Markers { return &markerstest.MemMarkers{} })

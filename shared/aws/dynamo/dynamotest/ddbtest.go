@@ -1,7 +1,7 @@
-// Package ddbtest gives integration tests a fresh table on DynamoDB Local, created from
-// the table's declaration in Go (ddb.TableInput, which template.yaml is tested to equal),
+// Package dynamotest gives integration tests a fresh table on DynamoDB Local, created from
+// the table's declaration in Go (dynamo.TableInput, which template.yaml is tested to equal),
 // so that tests need neither the template nor the local runtime.
-package ddbtest
+package dynamotest
 
 import (
 	"context"
@@ -50,7 +50,7 @@ func NewTable(t testing.TB) (*dynamodb.Client, string) {
 	cfg := AWSConfig(t)
 	name := fmt.Sprintf("t%d-%d-Table", time.Now().UnixNano()%1e9, seq.Add(1))
 	client := dynamodb.NewFromConfig(cfg)
-	if err := ddb.EnsureTable(context.Background(), client, ddb.TableInput(name), ddb.TTLAttribute); err != nil {
+	if err := dynamo.EnsureTable(context.Background(), client, dynamo.TableInput(name), dynamo.TTLAttribute); err != nil {
 		t.Fatalf("create table %s: %v", name, err)
 	}
 	t.Cleanup(func() {
