@@ -60,7 +60,7 @@ func (s *tableSpec) sort() {
 // short-form tags become their long form, intrinsics stay as written).
 func templateTable(t *testing.T) tableSpec {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "template.yaml"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
