@@ -9,12 +9,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/kycbackend/kyc/shared/aws/dynamo"
-	"github.com/kycbackend/kyc/shared/aws/endpoints"
 	"github.com/kycbackend/kyc/shared/aws/metrics"
-	"github.com/kycbackend/kyc/shared/aws/topic"
+	"github.com/kycbackend/kyc/shared/aws/sns"
 	"github.com/kycbackend/kyc/shared/core/devices"
 	"github.com/kycbackend/kyc/shared/core/processor"
 	"github.com/kycbackend/kyc/shared/edge/appapi"
@@ -125,13 +124,13 @@ func API(rt Runtime) (*appapi.Handler, error) {
 	}
 	rt.AWS, _ = traced(rt)
 	store := dynamo.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention)
-	snsc := sns.NewFromConfig(rt.AWS)
+	snsc := awssns.NewFromConfig(rt.AWS)
 	svc := processor.New(nil, processor.Deps{
 		Journeys: store, Profiles: store, Outbox: store, Events: store, Erasures: store,
 		Metrics:   metrics.New(rt.Metrics, "api"),
-		Publisher: topic.New(snsc, c.TopicARN),
+		Publisher: sns.NewPublisher(snsc, c.TopicARN),
 	})
-	devs := devices.New(store, endpoints.New(snsc, c.PlatformApps), c.MaxDevices)
+	devs := devices.New(store, sns.NewRegistry(snsc, c.PlatformApps), c.MaxDevices)
 	d := appapi.Deps{Profiles: store, Statuses: svc, Devices: devs, Claims: store, Erasures: store, Limiter: store}
 	veriffAPI, ok, err := VeriffAPI(rt)
 	if err != nil {

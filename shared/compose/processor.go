@@ -10,13 +10,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/kycbackend/kyc/shared/app/sweeper"
 	"github.com/kycbackend/kyc/shared/aws/dynamo"
 	"github.com/kycbackend/kyc/shared/aws/metrics"
 	"github.com/kycbackend/kyc/shared/aws/secrets"
-	"github.com/kycbackend/kyc/shared/aws/topic"
+	"github.com/kycbackend/kyc/shared/aws/sns"
 	"github.com/kycbackend/kyc/shared/aws/tracing"
 	"github.com/kycbackend/kyc/shared/core/kyc"
 	"github.com/kycbackend/kyc/shared/core/processor"
@@ -206,7 +206,7 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 		veriff.Provider: veriff.NewResolver(vp).WithProfiles(store),
 	}), processor.Deps{
 		Journeys: store, Profiles: store, Outbox: store, Events: store, Metrics: emf, Erasures: store,
-		Publisher: topic.New(sns.NewFromConfig(rt.AWS), c.TopicARN),
+		Publisher: sns.NewPublisher(awssns.NewFromConfig(rt.AWS), c.TopicARN),
 		Ownership: c.Ownership, Claims: store, ClaimWait: c.ClaimWait,
 	})
 	return &Processing{Service: svc, Store: store, IDWise: api, Config: c, CustomStep: cs}, nil

@@ -7,13 +7,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/kycbackend/kyc/shared/aws/dynamo"
 	"github.com/kycbackend/kyc/shared/aws/metrics"
+	"github.com/kycbackend/kyc/shared/aws/sns"
 	"github.com/kycbackend/kyc/shared/core/kyc"
 	"github.com/kycbackend/kyc/shared/core/push"
-	"github.com/kycbackend/kyc/shared/core/push/snspush"
 )
 
 // PushConfig is the push function's configuration.
@@ -60,8 +60,8 @@ func Push(rt Runtime) (*push.Handler, error) {
 	}
 	rt.AWS, _ = traced(rt)
 	store := dynamo.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention)
-	sender := snspush.New(sns.NewFromConfig(rt.AWS), snspush.DefaultTimeout)
+	sender := sns.NewSender(awssns.NewFromConfig(rt.AWS), sns.DefaultSendTimeout)
 	n := push.New(store, store, sender, tpl, metrics.New(rt.Metrics, "push"), push.Config{
-		Statuses: c.Statuses, MinTimeLeft: snspush.DefaultTimeout + 2*time.Second})
+		Statuses: c.Statuses, MinTimeLeft: sns.DefaultSendTimeout + 2*time.Second})
 	return push.NewHandler(n), nil
 }

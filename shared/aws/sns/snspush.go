@@ -1,6 +1,4 @@
-// Package snspush is the SNS adapter of push: it publishes to SNS mobile platform
-// endpoints and deletes them.
-package snspush
+package sns
 
 import (
 	"context"
@@ -10,37 +8,38 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/kycbackend/kyc/shared/core/push"
 )
 
-// API is the slice of the SNS client the sender needs.
-type API interface {
-	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
-	DeleteEndpoint(ctx context.Context, in *sns.DeleteEndpointInput, optFns ...func(*sns.Options)) (*sns.DeleteEndpointOutput, error)
+// SenderAPI is the slice of the SNS client the sender needs.
+type SenderAPI interface {
+	Publish(ctx context.Context, in *awssns.PublishInput, optFns ...func(*awssns.Options)) (*awssns.PublishOutput, error)
+	DeleteEndpoint(ctx context.Context, in *awssns.DeleteEndpointInput, optFns ...func(*awssns.Options)) (*awssns.DeleteEndpointOutput, error)
 }
 
 var (
-	_ API         = (*sns.Client)(nil)
+	_ SenderAPI   = (*awssns.Client)(nil)
 	_ push.Sender = (*Sender)(nil)
 )
 
-// DefaultTimeout bounds one SNS call, well under the push function's timeout, so that a
+// DefaultSendTimeout bounds one SNS call, well under the push function's timeout, so that a
 // slow SNS is a failed send (claim released, retried) rather than a function timeout.
-const DefaultTimeout = 5 * time.Second
+const DefaultSendTimeout = 5 * time.Second
 
-// Sender publishes to platform endpoints.
+// Sender is the SNS adapter of push: it publishes to SNS mobile platform endpoints and
+// deletes them.
 type Sender struct {
-	client  API
+	client  SenderAPI
 	timeout time.Duration
 }
 
-// New returns a Sender; timeout <= 0 means DefaultTimeout.
-func New(client API, timeout time.Duration) *Sender {
+// NewSender returns a Sender; timeout <= 0 means DefaultSendTimeout.
+func NewSender(client SenderAPI, timeout time.Duration) *Sender {
 	if timeout <= 0 {
-		timeout = DefaultTimeout
+		timeout = DefaultSendTimeout
 	}
 	return &Sender{client: client, timeout: timeout}
 }
@@ -54,7 +53,7 @@ func New(client API, timeout time.Duration) *Sender {
 func (s *Sender) Send(ctx context.Context, endpointARN, message string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	out, err := s.client.Publish(ctx, &sns.PublishInput{
+	out, err := s.client.Publish(ctx, &awssns.PublishInput{
 		TargetArn:        aws.String(endpointARN),
 		Message:          aws.String(message),
 		MessageStructure: aws.String("json"),
@@ -86,7 +85,7 @@ func gone(err error) bool {
 func (s *Sender) DeleteEndpoint(ctx context.Context, endpointARN string) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	if _, err := s.client.DeleteEndpoint(ctx, &sns.DeleteEndpointInput{EndpointArn: aws.String(endpointARN)}); err != nil {
+	if _, err := s.client.DeleteEndpoint(ctx, &awssns.DeleteEndpointInput{EndpointArn: aws.String(endpointARN)}); err != nil {
 		return fmt.Errorf("sns delete endpoint: %w", err)
 	}
 	return nil

@@ -1,5 +1,8 @@
-// Package topic publishes status events to the SNS status topic.
-package topic
+// Package sns is the one SNS adapter: it publishes status events to the status topic
+// (Publisher, processor.Publisher), manages mobile push platform endpoints (Registry,
+// devices.Endpoints) and publishes pushes to them (Sender, push.Sender). All three take
+// the same SNS client (or the slice of it they use).
+package sns
 
 import (
 	"context"
@@ -7,7 +10,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/kycbackend/kyc/shared/core/kyc"
@@ -16,7 +19,7 @@ import (
 
 // PublishAPI is the slice of the SNS client the publisher needs.
 type PublishAPI interface {
-	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+	Publish(ctx context.Context, in *awssns.PublishInput, optFns ...func(*awssns.Options)) (*awssns.PublishOutput, error)
 }
 
 // Publisher publishes to one topic.
@@ -27,8 +30,8 @@ type Publisher struct {
 
 var _ processor.Publisher = (*Publisher)(nil)
 
-// New returns a Publisher for topicARN.
-func New(client PublishAPI, topicARN string) *Publisher {
+// NewPublisher returns a Publisher for topicARN.
+func NewPublisher(client PublishAPI, topicARN string) *Publisher {
 	return &Publisher{client: client, topicARN: topicARN}
 }
 
@@ -42,7 +45,7 @@ func (p *Publisher) Publish(ctx context.Context, ev kyc.StatusEvent) error {
 	for k, v := range ev.Attributes() {
 		attrs[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 	}
-	_, err = p.client.Publish(ctx, &sns.PublishInput{
+	_, err = p.client.Publish(ctx, &awssns.PublishInput{
 		TopicArn:          aws.String(p.topicARN),
 		Message:           aws.String(string(body)),
 		MessageAttributes: attrs,

@@ -1,6 +1,4 @@
-// Package endpoints manages SNS mobile push platform endpoints: one per device token, on
-// the platform application of its platform (APNS, APNS_SANDBOX, FCM as SNS's GCM).
-package endpoints
+package sns
 
 import (
 	"context"
@@ -9,31 +7,33 @@ import (
 	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/kycbackend/kyc/shared/core/devices"
 )
 
-// API is the slice of the SNS client the registry needs.
-type API interface {
-	CreatePlatformEndpoint(ctx context.Context, in *sns.CreatePlatformEndpointInput, optFns ...func(*sns.Options)) (*sns.CreatePlatformEndpointOutput, error)
-	GetEndpointAttributes(ctx context.Context, in *sns.GetEndpointAttributesInput, optFns ...func(*sns.Options)) (*sns.GetEndpointAttributesOutput, error)
-	SetEndpointAttributes(ctx context.Context, in *sns.SetEndpointAttributesInput, optFns ...func(*sns.Options)) (*sns.SetEndpointAttributesOutput, error)
-	DeleteEndpoint(ctx context.Context, in *sns.DeleteEndpointInput, optFns ...func(*sns.Options)) (*sns.DeleteEndpointOutput, error)
+// EndpointAPI is the slice of the SNS client the registry needs.
+type EndpointAPI interface {
+	CreatePlatformEndpoint(ctx context.Context, in *awssns.CreatePlatformEndpointInput, optFns ...func(*awssns.Options)) (*awssns.CreatePlatformEndpointOutput, error)
+	GetEndpointAttributes(ctx context.Context, in *awssns.GetEndpointAttributesInput, optFns ...func(*awssns.Options)) (*awssns.GetEndpointAttributesOutput, error)
+	SetEndpointAttributes(ctx context.Context, in *awssns.SetEndpointAttributesInput, optFns ...func(*awssns.Options)) (*awssns.SetEndpointAttributesOutput, error)
+	DeleteEndpoint(ctx context.Context, in *awssns.DeleteEndpointInput, optFns ...func(*awssns.Options)) (*awssns.DeleteEndpointOutput, error)
 }
 
-// Registry creates and repairs endpoints on the configured platform applications.
+// Registry manages SNS mobile push platform endpoints: one per device token, on the
+// platform application of its platform (APNS, APNS_SANDBOX, FCM as SNS's GCM); it creates
+// and repairs them on the configured platform applications.
 type Registry struct {
-	client API
+	client EndpointAPI
 	apps   map[devices.Platform]string // platform application ARN by platform
 }
 
 var _ devices.Endpoints = (*Registry)(nil)
 
-// New returns a Registry; apps maps each configured platform to its platform
+// NewRegistry returns a Registry; apps maps each configured platform to its platform
 // application ARN (a platform without one is refused).
-func New(client API, apps map[devices.Platform]string) *Registry {
+func NewRegistry(client EndpointAPI, apps map[devices.Platform]string) *Registry {
 	m := map[devices.Platform]string{}
 	for p, arn := range apps {
 		if arn != "" {
@@ -67,7 +67,7 @@ func (r *Registry) Register(ctx context.Context, p devices.Platform, token, endp
 				return "", err
 			}
 		}
-		attrs, err := r.client.GetEndpointAttributes(ctx, &sns.GetEndpointAttributesInput{EndpointArn: aws.String(arn)})
+		attrs, err := r.client.GetEndpointAttributes(ctx, &awssns.GetEndpointAttributesInput{EndpointArn: aws.String(arn)})
 		var nf *types.NotFoundException
 		if errors.As(err, &nf) {
 			arn = "" // deleted (by us, or by SNS feedback handling): create it again
@@ -77,7 +77,7 @@ func (r *Registry) Register(ctx context.Context, p devices.Platform, token, endp
 			return "", fmt.Errorf("get endpoint attributes: %w", err)
 		}
 		if attrs.Attributes["Token"] != token || attrs.Attributes["Enabled"] != "true" {
-			if _, err := r.client.SetEndpointAttributes(ctx, &sns.SetEndpointAttributesInput{EndpointArn: aws.String(arn),
+			if _, err := r.client.SetEndpointAttributes(ctx, &awssns.SetEndpointAttributesInput{EndpointArn: aws.String(arn),
 				Attributes: map[string]string{"Token": token, "Enabled": "true"}}); err != nil {
 				return "", fmt.Errorf("set endpoint attributes: %w", err)
 			}
@@ -88,7 +88,7 @@ func (r *Registry) Register(ctx context.Context, p devices.Platform, token, endp
 }
 
 func (r *Registry) create(ctx context.Context, app, token string) (string, error) {
-	out, err := r.client.CreatePlatformEndpoint(ctx, &sns.CreatePlatformEndpointInput{
+	out, err := r.client.CreatePlatformEndpoint(ctx, &awssns.CreatePlatformEndpointInput{
 		PlatformApplicationArn: aws.String(app), Token: aws.String(token)})
 	var ip *types.InvalidParameterException
 	if errors.As(err, &ip) {
@@ -104,7 +104,7 @@ func (r *Registry) create(ctx context.Context, app, token string) (string, error
 
 // Delete deletes an endpoint; SNS treats a missing one as deleted.
 func (r *Registry) Delete(ctx context.Context, endpointARN string) error {
-	if _, err := r.client.DeleteEndpoint(ctx, &sns.DeleteEndpointInput{EndpointArn: aws.String(endpointARN)}); err != nil {
+	if _, err := r.client.DeleteEndpoint(ctx, &awssns.DeleteEndpointInput{EndpointArn: aws.String(endpointARN)}); err != nil {
 		return fmt.Errorf("delete endpoint: %w", err)
 	}
 	return nil
