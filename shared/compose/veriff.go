@@ -1,7 +1,6 @@
 package compose
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -59,7 +58,7 @@ func VeriffWebhook(rt Runtime) (*webhook.Handler, error) {
 		return nil, err
 	}
 	rt.AWS, _ = traced(rt)
-	auth, err := veriff.NewAuthenticatorConfig(veriffSecret{client: secretsmanager.NewFromConfig(rt.AWS), id: c.SecretID},
+	auth, err := veriff.NewAuthenticatorConfig(secrets.VeriffWebhookCredentials{Client: secretsmanager.NewFromConfig(rt.AWS), ID: c.SecretID},
 		veriff.AuthConfig{MaxAge: c.SecretMaxAge})
 	if err != nil {
 		return nil, fmt.Errorf("veriff webhook auth: %w", err)
@@ -72,16 +71,3 @@ func VeriffWebhook(rt Runtime) (*webhook.Handler, error) {
 	return h, nil
 }
 
-// veriffSecret loads the Veriff webhook credentials from one Secrets Manager secret.
-type veriffSecret struct {
-	client secrets.GetSecretValueAPI
-	id     string
-}
-
-var _ veriff.SecretSource = veriffSecret{}
-
-func (s veriffSecret) Credentials(ctx context.Context) (veriff.Credentials, error) {
-	var c veriff.Credentials
-	err := secrets.JSON(ctx, s.client, s.id, &c)
-	return c, err
-}

@@ -145,7 +145,7 @@ func IDWiseWebhook(rt Runtime) (*webhook.Handler, error) {
 	rt.AWS, _ = traced(rt)
 	var source webhookauth.SecretSource
 	if c.AuthMode != webhookauth.ModeNone {
-		source = secrets.WebhookCredentials{Client: secretsmanager.NewFromConfig(rt.AWS), ID: c.SecretID}
+		source = secrets.IDWiseWebhookCredentials{Client: secretsmanager.NewFromConfig(rt.AWS), ID: c.SecretID}
 	}
 	auth, err := webhookauth.New(webhookauth.Config{
 		Mode: c.AuthMode, HeaderName: c.HeaderName, AllowedCIDRs: c.AllowedCIDRs, MaxAge: c.SecretMaxAge,

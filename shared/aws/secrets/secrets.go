@@ -1,4 +1,6 @@
-// Package secrets reads JSON secrets from AWS Secrets Manager.
+// Package secrets reads JSON secrets from AWS Secrets Manager: the one secrets adapter of
+// every vendor (IDWise's webhook credentials and API key, Veriff's webhook and API
+// credentials).
 package secrets
 
 import (
@@ -13,6 +15,8 @@ import (
 
 	"github.com/kycbackend/kyc/shared/vendors/idwise"
 	"github.com/kycbackend/kyc/shared/vendors/secretcache"
+	"github.com/kycbackend/kyc/shared/vendors/veriff"
+	"github.com/kycbackend/kyc/shared/vendors/veriff/veriffapi"
 	"github.com/kycbackend/kyc/shared/vendors/webhookauth"
 )
 
@@ -36,16 +40,16 @@ func JSON(ctx context.Context, client GetSecretValueAPI, id string, v any) error
 	return nil
 }
 
-// WebhookCredentials loads webhook credentials from one secret.
-type WebhookCredentials struct {
+// IDWiseWebhookCredentials loads IDWise's webhook credentials from one secret.
+type IDWiseWebhookCredentials struct {
 	Client GetSecretValueAPI
 	ID     string
 }
 
-var _ webhookauth.SecretSource = WebhookCredentials{}
+var _ webhookauth.SecretSource = IDWiseWebhookCredentials{}
 
 // Credentials implements webhookauth.SecretSource.
-func (w WebhookCredentials) Credentials(ctx context.Context) (webhookauth.Credentials, error) {
+func (w IDWiseWebhookCredentials) Credentials(ctx context.Context) (webhookauth.Credentials, error) {
 	var c webhookauth.Credentials
 	err := JSON(ctx, w.Client, w.ID, &c)
 	return c, err
@@ -92,4 +96,38 @@ func (s *IDWiseAPI) APICredentials(ctx context.Context) (string, string, error) 
 		return "", "", err
 	}
 	return v.APIKey, v.APISecret, nil
+}
+
+// VeriffWebhookCredentials loads the Veriff webhook credentials (apiKey, sharedSecret,
+// previousSharedSecret) from one secret.
+type VeriffWebhookCredentials struct {
+	Client GetSecretValueAPI
+	ID     string
+}
+
+var _ veriff.SecretSource = VeriffWebhookCredentials{}
+
+// Credentials implements veriff.SecretSource.
+func (v VeriffWebhookCredentials) Credentials(ctx context.Context) (veriff.Credentials, error) {
+	var c veriff.Credentials
+	err := JSON(ctx, v.Client, v.ID, &c)
+	return c, err
+}
+
+// VeriffAPICredentials reads the API key and shared secret of the same Veriff secret (the
+// current shared secret: the API signs with it).
+type VeriffAPICredentials struct {
+	Client GetSecretValueAPI
+	ID     string
+}
+
+var _ veriffapi.CredentialSource = VeriffAPICredentials{}
+
+// Credentials implements veriffapi.CredentialSource.
+func (v VeriffAPICredentials) Credentials(ctx context.Context) (veriffapi.Credentials, error) {
+	c, err := VeriffWebhookCredentials(v).Credentials(ctx)
+	if err != nil {
+		return veriffapi.Credentials{}, fmt.Errorf("read veriff secret: %w", err)
+	}
+	return veriffapi.Credentials{APIKey: c.APIKey, SharedSecret: c.SharedSecret}, nil
 }
