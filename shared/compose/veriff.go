@@ -70,4 +70,3 @@ func VeriffWebhook(rt Runtime) (*webhook.Handler, error) {
 	h.Redactor = parser.Redact // a quarantined JSON body loses the same sections
 	return h, nil
 }
-

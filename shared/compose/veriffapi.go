@@ -30,7 +30,6 @@ func VeriffAPI(rt Runtime) (*veriffapi.Client, bool, error) {
 	return c, true, nil
 }
 
-
 // LoadVeriffPolicy reads the Veriff status policy of the processor:
 // VERIFF_DECISION_SCORE_THRESHOLD (Full Auto without a decision; empty: IN_REVIEW) and
 // VERIFF_WATCHLIST_MATCH_STATUS (IN_REVIEW by default, REJECTED, or NONE).
