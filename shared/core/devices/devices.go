@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kycbackend/kyc/shared/core/kyc"
 )
 
 // Platform is a push platform, as the app API names it.
@@ -58,7 +60,7 @@ type Owner struct {
 	EndpointARN string
 }
 
-// ErrInvalid is wrapped by every FieldError.
+// ErrInvalid is wrapped by every field error (a *kyc.FieldError) of this package.
 var ErrInvalid = errors.New("invalid device registration")
 
 // ErrPlatformNotConfigured is returned for a platform without a platform application.
@@ -70,25 +72,14 @@ var ErrConflict = errors.New("device write conflict")
 // ErrErased is returned for a profile that was erased on request: it takes no devices.
 var ErrErased = errors.New("profile erased")
 
-// FieldError names the request field that is wrong.
-type FieldError struct {
-	Field   string
-	Message string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
-
-// Is makes errors.Is(err, ErrInvalid) true.
-func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
-
 // ParsePlatform checks a platform name.
 func ParsePlatform(s string) (Platform, error) {
 	p := Platform(s)
 	if s == "" {
-		return "", &FieldError{Field: "platform", Message: "is required (APNS, APNS_SANDBOX or FCM)"}
+		return "", &kyc.FieldError{Field: "platform", Message: "is required (APNS, APNS_SANDBOX or FCM)", Err: ErrInvalid}
 	}
 	if !slices.Contains(Platforms, p) {
-		return "", &FieldError{Field: "platform", Message: "must be APNS, APNS_SANDBOX or FCM"}
+		return "", &kyc.FieldError{Field: "platform", Message: "must be APNS, APNS_SANDBOX or FCM", Err: ErrInvalid}
 	}
 	return p, nil
 }
@@ -99,7 +90,7 @@ func ParseLocale(s string) (string, error) {
 		return DefaultLocale, nil
 	}
 	if !slices.Contains(Locales, s) {
-		return "", &FieldError{Field: "locale", Message: "must be en or ar"}
+		return "", &kyc.FieldError{Field: "locale", Message: "must be en or ar", Err: ErrInvalid}
 	}
 	return s, nil
 }
@@ -116,25 +107,25 @@ const (
 // CheckToken checks a device token for p.
 func CheckToken(p Platform, token string) error {
 	if token == "" {
-		return &FieldError{Field: "token", Message: "is required"}
+		return &kyc.FieldError{Field: "token", Message: "is required", Err: ErrInvalid}
 	}
 	switch p {
 	case APNS, APNSSandbox:
 		if len(token) < minAPNSToken || len(token) > maxAPNSToken || len(token)%2 != 0 {
-			return &FieldError{Field: "token", Message: fmt.Sprintf("an APNs token must be an even number of %d to %d hex characters", minAPNSToken, maxAPNSToken)}
+			return &kyc.FieldError{Field: "token", Message: fmt.Sprintf("an APNs token must be an even number of %d to %d hex characters", minAPNSToken, maxAPNSToken), Err: ErrInvalid}
 		}
 		for i := 0; i < len(token); i++ {
 			if !isHex(token[i]) {
-				return &FieldError{Field: "token", Message: "an APNs token must be hex characters only"}
+				return &kyc.FieldError{Field: "token", Message: "an APNs token must be hex characters only", Err: ErrInvalid}
 			}
 		}
 	case FCM:
 		if len(token) < minFCMToken || len(token) > maxFCMToken {
-			return &FieldError{Field: "token", Message: fmt.Sprintf("an FCM token must be %d to %d characters", minFCMToken, maxFCMToken)}
+			return &kyc.FieldError{Field: "token", Message: fmt.Sprintf("an FCM token must be %d to %d characters", minFCMToken, maxFCMToken), Err: ErrInvalid}
 		}
 		for i := 0; i < len(token); i++ {
 			if c := token[i]; !isAlnum(c) && c != '_' && c != '-' && c != ':' {
-				return &FieldError{Field: "token", Message: "an FCM token may only hold letters, digits, '_', '-' and ':'"}
+				return &kyc.FieldError{Field: "token", Message: "an FCM token may only hold letters, digits, '_', '-' and ':'", Err: ErrInvalid}
 			}
 		}
 	}
@@ -144,11 +135,11 @@ func CheckToken(p Platform, token string) error {
 // CheckID checks a device id as ID makes them (32 lower-case hex characters).
 func CheckID(id string) error {
 	if len(id) != 32 {
-		return &FieldError{Field: "deviceId", Message: "must be 32 hex characters"}
+		return &kyc.FieldError{Field: "deviceId", Message: "must be 32 hex characters", Err: ErrInvalid}
 	}
 	for i := 0; i < len(id); i++ {
 		if c := id[i]; !isHex(c) || (c >= 'A' && c <= 'F') {
-			return &FieldError{Field: "deviceId", Message: "must be 32 lower-case hex characters"}
+			return &kyc.FieldError{Field: "deviceId", Message: "must be 32 lower-case hex characters", Err: ErrInvalid}
 		}
 	}
 	return nil
@@ -236,7 +227,7 @@ type Result struct {
 const maxSaveAttempts = 5
 
 // Register registers the device of r for referenceNo: idempotent per token. Errors wrap
-// ErrInvalid (with a FieldError), ErrPlatformNotConfigured, or are internal.
+// ErrInvalid (with a *kyc.FieldError), ErrPlatformNotConfigured, or are internal.
 func (s *Service) Register(ctx context.Context, referenceNo string, r Registration) (Result, error) {
 	p, err := ParsePlatform(r.Platform)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/kycbackend/kyc/shared/core/kyc"
 )
 
 func TestChecks(t *testing.T) {
@@ -34,7 +36,7 @@ func TestChecks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := check(tt.platform, tt.token, tt.locale)
-			var fe *FieldError
+			var fe *kyc.FieldError
 			switch {
 			case tt.wantField == "" && err != nil:
 				t.Errorf("check() = %v, want valid", err)

@@ -33,9 +33,9 @@ func TestCheckID(t *testing.T) {
 			if err == nil {
 				return
 			}
-			var ie *IDError
+			var ie *FieldError
 			if !errors.As(err, &ie) || ie.FieldName() != "referenceNo" {
-				t.Errorf("CheckID(%q) = %#v, want an *IDError naming referenceNo", tt.in, err)
+				t.Errorf("CheckID(%q) = %#v, want an *FieldError naming referenceNo", tt.in, err)
 			}
 			if strings.Contains(err.Error(), tt.in) && tt.in != "" {
 				t.Errorf("CheckID(%q) error %q repeats the value", tt.in, err)

@@ -214,7 +214,7 @@ func (h *Handler) caller(req events.APIGatewayV2HTTPRequest) (string, events.API
 	if ref == "" {
 		return "", apigw.Error(http.StatusForbidden, "forbidden", "the token has no "+h.cfg.ReferenceNoClaim+" claim"), false
 	}
-	if err := CheckID("referenceNo", ref); err != nil {
+	if err := kyc.CheckID("referenceNo", ref); err != nil {
 		return "", apigw.Error(http.StatusForbidden, "forbidden", "the token's "+h.cfg.ReferenceNoClaim+" claim is not a valid referenceNo"), false
 	}
 	return ref, events.APIGatewayV2HTTPResponse{}, true
@@ -343,7 +343,7 @@ func (h *Handler) postSession(ctx context.Context, ref string, req events.APIGat
 		slog.ErrorContext(ctx, "create veriff session", "error", err)
 		return apigw.Error(http.StatusBadGateway, "vendor_unavailable", "could not create a Veriff session, retry later")
 	}
-	if CheckID("sessionId", sess.ID) != nil || sess.URL == "" {
+	if kyc.CheckID("sessionId", sess.ID) != nil || sess.URL == "" {
 		slog.ErrorContext(ctx, "veriff answered a session without a usable id or url")
 		return apigw.Error(http.StatusBadGateway, "vendor_unavailable", "could not create a Veriff session, retry later")
 	}
@@ -426,7 +426,7 @@ func validCallback(s string) bool {
 // If-None-Match costs a 304 and no body.
 func (h *Handler) getProfile(ctx context.Context, ref string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	want := req.PathParameters["referenceNo"]
-	if err := CheckID("referenceNo", want); err != nil {
+	if err := kyc.CheckID("referenceNo", want); err != nil {
 		return fieldError(err)
 	}
 	if want != ref {
@@ -482,7 +482,7 @@ func (h *Handler) postDevice(ctx context.Context, ref string, req events.APIGate
 	}
 	r := devices.Registration{Platform: deref(body.Platform), Token: deref(body.Token), Locale: deref(body.Locale)}
 	res, err := h.d.Devices.Register(ctx, ref, r)
-	var fe *devices.FieldError
+	var fe *kyc.FieldError
 	switch {
 	case errors.As(err, &fe):
 		return apigw.FieldError(fe.Field, fe.Message)
@@ -509,7 +509,7 @@ func (h *Handler) postDevice(ctx context.Context, ref string, req events.APIGate
 func (h *Handler) deleteDevice(ctx context.Context, ref string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	id := req.PathParameters["deviceId"]
 	err := h.d.Devices.Remove(ctx, ref, id)
-	var fe *devices.FieldError
+	var fe *kyc.FieldError
 	switch {
 	case errors.As(err, &fe):
 		return apigw.FieldError(fe.Field, fe.Message)
@@ -559,49 +559,19 @@ func decodeBody(req events.APIGatewayV2HTTPRequest, v any) (events.APIGatewayV2H
 	return events.APIGatewayV2HTTPResponse{}, true
 }
 
-// FieldError names the request field that is wrong.
-type FieldError struct {
-	Field   string
-	Message string
-}
-
-func (e *FieldError) Error() string { return e.Field + " " + e.Message }
-
 func fieldError(err error) events.APIGatewayV2HTTPResponse {
-	var fe *FieldError
+	var fe *kyc.FieldError
 	if errors.As(err, &fe) {
 		return apigw.FieldError(fe.Field, fe.Message)
 	}
 	return apigw.FieldError("body", "invalid request")
 }
 
-// MaxIDLength bounds journeyId and referenceNo (the webhook accepts ids up to 256).
-const MaxIDLength = 256
-
-// CheckID checks a journeyId or referenceNo: 1 to MaxIDLength characters of letters,
-// digits and . _ - : @ | + = (what vendor ids and OIDC subjects use), safe in a key,
-// a path and a log line.
-func CheckID(field, s string) error {
-	if s == "" {
-		return &FieldError{Field: field, Message: "is required"}
-	}
-	if len(s) > MaxIDLength {
-		return &FieldError{Field: field, Message: fmt.Sprintf("must be at most %d characters", MaxIDLength)}
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._-:@|+=", c) >= 0) {
-			return &FieldError{Field: field, Message: "may only contain letters, digits and . _ - : @ | + ="}
-		}
-	}
-	return nil
-}
-
 func requiredID(field string, v *string) (string, error) {
 	if v == nil {
-		return "", &FieldError{Field: field, Message: "is required"}
+		return "", &kyc.FieldError{Field: field, Message: "is required"}
 	}
-	return *v, CheckID(field, *v)
+	return *v, kyc.CheckID(field, *v)
 }
 
 func header(h map[string]string, name string) string {

@@ -70,5 +70,3 @@ func checkIDs(e inbox.Event) error {
 	}
 	return nil
 }
-
-var _ FieldError = (*kyc.IDError)(nil)

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/kycbackend/kyc/shared/core/inbox"
+	"github.com/kycbackend/kyc/shared/core/kyc"
 	"github.com/kycbackend/kyc/shared/edge/apigw"
 	"github.com/kycbackend/kyc/shared/vendors/webhookauth"
 )
@@ -40,15 +41,9 @@ type Counter interface {
 	Count(ctx context.Context, name string, dims map[string]string)
 }
 
-// Parser turns a raw body into an inbox event. Its errors must satisfy FieldError to
-// name the offending field; any error means the body is malformed.
+// Parser turns a raw body into an inbox event. A *kyc.FieldError names the offending
+// field; any error means the body is malformed.
 type Parser func(raw []byte) (inbox.Event, error)
-
-// FieldError is implemented by parse errors that can name the offending field.
-type FieldError interface {
-	error
-	FieldName() string
-}
 
 // Handler serves one vendor's webhook route.
 type Handler struct {
@@ -134,7 +129,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}
 	if err != nil {
 		field, msg := "body", "body is not a valid webhook"
-		var fe FieldError
+		var fe *kyc.FieldError
 		if errors.As(err, &fe) {
 			field, msg = fe.FieldName(), fe.Error()
 		}

@@ -11,6 +11,8 @@ import (
 	"github.com/kycbackend/kyc/shared/vendors/webhookjson"
 	"strconv"
 	"strings"
+
+	"github.com/kycbackend/kyc/shared/core/kyc"
 )
 
 // Provider is the name this vendor is stored and published under.
@@ -58,17 +60,6 @@ func Known(name string) bool { return knownEvents[name] }
 
 // ErrMalformed is wrapped by every error Parse returns.
 var ErrMalformed = errors.New("malformed webhook")
-
-// FieldError names the field that made a webhook body unusable.
-type FieldError struct {
-	Field  string // JSON path, for example "body.eventId"
-	Reason string // "is required", "must be a string", ...
-}
-
-func (e *FieldError) Error() string { return e.Field + " " + e.Reason }
-
-// Is makes errors.Is(err, ErrMalformed) true for every FieldError.
-func (e *FieldError) Is(target error) bool { return target == ErrMalformed }
 
 // Webhook is one IDWise webhook delivery. Fields the product does not use are ignored;
 // decisions may be null, which leaves them empty.
@@ -148,22 +139,22 @@ type reviewDetails struct {
 // Parse reads an IDWise webhook body. It requires "event", "body.eventId" and
 // "body.journeyId" ("body.spotCheckJourneyId" instead for Finished Spot Check, whose
 // journey id it becomes); everything else is optional, tolerant of nulls and odd types, and
-// unknown fields are ignored. Errors are *FieldError values that wrap ErrMalformed.
+// unknown fields are ignored. Errors are *kyc.FieldError values that wrap ErrMalformed.
 func Parse(raw []byte) (Webhook, error) {
 	var env envelope
 	if err := webhookjson.Strict(raw, &env); err != nil {
-		return Webhook{}, &FieldError{Field: "(root)", Reason: "must be a JSON object"}
+		return Webhook{}, &kyc.FieldError{Field: "(root)", Message: "must be a JSON object", Err: ErrMalformed}
 	}
 	name, err := requiredString("event", env.Event)
 	if err != nil {
 		return Webhook{}, err
 	}
 	if env.Body == nil || bytes.Equal(bytes.TrimSpace(*env.Body), []byte("null")) {
-		return Webhook{}, &FieldError{Field: "body", Reason: "is required"}
+		return Webhook{}, &kyc.FieldError{Field: "body", Message: "is required", Err: ErrMalformed}
 	}
 	var b body
 	if err := json.Unmarshal(*env.Body, &b); err != nil {
-		return Webhook{}, &FieldError{Field: "body", Reason: "must be a JSON object"}
+		return Webhook{}, &kyc.FieldError{Field: "body", Message: "must be a JSON object", Err: ErrMalformed}
 	}
 	w := Webhook{Event: name}
 	if w.EventID, err = requiredID("body.eventId", b.EventID); err != nil {
@@ -234,7 +225,7 @@ func requiredID(field string, raw *json.RawMessage) (string, error) {
 func required(field string, raw *json.RawMessage, read func(*json.RawMessage) (string, string)) (string, error) {
 	v, reason := read(raw)
 	if reason != "" {
-		return "", &FieldError{Field: field, Reason: reason}
+		return "", &kyc.FieldError{Field: field, Message: reason, Err: ErrMalformed}
 	}
 	return v, nil
 }
@@ -290,6 +281,3 @@ func ParseEvent(raw []byte) (inbox.Event, error) {
 	}
 	return w.InboxEvent(raw), nil
 }
-
-// FieldName names the offending field (the webhook edge puts it in the 400 answer).
-func (e *FieldError) FieldName() string { return e.Field }

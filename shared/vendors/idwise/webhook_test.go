@@ -11,6 +11,8 @@ import (
 
 	"github.com/kycbackend/kyc/shared/core/inbox"
 	"github.com/kycbackend/kyc/shared/vendors/webhookjson"
+
+	"github.com/kycbackend/kyc/shared/core/kyc"
 )
 
 // Payloads copied from the IDWise documentation (../shared/seeds/001..003), placeholders
@@ -230,9 +232,9 @@ func TestParseErrorsNameTheField(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.raw))
-			var fe *FieldError
+			var fe *kyc.FieldError
 			if !errors.As(err, &fe) {
-				t.Fatalf("Parse() error = %v, want *FieldError", err)
+				t.Fatalf("Parse() error = %v, want *kyc.FieldError", err)
 			}
 			if fe.Field != tt.wantField {
 				t.Errorf("Parse() field = %q (%v), want %q", fe.Field, err, tt.wantField)
@@ -380,7 +382,7 @@ func TestParseSpotCheckNeedsItsJourneyID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w, err := Parse([]byte(tt.body))
-			var fe *FieldError
+			var fe *kyc.FieldError
 			switch {
 			case tt.wantField == "" && err != nil:
 				t.Fatalf("Parse(%s) error = %v, want nil", tt.body, err)

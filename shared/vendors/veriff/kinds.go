@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/kycbackend/kyc/shared/vendors/webhookjson"
+
+	"github.com/kycbackend/kyc/shared/core/kyc"
 )
 
 // Decision values (verification.status of the decision webhook, data.verification.decision
@@ -106,7 +108,7 @@ type fullAutoBody struct {
 func parseFullAuto(raw []byte) (Webhook, error) {
 	var b fullAutoBody
 	if err := json.Unmarshal(raw, &b); err != nil {
-		return Webhook{}, &FieldError{Field: "data.verification", Reason: "must be a JSON object"}
+		return Webhook{}, &kyc.FieldError{Field: "data.verification", Message: "must be a JSON object", Err: ErrMalformed}
 	}
 	w := Webhook{Kind: KindFullAuto}
 	idField, id := "sessionId", b.SessionID
@@ -159,7 +161,7 @@ type watchlistBody struct {
 func parseWatchlist(raw []byte) (Webhook, error) {
 	var b watchlistBody
 	if err := json.Unmarshal(raw, &b); err != nil {
-		return Webhook{}, &FieldError{Field: "(root)", Reason: "must be a JSON object"}
+		return Webhook{}, &kyc.FieldError{Field: "(root)", Message: "must be a JSON object", Err: ErrMalformed}
 	}
 	w := Webhook{Kind: KindWatchlist}
 	var err error
@@ -195,7 +197,7 @@ type userDefinedBody struct {
 func parseUserDefined(raw []byte) (Webhook, error) {
 	var b userDefinedBody
 	if err := json.Unmarshal(raw, &b); err != nil {
-		return Webhook{}, &FieldError{Field: "data.verification", Reason: "must be a JSON object"}
+		return Webhook{}, &kyc.FieldError{Field: "data.verification", Message: "must be a JSON object", Err: ErrMalformed}
 	}
 	w := Webhook{Kind: KindUserDefined}
 	var err error

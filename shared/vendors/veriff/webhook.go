@@ -12,6 +12,8 @@ import (
 
 	"github.com/kycbackend/kyc/shared/core/inbox"
 	"github.com/kycbackend/kyc/shared/vendors/webhookjson"
+
+	"github.com/kycbackend/kyc/shared/core/kyc"
 )
 
 // Provider is the name this vendor is stored and published under.
@@ -130,20 +132,6 @@ func IsFlowEvent(code int) bool { return code >= CodeFlowFirst && code <= CodeFl
 
 // ErrMalformed is wrapped by every error Parse returns.
 var ErrMalformed = errors.New("malformed webhook")
-
-// FieldError names the field that made a webhook body unusable.
-type FieldError struct {
-	Field  string // JSON path, for example "verification.id"
-	Reason string
-}
-
-func (e *FieldError) Error() string { return e.Field + " " + e.Reason }
-
-// Is makes errors.Is(err, ErrMalformed) true for every FieldError.
-func (e *FieldError) Is(target error) bool { return target == ErrMalformed }
-
-// FieldName names the offending field (the webhook edge puts it in the 400 answer).
-func (e *FieldError) FieldName() string { return e.Field }
 
 // Webhook is one Veriff delivery, event or decision. Fields the product does not use are
 // ignored (the decision webhook's person and document data among them); optional fields
@@ -266,11 +254,11 @@ type verification struct {
 // action), and any other JSON object is KindUnknown (stored, not processable). Each known
 // kind requires its session id (and events and decisions their code); everything else is
 // optional, tolerant of nulls and odd types, and unknown fields are ignored. Errors are
-// *FieldError values that wrap ErrMalformed.
+// *kyc.FieldError values that wrap ErrMalformed.
 func Parse(raw []byte) (Webhook, error) {
 	var root map[string]json.RawMessage
 	if err := webhookjson.Strict(raw, &root); err != nil || root == nil {
-		return Webhook{}, &FieldError{Field: "(root)", Reason: "must be a JSON object"}
+		return Webhook{}, &kyc.FieldError{Field: "(root)", Message: "must be a JSON object", Err: ErrMalformed}
 	}
 	switch kindOf(root) {
 	case KindDecision:
@@ -290,7 +278,7 @@ func Parse(raw []byte) (Webhook, error) {
 func parseEvent(raw []byte) (Webhook, error) {
 	var b eventBody
 	if err := json.Unmarshal(raw, &b); err != nil {
-		return Webhook{}, &FieldError{Field: "(root)", Reason: "must be a JSON object"}
+		return Webhook{}, &kyc.FieldError{Field: "(root)", Message: "must be a JSON object", Err: ErrMalformed}
 	}
 	w := Webhook{Kind: KindEvent}
 	var err error
@@ -316,11 +304,11 @@ func parseEvent(raw []byte) (Webhook, error) {
 func parseDecision(raw []byte) (Webhook, error) {
 	var env decisionEnvelope
 	if err := json.Unmarshal(raw, &env); err != nil {
-		return Webhook{}, &FieldError{Field: "(root)", Reason: "must be a JSON object"}
+		return Webhook{}, &kyc.FieldError{Field: "(root)", Message: "must be a JSON object", Err: ErrMalformed}
 	}
 	var v verification
 	if err := json.Unmarshal(*env.Verification, &v); err != nil {
-		return Webhook{}, &FieldError{Field: "verification", Reason: "must be a JSON object"}
+		return Webhook{}, &kyc.FieldError{Field: "verification", Message: "must be a JSON object", Err: ErrMalformed}
 	}
 	w := Webhook{Kind: KindDecision}
 	var err error
@@ -477,7 +465,7 @@ func ParseEvent(raw []byte) (inbox.Event, error) { return Parser{}.ParseEvent(ra
 func requiredID(field string, raw *json.RawMessage) (string, error) {
 	v, reason := webhookjson.ID(raw)
 	if reason != "" {
-		return "", &FieldError{Field: field, Reason: reason}
+		return "", &kyc.FieldError{Field: field, Message: reason, Err: ErrMalformed}
 	}
 	return v, nil
 }
@@ -485,15 +473,15 @@ func requiredID(field string, raw *json.RawMessage) (string, error) {
 // requiredCode accepts an integer, or an integer in a string.
 func requiredCode(field string, raw *json.RawMessage) (int, error) {
 	if raw == nil || webhookjson.IsNull(*raw) {
-		return 0, &FieldError{Field: field, Reason: "is required"}
+		return 0, &kyc.FieldError{Field: field, Message: "is required", Err: ErrMalformed}
 	}
 	var s webhookjson.Loose
 	if err := s.UnmarshalJSON(*raw); err != nil {
-		return 0, &FieldError{Field: field, Reason: "must be an integer"}
+		return 0, &kyc.FieldError{Field: field, Message: "must be an integer", Err: ErrMalformed}
 	}
 	n, err := strconv.Atoi(string(s))
 	if err != nil || n < 0 {
-		return 0, &FieldError{Field: field, Reason: "must be an integer"}
+		return 0, &kyc.FieldError{Field: field, Message: "must be an integer", Err: ErrMalformed}
 	}
 	return n, nil
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/kycbackend/kyc/shared/core/inbox"
+
+	"github.com/kycbackend/kyc/shared/core/kyc"
 )
 
 const (
@@ -211,9 +213,9 @@ func TestParseMalformed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseEvent([]byte(tt.body))
-			var fe *FieldError
+			var fe *kyc.FieldError
 			if !errors.As(err, &fe) || !errors.Is(err, ErrMalformed) {
-				t.Fatalf("ParseEvent() error = %v, want a *FieldError wrapping ErrMalformed", err)
+				t.Fatalf("ParseEvent() error = %v, want a *kyc.FieldError wrapping ErrMalformed", err)
 			}
 			if fe.FieldName() != tt.field {
 				t.Errorf("field = %q (%v), want %q", fe.FieldName(), err, tt.field)
@@ -377,7 +379,7 @@ func TestParseUnknownKinds(t *testing.T) {
 		`{"data":{"verification":{"userDefinedData":{}}},"eventType":"x"}`:         "data.verification.id",
 	} {
 		_, err := ParseEvent([]byte(body))
-		var fe *FieldError
+		var fe *kyc.FieldError
 		if !errors.As(err, &fe) || fe.FieldName() != field {
 			t.Errorf("ParseEvent(%s) = %v, want a field error on %s", body, err, field)
 		}
