@@ -446,7 +446,7 @@ func (h *Handler) getProfile(ctx context.Context, ref string, req events.APIGate
 	// The app revalidates on every poll; nothing shared may keep a user's status.
 	resp.Headers["cache-control"] = "private, no-cache"
 	resp.Headers["etag"] = etag
-	if etagMatches(header(req.Headers, "if-none-match"), etag) {
+	if etagMatches(apigw.Header(req.Headers, "if-none-match"), etag) {
 		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNotModified,
 			Headers: map[string]string{"etag": etag, "cache-control": "private, no-cache"}}
 	}
@@ -543,7 +543,7 @@ func decodeBody(req events.APIGatewayV2HTTPRequest, v any) (events.APIGatewayV2H
 	if len(raw) > MaxBodyBytes {
 		return apigw.Error(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body exceeds %d bytes", MaxBodyBytes)), false
 	}
-	if ct := header(req.Headers, "content-type"); ct != "" && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
+	if !apigw.JSONContentType(apigw.Header(req.Headers, "content-type")) {
 		return apigw.Error(http.StatusUnsupportedMediaType, "unsupported_media_type", "content type must be application/json"), false
 	}
 	if len(strings.TrimSpace(string(raw))) == 0 {
@@ -572,18 +572,6 @@ func requiredID(field string, v *string) (string, error) {
 		return "", &kyc.FieldError{Field: field, Message: "is required"}
 	}
 	return *v, kyc.CheckID(field, *v)
-}
-
-func header(h map[string]string, name string) string {
-	if v, ok := h[name]; ok {
-		return v
-	}
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
 }
 
 func deref(s *string) string {

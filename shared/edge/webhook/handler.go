@@ -8,9 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
-	"mime"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -94,14 +92,14 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if len(body) > MaxBodyBytes {
 		return tooLarge(), nil
 	}
-	if !jsonContentType(headerValue(req.Headers, "content-type")) {
+	if !apigw.JSONContentType(apigw.Header(req.Headers, "content-type")) {
 		return apigw.Error(http.StatusUnsupportedMediaType, "unsupported_media_type", "content type must be application/json"), nil
 	}
 
 	wctx, cancel := h.bounded(ctx)
 	defer cancel()
 	// Checked on the raw bytes, before parsing: a body signature covers them exactly.
-	err := h.auth.Check(wctx, webhookauth.Request{Headers: req.Headers, SourceIP: req.RequestContext.HTTP.SourceIP, Body: body})
+	err := h.auth.Check(wctx, webhookauth.Request{Headers: apigw.LowerHeaders(req.Headers), SourceIP: req.RequestContext.HTTP.SourceIP, Body: body})
 	switch {
 	case errors.Is(err, webhookauth.ErrForbiddenSource):
 		h.count(ctx, "AuthFailures", "forbidden_source")
@@ -202,29 +200,4 @@ func rawBody(req events.APIGatewayV2HTTPRequest) ([]byte, bool) {
 	}
 	b, err := base64.StdEncoding.DecodeString(req.Body)
 	return b, err == nil
-}
-
-// jsonContentType accepts application/json and any +json type. A missing content type
-// is tolerated (the body must still parse as JSON): refusing it could lose a real event.
-func jsonContentType(v string) bool {
-	if strings.TrimSpace(v) == "" {
-		return true
-	}
-	mt, _, err := mime.ParseMediaType(v)
-	if err != nil {
-		return false
-	}
-	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
-}
-
-func headerValue(h map[string]string, name string) string {
-	if v, ok := h[name]; ok {
-		return v
-	}
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
 }

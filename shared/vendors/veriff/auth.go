@@ -138,7 +138,7 @@ func (a *Authenticator) Check(ctx context.Context, r webhookauth.Request) error 
 // values is refused (ok false): a proxy or an attacker added one, and which one Veriff
 // signed cannot be told.
 func either(h map[string]string, x, vrf string) (string, bool) {
-	a, b := strings.TrimSpace(header(h, x)), strings.TrimSpace(header(h, vrf))
+	a, b := strings.TrimSpace(h[x]), strings.TrimSpace(h[vrf])
 	switch {
 	case a != "" && b != "" && a != b:
 		return "", false
@@ -168,16 +168,4 @@ func (c Credentials) match(client string, sig, body []byte) bool {
 func equal(a, b string) int {
 	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
 	return subtle.ConstantTimeCompare(ha[:], hb[:])
-}
-
-func header(h map[string]string, name string) string {
-	if v, ok := h[name]; ok {
-		return v
-	}
-	for k, v := range h { // callers other than API Gateway may not lower-case
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
 }

@@ -26,7 +26,7 @@ func TestCheckVRFHeaderNames(t *testing.T) {
 	}{
 		{"x- names", req(map[string]string{"x-auth-client": apiKey, "x-hmac-signature": sig}), nil},
 		{"vrf- signature", req(map[string]string{"x-auth-client": apiKey, "vrf-hmac-signature": sig}), nil},
-		{"vrf- names, as sent (upper case)", req(map[string]string{"VRF-AUTH-CLIENT": apiKey, "VRF-HMAC-SIGNATURE": sig}), nil},
+		{"vrf- names (sent upper case, lower-cased by the edge)", req(map[string]string{"vrf-auth-client": apiKey, "vrf-hmac-signature": sig}), nil},
 		{"both signature names, same value", req(map[string]string{"x-auth-client": apiKey, "x-hmac-signature": sig, "vrf-hmac-signature": sig}), nil},
 		{"vrf- signature forged", req(map[string]string{"x-auth-client": apiKey, "vrf-hmac-signature": Sign("attacker", body)}), webhookauth.ErrUnauthenticated},
 		{"both signature names, one forged", req(map[string]string{"x-auth-client": apiKey, "x-hmac-signature": Sign("attacker", body), "vrf-hmac-signature": sig}), webhookauth.ErrUnauthenticated},

@@ -62,7 +62,8 @@ type Config struct {
 }
 
 // Request is the part of an HTTP request the authenticator looks at. Header names are
-// lower case (API Gateway HTTP API payload v2 lower-cases them).
+// lower case: API Gateway HTTP API payload v2 lower-cases them, and the webhook edge
+// passes them through apigw.LowerHeaders, the one header rule, for any other caller.
 type Request struct {
 	Headers  map[string]string
 	SourceIP string
@@ -187,7 +188,7 @@ type presented struct{ user, secret string }
 func (a *Authenticator) presented(h map[string]string) (presented, bool) {
 	switch a.mode {
 	case ModeBasic:
-		v, ok := scheme(header(h, "authorization"), "basic")
+		v, ok := scheme(h["authorization"], "basic")
 		if !ok {
 			return presented{}, false
 		}
@@ -198,10 +199,10 @@ func (a *Authenticator) presented(h map[string]string) (presented, bool) {
 		user, pass, ok := strings.Cut(string(raw), ":")
 		return presented{user: user, secret: pass}, ok
 	case ModeBearer:
-		v, ok := scheme(header(h, "authorization"), "bearer")
+		v, ok := scheme(h["authorization"], "bearer")
 		return presented{secret: v}, ok && v != ""
 	case ModeHeader:
-		v := strings.TrimSpace(header(h, a.header))
+		v := strings.TrimSpace(h[a.header])
 		return presented{secret: v}, v != ""
 	}
 	return presented{}, false
@@ -245,18 +246,6 @@ func (a *Authenticator) usable(c Credentials) error {
 		return errors.New("load webhook credentials: basic auth needs a username")
 	}
 	return nil
-}
-
-func header(h map[string]string, name string) string {
-	if v, ok := h[name]; ok {
-		return v
-	}
-	for k, v := range h { // callers other than API Gateway may not lower-case
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
 }
 
 func scheme(v, want string) (string, bool) {

@@ -44,7 +44,7 @@ func TestCheckMatrix(t *testing.T) {
 		want    error
 	}{
 		{"bearer right", Config{Mode: ModeBearer}, map[string]string{"authorization": "Bearer s3cret-current"}, "1.2.3.4", nil},
-		{"bearer scheme any case", Config{Mode: ModeBearer}, map[string]string{"Authorization": "bearer s3cret-current"}, "1.2.3.4", nil},
+		{"bearer scheme any case", Config{Mode: ModeBearer}, map[string]string{"authorization": "bearer s3cret-current"}, "1.2.3.4", nil},
 		{"bearer previous secret during rotation", Config{Mode: ModeBearer}, map[string]string{"authorization": "Bearer s3cret-previous"}, "1.2.3.4", nil},
 		{"bearer wrong", Config{Mode: ModeBearer}, map[string]string{"authorization": "Bearer nope"}, "1.2.3.4", ErrUnauthenticated},
 		{"bearer prefix of secret", Config{Mode: ModeBearer}, map[string]string{"authorization": "Bearer s3cret"}, "1.2.3.4", ErrUnauthenticated},
