@@ -20,6 +20,7 @@ import (
 	"github.com/kycbackend/kyc/shared/core/kyc"
 	"github.com/kycbackend/kyc/shared/core/processor"
 	"github.com/kycbackend/kyc/shared/edge/appapi"
+	"github.com/kycbackend/kyc/shared/edge/stream"
 	"github.com/kycbackend/kyc/shared/vendors/idwise"
 	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
 )
@@ -29,7 +30,7 @@ import (
 type ownedWorld struct {
 	*pipeline
 	api    *appapi.Handler
-	stream *processor.StreamHandler
+	stream *stream.Handler
 }
 
 func newOwnedWorld(t *testing.T, extraEnv ...string) *ownedWorld {
@@ -41,7 +42,7 @@ func newOwnedWorld(t *testing.T, extraEnv ...string) *ownedWorld {
 		t.Fatalf("API() = %v", err)
 	}
 	return &ownedWorld{pipeline: p, api: h,
-		stream: processor.NewStreamHandler(p.proc.Service, dynamo.DecodeStreamEvent).WithClaims(dynamo.DecodeStreamClaim)}
+		stream: stream.New(p.proc.Service, dynamo.DecodeStreamEvent).WithClaims(dynamo.DecodeStreamClaim)}
 }
 
 // claim is POST /v1/journeys by ref (the authorizer's claims, as API Gateway passes them).

@@ -20,6 +20,7 @@ import (
 	"github.com/kycbackend/kyc/shared/aws/tracing"
 	"github.com/kycbackend/kyc/shared/core/kyc"
 	"github.com/kycbackend/kyc/shared/core/processor"
+	"github.com/kycbackend/kyc/shared/edge/stream"
 	"github.com/kycbackend/kyc/shared/vendors/endpoint"
 	"github.com/kycbackend/kyc/shared/vendors/idwise"
 	"github.com/kycbackend/kyc/shared/vendors/veriff"
@@ -213,12 +214,12 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 }
 
 // Processor builds the stream handler of the processor function.
-func Processor(rt Runtime) (*processor.StreamHandler, error) {
+func Processor(rt Runtime) (*stream.Handler, error) {
 	p, err := NewProcessing(rt, "processor")
 	if err != nil {
 		return nil, err
 	}
-	return processor.NewStreamHandler(p.Service, dynamo.DecodeStreamEvent).WithClaims(dynamo.DecodeStreamClaim), nil
+	return stream.New(p.Service, dynamo.DecodeStreamEvent).WithClaims(dynamo.DecodeStreamClaim), nil
 }
 
 // Sweeper builds the sweeper of the scheduled sweeper function.

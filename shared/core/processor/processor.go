@@ -508,6 +508,10 @@ func (s *Service) mark(ctx context.Context, e inbox.Event, st State, note string
 	return nil
 }
 
+// Count records one of the processor's metrics for e (dimensions provider and event):
+// the stream edge counts retried events with it.
+func (s *Service) Count(ctx context.Context, name string, e inbox.Event) { s.count(ctx, name, e) }
+
 func (s *Service) count(ctx context.Context, name string, e inbox.Event) {
 	if s.metrics != nil {
 		s.metrics.Count(ctx, name, map[string]string{"provider": e.Provider, "event": s.eventDimension(e)})

@@ -1,4 +1,6 @@
-package processor
+// Package stream is the Lambda edge of the table's stream: it decodes each record (inbox
+// events, journey claims) and hands it to the processor, reporting partial batch failures.
+package stream
 
 import (
 	"context"
@@ -13,11 +15,18 @@ import (
 // Decoder turns a stream record's new image into an inbox event.
 type Decoder func(img map[string]events.DynamoDBAttributeValue) (inbox.Event, error)
 
-// StreamHandler is the Lambda handler for the table's stream (inbox INSERTs only, by the
+// Processor is what the handler needs of processor.Service.
+type Processor interface {
+	Process(ctx context.Context, e inbox.Event) error
+	ClaimArrived(ctx context.Context, c kyc.Claim) error
+	Count(ctx context.Context, name string, e inbox.Event)
+}
+
+// Handler is the Lambda handler for the table's stream (inbox INSERTs only, by the
 // event source's filter). It reports partial batch failures: the first record that fails
 // is reported, and Lambda retries from it (records before it are done).
-type StreamHandler struct {
-	svc         *Service
+type Handler struct {
+	svc         Processor
 	decode      Decoder
 	decodeClaim ClaimDecoder
 }
@@ -28,18 +37,18 @@ type ClaimDecoder func(img map[string]events.DynamoDBAttributeValue) (kyc.Claim,
 
 // WithClaims makes the handler process, for each new claim on the stream, the events of
 // its journey that waited for it. It returns h.
-func (h *StreamHandler) WithClaims(decode ClaimDecoder) *StreamHandler {
+func (h *Handler) WithClaims(decode ClaimDecoder) *Handler {
 	h.decodeClaim = decode
 	return h
 }
 
-// NewStreamHandler returns the stream handler.
-func NewStreamHandler(svc *Service, decode Decoder) *StreamHandler {
-	return &StreamHandler{svc: svc, decode: decode}
+// New returns the stream handler.
+func New(svc Processor, decode Decoder) *Handler {
+	return &Handler{svc: svc, decode: decode}
 }
 
 // Handle processes the batch in order.
-func (h *StreamHandler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	var resp events.DynamoDBEventResponse
 	for _, rec := range ev.Records {
 		if h.decodeClaim != nil {
@@ -66,7 +75,7 @@ func (h *StreamHandler) Handle(ctx context.Context, ev events.DynamoDBEvent) (ev
 			continue
 		}
 		if err := h.svc.Process(ctx, e); err != nil {
-			h.svc.count(ctx, "EventsRetried", e)
+			h.svc.Count(ctx, "EventsRetried", e)
 			slog.WarnContext(ctx, "process event; will retry", "provider", e.Provider, "eventId", e.EventID,
 				"journeyId", e.JourneyID, "event", e.Name, "error", err)
 			resp.BatchItemFailures = append(resp.BatchItemFailures,
