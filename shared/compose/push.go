@@ -14,6 +14,7 @@ import (
 	"github.com/kycbackend/kyc/shared/aws/sns"
 	"github.com/kycbackend/kyc/shared/core/kyc"
 	"github.com/kycbackend/kyc/shared/core/push"
+	"github.com/kycbackend/kyc/shared/edge/queue"
 )
 
 // PushConfig is the push function's configuration.
@@ -49,7 +50,7 @@ func LoadPushConfig(getenv Getenv) (PushConfig, error) {
 }
 
 // Push builds the queue handler of the push function from its environment.
-func Push(rt Runtime) (*push.Handler, error) {
+func Push(rt Runtime) (*queue.Handler, error) {
 	c, err := LoadPushConfig(rt.Getenv)
 	if err != nil {
 		return nil, err
@@ -63,5 +64,5 @@ func Push(rt Runtime) (*push.Handler, error) {
 	sender := sns.NewSender(awssns.NewFromConfig(rt.AWS), sns.DefaultSendTimeout)
 	n := push.New(store, store, sender, tpl, metrics.New(rt.Metrics, "push"), push.Config{
 		Statuses: c.Statuses, MinTimeLeft: sns.DefaultSendTimeout + 2*time.Second})
-	return push.NewHandler(n), nil
+	return queue.New(n), nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/kycbackend/kyc/shared/compose"
 	"github.com/kycbackend/kyc/shared/core/kyc"
 	"github.com/kycbackend/kyc/shared/core/push"
+	"github.com/kycbackend/kyc/shared/edge/queue"
 )
 
 // pushWorld is the push function against the emulators: the table on DynamoDB Local,
@@ -100,7 +101,7 @@ func newPushWorld(t *testing.T) *pushWorld {
 }
 
 // handler builds the push function as functions/push/main.go does.
-func (w *pushWorld) handler(kv ...string) *push.Handler {
+func (w *pushWorld) handler(kv ...string) *queue.Handler {
 	w.t.Helper()
 	h, err := compose.Push(compose.Runtime{AWS: w.cfg, Metrics: io.Discard,
 		Getenv: getenv(with(map[string]string{"TABLE_NAME": w.table}, kv...))})

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/kycbackend/kyc/shared/core/devices"
 	"github.com/kycbackend/kyc/shared/core/kyc"
 	"github.com/kycbackend/kyc/shared/core/push"
@@ -296,74 +294,21 @@ func TestNotEnoughTimeLeftClaimsNothing(t *testing.T) {
 	}
 }
 
-func sqsMessage(id, body string) events.SQSMessage {
-	return events.SQSMessage{MessageId: id, Body: body, Attributes: map[string]string{"ApproximateReceiveCount": "1"}}
-}
-
-func mustJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-func TestHandlerReportsOnlyFailedMessages(t *testing.T) {
-	f := newFakes(device("alice", "a1", devices.APNS, "en"), device("bob", "b1", devices.FCM, "ar"))
-	f.failSends["arn:endpoint/b1"] = errors.New("throttled")
-	n, _ := newNotifier(t, f, push.Config{})
-	h := push.NewHandler(n)
-	alice := mustJSON(t, statusEvent("e-alice", "alice", kyc.Approved))
-	envelope := mustJSON(t, map[string]string{"Type": "Notification", "MessageId": "x", "Message": alice})
-	tests := []struct {
-		name       string
-		body       string
-		wantFailed bool
-	}{
-		{"status event", alice, false},
-		{"status event in an SNS envelope", envelope, false},
-		{"push fails for a device", mustJSON(t, statusEvent("e-bob", "bob", kyc.Rejected)), true},
-		{"another event type is ignored", `{"type":"profile.erased","version":1,"id":"x"}`, false},
-		{"not json", `{"type":`, true},
-		{"unknown version", mustJSON(t, func() kyc.StatusEvent { e := statusEvent("e2", "alice", kyc.Approved); e.Version = 2; return e }()), true},
-		{"unknown status", mustJSON(t, statusEvent("e3", "alice", "DONE")), true},
-		{"no id", mustJSON(t, statusEvent("", "alice", kyc.Approved)), true},
-	}
-	var ev events.SQSEvent
-	var want []string
-	for i, tt := range tests {
-		id := fmt.Sprintf("m%d", i)
-		ev.Records = append(ev.Records, sqsMessage(id, tt.body))
-		if tt.wantFailed {
-			want = append(want, id)
-		}
-	}
-	resp, err := h.Handle(context.Background(), ev)
-	if err != nil {
-		t.Fatalf("Handle() error = %v, want nil (failures are per message)", err)
-	}
-	var got []string
-	for _, f := range resp.BatchItemFailures {
-		got = append(got, f.ItemIdentifier)
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("BatchItemFailures = %v, want %v (%v)", got, want, tests)
-	}
-	// Alice's device got the event once, though it came twice (plain and in an envelope).
-	if n := slices.Index(f.sent, "arn:endpoint/a1"); n < 0 || slices.Index(f.sent[n+1:], "arn:endpoint/a1") >= 0 {
-		t.Errorf("sent %v, want alice's device exactly once", f.sent)
-	}
-}
-
-// TestSampleEventRoundTrips: events/push-status-changed.json decodes into the library's
-// SQS event and its body into a status event the handler pushes.
-func TestSampleEventRoundTrips(t *testing.T) {
+// TestSampleEventDecodes: the body of events/push-status-changed.json is a status event
+// push understands (the queue edge's TestSampleEvent pushes it through the handler).
+func TestSampleEventDecodes(t *testing.T) {
 	raw, err := os.ReadFile("../../../events/push-status-changed.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ev events.SQSEvent
+	var ev struct {
+		Records []struct {
+			Body              string `json:"body"`
+			MessageAttributes map[string]struct {
+				StringValue *string `json:"stringValue"`
+			} `json:"messageAttributes"`
+		} `json:"Records"`
+	}
 	if err := json.Unmarshal(raw, &ev); err != nil || len(ev.Records) == 0 {
 		t.Fatalf("decode sample: %v (%d records)", err, len(ev.Records))
 	}
@@ -374,10 +319,30 @@ func TestSampleEventRoundTrips(t *testing.T) {
 	if got := ev.Records[0].MessageAttributes["status"].StringValue; got == nil || *got != string(sev.Status) {
 		t.Errorf("message attribute status = %v, want %s (as SNS raw delivery copies it)", got, sev.Status)
 	}
-	f := newFakes(device(sev.ReferenceNo, "d1", devices.APNS, "ar"))
-	n, _ := newNotifier(t, f, push.Config{})
-	resp, err := push.NewHandler(n).Handle(context.Background(), ev)
-	if err != nil || len(resp.BatchItemFailures) != 0 || len(f.sent) != 1 {
-		t.Errorf("Handle(sample) = %+v, %v, sent %v; want one push, no failure", resp, err, f.sent)
+}
+
+func TestDecodeStatusEvent(t *testing.T) {
+	good := statusEvent("e1", "alice", kyc.Approved)
+	raw, _ := json.Marshal(good)
+	envelope, _ := json.Marshal(map[string]string{"Type": "Notification", "MessageId": "x", "Message": string(raw)})
+	v2 := good
+	v2.Version = 2
+	rawV2, _ := json.Marshal(v2)
+	tests := []struct {
+		name string
+		body string
+		want error
+	}{
+		{"status event", string(raw), nil},
+		{"in an SNS envelope", string(envelope), nil},
+		{"another event type", `{"type":"profile.erased","version":1,"id":"x"}`, push.ErrNotStatusChange},
+		{"not json", `{"type":`, push.ErrMalformed},
+		{"unknown version", string(rawV2), push.ErrMalformed},
+	}
+	for _, tt := range tests {
+		_, err := push.DecodeStatusEvent([]byte(tt.body))
+		if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+			t.Errorf("DecodeStatusEvent(%s) error = %v, want %v", tt.name, err, tt.want)
+		}
 	}
 }
