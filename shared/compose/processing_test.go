@@ -600,7 +600,7 @@ func TestSampleStreamAndScheduleEvents(t *testing.T) {
 	if err := json.Unmarshal(raw, &sched); err != nil || sched.DetailType != "Scheduled Event" {
 		t.Fatalf("not a schedule event: %v", err)
 	}
-	sw, err := compose.Sweeper(p.runtime())
+	sw, err := compose.Schedule(p.runtime())
 	if err != nil {
 		t.Fatal(err)
 	}

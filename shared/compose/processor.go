@@ -20,6 +20,7 @@ import (
 	"github.com/kycbackend/kyc/shared/aws/tracing"
 	"github.com/kycbackend/kyc/shared/core/kyc"
 	"github.com/kycbackend/kyc/shared/core/processor"
+	"github.com/kycbackend/kyc/shared/edge/schedule"
 	"github.com/kycbackend/kyc/shared/edge/stream"
 	"github.com/kycbackend/kyc/shared/vendors/endpoint"
 	"github.com/kycbackend/kyc/shared/vendors/idwise"
@@ -230,6 +231,16 @@ func Sweeper(rt Runtime) (*sweeper.Sweeper, error) {
 	}
 	return sweeper.New(p.Store, p.Service, metrics.New(rt.Metrics, "sweeper"),
 		sweeper.Config{MinAge: p.Config.SweepMinAge, Limit: p.Config.SweepLimit}), nil
+}
+
+// Schedule builds the Lambda handler of the scheduled sweeper function: the sweeper behind
+// its schedule edge.
+func Schedule(rt Runtime) (*schedule.Handler, error) {
+	sw, err := Sweeper(rt)
+	if err != nil {
+		return nil, err
+	}
+	return schedule.New(sw), nil
 }
 
 // measuredFetcher records the IDWise API's latency and errors as metrics.

@@ -1,4 +1,5 @@
-// Package sweeper is the safety net behind the stream: it re-drives inbox events left
+// Package sweeper is the safety net behind the stream (application logic over ports; its
+// Lambda edge is edge/schedule, its store aws/dynamo): it re-drives inbox events left
 // unprocessed longer than a given age and publishes status events left in the outbox.
 package sweeper
 
@@ -8,17 +9,23 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/kycbackend/kyc/shared/aws/dynamo"
 	"github.com/kycbackend/kyc/shared/core/inbox"
 	"github.com/kycbackend/kyc/shared/core/kyc"
 )
 
-// Lister lists items of one partition of the unprocessed index, older than cutoff.
+// Lister lists what the stream left behind, received before cutoff, at most limit of each
+// kind, oldest first (dynamo.Store, over the table's Unprocessed index). An item it cannot
+// decode comes back with Err set: the sweeper counts it as an error and leaves it.
 type Lister interface {
-	Pending(ctx context.Context, partition string, cutoff time.Time, limit int32) ([]map[string]types.AttributeValue, error)
+	StuckEvents(ctx context.Context, cutoff time.Time, limit int32) ([]Pending[inbox.Event], error)
+	AwaitingClaimSince(ctx context.Context, cutoff time.Time, limit int32) ([]Pending[inbox.Event], error)
+	UnsentStatusEvents(ctx context.Context, cutoff time.Time, limit int32) ([]Pending[kyc.StatusEvent], error)
+}
+
+// Pending is one item the stream left behind, or why it could not be read.
+type Pending[T any] struct {
+	Value T
+	Err   error
 }
 
 // Processor processes one inbox event and publishes one status event.
@@ -68,13 +75,13 @@ func New(list Lister, proc Processor, m Metrics, cfg Config) *Sweeper {
 func (s *Sweeper) Run(ctx context.Context) (Result, error) {
 	var res Result
 	cutoff := s.now().Add(-s.cfg.MinAge)
-	events, err := s.list.Pending(ctx, dynamo.PendingValue, cutoff, s.cfg.Limit)
+	events, err := s.list.StuckEvents(ctx, cutoff, s.cfg.Limit)
 	if err != nil {
 		return res, fmt.Errorf("list stuck events: %w", err)
 	}
 	res.StuckEvents = len(events)
 	for _, item := range events {
-		e, err := dynamo.DecodeEvent(item)
+		e, err := item.Value, item.Err
 		if err == nil {
 			err = s.proc.Process(ctx, e)
 		}
@@ -87,13 +94,13 @@ func (s *Sweeper) Run(ctx context.Context) (Result, error) {
 	}
 	// Events waiting for their journey's claim: the claim triggers them through the
 	// stream; this catches a claim that raced with the event's "awaiting" mark.
-	awaiting, err := s.list.Pending(ctx, dynamo.AwaitingValue, cutoff, s.cfg.Limit)
+	awaiting, err := s.list.AwaitingClaimSince(ctx, cutoff, s.cfg.Limit)
 	if err != nil {
 		return res, fmt.Errorf("list events awaiting a claim: %w", err)
 	}
 	res.AwaitingClaim = len(awaiting)
 	for _, item := range awaiting {
-		e, err := dynamo.DecodeEvent(item)
+		e, err := item.Value, item.Err
 		if err == nil {
 			err = s.proc.Redrive(ctx, e)
 		}
@@ -102,13 +109,13 @@ func (s *Sweeper) Run(ctx context.Context) (Result, error) {
 			slog.WarnContext(ctx, "re-drive event awaiting a claim", "eventId", e.EventID, "journeyId", e.JourneyID, "error", err)
 		}
 	}
-	unsent, err := s.list.Pending(ctx, dynamo.OutboxValue, cutoff, s.cfg.Limit)
+	unsent, err := s.list.UnsentStatusEvents(ctx, cutoff, s.cfg.Limit)
 	if err != nil {
 		return res, fmt.Errorf("list unsent status events: %w", err)
 	}
 	res.UnsentStatusEvents = len(unsent)
 	for _, item := range unsent {
-		ev, err := dynamo.DecodeOutbox(item)
+		ev, err := item.Value, item.Err
 		if err == nil {
 			err = s.proc.Publish(ctx, ev)
 		}
@@ -132,9 +139,4 @@ func (s *Sweeper) count(ctx context.Context, name string, n int) {
 	if s.metrics != nil {
 		s.metrics.Put(ctx, name, float64(n), "Count", nil)
 	}
-}
-
-// Handle is the Lambda handler for the EventBridge schedule.
-func (s *Sweeper) Handle(ctx context.Context, _ events.EventBridgeEvent) (Result, error) {
-	return s.Run(ctx)
 }
