@@ -18,8 +18,8 @@ import (
 
 	"github.com/kycbackend/kyc/infra/local/meter"
 	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/idwise/idwiseauth"
 	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
-	"github.com/kycbackend/kyc/shared/vendors/webhookauth"
 )
 
 // customStep is the IDWise custom journey step of a local run (KYC_CUSTOM_STEP=1): a
@@ -141,5 +141,5 @@ func (c *simCalls) onCall(call idwisesim.Call) {
 // webhookSender sends webhooks to the local IDWise route with make run's credentials.
 func webhookSender(base string, s settings) (*idwisesim.Sender, error) {
 	return idwisesim.NewSender(idwisesim.SenderConfig{URL: base + "/webhooks/idwise", Retries: []time.Duration{},
-		Auth: idwisesim.WebhookAuth{Mode: webhookauth.Mode(s.AuthMode), Username: s.Username, Secret: s.Secret, Header: s.Header}})
+		Auth: idwisesim.WebhookAuth{Mode: idwiseauth.Mode(s.AuthMode), Username: s.Username, Secret: s.Secret, Header: s.Header}})
 }

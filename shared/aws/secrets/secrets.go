@@ -14,10 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/idwise/idwiseauth"
 	"github.com/kycbackend/kyc/shared/vendors/secretcache"
 	"github.com/kycbackend/kyc/shared/vendors/veriff"
 	"github.com/kycbackend/kyc/shared/vendors/veriff/veriffapi"
-	"github.com/kycbackend/kyc/shared/vendors/webhookauth"
 )
 
 // GetSecretValueAPI is the slice of the Secrets Manager client this package needs.
@@ -46,11 +46,11 @@ type IDWiseWebhookCredentials struct {
 	ID     string
 }
 
-var _ webhookauth.SecretSource = IDWiseWebhookCredentials{}
+var _ idwiseauth.SecretSource = IDWiseWebhookCredentials{}
 
-// Credentials implements webhookauth.SecretSource.
-func (w IDWiseWebhookCredentials) Credentials(ctx context.Context) (webhookauth.Credentials, error) {
-	var c webhookauth.Credentials
+// Credentials implements idwiseauth.SecretSource.
+func (w IDWiseWebhookCredentials) Credentials(ctx context.Context) (idwiseauth.Credentials, error) {
+	var c idwiseauth.Credentials
 	err := JSON(ctx, w.Client, w.ID, &c)
 	return c, err
 }

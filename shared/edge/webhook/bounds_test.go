@@ -14,15 +14,16 @@ import (
 	"github.com/kycbackend/kyc/shared/core/inbox"
 	"github.com/kycbackend/kyc/shared/core/inbox/inboxtest"
 	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/idwise/idwiseauth"
 	"github.com/kycbackend/kyc/shared/vendors/webhookauth"
 )
 
 // countingSource counts secret loads: a refused request must not cost one.
 type countingSource struct{ calls atomic.Int32 }
 
-func (s *countingSource) Credentials(context.Context) (webhookauth.Credentials, error) {
+func (s *countingSource) Credentials(context.Context) (idwiseauth.Credentials, error) {
 	s.calls.Add(1)
-	return webhookauth.Credentials{Secret: "tok"}, nil
+	return idwiseauth.Credentials{Secret: "tok"}, nil
 }
 
 // spyAuth records whether authentication work started at all.
@@ -51,7 +52,7 @@ func TestRefusedBeforeAuthentication(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := &countingSource{}
-			auth, err := webhookauth.New(webhookauth.Config{Mode: webhookauth.ModeBearer}, src)
+			auth, err := idwiseauth.New(idwiseauth.Config{Mode: idwiseauth.ModeBearer}, src)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,7 +155,7 @@ func TestFrozenStoreAnswers503BeforeDeadline(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			store := &frozenStore{}
 			rec := &countRecorder{}
-			auth, _ := webhookauth.New(webhookauth.Config{Mode: webhookauth.ModeBearer}, staticSource{})
+			auth, _ := idwiseauth.New(idwiseauth.Config{Mode: idwiseauth.ModeBearer}, staticSource{})
 			h := New(idwise.Provider, auth, inbox.New(store, rec, time.Hour), idwise.ParseEvent, rec).
 				WithDeadlineMargin(50 * time.Millisecond)
 			// The invocation's deadline (Lambda's Timeout); the handler must answer before it.

@@ -18,13 +18,13 @@ import (
 	"github.com/kycbackend/kyc/shared/core/inbox"
 	"github.com/kycbackend/kyc/shared/core/inbox/inboxtest"
 	"github.com/kycbackend/kyc/shared/vendors/idwise"
-	"github.com/kycbackend/kyc/shared/vendors/webhookauth"
+	"github.com/kycbackend/kyc/shared/vendors/idwise/idwiseauth"
 )
 
 type staticSource struct{}
 
-func (staticSource) Credentials(context.Context) (webhookauth.Credentials, error) {
-	return webhookauth.Credentials{Secret: "tok"}, nil
+func (staticSource) Credentials(context.Context) (idwiseauth.Credentials, error) {
+	return idwiseauth.Credentials{Secret: "tok"}, nil
 }
 
 type countRecorder struct {
@@ -43,7 +43,7 @@ func (c *countRecorder) Count(_ context.Context, name string, _ map[string]strin
 
 func newTestHandler(t *testing.T, store *inboxtest.MemStore, cidrs ...string) (*Handler, *countRecorder) {
 	t.Helper()
-	auth, err := webhookauth.New(webhookauth.Config{Mode: webhookauth.ModeBearer, AllowedCIDRs: cidrs}, staticSource{})
+	auth, err := idwiseauth.New(idwiseauth.Config{Mode: idwiseauth.ModeBearer, AllowedCIDRs: cidrs}, staticSource{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestHandleStoreFailureIsRetryable(t *testing.T) {
 // BenchmarkHandle measures auth + parse + marshal of one delivery with an in-memory
 // store that accepts everything (the DynamoDB round trip is measured in dynamo).
 func BenchmarkHandle(b *testing.B) {
-	auth, _ := webhookauth.New(webhookauth.Config{Mode: webhookauth.ModeBearer}, staticSource{})
+	auth, _ := idwiseauth.New(idwiseauth.Config{Mode: idwiseauth.ModeBearer}, staticSource{})
 	h := New(idwise.Provider, auth, inbox.New(discardStore{}, nil, time.Hour), idwise.ParseEvent, nil)
 	req := request(goodBody)
 	ctx := context.Background()

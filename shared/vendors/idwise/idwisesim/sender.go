@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kycbackend/kyc/shared/vendors/webhookauth"
+	"github.com/kycbackend/kyc/shared/vendors/idwise/idwiseauth"
 )
 
 // DefaultRetrySchedule is IDWise's: after a failed first try, retries 5, 10 and 15
@@ -31,10 +31,10 @@ type Event struct {
 
 // WebhookAuth is how the sender authenticates, as configured in the IDWise console.
 type WebhookAuth struct {
-	Mode     webhookauth.Mode // basic, bearer, header or none
-	Username string           // basic
-	Secret   string           // basic password, bearer token or header value
-	Header   string           // header mode: the header name
+	Mode     idwiseauth.Mode // basic, bearer, header or none
+	Username string          // basic
+	Secret   string          // basic password, bearer token or header value
+	Header   string          // header mode: the header name
 }
 
 // SenderConfig configures a Sender.
@@ -86,8 +86,8 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 		return nil, fmt.Errorf("webhook url %q: want an absolute http(s) url", cfg.URL)
 	}
 	switch cfg.Auth.Mode {
-	case webhookauth.ModeBasic, webhookauth.ModeBearer, webhookauth.ModeNone:
-	case webhookauth.ModeHeader:
+	case idwiseauth.ModeBasic, idwiseauth.ModeBearer, idwiseauth.ModeNone:
+	case idwiseauth.ModeHeader:
 		if cfg.Auth.Header == "" {
 			return nil, errors.New("auth mode header needs a header name")
 		}
@@ -214,11 +214,11 @@ func (s *Sender) post(ctx context.Context, body []byte) (int, error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	switch a := s.cfg.Auth; a.Mode {
-	case webhookauth.ModeBasic:
+	case idwiseauth.ModeBasic:
 		req.SetBasicAuth(a.Username, a.Secret)
-	case webhookauth.ModeBearer:
+	case idwiseauth.ModeBearer:
 		req.Header.Set("Authorization", "Bearer "+a.Secret)
-	case webhookauth.ModeHeader:
+	case idwiseauth.ModeHeader:
 		req.Header.Set(a.Header, a.Secret)
 	}
 	resp, err := s.hc.Do(req)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/idwise/idwiseauth"
 	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
 	"github.com/kycbackend/kyc/shared/vendors/webhookauth"
 )
@@ -78,7 +79,7 @@ func event(i int) idwisesim.Event {
 func newSender(t *testing.T, cfg idwisesim.SenderConfig) *idwisesim.Sender {
 	t.Helper()
 	if cfg.Auth.Mode == "" {
-		cfg.Auth.Mode = webhookauth.ModeNone
+		cfg.Auth.Mode = idwiseauth.ModeNone
 	}
 	if cfg.TimeScale == 0 {
 		cfg.TimeScale = scale
@@ -310,10 +311,10 @@ func TestSenderShuffle(t *testing.T) {
 	}
 }
 
-type staticSecret webhookauth.Credentials
+type staticSecret idwiseauth.Credentials
 
-func (s staticSecret) Credentials(context.Context) (webhookauth.Credentials, error) {
-	return webhookauth.Credentials(s), nil
+func (s staticSecret) Credentials(context.Context) (idwiseauth.Credentials, error) {
+	return idwiseauth.Credentials(s), nil
 }
 
 // The sender's auth is what the webhook edge's authenticator accepts, mode by mode.
@@ -321,23 +322,23 @@ func TestSenderAuthAgainstWebhookAuth(t *testing.T) {
 	creds := staticSecret{Username: "idwise", Secret: "s3cret-current", PreviousSecret: "s3cret-old"}
 	tests := []struct {
 		name       string
-		authCfg    webhookauth.Config
+		authCfg    idwiseauth.Config
 		send       idwisesim.WebhookAuth
 		wantStatus int
 	}{
-		{"basic", webhookauth.Config{Mode: webhookauth.ModeBasic}, idwisesim.WebhookAuth{Mode: webhookauth.ModeBasic, Username: "idwise", Secret: "s3cret-current"}, 200},
-		{"basic, previous secret", webhookauth.Config{Mode: webhookauth.ModeBasic}, idwisesim.WebhookAuth{Mode: webhookauth.ModeBasic, Username: "idwise", Secret: "s3cret-old"}, 200},
-		{"basic, wrong user", webhookauth.Config{Mode: webhookauth.ModeBasic}, idwisesim.WebhookAuth{Mode: webhookauth.ModeBasic, Username: "x", Secret: "s3cret-current"}, 401},
-		{"bearer", webhookauth.Config{Mode: webhookauth.ModeBearer}, idwisesim.WebhookAuth{Mode: webhookauth.ModeBearer, Secret: "s3cret-current"}, 200},
-		{"bearer, wrong token", webhookauth.Config{Mode: webhookauth.ModeBearer}, idwisesim.WebhookAuth{Mode: webhookauth.ModeBearer, Secret: "nope"}, 401},
-		{"custom header", webhookauth.Config{Mode: webhookauth.ModeHeader, HeaderName: "X-IDWise-Token"}, idwisesim.WebhookAuth{Mode: webhookauth.ModeHeader, Header: "X-IDWise-Token", Secret: "s3cret-current"}, 200},
-		{"custom header, other header", webhookauth.Config{Mode: webhookauth.ModeHeader, HeaderName: "X-IDWise-Token"}, idwisesim.WebhookAuth{Mode: webhookauth.ModeHeader, Header: "X-Other", Secret: "s3cret-current"}, 401},
-		{"none", webhookauth.Config{Mode: webhookauth.ModeNone}, idwisesim.WebhookAuth{Mode: webhookauth.ModeNone}, 200},
-		{"none sent to basic", webhookauth.Config{Mode: webhookauth.ModeBasic}, idwisesim.WebhookAuth{Mode: webhookauth.ModeNone}, 401},
+		{"basic", idwiseauth.Config{Mode: idwiseauth.ModeBasic}, idwisesim.WebhookAuth{Mode: idwiseauth.ModeBasic, Username: "idwise", Secret: "s3cret-current"}, 200},
+		{"basic, previous secret", idwiseauth.Config{Mode: idwiseauth.ModeBasic}, idwisesim.WebhookAuth{Mode: idwiseauth.ModeBasic, Username: "idwise", Secret: "s3cret-old"}, 200},
+		{"basic, wrong user", idwiseauth.Config{Mode: idwiseauth.ModeBasic}, idwisesim.WebhookAuth{Mode: idwiseauth.ModeBasic, Username: "x", Secret: "s3cret-current"}, 401},
+		{"bearer", idwiseauth.Config{Mode: idwiseauth.ModeBearer}, idwisesim.WebhookAuth{Mode: idwiseauth.ModeBearer, Secret: "s3cret-current"}, 200},
+		{"bearer, wrong token", idwiseauth.Config{Mode: idwiseauth.ModeBearer}, idwisesim.WebhookAuth{Mode: idwiseauth.ModeBearer, Secret: "nope"}, 401},
+		{"custom header", idwiseauth.Config{Mode: idwiseauth.ModeHeader, HeaderName: "X-IDWise-Token"}, idwisesim.WebhookAuth{Mode: idwiseauth.ModeHeader, Header: "X-IDWise-Token", Secret: "s3cret-current"}, 200},
+		{"custom header, other header", idwiseauth.Config{Mode: idwiseauth.ModeHeader, HeaderName: "X-IDWise-Token"}, idwisesim.WebhookAuth{Mode: idwiseauth.ModeHeader, Header: "X-Other", Secret: "s3cret-current"}, 401},
+		{"none", idwiseauth.Config{Mode: idwiseauth.ModeNone}, idwisesim.WebhookAuth{Mode: idwiseauth.ModeNone}, 200},
+		{"none sent to basic", idwiseauth.Config{Mode: idwiseauth.ModeBasic}, idwisesim.WebhookAuth{Mode: idwiseauth.ModeNone}, 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			auth, err := webhookauth.New(tt.authCfg, creds)
+			auth, err := idwiseauth.New(tt.authCfg, creds)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -372,9 +373,9 @@ func TestNewSenderValidation(t *testing.T) {
 		name string
 		cfg  idwisesim.SenderConfig
 	}{
-		{"relative url", idwisesim.SenderConfig{URL: "/webhooks/idwise", Auth: idwisesim.WebhookAuth{Mode: webhookauth.ModeNone}}},
+		{"relative url", idwisesim.SenderConfig{URL: "/webhooks/idwise", Auth: idwisesim.WebhookAuth{Mode: idwiseauth.ModeNone}}},
 		{"unknown mode", idwisesim.SenderConfig{URL: "http://localhost/", Auth: idwisesim.WebhookAuth{Mode: "hmac"}}},
-		{"header mode without a name", idwisesim.SenderConfig{URL: "http://localhost/", Auth: idwisesim.WebhookAuth{Mode: webhookauth.ModeHeader}}},
+		{"header mode without a name", idwisesim.SenderConfig{URL: "http://localhost/", Auth: idwisesim.WebhookAuth{Mode: idwiseauth.ModeHeader}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package webhookauth
+package idwiseauth
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kycbackend/kyc/shared/vendors/webhookauth"
 )
 
 // fakeSource hands out credentials and counts loads; set creds to rotate.
@@ -46,29 +48,29 @@ func TestCheckMatrix(t *testing.T) {
 		{"bearer right", Config{Mode: ModeBearer}, map[string]string{"authorization": "Bearer s3cret-current"}, "1.2.3.4", nil},
 		{"bearer scheme any case", Config{Mode: ModeBearer}, map[string]string{"authorization": "bearer s3cret-current"}, "1.2.3.4", nil},
 		{"bearer previous secret during rotation", Config{Mode: ModeBearer}, map[string]string{"authorization": "Bearer s3cret-previous"}, "1.2.3.4", nil},
-		{"bearer wrong", Config{Mode: ModeBearer}, map[string]string{"authorization": "Bearer nope"}, "1.2.3.4", ErrUnauthenticated},
-		{"bearer prefix of secret", Config{Mode: ModeBearer}, map[string]string{"authorization": "Bearer s3cret"}, "1.2.3.4", ErrUnauthenticated},
-		{"bearer missing", Config{Mode: ModeBearer}, map[string]string{}, "1.2.3.4", ErrUnauthenticated},
-		{"bearer empty token", Config{Mode: ModeBearer}, map[string]string{"authorization": "Bearer "}, "1.2.3.4", ErrUnauthenticated},
-		{"bearer sent as basic", Config{Mode: ModeBearer}, map[string]string{"authorization": basic("idwise", "s3cret-current")}, "1.2.3.4", ErrUnauthenticated},
+		{"bearer wrong", Config{Mode: ModeBearer}, map[string]string{"authorization": "Bearer nope"}, "1.2.3.4", webhookauth.ErrUnauthenticated},
+		{"bearer prefix of secret", Config{Mode: ModeBearer}, map[string]string{"authorization": "Bearer s3cret"}, "1.2.3.4", webhookauth.ErrUnauthenticated},
+		{"bearer missing", Config{Mode: ModeBearer}, map[string]string{}, "1.2.3.4", webhookauth.ErrUnauthenticated},
+		{"bearer empty token", Config{Mode: ModeBearer}, map[string]string{"authorization": "Bearer "}, "1.2.3.4", webhookauth.ErrUnauthenticated},
+		{"bearer sent as basic", Config{Mode: ModeBearer}, map[string]string{"authorization": basic("idwise", "s3cret-current")}, "1.2.3.4", webhookauth.ErrUnauthenticated},
 		{"basic right", Config{Mode: ModeBasic}, map[string]string{"authorization": basic("idwise", "s3cret-current")}, "1.2.3.4", nil},
 		{"basic previous secret", Config{Mode: ModeBasic}, map[string]string{"authorization": basic("idwise", "s3cret-previous")}, "1.2.3.4", nil},
-		{"basic wrong password", Config{Mode: ModeBasic}, map[string]string{"authorization": basic("idwise", "x")}, "1.2.3.4", ErrUnauthenticated},
-		{"basic wrong user", Config{Mode: ModeBasic}, map[string]string{"authorization": basic("mallory", "s3cret-current")}, "1.2.3.4", ErrUnauthenticated},
-		{"basic not base64", Config{Mode: ModeBasic}, map[string]string{"authorization": "Basic !!!"}, "1.2.3.4", ErrUnauthenticated},
-		{"basic missing", Config{Mode: ModeBasic}, nil, "1.2.3.4", ErrUnauthenticated},
-		{"basic sent as bearer", Config{Mode: ModeBasic}, map[string]string{"authorization": "Bearer s3cret-current"}, "1.2.3.4", ErrUnauthenticated},
+		{"basic wrong password", Config{Mode: ModeBasic}, map[string]string{"authorization": basic("idwise", "x")}, "1.2.3.4", webhookauth.ErrUnauthenticated},
+		{"basic wrong user", Config{Mode: ModeBasic}, map[string]string{"authorization": basic("mallory", "s3cret-current")}, "1.2.3.4", webhookauth.ErrUnauthenticated},
+		{"basic not base64", Config{Mode: ModeBasic}, map[string]string{"authorization": "Basic !!!"}, "1.2.3.4", webhookauth.ErrUnauthenticated},
+		{"basic missing", Config{Mode: ModeBasic}, nil, "1.2.3.4", webhookauth.ErrUnauthenticated},
+		{"basic sent as bearer", Config{Mode: ModeBasic}, map[string]string{"authorization": "Bearer s3cret-current"}, "1.2.3.4", webhookauth.ErrUnauthenticated},
 		{"header right", Config{Mode: ModeHeader, HeaderName: "X-IDWise-Token"}, map[string]string{"x-idwise-token": "s3cret-current"}, "1.2.3.4", nil},
 		{"header previous", Config{Mode: ModeHeader, HeaderName: "X-IDWise-Token"}, map[string]string{"x-idwise-token": "s3cret-previous"}, "1.2.3.4", nil},
-		{"header wrong", Config{Mode: ModeHeader, HeaderName: "X-IDWise-Token"}, map[string]string{"x-idwise-token": "s3cret-currenT"}, "1.2.3.4", ErrUnauthenticated},
-		{"header missing", Config{Mode: ModeHeader, HeaderName: "X-IDWise-Token"}, map[string]string{"authorization": "Bearer s3cret-current"}, "1.2.3.4", ErrUnauthenticated},
+		{"header wrong", Config{Mode: ModeHeader, HeaderName: "X-IDWise-Token"}, map[string]string{"x-idwise-token": "s3cret-currenT"}, "1.2.3.4", webhookauth.ErrUnauthenticated},
+		{"header missing", Config{Mode: ModeHeader, HeaderName: "X-IDWise-Token"}, map[string]string{"authorization": "Bearer s3cret-current"}, "1.2.3.4", webhookauth.ErrUnauthenticated},
 		{"none accepts anything", Config{Mode: ModeNone}, nil, "1.2.3.4", nil},
 		{"ip allowed", Config{Mode: ModeBearer, AllowedCIDRs: []string{"10.0.0.0/8", "1.2.3.0/24"}}, map[string]string{"authorization": "Bearer s3cret-current"}, "1.2.3.4", nil},
 		{"single address allowed", Config{Mode: ModeBearer, AllowedCIDRs: []string{"1.2.3.4"}}, map[string]string{"authorization": "Bearer s3cret-current"}, "1.2.3.4", nil},
 		{"ipv6 allowed", Config{Mode: ModeBearer, AllowedCIDRs: []string{"2001:db8::/32"}}, map[string]string{"authorization": "Bearer s3cret-current"}, "2001:db8::1", nil},
-		{"bad ip with right secret", Config{Mode: ModeBearer, AllowedCIDRs: []string{"10.0.0.0/8"}}, map[string]string{"authorization": "Bearer s3cret-current"}, "1.2.3.4", ErrForbiddenSource},
-		{"bad ip in none mode", Config{Mode: ModeNone, AllowedCIDRs: []string{"10.0.0.0/8"}}, nil, "1.2.3.4", ErrForbiddenSource},
-		{"unparsable ip", Config{Mode: ModeBearer, AllowedCIDRs: []string{"10.0.0.0/8"}}, map[string]string{"authorization": "Bearer s3cret-current"}, "", ErrForbiddenSource},
+		{"bad ip with right secret", Config{Mode: ModeBearer, AllowedCIDRs: []string{"10.0.0.0/8"}}, map[string]string{"authorization": "Bearer s3cret-current"}, "1.2.3.4", webhookauth.ErrForbiddenSource},
+		{"bad ip in none mode", Config{Mode: ModeNone, AllowedCIDRs: []string{"10.0.0.0/8"}}, nil, "1.2.3.4", webhookauth.ErrForbiddenSource},
+		{"unparsable ip", Config{Mode: ModeBearer, AllowedCIDRs: []string{"10.0.0.0/8"}}, map[string]string{"authorization": "Bearer s3cret-current"}, "", webhookauth.ErrForbiddenSource},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,11 +79,11 @@ func TestCheckMatrix(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New() error = %v", err)
 			}
-			got := a.Check(context.Background(), Request{Headers: tt.headers, SourceIP: tt.ip})
+			got := a.Check(context.Background(), webhookauth.Request{Headers: tt.headers, SourceIP: tt.ip})
 			if !errors.Is(got, tt.want) || (tt.want == nil && got != nil) {
 				t.Errorf("Check() = %v, want %v", got, tt.want)
 			}
-			if tt.want == ErrForbiddenSource && src.loads != 0 {
+			if tt.want == webhookauth.ErrForbiddenSource && src.loads != 0 {
 				t.Errorf("secret loads = %d, want 0 for a forbidden source", src.loads)
 			}
 		})
@@ -120,7 +122,7 @@ func TestSecretCachedAndRefreshedOnceAfterRotation(t *testing.T) {
 	a.now = func() time.Time { return now }
 	ctx := context.Background()
 	req := func(token string) error {
-		return a.Check(ctx, Request{Headers: map[string]string{"authorization": "Bearer " + token}})
+		return a.Check(ctx, webhookauth.Request{Headers: map[string]string{"authorization": "Bearer " + token}})
 	}
 
 	for i := 0; i < 5; i++ {
@@ -135,8 +137,8 @@ func TestSecretCachedAndRefreshedOnceAfterRotation(t *testing.T) {
 	// Rotated in Secrets Manager: the cache is stale, but within MinRefresh it is not reloaded.
 	src.set(Credentials{Secret: "new", PreviousSecret: "old"})
 	now = now.Add(10 * time.Second)
-	if err := req("new"); !errors.Is(err, ErrUnauthenticated) {
-		t.Fatalf("Check(new) within MinRefresh = %v, want ErrUnauthenticated", err)
+	if err := req("new"); !errors.Is(err, webhookauth.ErrUnauthenticated) {
+		t.Fatalf("Check(new) within MinRefresh = %v, want webhookauth.ErrUnauthenticated", err)
 	}
 	if src.loads != 1 {
 		t.Fatalf("loads = %d, want 1: a failed comparison within MinRefresh must not reload", src.loads)
@@ -163,20 +165,20 @@ func TestSecretCachedAndRefreshedOnceAfterRotation(t *testing.T) {
 func TestCheckSecretLoadFailureIsAFault(t *testing.T) {
 	src := &fakeSource{err: errors.New("secrets manager down")}
 	a, _ := New(Config{Mode: ModeBearer}, src)
-	err := a.Check(context.Background(), Request{Headers: map[string]string{"authorization": "Bearer x"}})
-	if err == nil || errors.Is(err, ErrUnauthenticated) {
-		t.Errorf("Check() = %v, want a fault that is not ErrUnauthenticated", err)
+	err := a.Check(context.Background(), webhookauth.Request{Headers: map[string]string{"authorization": "Bearer x"}})
+	if err == nil || errors.Is(err, webhookauth.ErrUnauthenticated) {
+		t.Errorf("Check() = %v, want a fault that is not webhookauth.ErrUnauthenticated", err)
 	}
 	src.err = nil
 	src.creds = Credentials{Secret: ""}
-	if err := a.Check(context.Background(), Request{Headers: map[string]string{"authorization": "Bearer x"}}); err == nil || errors.Is(err, ErrUnauthenticated) {
+	if err := a.Check(context.Background(), webhookauth.Request{Headers: map[string]string{"authorization": "Bearer x"}}); err == nil || errors.Is(err, webhookauth.ErrUnauthenticated) {
 		t.Errorf("Check() with an empty secret = %v, want a configuration fault", err)
 	}
 }
 
 func BenchmarkCheckBearer(b *testing.B) {
 	a, _ := New(Config{Mode: ModeBearer, AllowedCIDRs: []string{"0.0.0.0/0"}}, &fakeSource{creds: Credentials{Secret: "s3cret-current", PreviousSecret: "p"}})
-	req := Request{Headers: map[string]string{"authorization": "Bearer s3cret-current"}, SourceIP: "1.2.3.4"}
+	req := webhookauth.Request{Headers: map[string]string{"authorization": "Bearer s3cret-current"}, SourceIP: "1.2.3.4"}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -198,7 +200,7 @@ func TestRevokedSecretStopsWorkingAfterMaxAge(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	a.now = func() time.Time { return now }
 	check := func() error {
-		return a.Check(context.Background(), Request{Headers: map[string]string{"authorization": "Bearer leaked"}})
+		return a.Check(context.Background(), webhookauth.Request{Headers: map[string]string{"authorization": "Bearer leaked"}})
 	}
 	if err := check(); err != nil {
 		t.Fatalf("Check(leaked) before revocation = %v, want nil", err)
@@ -209,7 +211,7 @@ func TestRevokedSecretStopsWorkingAfterMaxAge(t *testing.T) {
 		t.Fatalf("Check(leaked) within max age = %v, want nil (cached)", err)
 	}
 	now = now.Add(time.Minute)
-	if err := check(); !errors.Is(err, ErrUnauthenticated) {
-		t.Errorf("Check(leaked) after max age = %v, want ErrUnauthenticated", err)
+	if err := check(); !errors.Is(err, webhookauth.ErrUnauthenticated) {
+		t.Errorf("Check(leaked) after max age = %v, want webhookauth.ErrUnauthenticated", err)
 	}
 }

@@ -1,9 +1,9 @@
-// Package webhookauth authenticates vendor webhook deliveries that carry no body
-// signature (IDWise): HTTP Basic, a Bearer token or a custom header, plus an optional
+// Package idwiseauth authenticates IDWise webhook deliveries, which carry no body
+// signature: HTTP Basic, a Bearer token or a custom header, plus an optional
 // source-IP allow-list. Secrets come from a SecretSource, are cached (secretcache: at most
 // MaxAge, so a revoked secret stops working), compared in constant time, and two of them
 // are valid at once so they can be rotated.
-package webhookauth
+package idwiseauth
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kycbackend/kyc/shared/vendors/secretcache"
+	"github.com/kycbackend/kyc/shared/vendors/webhookauth"
 )
 
 // Mode is how the vendor proves who it is.
@@ -27,12 +28,6 @@ const (
 	ModeBearer Mode = "bearer"
 	ModeHeader Mode = "header"
 	ModeNone   Mode = "none" // only when explicitly configured
-)
-
-// Sentinel errors the edge maps to a status code.
-var (
-	ErrUnauthenticated = errors.New("unauthenticated")     // 401
-	ErrForbiddenSource = errors.New("source ip forbidden") // 403
 )
 
 // Credentials is what the secret holds. Secret is current; PreviousSecret, when set,
@@ -59,15 +54,6 @@ type Config struct {
 	// MaxAge bounds how long a loaded secret is used: a revoked secret stops working
 	// within MaxAge in every warm container (0: secretcache.DefaultMaxAge, five minutes).
 	MaxAge time.Duration
-}
-
-// Request is the part of an HTTP request the authenticator looks at. Header names are
-// lower case: API Gateway HTTP API payload v2 lower-cases them, and the webhook edge
-// passes them through apigw.LowerHeaders, the one header rule, for any other caller.
-type Request struct {
-	Headers  map[string]string
-	SourceIP string
-	Body     []byte // the raw body, as received (for authenticators that check a body signature)
 }
 
 // Authenticator checks requests. It is safe for concurrent use.
@@ -132,19 +118,19 @@ func New(cfg Config, source SecretSource) (*Authenticator, error) {
 // Mode reports the configured mode.
 func (a *Authenticator) Mode() Mode { return a.mode }
 
-// Check returns nil when r is allowed, ErrForbiddenSource when its source IP is not on
-// the allow-list, ErrUnauthenticated when its credentials are missing or wrong, and a
+// Check returns nil when r is allowed, webhookauth.ErrForbiddenSource when its source IP is not on
+// the allow-list, webhookauth.ErrUnauthenticated when its credentials are missing or wrong, and a
 // wrapped error when the secret cannot be loaded (a fault, not the caller's problem).
-func (a *Authenticator) Check(ctx context.Context, r Request) error {
+func (a *Authenticator) Check(ctx context.Context, r webhookauth.Request) error {
 	if !a.sourceAllowed(r.SourceIP) {
-		return ErrForbiddenSource
+		return webhookauth.ErrForbiddenSource
 	}
 	if a.mode == ModeNone {
 		return nil
 	}
 	presented, ok := a.presented(r.Headers)
 	if !ok {
-		return ErrUnauthenticated
+		return webhookauth.ErrUnauthenticated
 	}
 	creds, fresh, err := a.credentials(ctx, false)
 	if err == nil && a.matches(creds, presented) {
@@ -161,7 +147,7 @@ func (a *Authenticator) Check(ctx context.Context, r Request) error {
 	if err != nil {
 		return err
 	}
-	return ErrUnauthenticated
+	return webhookauth.ErrUnauthenticated
 }
 
 func (a *Authenticator) sourceAllowed(ip string) bool {
