@@ -40,7 +40,7 @@ var seq atomic.Int64
 // TemplatePath is the repository's template.yaml.
 func TemplatePath() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..", "template.yaml")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "..", "template.yaml")
 }
 
 // NewTable creates the declared table under a unique name and deletes it when the test
