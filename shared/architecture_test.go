@@ -34,7 +34,7 @@ var noAWS = map[string][]string{
 
 // debt lists the known exceptions, each to be removed by moving its code behind a port.
 var debt = map[string][]string{
-	// ops builds its own DynamoDB queries and SNS calls (erasure, replay, views).
+	// ops builds its own DynamoDB queries (erasure, replay, views, problems) from dynamo's keys.
 	"shared/app/ops": {"shared/aws/", "github.com/aws/"},
 }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/kycbackend/kyc/shared/aws/dynamo"
 	"github.com/kycbackend/kyc/shared/vendors/idwise"
@@ -262,7 +261,7 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 			if er.o.endpoints == nil {
 				return n, fmt.Errorf("erase device %s: sns %w", dev.DeviceID, ErrNotConfigured)
 			}
-			if _, err := er.o.endpoints.DeleteEndpoint(ctx, &sns.DeleteEndpointInput{EndpointArn: aws.String(dev.EndpointARN)}); err != nil {
+			if err := er.o.endpoints.DeleteEndpoint(ctx, dev.EndpointARN); err != nil {
 				return n, fmt.Errorf("delete push endpoint of device %s: %w", dev.DeviceID, err)
 			}
 		}

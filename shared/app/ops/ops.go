@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/kycbackend/kyc/shared/aws/dynamo"
 	"github.com/kycbackend/kyc/shared/core/inbox"
@@ -54,9 +53,9 @@ type VeriffDecisions interface {
 	Decision(ctx context.Context, sessionID string) ([]byte, error)
 }
 
-// Endpoints deletes SNS mobile push endpoints (the SNS client).
+// Endpoints deletes SNS mobile push endpoints (sns.Sender of shared/aws/sns).
 type Endpoints interface {
-	DeleteEndpoint(ctx context.Context, in *sns.DeleteEndpointInput, optFns ...func(*sns.Options)) (*sns.DeleteEndpointOutput, error)
+	DeleteEndpoint(ctx context.Context, endpointARN string) error
 }
 
 // Config is what the tool works with. Only DB and Table are always needed.

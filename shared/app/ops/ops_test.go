@@ -18,11 +18,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/kycbackend/kyc/shared/aws/dynamo"
 	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
+	"github.com/kycbackend/kyc/shared/aws/sns"
 	"github.com/kycbackend/kyc/shared/compose"
 	"github.com/kycbackend/kyc/shared/compose/composetest"
 	"github.com/kycbackend/kyc/shared/core/devices"
@@ -55,7 +56,7 @@ type stack struct {
 	ops      *Ops
 	sim      *idwisesim.Server
 	inbox    *inbox.Service
-	sns      *sns.Client
+	sns      *awssns.Client
 	sqs      *sqs.Client
 	queueURL string
 	snsDown  *atomic.Bool // composetest: SNS Publish fails while true
@@ -73,7 +74,7 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatalf("NewProcessing() = %v", err)
 	}
-	st.ops = New(Config{DB: st.db, Table: st.table, Processor: st.proc.Service, IDWise: st.proc.IDWise, Journeys: st.proc.IDWise, Endpoints: st.sns})
+	st.ops = New(Config{DB: st.db, Table: st.table, Processor: st.proc.Service, IDWise: st.proc.IDWise, Journeys: st.proc.IDWise, Endpoints: sns.NewSender(st.sns, 0)})
 	st.inbox = inbox.New(dynamo.NewInbox(st.db, st.table), nil, time.Hour)
 	return st
 }
@@ -737,12 +738,12 @@ func (st *stack) assertErased(ref, person string) {
 // device registers a device with an SNS push endpoint for ref, as the app API does.
 func (st *stack) device(ref, token string) string {
 	st.t.Helper()
-	app, err := st.sns.CreatePlatformApplication(st.ctx, &sns.CreatePlatformApplicationInput{Name: aws.String(st.table + "-fcm"),
+	app, err := st.sns.CreatePlatformApplication(st.ctx, &awssns.CreatePlatformApplicationInput{Name: aws.String(st.table + "-fcm"),
 		Platform: aws.String("GCM"), Attributes: map[string]string{"PlatformCredential": "server-key"}})
 	if err != nil {
 		st.t.Fatalf("create platform application: %v", err)
 	}
-	ep, err := st.sns.CreatePlatformEndpoint(st.ctx, &sns.CreatePlatformEndpointInput{PlatformApplicationArn: app.PlatformApplicationArn,
+	ep, err := st.sns.CreatePlatformEndpoint(st.ctx, &awssns.CreatePlatformEndpointInput{PlatformApplicationArn: app.PlatformApplicationArn,
 		Token: aws.String(token)})
 	if err != nil {
 		st.t.Fatalf("create endpoint: %v", err)
@@ -758,7 +759,7 @@ func (st *stack) device(ref, token string) string {
 
 func (st *stack) assertEndpoint(arn string, exists bool) {
 	st.t.Helper()
-	_, err := st.sns.GetEndpointAttributes(st.ctx, &sns.GetEndpointAttributesInput{EndpointArn: aws.String(arn)})
+	_, err := st.sns.GetEndpointAttributes(st.ctx, &awssns.GetEndpointAttributesInput{EndpointArn: aws.String(arn)})
 	if (err == nil) != exists {
 		st.t.Errorf("endpoint %s: GetEndpointAttributes error = %v, want exists %v", arn, err, exists)
 	}
