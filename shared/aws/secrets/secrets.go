@@ -40,20 +40,33 @@ func JSON(ctx context.Context, client GetSecretValueAPI, id string, v any) error
 	return nil
 }
 
-// IDWiseWebhookCredentials loads IDWise's webhook credentials from one secret.
-type IDWiseWebhookCredentials struct {
+// Credentials loads a vendor's credentials, a JSON object decoded into T, from one secret:
+// the secret source of every vendor authenticator (uncached: the authenticators keep them
+// in a secretcache.Cache).
+type Credentials[T any] struct {
 	Client GetSecretValueAPI
 	ID     string
 }
 
-var _ idwiseauth.SecretSource = IDWiseWebhookCredentials{}
-
-// Credentials implements idwiseauth.SecretSource.
-func (w IDWiseWebhookCredentials) Credentials(ctx context.Context) (idwiseauth.Credentials, error) {
-	var c idwiseauth.Credentials
-	err := JSON(ctx, w.Client, w.ID, &c)
+// Credentials reads and decodes the secret.
+func (s Credentials[T]) Credentials(ctx context.Context) (T, error) {
+	var c T
+	err := JSON(ctx, s.Client, s.ID, &c)
 	return c, err
 }
+
+// IDWiseWebhookCredentials loads IDWise's webhook credentials (username, secret,
+// previousSecret) from one secret.
+type IDWiseWebhookCredentials = Credentials[idwiseauth.Credentials]
+
+// VeriffWebhookCredentials loads the Veriff webhook credentials (apiKey, sharedSecret,
+// previousSharedSecret) from one secret.
+type VeriffWebhookCredentials = Credentials[veriff.Credentials]
+
+var (
+	_ idwiseauth.SecretSource = IDWiseWebhookCredentials{}
+	_ veriff.SecretSource     = VeriffWebhookCredentials{}
+)
 
 // IDWiseAPI loads the IDWise API key and secret from one secret,
 // {"apiKey":"...","apiSecret":"..."}, and caches them for at most ttl in a
@@ -96,22 +109,6 @@ func (s *IDWiseAPI) APICredentials(ctx context.Context) (string, string, error) 
 		return "", "", err
 	}
 	return v.APIKey, v.APISecret, nil
-}
-
-// VeriffWebhookCredentials loads the Veriff webhook credentials (apiKey, sharedSecret,
-// previousSharedSecret) from one secret.
-type VeriffWebhookCredentials struct {
-	Client GetSecretValueAPI
-	ID     string
-}
-
-var _ veriff.SecretSource = VeriffWebhookCredentials{}
-
-// Credentials implements veriff.SecretSource.
-func (v VeriffWebhookCredentials) Credentials(ctx context.Context) (veriff.Credentials, error) {
-	var c veriff.Credentials
-	err := JSON(ctx, v.Client, v.ID, &c)
-	return c, err
 }
 
 // VeriffAPICredentials reads the API key and shared secret of the same Veriff secret (the
