@@ -44,8 +44,8 @@ bench: tools
 	$(GO) build -o bin/kyc-local ./infra/local/run
 	infra/local/with-emulators.sh $(GO) run ./infra/local/bench -write BENCHMARKS.md
 	$(MAKE) bench-binaries
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./shared/webhook/ ./shared/webhookauth/
-	infra/local/with-emulators.sh $(GO) test -run '^$$' -bench . -benchmem -count 6 ./shared/compose/ ./shared/idwise/
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./shared/edge/webhook/ ./shared/vendors/idwise/idwiseauth/
+	infra/local/with-emulators.sh $(GO) test -run '^$$' -bench . -benchmem -count 6 ./shared/compose/ ./shared/vendors/idwise/
 
 # Function binaries: arm64 size, cold start (init, first response through the Runtime API),
 # peak RSS after 100 concurrent invocations (infra/local/lambdart BenchmarkBootstrap).

@@ -1,6 +1,6 @@
 // Command api is the Lambda behind the app API routes (POST /v1/journeys, GET
 // /v1/profiles/{referenceNo}, POST /v1/devices, DELETE /v1/devices/{deviceId}), behind
-// API Gateway's JWT authorizer. It only wires: see shared/compose and shared/appapi.
+// API Gateway's JWT authorizer. It only wires: see shared/compose and shared/edge/appapi.
 package main
 
 import (

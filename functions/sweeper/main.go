@@ -21,7 +21,7 @@ func main() {
 		slog.Error("load aws config", "error", err)
 		os.Exit(1)
 	}
-	h, err := compose.Sweeper(compose.Runtime{AWS: awsCfg, Getenv: os.Getenv})
+	h, err := compose.Schedule(compose.Runtime{AWS: awsCfg, Getenv: os.Getenv})
 	if err != nil {
 		slog.Error("configure sweeper function", "error", err)
 		os.Exit(1)

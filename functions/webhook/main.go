@@ -1,6 +1,6 @@
 // Command webhook is the Lambda behind POST /webhooks/idwise and POST /webhooks/veriff
 // (dispatched by route key). It only wires: see shared/compose for the configuration and
-// shared/webhook for the behaviour.
+// shared/edge/webhook for the behaviour.
 package main
 
 import (

@@ -4,7 +4,7 @@
 // configuration (TABLE_NAME, STATUS_TOPIC_ARN, IDWISE_API_SECRET_ARN, IDWISE_API_BASE_URL,
 // IDWISE_REGION ...) and the AWS SDK's standard configuration (credentials, AWS_REGION,
 // AWS_ENDPOINT_URL_*), so it works against AWS and against the local emulators alike. The
-// work is done by shared/ops; this file parses flags and prints.
+// work is done by shared/app/ops; this file parses flags and prints.
 package main
 
 import (
@@ -25,11 +25,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/kycbackend/kyc/shared/app/ops"
+	"github.com/kycbackend/kyc/shared/aws/s3images"
+	"github.com/kycbackend/kyc/shared/aws/sns"
 	"github.com/kycbackend/kyc/shared/compose"
-	"github.com/kycbackend/kyc/shared/ops"
-	"github.com/kycbackend/kyc/shared/s3images"
 )
 
 const usage = `kycctl: operate the KYC backend (AWS or the local emulators)
@@ -200,7 +201,7 @@ func (c *cli) tool(ctx context.Context, processing bool) (*ops.Ops, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load aws config: %w", err)
 	}
-	oc := ops.Config{DB: dynamodb.NewFromConfig(cfg), Table: c.getenv("TABLE_NAME"), Endpoints: sns.NewFromConfig(cfg)}
+	oc := ops.Config{DB: dynamodb.NewFromConfig(cfg), Table: c.getenv("TABLE_NAME"), Endpoints: sns.NewSender(awssns.NewFromConfig(cfg), 0)}
 	if processing {
 		p, err := compose.NewProcessing(compose.Runtime{AWS: cfg, Getenv: c.getenv, Metrics: io.Discard}, "kycctl")
 		if err != nil {

@@ -15,22 +15,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 	"github.com/kycbackend/kyc/shared/compose"
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
-	"github.com/kycbackend/kyc/shared/idwise"
-	"github.com/kycbackend/kyc/shared/idwise/idwisesim"
-	"github.com/kycbackend/kyc/shared/inbox"
-	"github.com/kycbackend/kyc/shared/veriff/veriffsim"
+	"github.com/kycbackend/kyc/shared/core/inbox"
+	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
+	"github.com/kycbackend/kyc/shared/vendors/veriff/veriffsim"
 )
 
 // TestCommands runs every command as an operator would, against the emulators, with the
-// configuration in the environment as the processor has it. shared/ops tests the logic in
+// configuration in the environment as the processor has it. shared/app/ops tests the logic in
 // depth; this checks the wiring, the flags, the output and the exit codes.
 func TestCommands(t *testing.T) {
 	ctx := context.Background()
-	cfg := ddbtest.AWSConfig(t)
-	db, table := ddbtest.NewTable(t)
+	cfg := dynamotest.AWSConfig(t)
+	db, table := dynamotest.NewTable(t)
 	topic, err := sns.NewFromConfig(cfg).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(table + "-status")})
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +59,7 @@ func TestCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := inbox.New(ddb.NewInbox(db, table), nil, time.Hour)
+	in := inbox.New(dynamo.NewInbox(db, table), nil, time.Hour)
 	deliver := func(body string) {
 		e, err := idwise.ParseEvent([]byte(body))
 		if err != nil {
@@ -68,7 +68,7 @@ func TestCommands(t *testing.T) {
 		if _, err := in.Accept(ctx, e); err != nil {
 			t.Fatal(err)
 		}
-		stored, _, err := ddb.NewInbox(db, table).Event(ctx, e.Provider, e.EventID)
+		stored, _, err := dynamo.NewInbox(db, table).Event(ctx, e.Provider, e.EventID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,8 +163,8 @@ func TestCommands(t *testing.T) {
 // configuration has it (the reference images in a bucket on moto), and never twice.
 func TestCompleteStepCommand(t *testing.T) {
 	ctx := context.Background()
-	cfg := ddbtest.AWSConfig(t)
-	_, table := ddbtest.NewTable(t)
+	cfg := dynamotest.AWSConfig(t)
+	_, table := dynamotest.NewTable(t)
 	topic, err := sns.NewFromConfig(cfg).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(table + "-status")})
 	if err != nil {
 		t.Fatal(err)

@@ -9,16 +9,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 
-	"github.com/kycbackend/kyc/shared/appapi"
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/devices"
-	"github.com/kycbackend/kyc/shared/endpoints"
-	"github.com/kycbackend/kyc/shared/metrics"
-	"github.com/kycbackend/kyc/shared/processor"
-	"github.com/kycbackend/kyc/shared/topic"
-	"github.com/kycbackend/kyc/shared/veriff/veriffapi"
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/metrics"
+	"github.com/kycbackend/kyc/shared/aws/sns"
+	"github.com/kycbackend/kyc/shared/core/devices"
+	"github.com/kycbackend/kyc/shared/core/processor"
+	"github.com/kycbackend/kyc/shared/edge/appapi"
+	"github.com/kycbackend/kyc/shared/vendors/veriff/veriffapi"
 )
 
 // APIConfig is the app API function's configuration.
@@ -124,14 +123,14 @@ func API(rt Runtime) (*appapi.Handler, error) {
 		return nil, err
 	}
 	rt.AWS, _ = traced(rt)
-	store := ddb.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention)
-	snsc := sns.NewFromConfig(rt.AWS)
+	store := dynamo.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention)
+	snsc := awssns.NewFromConfig(rt.AWS)
 	svc := processor.New(nil, processor.Deps{
 		Journeys: store, Profiles: store, Outbox: store, Events: store, Erasures: store,
 		Metrics:   metrics.New(rt.Metrics, "api"),
-		Publisher: topic.New(snsc, c.TopicARN),
+		Publisher: sns.NewPublisher(snsc, c.TopicARN),
 	})
-	devs := devices.New(store, endpoints.New(snsc, c.PlatformApps), c.MaxDevices)
+	devs := devices.New(store, sns.NewRegistry(snsc, c.PlatformApps), c.MaxDevices)
 	d := appapi.Deps{Profiles: store, Statuses: svc, Devices: devs, Claims: store, Erasures: store, Limiter: store}
 	veriffAPI, ok, err := VeriffAPI(rt)
 	if err != nil {

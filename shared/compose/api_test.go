@@ -28,12 +28,12 @@ import (
 	"github.com/kycbackend/kyc/infra/local/httpapi"
 	"github.com/kycbackend/kyc/infra/local/jwt"
 	"github.com/kycbackend/kyc/infra/local/provision"
-	"github.com/kycbackend/kyc/shared/appapi"
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 	"github.com/kycbackend/kyc/shared/compose"
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
-	"github.com/kycbackend/kyc/shared/devices"
-	"github.com/kycbackend/kyc/shared/kyc"
+	"github.com/kycbackend/kyc/shared/core/devices"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+	"github.com/kycbackend/kyc/shared/edge/appapi"
 )
 
 func TestLoadAPIConfig(t *testing.T) {
@@ -112,7 +112,7 @@ type apiStack struct {
 	t        *testing.T
 	url      string
 	key      *rsa.PrivateKey
-	store    *ddb.Store
+	store    *dynamo.Store
 	sns      *sns.Client
 	sqs      *sqs.Client
 	queueURL string
@@ -124,8 +124,8 @@ type apiStack struct {
 func newAPIStack(t *testing.T, extraEnv ...string) *apiStack {
 	t.Helper()
 	ctx := context.Background()
-	cfg := ddbtest.AWSConfig(t)
-	client, table := ddbtest.NewTable(t)
+	cfg := dynamotest.AWSConfig(t)
+	client, table := dynamotest.NewTable(t)
 	s := &apiStack{t: t, sns: sns.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg), apps: map[devices.Platform]string{}, table: table}
 	topic, err := s.sns.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(table + "-status")})
 	if err != nil {
@@ -163,14 +163,14 @@ func newAPIStack(t *testing.T, extraEnv ...string) *apiStack {
 	if err != nil {
 		t.Fatalf("API() = %v", err)
 	}
-	s.store = ddb.NewStore(client, table, time.Hour)
+	s.store = dynamo.NewStore(client, table, time.Hour)
 
 	s.key, err = rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
 	verifier := &jwt.Verifier{Key: &s.key.PublicKey, Issuer: testIssuer, Audience: []string{testAudience}}
-	tpl, err := provision.Load(ddbtest.TemplatePath())
+	tpl, err := provision.Load(dynamotest.TemplatePath())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -670,7 +670,7 @@ func TestAPISampleEvents(t *testing.T) {
 	if err != nil || len(files) != 4 {
 		t.Fatalf("events/api-*.json: %v %v, want 4 files", files, err)
 	}
-	h, err := compose.API(compose.Runtime{AWS: ddbtest.AWSConfig(t), Getenv: getenv(map[string]string{
+	h, err := compose.API(compose.Runtime{AWS: dynamotest.AWSConfig(t), Getenv: getenv(map[string]string{
 		"TABLE_NAME": s.table, "STATUS_TOPIC_ARN": s.topicARN,
 		"APNS_PLATFORM_APPLICATION_ARN": s.apps[devices.APNS], "FCM_PLATFORM_APPLICATION_ARN": s.apps[devices.FCM],
 	}), Metrics: io.Discard})

@@ -7,9 +7,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/idwise"
-	"github.com/kycbackend/kyc/shared/s3images"
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/s3images"
+	"github.com/kycbackend/kyc/shared/vendors/idwise"
 )
 
 // DefaultReferenceImageKeyTemplate is the default key of a reference image in its bucket.
@@ -48,7 +48,7 @@ func loadCustomStep(getenv Getenv, c *ProcessingConfig) error {
 // newCustomStep builds the custom step, or nil when none is configured. Reference images
 // are read from S3 with path-style addressing when an endpoint is configured (moto,
 // LocalStack: no bucket subdomains there).
-func newCustomStep(rt Runtime, c ProcessingConfig, api *idwise.Client, store *ddb.Store) (*idwise.CustomStep, error) {
+func newCustomStep(rt Runtime, c ProcessingConfig, api *idwise.Client, store *dynamo.Store) (*idwise.CustomStep, error) {
 	if c.CustomStep.StepID == "" {
 		return nil, nil
 	}

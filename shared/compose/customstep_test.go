@@ -18,13 +18,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 	"github.com/kycbackend/kyc/shared/compose"
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
-	"github.com/kycbackend/kyc/shared/idwise"
-	"github.com/kycbackend/kyc/shared/idwise/idwisesim"
-	"github.com/kycbackend/kyc/shared/inbox"
-	"github.com/kycbackend/kyc/shared/kyc"
+	"github.com/kycbackend/kyc/shared/core/inbox"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
 )
 
 const (
@@ -52,7 +52,7 @@ func faceJPEG(t testing.TB) []byte {
 func newCustomStepPipeline(t *testing.T, objects map[string][]byte) *pipeline {
 	t.Helper()
 	ctx := context.Background()
-	cfg := ddbtest.AWSConfig(t)
+	cfg := dynamotest.AWSConfig(t)
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	bucket := fmt.Sprintf("kyc-faces-%d", time.Now().UnixNano())
 	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
@@ -82,7 +82,7 @@ func stepsOf(sim *idwisesim.Server, journeyID string) []idwisesim.Step {
 
 func (p *pipeline) eventNote(e inbox.Event) string {
 	p.t.Helper()
-	pk, sk := ddb.EventKey(e.Provider, e.EventID)
+	pk, sk := dynamo.EventKey(e.Provider, e.EventID)
 	out, err := p.ddb.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(p.table),
 		Key:            map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk}},
 		ConsistentRead: aws.Bool(true)})
@@ -188,7 +188,7 @@ func TestCustomStepSubmitFailsThenRecovers(t *testing.T) {
 	if err := p.process(e); err == nil || errors.Is(err, kyc.ErrPermanent) {
 		t.Fatalf("Process() with IDWise down = %v, want a retryable error", err)
 	}
-	if state, pending := p.eventState(e); state != "pending" || pending != ddb.PendingValue {
+	if state, pending := p.eventState(e); state != "pending" || pending != dynamo.PendingValue {
 		t.Errorf("event = %q in %q, want still pending (the stream or the sweeper retries it)", state, pending)
 	}
 	if n, c := len(stepsOf(p.sim, "j-flaky")), p.sim.Completed("j-flaky"); n != 0 || c != 0 {

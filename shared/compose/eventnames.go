@@ -4,9 +4,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/kycbackend/kyc/shared/idwise"
-	"github.com/kycbackend/kyc/shared/processor"
-	"github.com/kycbackend/kyc/shared/veriff"
+	"github.com/kycbackend/kyc/shared/core/processor"
+	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/veriff"
 )
 
 // catalogued gives a vendor's resolver the catalogue of its event names, so that only those

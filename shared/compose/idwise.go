@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kycbackend/kyc/shared/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/idwise"
 )
 
 // loadIDWiseRecovery reads the IDWise settings of issue 14: the Get Spot Check Result path

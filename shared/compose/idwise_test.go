@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kycbackend/kyc/shared/idwise"
-	"github.com/kycbackend/kyc/shared/idwise/idwisesim"
-	"github.com/kycbackend/kyc/shared/kyc"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
 )
 
 // approve runs a Finished Journey that approves ref's journey.

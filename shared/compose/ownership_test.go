@@ -17,16 +17,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/kycbackend/kyc/shared/appapi"
+	"github.com/kycbackend/kyc/shared/app/ops"
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
 	"github.com/kycbackend/kyc/shared/compose"
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/idwise"
-	"github.com/kycbackend/kyc/shared/idwise/idwisesim"
-	"github.com/kycbackend/kyc/shared/kyc"
-	"github.com/kycbackend/kyc/shared/ops"
-	"github.com/kycbackend/kyc/shared/processor"
-	"github.com/kycbackend/kyc/shared/veriff"
-	"github.com/kycbackend/kyc/shared/veriff/veriffsim"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+	"github.com/kycbackend/kyc/shared/core/processor"
+	"github.com/kycbackend/kyc/shared/edge/appapi"
+	"github.com/kycbackend/kyc/shared/edge/stream"
+	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
+	"github.com/kycbackend/kyc/shared/vendors/veriff"
+	"github.com/kycbackend/kyc/shared/vendors/veriff/veriffsim"
 )
 
 // ownedWorld is the processing side in JourneyOwnership claimed mode and the app API on
@@ -34,7 +35,7 @@ import (
 type ownedWorld struct {
 	*pipeline
 	api    *appapi.Handler
-	stream *processor.StreamHandler
+	stream *stream.Handler
 }
 
 func newOwnedWorld(t *testing.T, extraEnv ...string) *ownedWorld {
@@ -46,7 +47,7 @@ func newOwnedWorld(t *testing.T, extraEnv ...string) *ownedWorld {
 		t.Fatalf("API() = %v", err)
 	}
 	return &ownedWorld{pipeline: p, api: h,
-		stream: processor.NewStreamHandler(p.proc.Service, ddb.DecodeStreamEvent).WithClaims(ddb.DecodeStreamClaim)}
+		stream: stream.New(p.proc.Service, dynamo.DecodeStreamEvent).WithClaims(dynamo.DecodeStreamClaim)}
 }
 
 // claim is POST /v1/journeys by ref (the authorizer's claims, as API Gateway passes them).
@@ -67,7 +68,7 @@ func (w *ownedWorld) claim(ref, journeyID string) events.APIGatewayV2HTTPRespons
 func (w *ownedWorld) streamClaim(provider, journeyID string) {
 	w.t.Helper()
 	out, err := w.ddb.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(w.table),
-		Key: ddb.ClaimKey(provider, journeyID), ConsistentRead: aws.Bool(true)})
+		Key: dynamo.ClaimKey(provider, journeyID), ConsistentRead: aws.Bool(true)})
 	if err != nil || out.Item == nil {
 		w.t.Fatalf("claim item of %s: %v %v", journeyID, out, err)
 	}
@@ -160,8 +161,8 @@ func TestOutcomeBeforeClaimIsAppliedOnClaim(t *testing.T) {
 	w.journey("j-early", "early-user", "Complete", "", "Complete")
 	e, _ := w.deliver(body(idwise.FinishedJourney, "ev-early", "j-early", "early-user"))
 	w.mustProcess(e)
-	if st, pending := w.eventState(e); st != string(processor.AwaitingClaim) || pending != ddb.AwaitingValue {
-		t.Fatalf("before the claim: state %q pending %q, want awaiting_claim in %s", st, pending, ddb.AwaitingValue)
+	if st, pending := w.eventState(e); st != string(processor.AwaitingClaim) || pending != dynamo.AwaitingValue {
+		t.Fatalf("before the claim: state %q pending %q, want awaiting_claim in %s", st, pending, dynamo.AwaitingValue)
 	}
 	if n := w.sim.Requests(idwisesim.EndpointJourney); n != 0 {
 		t.Errorf("IDWise called %d times for an unclaimed journey, want 0", n)
@@ -217,7 +218,7 @@ func TestSweeperReleasesAwaitingEvents(t *testing.T) {
 	// Never claimed, past the wait (its receivedAt set 8 days back): failed.
 	old, _ := w.deliver(body(idwise.FinishedJourney, "ev-never", "j-never", "swept-user"))
 	w.mustProcess(old)
-	pk, sk := ddb.EventKey(old.Provider, old.EventID)
+	pk, sk := dynamo.EventKey(old.Provider, old.EventID)
 	if _, err := w.ddb.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: aws.String(w.table),
 		Key:              map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk}},
 		UpdateExpression: aws.String("SET receivedAt = :r"),
@@ -228,7 +229,7 @@ func TestSweeperReleasesAwaitingEvents(t *testing.T) {
 	if _, err := sw.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if st, pending := w.eventState(old); st != string(processor.Failed) || pending != ddb.FailedValue {
+	if st, pending := w.eventState(old); st != string(processor.Failed) || pending != dynamo.FailedValue {
 		t.Errorf("never claimed past the wait: state %q pending %q, want failed in FAILED", st, pending)
 	}
 	if !strings.Contains(w.eventNote(old), "unclaimed after") {
@@ -274,7 +275,7 @@ func TestOwnershipAttacks(t *testing.T) {
 			w.emf.Reset()
 			e, _ := w.deliver(body(idwise.FinishedJourney, "ev-attack", "j-1", tt.bodyRef))
 			w.mustProcess(e)
-			if st, pending := w.eventState(e); st != string(processor.Failed) || pending != ddb.FailedValue {
+			if st, pending := w.eventState(e); st != string(processor.Failed) || pending != dynamo.FailedValue {
 				t.Errorf("state %q pending %q, want failed, listed for operators", st, pending)
 			}
 			if note := w.eventNote(e); !strings.Contains(note, tt.wantNote) || strings.Contains(note, "victim") {

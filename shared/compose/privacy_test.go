@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/kycbackend/kyc/shared/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/idwise"
 )
 
 // The privacy test of issue 13: after a full IDWise journey and a full Veriff journey,

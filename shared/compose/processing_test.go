@@ -23,15 +23,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
+	"github.com/kycbackend/kyc/shared/aws/metrics"
 	"github.com/kycbackend/kyc/shared/compose"
 	"github.com/kycbackend/kyc/shared/compose/composetest"
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
-	"github.com/kycbackend/kyc/shared/idwise"
-	"github.com/kycbackend/kyc/shared/idwise/idwisesim"
-	"github.com/kycbackend/kyc/shared/inbox"
-	"github.com/kycbackend/kyc/shared/kyc"
-	"github.com/kycbackend/kyc/shared/metrics"
+	"github.com/kycbackend/kyc/shared/core/inbox"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
 )
 
 // pipeline is the processing side against the emulators: the table on DynamoDB Local,
@@ -39,7 +39,7 @@ import (
 type pipeline struct {
 	t        testing.TB
 	proc     *compose.Processing
-	inbox    *ddb.Inbox
+	inbox    *dynamo.Inbox
 	sim      *idwisesim.Server
 	sqs      *sqs.Client
 	queueURL string
@@ -53,7 +53,7 @@ type pipeline struct {
 
 func newPipeline(t testing.TB, extraEnv ...string) *pipeline {
 	t.Helper()
-	cfg := ddbtest.AWSConfig(t)
+	cfg := dynamotest.AWSConfig(t)
 	p := &pipeline{t: t, ddbCalls: &ddbTransport{next: http.DefaultTransport}}
 	cfg.HTTPClient = &http.Client{Transport: p.ddbCalls}
 	e := composetest.New(t, &cfg)
@@ -67,7 +67,7 @@ func newPipeline(t testing.TB, extraEnv ...string) *pipeline {
 	if err != nil {
 		t.Fatalf("NewProcessing() = %v", err)
 	}
-	p.inbox = ddb.NewInbox(p.ddb, p.table)
+	p.inbox = dynamo.NewInbox(p.ddb, p.table)
 	p.cfg = cfg
 	return p
 }
@@ -120,7 +120,7 @@ func (p *pipeline) profile(ref string) kyc.Profile {
 
 func (p *pipeline) eventState(e inbox.Event) (state, pending string) {
 	p.t.Helper()
-	pk, sk := ddb.EventKey(e.Provider, e.EventID)
+	pk, sk := dynamo.EventKey(e.Provider, e.EventID)
 	out, err := p.ddb.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(p.table),
 		Key:            map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk}},
 		ConsistentRead: aws.Bool(true)})
@@ -314,7 +314,7 @@ func TestIDWiseOutageThenRecovery(t *testing.T) {
 		if err := p.process(e); err == nil {
 			break
 		}
-		if state, pending := p.eventState(e); state != "pending" || pending != ddb.PendingValue {
+		if state, pending := p.eventState(e); state != "pending" || pending != dynamo.PendingValue {
 			t.Fatalf("after a failed attempt: state=%q pending=%q, want untouched and pending", state, pending)
 		}
 	}
@@ -355,10 +355,10 @@ func TestPermanentIDWiseErrorsMarkFailed(t *testing.T) {
 				t.Errorf("journey requests = %d, want 1 (no retries of a permanent error)", n)
 			}
 			state, pending := p.eventState(e)
-			if state != "failed" || pending != ddb.FailedValue {
-				t.Errorf("state=%q pending=%q, want failed and listed under %s for operators", state, pending, ddb.FailedValue)
+			if state != "failed" || pending != dynamo.FailedValue {
+				t.Errorf("state=%q pending=%q, want failed and listed under %s for operators", state, pending, dynamo.FailedValue)
 			}
-			failed, err := p.proc.Store.Pending(context.Background(), ddb.FailedValue, time.Now().Add(time.Minute), 10)
+			failed, err := p.proc.Store.Pending(context.Background(), dynamo.FailedValue, time.Now().Add(time.Minute), 10)
 			if err != nil || len(failed) == 0 {
 				t.Errorf("FAILED index lists %d items (%v), want the event", len(failed), err)
 			}
@@ -380,11 +380,11 @@ func TestSNSOutageIsHealedByTheSweeperWithTheSameID(t *testing.T) {
 	if got := p.profile("rs").Status; got != kyc.Approved {
 		t.Fatalf("status = %s, want APPROVED even with SNS down", got)
 	}
-	unsent, err := p.proc.Store.Pending(context.Background(), ddb.OutboxValue, time.Now().Add(time.Minute), 10)
+	unsent, err := p.proc.Store.Pending(context.Background(), dynamo.OutboxValue, time.Now().Add(time.Minute), 10)
 	if err != nil || len(unsent) != 1 {
 		t.Fatalf("outbox holds %d unsent (%v), want 1", len(unsent), err)
 	}
-	want, _ := ddb.DecodeOutbox(unsent[0])
+	want, _ := dynamo.DecodeOutbox(unsent[0])
 
 	sw, err := compose.Sweeper(p.runtime())
 	if err != nil {
@@ -558,7 +558,7 @@ func TestSampleStreamAndScheduleEvents(t *testing.T) {
 	}
 	p.journey("6720a1b2c3d4e5f6a7b8c22e", "customer-0001", "Complete", "", "Complete")
 	// The item the record is about, as the webhook wrote it.
-	item, err := ddb.FromStreamImage(ev.Records[0].Change.NewImage)
+	item, err := dynamo.FromStreamImage(ev.Records[0].Change.NewImage)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -600,7 +600,7 @@ func TestSampleStreamAndScheduleEvents(t *testing.T) {
 	if err := json.Unmarshal(raw, &sched); err != nil || sched.DetailType != "Scheduled Event" {
 		t.Fatalf("not a schedule event: %v", err)
 	}
-	sw, err := compose.Sweeper(p.runtime())
+	sw, err := compose.Schedule(p.runtime())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,19 +10,21 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/endpoint"
-	"github.com/kycbackend/kyc/shared/idwise"
-	"github.com/kycbackend/kyc/shared/kyc"
-	"github.com/kycbackend/kyc/shared/metrics"
-	"github.com/kycbackend/kyc/shared/processor"
-	"github.com/kycbackend/kyc/shared/secrets"
-	"github.com/kycbackend/kyc/shared/sweeper"
-	"github.com/kycbackend/kyc/shared/topic"
-	"github.com/kycbackend/kyc/shared/tracing"
-	"github.com/kycbackend/kyc/shared/veriff"
+	"github.com/kycbackend/kyc/shared/app/sweeper"
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/metrics"
+	"github.com/kycbackend/kyc/shared/aws/secrets"
+	"github.com/kycbackend/kyc/shared/aws/sns"
+	"github.com/kycbackend/kyc/shared/aws/tracing"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+	"github.com/kycbackend/kyc/shared/core/processor"
+	"github.com/kycbackend/kyc/shared/edge/schedule"
+	"github.com/kycbackend/kyc/shared/edge/stream"
+	"github.com/kycbackend/kyc/shared/vendors/endpoint"
+	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/veriff"
 )
 
 // ProcessingConfig is the configuration shared by the processor and the sweeper.
@@ -168,7 +170,7 @@ func days(getenv Getenv, name string, def time.Duration) (time.Duration, error) 
 // sweeper and the operator tool.
 type Processing struct {
 	Service *processor.Service
-	Store   *ddb.Store
+	Store   *dynamo.Store
 	IDWise  *idwise.Client // the IDWise API (kycctl erase asks it to delete personal data)
 	Config  ProcessingConfig
 	// CustomStep is the IDWise custom journey step; nil when not configured.
@@ -190,7 +192,7 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("idwise client: %w", err)
 	}
-	store := ddb.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention).WithJourneyRetention(c.JourneyRetention)
+	store := dynamo.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention).WithJourneyRetention(c.JourneyRetention)
 	emf := metrics.New(rt.Metrics, service)
 	cs, err := newCustomStep(rt, c, api, store)
 	if err != nil {
@@ -206,19 +208,19 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 		veriff.Provider: veriff.NewResolver(vp).WithProfiles(store),
 	}), processor.Deps{
 		Journeys: store, Profiles: store, Outbox: store, Events: store, Metrics: emf, Erasures: store,
-		Publisher: topic.New(sns.NewFromConfig(rt.AWS), c.TopicARN),
+		Publisher: sns.NewPublisher(awssns.NewFromConfig(rt.AWS), c.TopicARN),
 		Ownership: c.Ownership, Claims: store, ClaimWait: c.ClaimWait,
 	})
 	return &Processing{Service: svc, Store: store, IDWise: api, Config: c, CustomStep: cs}, nil
 }
 
 // Processor builds the stream handler of the processor function.
-func Processor(rt Runtime) (*processor.StreamHandler, error) {
+func Processor(rt Runtime) (*stream.Handler, error) {
 	p, err := NewProcessing(rt, "processor")
 	if err != nil {
 		return nil, err
 	}
-	return processor.NewStreamHandler(p.Service, ddb.DecodeStreamEvent).WithClaims(ddb.DecodeStreamClaim), nil
+	return stream.New(p.Service, dynamo.DecodeStreamEvent).WithClaims(dynamo.DecodeStreamClaim), nil
 }
 
 // Sweeper builds the sweeper of the scheduled sweeper function.
@@ -229,6 +231,16 @@ func Sweeper(rt Runtime) (*sweeper.Sweeper, error) {
 	}
 	return sweeper.New(p.Store, p.Service, metrics.New(rt.Metrics, "sweeper"),
 		sweeper.Config{MinAge: p.Config.SweepMinAge, Limit: p.Config.SweepLimit}), nil
+}
+
+// Schedule builds the Lambda handler of the scheduled sweeper function: the sweeper behind
+// its schedule edge.
+func Schedule(rt Runtime) (*schedule.Handler, error) {
+	sw, err := Sweeper(rt)
+	if err != nil {
+		return nil, err
+	}
+	return schedule.New(sw), nil
 }
 
 // measuredFetcher records the IDWise API's latency and errors as metrics.

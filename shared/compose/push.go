@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/kyc"
-	"github.com/kycbackend/kyc/shared/metrics"
-	"github.com/kycbackend/kyc/shared/push"
-	"github.com/kycbackend/kyc/shared/push/snspush"
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/metrics"
+	"github.com/kycbackend/kyc/shared/aws/sns"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+	"github.com/kycbackend/kyc/shared/core/push"
+	"github.com/kycbackend/kyc/shared/edge/queue"
 )
 
 // PushConfig is the push function's configuration.
@@ -49,7 +50,7 @@ func LoadPushConfig(getenv Getenv) (PushConfig, error) {
 }
 
 // Push builds the queue handler of the push function from its environment.
-func Push(rt Runtime) (*push.Handler, error) {
+func Push(rt Runtime) (*queue.Handler, error) {
 	c, err := LoadPushConfig(rt.Getenv)
 	if err != nil {
 		return nil, err
@@ -59,9 +60,9 @@ func Push(rt Runtime) (*push.Handler, error) {
 		return nil, fmt.Errorf("push templates: %w", err)
 	}
 	rt.AWS, _ = traced(rt)
-	store := ddb.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention)
-	sender := snspush.New(sns.NewFromConfig(rt.AWS), snspush.DefaultTimeout)
+	store := dynamo.NewStore(dynamodb.NewFromConfig(rt.AWS), c.Table, c.Retention)
+	sender := sns.NewSender(awssns.NewFromConfig(rt.AWS), sns.DefaultSendTimeout)
 	n := push.New(store, store, sender, tpl, metrics.New(rt.Metrics, "push"), push.Config{
-		Statuses: c.Statuses, MinTimeLeft: snspush.DefaultTimeout + 2*time.Second})
-	return push.NewHandler(n), nil
+		Statuses: c.Statuses, MinTimeLeft: sns.DefaultSendTimeout + 2*time.Second})
+	return queue.New(n), nil
 }

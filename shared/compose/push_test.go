@@ -22,11 +22,12 @@ import (
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 	"github.com/kycbackend/kyc/shared/compose"
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
-	"github.com/kycbackend/kyc/shared/kyc"
-	"github.com/kycbackend/kyc/shared/push"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+	"github.com/kycbackend/kyc/shared/core/push"
+	"github.com/kycbackend/kyc/shared/edge/queue"
 )
 
 // pushWorld is the push function against the emulators: the table on DynamoDB Local,
@@ -55,8 +56,8 @@ type sentPush struct {
 
 func newPushWorld(t *testing.T) *pushWorld {
 	t.Helper()
-	cfg := ddbtest.AWSConfig(t)
-	client, table := ddbtest.NewTable(t)
+	cfg := dynamotest.AWSConfig(t)
+	client, table := dynamotest.NewTable(t)
 	w := &pushWorld{t: t, ddb: client, table: table, apps: map[string]string{}, fail: map[string]error{}}
 	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
 		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("recordPushes",
@@ -100,7 +101,7 @@ func newPushWorld(t *testing.T) *pushWorld {
 }
 
 // handler builds the push function as functions/push/main.go does.
-func (w *pushWorld) handler(kv ...string) *push.Handler {
+func (w *pushWorld) handler(kv ...string) *queue.Handler {
 	w.t.Helper()
 	h, err := compose.Push(compose.Runtime{AWS: w.cfg, Metrics: io.Discard,
 		Getenv: getenv(with(map[string]string{"TABLE_NAME": w.table}, kv...))})
@@ -110,7 +111,7 @@ func (w *pushWorld) handler(kv ...string) *push.Handler {
 	return h
 }
 
-// device registers a device as the app API stores it (the contract of shared/ddb/devices.go):
+// device registers a device as the app API stores it (the contract of shared/aws/dynamo/devices.go):
 // an SNS endpoint on moto and the device item in the profile's partition.
 func (w *pushWorld) device(ref, id, platform, locale string) string {
 	w.t.Helper()
@@ -143,7 +144,7 @@ func (w *pushWorld) device(ref, id, platform, locale string) string {
 func (w *pushWorld) deviceExists(ref, id string) bool {
 	w.t.Helper()
 	out, err := w.ddb.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(w.table),
-		Key: ddb.DeviceKey(ref, id), ConsistentRead: aws.Bool(true)})
+		Key: dynamo.DeviceKey(ref, id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func (w *pushWorld) endpointExists(arn string) bool {
 func (w *pushWorld) marker(eventID, deviceID string) map[string]types.AttributeValue {
 	w.t.Helper()
 	out, err := w.ddb.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(w.table),
-		Key: ddb.PushKey(eventID, deviceID), ConsistentRead: aws.Bool(true)})
+		Key: dynamo.PushKey(eventID, deviceID), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -281,7 +282,7 @@ func TestStatusChangeReachesEveryDeviceOfTheUserAndNoOther(t *testing.T) {
 		})
 	}
 	m := w.marker(ev.ID, "alice-ios")
-	if st, _ := m["state"].(*types.AttributeValueMemberS); st == nil || st.Value != ddb.PushSent || m["messageId"] == nil || m["expiresAt"] == nil {
+	if st, _ := m["state"].(*types.AttributeValueMemberS); st == nil || st.Value != dynamo.PushSent || m["messageId"] == nil || m["expiresAt"] == nil {
 		t.Errorf("push marker = %v, want state sent with messageId and expiresAt (TTL)", m)
 	}
 }
@@ -389,7 +390,7 @@ func TestTransientFailureRetriesOnlyTheFailedDevice(t *testing.T) {
 	if err != nil || !slices.Equal(failedIDs(resp), []string{delivery.Records[0].MessageId}) {
 		t.Fatalf("Handle() = %+v, %v, want the message reported as failed", resp, err)
 	}
-	if st, _ := w.marker(ev.ID, "erin-flaky")["state"].(*types.AttributeValueMemberS); st == nil || st.Value != ddb.PushReleased {
+	if st, _ := w.marker(ev.ID, "erin-flaky")["state"].(*types.AttributeValueMemberS); st == nil || st.Value != dynamo.PushReleased {
 		t.Errorf("marker of the failed device = %v, want released", w.marker(ev.ID, "erin-flaky"))
 	}
 	w.mu.Lock()

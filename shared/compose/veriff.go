@@ -1,7 +1,6 @@
 package compose
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -9,12 +8,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/inbox"
-	"github.com/kycbackend/kyc/shared/metrics"
-	"github.com/kycbackend/kyc/shared/secrets"
-	"github.com/kycbackend/kyc/shared/veriff"
-	"github.com/kycbackend/kyc/shared/webhook"
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/metrics"
+	"github.com/kycbackend/kyc/shared/aws/secrets"
+	"github.com/kycbackend/kyc/shared/core/inbox"
+	"github.com/kycbackend/kyc/shared/edge/webhook"
+	"github.com/kycbackend/kyc/shared/vendors/veriff"
 )
 
 // VeriffConfig is the Veriff part of the webhook function's configuration.
@@ -59,29 +58,15 @@ func VeriffWebhook(rt Runtime) (*webhook.Handler, error) {
 		return nil, err
 	}
 	rt.AWS, _ = traced(rt)
-	auth, err := veriff.NewAuthenticatorConfig(veriffSecret{client: secretsmanager.NewFromConfig(rt.AWS), id: c.SecretID},
+	auth, err := veriff.NewAuthenticatorConfig(secrets.VeriffWebhookCredentials{Client: secretsmanager.NewFromConfig(rt.AWS), ID: c.SecretID},
 		veriff.AuthConfig{MaxAge: c.SecretMaxAge})
 	if err != nil {
 		return nil, fmt.Errorf("veriff webhook auth: %w", err)
 	}
 	emf := metrics.New(rt.Metrics, "webhook")
-	in := inbox.New(ddb.NewInbox(dynamodb.NewFromConfig(rt.AWS), c.Table), emf, c.Retention)
+	in := inbox.New(dynamo.NewInbox(dynamodb.NewFromConfig(rt.AWS), c.Table), emf, c.Retention)
 	parser := veriff.Parser{Reference: c.Reference, Strip: c.Strip}
 	h := webhook.New(veriff.Provider, auth, in, parser.ParseEvent, emf)
 	h.Redactor = parser.Redact // a quarantined JSON body loses the same sections
 	return h, nil
-}
-
-// veriffSecret loads the Veriff webhook credentials from one Secrets Manager secret.
-type veriffSecret struct {
-	client secrets.GetSecretValueAPI
-	id     string
-}
-
-var _ veriff.SecretSource = veriffSecret{}
-
-func (s veriffSecret) Credentials(ctx context.Context) (veriff.Credentials, error) {
-	var c veriff.Credentials
-	err := secrets.JSON(ctx, s.client, s.id, &c)
-	return c, err
 }

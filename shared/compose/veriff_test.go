@@ -19,9 +19,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/kycbackend/kyc/shared/compose"
-	"github.com/kycbackend/kyc/shared/inbox"
-	"github.com/kycbackend/kyc/shared/kyc"
-	"github.com/kycbackend/kyc/shared/veriff"
+	"github.com/kycbackend/kyc/shared/core/inbox"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+	"github.com/kycbackend/kyc/shared/vendors/veriff"
 )
 
 const (

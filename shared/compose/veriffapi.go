@@ -1,15 +1,15 @@
 package compose
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/kycbackend/kyc/shared/kyc"
-	"github.com/kycbackend/kyc/shared/veriff"
-	"github.com/kycbackend/kyc/shared/veriff/veriffapi"
+	"github.com/kycbackend/kyc/shared/aws/secrets"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+	"github.com/kycbackend/kyc/shared/vendors/veriff"
+	"github.com/kycbackend/kyc/shared/vendors/veriff/veriffapi"
 )
 
 // VeriffAPI builds the Veriff REST client (session creation, decision re-fetch) from
@@ -22,26 +22,12 @@ func VeriffAPI(rt Runtime) (*veriffapi.Client, bool, error) {
 		return nil, false, nil
 	}
 	rt.AWS, _ = traced(rt)
-	src := veriffAPISecret{veriffSecret{client: secretsmanager.NewFromConfig(rt.AWS), id: id}}
+	src := secrets.VeriffAPICredentials{Client: secretsmanager.NewFromConfig(rt.AWS), ID: id}
 	c, err := veriffapi.New(veriffapi.Config{BaseURL: rt.Getenv("VERIFF_API_BASE_URL")}, src, nil)
 	if err != nil {
 		return nil, true, fmt.Errorf("VERIFF_API_BASE_URL: %w", err)
 	}
 	return c, true, nil
-}
-
-// veriffAPISecret reads the API key and shared secret of the Veriff secret (the current
-// shared secret: the API signs with it).
-type veriffAPISecret struct{ s veriffSecret }
-
-var _ veriffapi.CredentialSource = veriffAPISecret{}
-
-func (v veriffAPISecret) Credentials(ctx context.Context) (veriffapi.Credentials, error) {
-	c, err := v.s.Credentials(ctx)
-	if err != nil {
-		return veriffapi.Credentials{}, fmt.Errorf("read veriff secret: %w", err)
-	}
-	return veriffapi.Credentials{APIKey: c.APIKey, SharedSecret: c.SharedSecret}, nil
 }
 
 // LoadVeriffPolicy reads the Veriff status policy of the processor:

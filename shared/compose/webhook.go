@@ -20,15 +20,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/kycbackend/kyc/shared/apigw"
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/idwise"
-	"github.com/kycbackend/kyc/shared/inbox"
-	"github.com/kycbackend/kyc/shared/metrics"
-	"github.com/kycbackend/kyc/shared/secrets"
-	"github.com/kycbackend/kyc/shared/tracing"
-	"github.com/kycbackend/kyc/shared/webhook"
-	"github.com/kycbackend/kyc/shared/webhookauth"
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/metrics"
+	"github.com/kycbackend/kyc/shared/aws/secrets"
+	"github.com/kycbackend/kyc/shared/aws/tracing"
+	"github.com/kycbackend/kyc/shared/core/inbox"
+	"github.com/kycbackend/kyc/shared/edge/apigw"
+	"github.com/kycbackend/kyc/shared/edge/webhook"
+	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/idwise/idwiseauth"
 )
 
 // Getenv reads one environment variable (os.Getenv, or a map in tests and locally).
@@ -45,7 +45,7 @@ type Runtime struct {
 // WebhookConfig is the IDWise webhook function's configuration.
 type WebhookConfig struct {
 	Table        string
-	AuthMode     webhookauth.Mode
+	AuthMode     idwiseauth.Mode
 	HeaderName   string
 	SecretID     string
 	AllowedCIDRs []string
@@ -59,7 +59,7 @@ type WebhookConfig struct {
 func LoadWebhookConfig(getenv Getenv) (WebhookConfig, error) {
 	c := WebhookConfig{
 		Table:      getenv("TABLE_NAME"),
-		AuthMode:   webhookauth.Mode(strings.ToLower(strings.TrimSpace(getenv("IDWISE_WEBHOOK_AUTH")))),
+		AuthMode:   idwiseauth.Mode(strings.ToLower(strings.TrimSpace(getenv("IDWISE_WEBHOOK_AUTH")))),
 		HeaderName: getenv("IDWISE_WEBHOOK_HEADER"),
 		SecretID:   getenv("IDWISE_WEBHOOK_SECRET_ARN"),
 		Retention:  30 * 24 * time.Hour,
@@ -70,7 +70,7 @@ func LoadWebhookConfig(getenv Getenv) (WebhookConfig, error) {
 	if c.AuthMode == "" {
 		return c, fmt.Errorf("IDWISE_WEBHOOK_AUTH is required (basic, bearer, header or none)")
 	}
-	if c.AuthMode != webhookauth.ModeNone && c.SecretID == "" {
+	if c.AuthMode != idwiseauth.ModeNone && c.SecretID == "" {
 		return c, fmt.Errorf("IDWISE_WEBHOOK_SECRET_ARN is required for auth mode %s", c.AuthMode)
 	}
 	for _, s := range strings.Split(getenv("IDWISE_ALLOWED_CIDRS"), ",") {
@@ -78,7 +78,7 @@ func LoadWebhookConfig(getenv Getenv) (WebhookConfig, error) {
 			c.AllowedCIDRs = append(c.AllowedCIDRs, s)
 		}
 	}
-	if c.AuthMode == webhookauth.ModeNone {
+	if c.AuthMode == idwiseauth.ModeNone {
 		if err := realAllowList(c.AllowedCIDRs); err != nil {
 			return c, err
 		}
@@ -143,18 +143,18 @@ func IDWiseWebhook(rt Runtime) (*webhook.Handler, error) {
 		return nil, err
 	}
 	rt.AWS, _ = traced(rt)
-	var source webhookauth.SecretSource
-	if c.AuthMode != webhookauth.ModeNone {
-		source = secrets.WebhookCredentials{Client: secretsmanager.NewFromConfig(rt.AWS), ID: c.SecretID}
+	var source idwiseauth.SecretSource
+	if c.AuthMode != idwiseauth.ModeNone {
+		source = secrets.IDWiseWebhookCredentials{Client: secretsmanager.NewFromConfig(rt.AWS), ID: c.SecretID}
 	}
-	auth, err := webhookauth.New(webhookauth.Config{
+	auth, err := idwiseauth.New(idwiseauth.Config{
 		Mode: c.AuthMode, HeaderName: c.HeaderName, AllowedCIDRs: c.AllowedCIDRs, MaxAge: c.SecretMaxAge,
 	}, source)
 	if err != nil {
 		return nil, fmt.Errorf("webhook auth: %w", err)
 	}
 	emf := metrics.New(rt.Metrics, "webhook")
-	in := inbox.New(ddb.NewInbox(dynamodb.NewFromConfig(rt.AWS), c.Table), emf, c.Retention)
+	in := inbox.New(dynamo.NewInbox(dynamodb.NewFromConfig(rt.AWS), c.Table), emf, c.Retention)
 	return webhook.New(idwise.Provider, auth, in, idwise.ParseEvent, emf), nil
 }
 

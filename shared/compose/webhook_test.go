@@ -22,11 +22,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 	"github.com/kycbackend/kyc/shared/compose"
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
-	"github.com/kycbackend/kyc/shared/inbox/inboxtest"
-	"github.com/kycbackend/kyc/shared/webhook"
+	"github.com/kycbackend/kyc/shared/core/inbox/inboxtest"
+	"github.com/kycbackend/kyc/shared/edge/webhook"
 )
 
 func TestLoadWebhookConfig(t *testing.T) {
@@ -149,8 +149,8 @@ const eventsToken = "local-webhook-secret"
 
 func newStack(t testing.TB, extraEnv ...string) stack {
 	t.Helper()
-	cfg := ddbtest.AWSConfig(t)
-	client, table := ddbtest.NewTable(t)
+	cfg := dynamotest.AWSConfig(t)
+	client, table := dynamotest.NewTable(t)
 	tr := &ddbTransport{next: http.DefaultTransport}
 	cfg.HTTPClient = &http.Client{Transport: tr}
 
@@ -403,8 +403,8 @@ func BenchmarkWebhookOnDynamoDBLocal(b *testing.B) {
 // BenchmarkBareConditionalPutItem writes the same inbox item with one conditional
 // PutItem and nothing else (no auth, no parsing, no HTTP framing).
 func BenchmarkBareConditionalPutItem(b *testing.B) {
-	client, table := ddbtest.NewTable(b)
-	store := ddb.NewInbox(client, table)
+	client, table := dynamotest.NewTable(b)
+	store := dynamo.NewInbox(client, table)
 	ctx := context.Background()
 	i := 0
 	b.ReportAllocs()

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/kycbackend/kyc/infra/local/provision"
-	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 )
 
 // concurrentInvocations is how many invocations the peak RSS figure is taken after.
@@ -37,7 +37,7 @@ const concurrentInvocations = 100
 // build for this machine (same recipe, GOARCH of this machine; see TestFunctionBinaries);
 // the emulators' latency (DynamoDB Local, moto, the IDWise simulator) is included.
 func BenchmarkBootstrap(b *testing.B) {
-	cfg := ddbtest.AWSConfig(b)
+	cfg := dynamotest.AWSConfig(b)
 	tpl, err := provision.Load(filepath.Join(root, "template.yaml"))
 	if err != nil {
 		b.Fatal(err)

@@ -26,13 +26,13 @@ import (
 	"github.com/kycbackend/kyc/infra/local/lambdart"
 	"github.com/kycbackend/kyc/infra/local/provision"
 	"github.com/kycbackend/kyc/infra/local/stack"
-	"github.com/kycbackend/kyc/shared/ddb"
-	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
-	"github.com/kycbackend/kyc/shared/idwise"
-	"github.com/kycbackend/kyc/shared/idwise/idwisesim"
-	"github.com/kycbackend/kyc/shared/inbox"
-	"github.com/kycbackend/kyc/shared/kyc"
-	"github.com/kycbackend/kyc/shared/sweeper"
+	"github.com/kycbackend/kyc/shared/app/sweeper"
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
+	"github.com/kycbackend/kyc/shared/core/inbox"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
 )
 
 // root is the repository: the Makefile, template.yaml and events/.
@@ -200,7 +200,7 @@ func match(name string, raw []byte, routes map[string]string) (sample, string) {
 // -ldflags="-s -w" are identical, only the architecture differs so that they can execute.
 // BenchmarkBootstrap builds the real arm64 binaries too, for their size.
 func TestFunctionBinaries(t *testing.T) {
-	cfg := ddbtest.AWSConfig(t)
+	cfg := dynamotest.AWSConfig(t)
 	tpl, err := provision.Load(filepath.Join(root, "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -474,7 +474,7 @@ func streamSample(tb testing.TB, w *world, s sample) check {
 	}
 	var keys []map[string]types.AttributeValue
 	for _, rec := range ev.Records {
-		item, err := ddb.FromStreamImage(rec.Change.NewImage)
+		item, err := dynamo.FromStreamImage(rec.Change.NewImage)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -553,12 +553,12 @@ func scheduleSample(tb testing.TB, w *world, s sample) check {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := inbox.New(ddb.NewInbox(w.ddb, w.table), nil, time.Hour).Accept(context.Background(), e); err != nil {
+	if _, err := inbox.New(dynamo.NewInbox(w.ddb, w.table), nil, time.Hour).Accept(context.Background(), e); err != nil {
 		tb.Fatalf("leave a stuck event: %v", err)
 	}
 	w.claim(tb, jid, ref)
 	w.sim.SetJourney(idwise.Journey{JourneyID: jid, ReferenceNumber: ref, SystemDecision: "Complete", FinalDecision: "Complete"})
-	pk, sk := ddb.EventKey(e.Provider, e.EventID)
+	pk, sk := dynamo.EventKey(e.Provider, e.EventID)
 	return func(tb testing.TB, out []byte) {
 		tb.Helper()
 		var res sweeper.Result
@@ -580,7 +580,7 @@ func scheduleSample(tb testing.TB, w *world, s sample) check {
 // claimed journeys.
 func (w *world) claim(tb testing.TB, journeyID, ref string) {
 	tb.Helper()
-	if _, _, err := ddb.NewStore(w.ddb, w.table, time.Hour).PutClaim(context.Background(),
+	if _, _, err := dynamo.NewStore(w.ddb, w.table, time.Hour).PutClaim(context.Background(),
 		kyc.Claim{Provider: idwise.Provider, JourneyID: journeyID, ReferenceNo: ref, Source: kyc.ClaimByApp, ClaimedAt: time.Now()}); err != nil {
 		tb.Fatalf("claim journey %s: %v", journeyID, err)
 	}

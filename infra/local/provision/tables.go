@@ -8,23 +8,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/kycbackend/kyc/shared/ddb"
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
 )
 
 // CreateTables creates every table of the template on the DynamoDB endpoint of cfg (with
 // with-emulators.sh: DynamoDB Local, through AWS_ENDPOINT_URL_DYNAMODB) and returns the
 // table names by logical ID. A table is named prefix + logical ID (e.g. "kyc-local-Table"),
 // is on-demand (PAY_PER_REQUEST), and has the template's keys, indexes, stream and TTL
-// (the product's table is tested to equal its declaration, ddb.TableInput).
+// (the product's table is tested to equal its declaration, dynamo.TableInput).
 //
-// It is idempotent (ddb.EnsureTable): a table that already exists with the same keys,
+// It is idempotent (dynamo.EnsureTable): a table that already exists with the same keys,
 // indexes and stream is kept with its items; one that differs is deleted and re-created.
 func (t *Template) CreateTables(ctx context.Context, cfg aws.Config, prefix string) (map[string]string, error) {
 	client := dynamodb.NewFromConfig(cfg)
 	names := make(map[string]string, len(t.tables))
 	for _, tbl := range t.tables {
 		name := prefix + tbl.LogicalID
-		if err := ddb.EnsureTable(ctx, client, createTableInput(tbl, name), tbl.TTLAttribute); err != nil {
+		if err := dynamo.EnsureTable(ctx, client, createTableInput(tbl, name), tbl.TTLAttribute); err != nil {
 			return nil, fmt.Errorf("table %s (%s): %w", tbl.LogicalID, name, err)
 		}
 		names[tbl.LogicalID] = name

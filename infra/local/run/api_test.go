@@ -84,7 +84,7 @@ func TestRunServesTheAppAPI(t *testing.T) {
 	}
 
 	// IDWise decides: the journey result on the simulator, then the webhook.
-	raw, err := os.ReadFile("../../../shared/idwise/testdata/journey-result.json")
+	raw, err := os.ReadFile("../../../shared/vendors/idwise/testdata/journey-result.json")
 	if err != nil {
 		t.Fatal(err)
 	}

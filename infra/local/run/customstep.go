@@ -17,9 +17,9 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/kycbackend/kyc/infra/local/meter"
-	"github.com/kycbackend/kyc/shared/idwise"
-	"github.com/kycbackend/kyc/shared/idwise/idwisesim"
-	"github.com/kycbackend/kyc/shared/webhookauth"
+	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/idwise/idwiseauth"
+	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
 )
 
 // customStep is the IDWise custom journey step of a local run (KYC_CUSTOM_STEP=1): a
@@ -87,7 +87,7 @@ func (c customStep) banner(out io.Writer, simURL, fusCurl string) {
 	fmt.Fprintln(out, "IDWise custom step (KYC_CUSTOM_STEP=1)")
 	fmt.Fprintf(out, "  step %s (type %s); reference images s3://%s/faces/{referenceNo}.jpg on moto\n", c.StepID, c.StepType, c.Bucket)
 	fmt.Fprintf(out, "  demo image for %s: s3://%s/%s (JPEG, %d bytes); other profiles have none\n", c.DemoRef, c.Bucket, c.demoKey, c.demoSize)
-	fmt.Fprintf(out, "  curl -s -X PUT %s/_sim/journeys/6720a1b2c3d4e5f6a7b8c22e -d @shared/idwise/testdata/journey-result.json\n", simURL)
+	fmt.Fprintf(out, "  curl -s -X PUT %s/_sim/journeys/6720a1b2c3d4e5f6a7b8c22e -d @shared/vendors/idwise/testdata/journey-result.json\n", simURL)
 	fmt.Fprintln(out, "  "+fusCurl)
 	fmt.Fprintln(out, "  timeline: Process Custom Journey Step, Complete Custom Step, then the simulator sends Finished Journey")
 }
@@ -141,5 +141,5 @@ func (c *simCalls) onCall(call idwisesim.Call) {
 // webhookSender sends webhooks to the local IDWise route with make run's credentials.
 func webhookSender(base string, s settings) (*idwisesim.Sender, error) {
 	return idwisesim.NewSender(idwisesim.SenderConfig{URL: base + "/webhooks/idwise", Retries: []time.Duration{},
-		Auth: idwisesim.WebhookAuth{Mode: webhookauth.Mode(s.AuthMode), Username: s.Username, Secret: s.Secret, Header: s.Header}})
+		Auth: idwisesim.WebhookAuth{Mode: idwiseauth.Mode(s.AuthMode), Username: s.Username, Secret: s.Secret, Header: s.Header}})
 }

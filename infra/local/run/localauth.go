@@ -14,7 +14,8 @@ import (
 	"github.com/kycbackend/kyc/infra/local/httpapi"
 	"github.com/kycbackend/kyc/infra/local/jwt"
 	"github.com/kycbackend/kyc/infra/local/provision"
-	"github.com/kycbackend/kyc/shared/appapi"
+
+	"github.com/kycbackend/kyc/shared/core/kyc"
 )
 
 // tokenPath is the runner's own route, never deployed: a JWT for a referenceNo, signed
@@ -74,7 +75,7 @@ func (a *localAuth) authorizer(r provision.Route, env provision.Env) (httpapi.Au
 // for an hour, with the referenceNo in the template's ReferenceNoClaim.
 func (a *localAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ref := r.URL.Query().Get("referenceNo")
-	if err := appapi.CheckID("referenceNo", ref); err != nil {
+	if err := kyc.CheckID("referenceNo", ref); err != nil {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = fmt.Fprintf(w, `{"error":{"code":"invalid_field","message":%q,"field":"referenceNo"}}`, err.Error())

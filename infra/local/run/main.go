@@ -43,7 +43,7 @@ import (
 	tplstack "github.com/kycbackend/kyc/infra/local/stack"
 	"github.com/kycbackend/kyc/infra/local/streams"
 	"github.com/kycbackend/kyc/shared/compose"
-	"github.com/kycbackend/kyc/shared/idwise/idwisesim"
+	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
 )
 
 // settings are the runner's own knobs, from its environment, with printed defaults.
@@ -489,7 +489,7 @@ func printBanner(out io.Writer, s settings, base, simURL string, st stack, route
 	}
 	example += ` -d @` + filepath.Join("shared", "idwise", "testdata", "finished-journey.json")
 	fmt.Fprintln(out, "Try")
-	fmt.Fprintf(out, "  curl -s -X PUT %s/_sim/journeys/6720a1b2c3d4e5f6a7b8c22e -d @shared/idwise/testdata/journey-result.json\n", simURL)
+	fmt.Fprintf(out, "  curl -s -X PUT %s/_sim/journeys/6720a1b2c3d4e5f6a7b8c22e -d @shared/vendors/idwise/testdata/journey-result.json\n", simURL)
 	fmt.Fprintln(out, "  "+example)
 	s.CustomStep.banner(out, simURL, strings.Replace(example, "finished-journey.json", "finished-user-steps.json", 1))
 	fmt.Fprintln(out, "Veriff webhook credentials (set VERIFF_API_KEY / VERIFF_SHARED_SECRET to change)")

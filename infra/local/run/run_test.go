@@ -18,7 +18,7 @@ func TestRunServesTheReadmeCurl(t *testing.T) {
 	r := startRunner(t, s)
 	base, simURL, banner := r.base, r.simURL, r.banner
 	lines := r.lines
-	journey, err := os.ReadFile("../../../shared/idwise/testdata/journey-result.json")
+	journey, err := os.ReadFile("../../../shared/vendors/idwise/testdata/journey-result.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestRunServesTheReadmeCurl(t *testing.T) {
 		t.Errorf("banner does not show the curl with the credentials:\n%s", banner)
 	}
 
-	body, err := os.ReadFile("../../../shared/idwise/testdata/finished-journey.json")
+	body, err := os.ReadFile("../../../shared/vendors/idwise/testdata/finished-journey.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/kycbackend/kyc/shared/veriff/veriffsim"
+	"github.com/kycbackend/kyc/shared/vendors/veriff/veriffsim"
 )
 
-// startVeriffSim serves the Veriff API simulator (shared/veriff/veriffsim) on
+// startVeriffSim serves the Veriff API simulator (shared/vendors/veriff/veriffsim) on
 // VERIFF_SIM_PORT [3002] with the run's Veriff API key and shared secret: the product's
 // VERIFF_API_BASE_URL points at it (session creation, kycctl refetch -provider veriff).
 // stop shuts it down.

@@ -13,12 +13,12 @@ import (
 
 	"github.com/kycbackend/kyc/infra/local/provision"
 	"github.com/kycbackend/kyc/infra/local/stack"
-	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 )
 
 func TestCreateAndFunctionEnv(t *testing.T) {
-	cfg := ddbtest.AWSConfig(t)
-	tpl, err := provision.Load(ddbtest.TemplatePath())
+	cfg := dynamotest.AWSConfig(t)
+	tpl, err := provision.Load(dynamotest.TemplatePath())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,8 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/kycbackend/kyc/shared/ddb/ddbtest"
-	"github.com/kycbackend/kyc/shared/idwise/idwisesim"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
+	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
 )
 
 // Simulator credentials, as the API secret holds them.
@@ -54,7 +54,7 @@ func New(t testing.TB, cfg *aws.Config) *Emulated {
 	t.Helper()
 	ctx := context.Background()
 	e := &Emulated{SNSDown: &atomic.Bool{}}
-	e.DB, e.Table = ddbtest.NewTable(t)
+	e.DB, e.Table = dynamotest.NewTable(t)
 	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
 		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("snsOutage",
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {

@@ -1,0 +1,134 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/kycbackend/kyc/shared/core/inbox"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+	"github.com/kycbackend/kyc/shared/core/processor"
+)
+
+// KindClaim is a journey's claim: CLAIM#<provider>#<journeyId> / CLAIM, with the owner's
+// referenceNo, the claim's source and time. It does not expire: it is the ownership of
+// the journey's details. The stream passes new claims to the processor (template filter),
+// which then processes the journey's events that waited for it.
+const KindClaim = "claim"
+
+// AwaitingValue is the partition of the Unprocessed index that holds the events waiting
+// for their journey's claim (state awaiting_claim), for the sweeper and operators.
+const AwaitingValue = "AWAITING"
+
+var _ processor.Claims = (*Store)(nil)
+
+// ClaimKey is the primary key of a journey's claim.
+func ClaimKey(provider, journeyID string) map[string]types.AttributeValue {
+	return key("CLAIM#"+provider+"#"+journeyID, "CLAIM")
+}
+
+// PutClaim records c unless the journey is claimed already (one conditional write: the
+// first claim wins). It returns the journey's claim, c or the earlier one, and whether c
+// was written.
+func (s *Store) PutClaim(ctx context.Context, c kyc.Claim) (kyc.Claim, bool, error) {
+	item := ClaimKey(c.Provider, c.JourneyID)
+	item[AttrKind] = str(KindClaim)
+	item["provider"] = str(c.Provider)
+	item["journeyId"] = str(c.JourneyID)
+	item["referenceNo"] = str(c.ReferenceNo)
+	item["source"] = str(string(c.Source))
+	item["claimedAt"] = str(c.ClaimedAt.UTC().Format(time.RFC3339Nano))
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           aws.String(s.table),
+		Item:                                item,
+		ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames:            map[string]string{"#pk": AttrPK},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return DecodeClaim(ccf.Item), false, nil
+	}
+	if err != nil {
+		return kyc.Claim{}, false, fmt.Errorf("put claim of journey %s: %w", c.JourneyID, err)
+	}
+	return c, true, nil
+}
+
+// Claim reads a journey's claim (strongly consistent).
+func (s *Store) Claim(ctx context.Context, provider, journeyID string) (kyc.Claim, bool, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table),
+		Key: ClaimKey(provider, journeyID), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return kyc.Claim{}, false, fmt.Errorf("get claim of journey %s: %w", journeyID, err)
+	}
+	if out.Item == nil {
+		return kyc.Claim{}, false, nil
+	}
+	return DecodeClaim(out.Item), true, nil
+}
+
+// DecodeClaim reads a claim item (from GetItem or a stream image).
+func DecodeClaim(item map[string]types.AttributeValue) kyc.Claim {
+	at, _ := time.Parse(time.RFC3339Nano, attrString(item, "claimedAt"))
+	return kyc.Claim{Provider: attrString(item, "provider"), JourneyID: attrString(item, "journeyId"),
+		ReferenceNo: attrString(item, "referenceNo"), Source: kyc.ClaimSource(attrString(item, "source")), ClaimedAt: at}
+}
+
+// AwaitingClaim lists the events of a journey that wait for its claim, oldest first
+// (index ByJourney: they join it when marked awaiting).
+func (s *Store) AwaitingClaim(ctx context.Context, provider, journeyID string) ([]inbox.Event, error) {
+	var out []inbox.Event
+	in := &dynamodb.QueryInput{
+		TableName:                aws.String(s.table),
+		IndexName:                aws.String(IndexByJourney),
+		KeyConditionExpression:   aws.String("#j = :j"),
+		FilterExpression:         aws.String("#state = :awaiting AND #kind = :event"),
+		ExpressionAttributeNames: map[string]string{"#j": AttrJourneyKey, "#state": "state", "#kind": AttrKind},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":j": str(JourneyKey(provider, journeyID)),
+			":awaiting": str(string(processor.AwaitingClaim)), ":event": str(KindEvent)},
+	}
+	for {
+		res, err := s.client.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("query journey %s events awaiting its claim: %w", journeyID, err)
+		}
+		for _, item := range res.Items {
+			e, err := DecodeEvent(item)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+		}
+		if res.LastEvaluatedKey == nil {
+			return out, nil
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+}
+
+// DecodeStreamClaim decodes a claim from a stream record's new image; false when the
+// image is not a claim.
+func DecodeStreamClaim(img map[string]events.DynamoDBAttributeValue) (kyc.Claim, bool, error) {
+	if v, ok := img[AttrKind]; !ok || v.DataType() != events.DataTypeString || v.String() != KindClaim {
+		return kyc.Claim{}, false, nil
+	}
+	item, err := FromStreamImage(img)
+	if err != nil {
+		return kyc.Claim{}, false, err
+	}
+	return DecodeClaim(item), true, nil
+}
+
+func attrString(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}

@@ -1,0 +1,519 @@
+// Package processor turns inbox events into outcomes: the journey snapshot stored, the
+// profile's status moved (never backwards in time), the status change recorded in an
+// outbox in the same transaction, then published. It does not know which vendor it
+// serves: each vendor registers a Resolver.
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/kycbackend/kyc/shared/core/inbox"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+)
+
+// Journey is what the product keeps of a vendor journey: decisions and the allow-listed
+// details of the latest snapshot.
+type Journey struct {
+	Provider    string
+	JourneyID   string
+	ReferenceNo string
+	Decisions   map[string]string // e.g. systemDecision, manualDecision, finalDecision
+	Details     map[string]string // allow-listed fields of the vendor's result; never images
+	FetchedAt   time.Time
+	Version     int64 // kyc.Version of the snapshot
+	AMLVersion  int64 // newest AML monitoring version seen (IDWise)
+}
+
+// Guard restricts when a Change applies, given the profile's current state.
+type Guard int
+
+const (
+	// Always applies the change (subject to the version check).
+	Always Guard = iota
+	// UnlessDecided skips the change when the profile already holds a decision for the
+	// same journey (a late "submission received" never undoes a decision).
+	UnlessDecided
+	// OnlyIfApproved applies the change only to an approved profile (AML monitoring).
+	OnlyIfApproved
+	// UnlessJourneyKnown skips the change when the profile already holds any status for the
+	// same journey: every status of a journey comes at or after its start, so the app's
+	// "journey finished on the device" never moves it; a different journey starts anew.
+	UnlessJourneyKnown
+)
+
+// Outcome is what a Resolver decided for one event.
+type Outcome struct {
+	Note    string      // for the journey timeline: ids and decisions only
+	Journey *Journey    // snapshot to store, if one was fetched
+	Change  *kyc.Change // status to move to, if any
+	Guard   Guard
+	// After is work with effects outside the table that may run only once the outcome is
+	// known to belong to its owner (IDWise's custom step submits the owner's reference
+	// face). It returns a timeline note; errors wrapping kyc.ErrPermanent fail the event.
+	After func(ctx context.Context) (string, error)
+}
+
+// Resolver is one vendor's logic: from an inbox event (and what is stored of its journey)
+// to an outcome. It fetches from the vendor API as needed. Errors wrapping
+// kyc.ErrPermanent mark the event failed; any other error is retried.
+type Resolver interface {
+	Resolve(ctx context.Context, e inbox.Event, stored Journey, found bool) (Outcome, error)
+}
+
+// State is where an event ends.
+type State string
+
+const (
+	Processed State = "processed"
+	Skipped   State = "skipped"
+	Failed    State = "failed"
+	// AwaitingClaim: the outcome waits until a user claims the journey (ownership mode
+	// claimed); the claim triggers it, the sweeper is the safety net.
+	AwaitingClaim State = "awaiting_claim"
+)
+
+// ErrConflict is returned by stores when a conditional write lost a race or was stale.
+var ErrConflict = errors.New("conditional write conflict")
+
+// Journeys stores journey snapshots.
+type Journeys interface {
+	Journey(ctx context.Context, provider, journeyID string) (Journey, bool, error)
+	// PutJourney stores j unless a snapshot with a newer Version is stored (ErrConflict).
+	PutJourney(ctx context.Context, j Journey) error
+}
+
+// Profiles stores profiles and their status changes.
+type Profiles interface {
+	Profile(ctx context.Context, referenceNo string) (kyc.Profile, bool, error)
+	// ApplyStatus writes c over the profile read as current (found says it existed), and,
+	// when ev is not nil, the outbox record for ev, in one transaction. ErrConflict when
+	// the profile changed since it was read.
+	ApplyStatus(ctx context.Context, c kyc.Change, current kyc.Profile, found bool, ev *kyc.StatusEvent) error
+}
+
+// Outbox tracks status events until they are published.
+type Outbox interface {
+	MarkSent(ctx context.Context, referenceNo, eventID string) error
+}
+
+// Publisher publishes status events (SNS).
+type Publisher interface {
+	Publish(ctx context.Context, ev kyc.StatusEvent) error
+}
+
+// Events records where inbox events ended.
+type Events interface {
+	Mark(ctx context.Context, e inbox.Event, state State, note string) error
+}
+
+// ErrErased is returned by Apply for a profile that was erased on request.
+var ErrErased = errors.New("profile erased")
+
+// Erasures knows the profiles erased on request (kycctl erase leaves a tombstone).
+// Events for them are ignored: nothing is fetched, stored or published for them again.
+type Erasures interface {
+	Erased(ctx context.Context, referenceNo string) (bool, error)
+	// Forget marks e skipped with note and removes what the stored event says about the
+	// person, keeping the bare record that dedups the vendor's retries.
+	Forget(ctx context.Context, e inbox.Event, note string) error
+}
+
+// Claims knows who claimed which journey (kyc.Claim) and which events wait for a claim.
+type Claims interface {
+	Claim(ctx context.Context, provider, journeyID string) (kyc.Claim, bool, error)
+	// AwaitingClaim lists the events of a journey marked AwaitingClaim, oldest first.
+	AwaitingClaim(ctx context.Context, provider, journeyID string) ([]inbox.Event, error)
+}
+
+// DefaultClaimWait is how long an outcome waits for its journey's claim before it fails.
+const DefaultClaimWait = 7 * 24 * time.Hour
+
+// Metrics records counts and measurements (CloudWatch EMF in production).
+type Metrics interface {
+	Count(ctx context.Context, name string, dims map[string]string)
+	Put(ctx context.Context, name string, value float64, unit string, dims map[string]string)
+}
+
+// Service processes inbox events.
+type Service struct {
+	resolvers map[string]Resolver
+	journeys  Journeys
+	profiles  Profiles
+	outbox    Outbox
+	publisher Publisher
+	events    Events
+	metrics   Metrics
+	erasures  Erasures
+	claims    Claims
+	ownership kyc.Ownership
+	claimWait time.Duration
+	now       func() time.Time
+}
+
+// Deps are the Service's ports.
+type Deps struct {
+	Journeys  Journeys
+	Profiles  Profiles
+	Outbox    Outbox
+	Publisher Publisher
+	Events    Events
+	Metrics   Metrics  // optional
+	Erasures  Erasures // optional: without it, erased profiles are not checked
+	// Ownership is the journey ownership mode; the composition root passes the configured
+	// one (claimed by default). Empty means vendor: outcomes go to the vendor's reference.
+	Ownership kyc.Ownership
+	Claims    Claims        // required in claimed mode: without it every outcome waits
+	ClaimWait time.Duration // how long an unclaimed outcome waits; 0 = DefaultClaimWait
+}
+
+// New returns a Service with a Resolver per provider name.
+func New(resolvers map[string]Resolver, d Deps) *Service {
+	if d.Ownership == "" {
+		d.Ownership = kyc.OwnershipVendor
+	}
+	if d.ClaimWait <= 0 {
+		d.ClaimWait = DefaultClaimWait
+	}
+	return &Service{resolvers: resolvers, journeys: d.Journeys, profiles: d.Profiles, outbox: d.Outbox,
+		publisher: d.Publisher, events: d.Events, metrics: d.Metrics, erasures: d.Erasures,
+		claims: d.Claims, ownership: d.Ownership, claimWait: d.ClaimWait, now: time.Now}
+}
+
+// maxApplyAttempts bounds the read-check-write loop of a status change under contention.
+const maxApplyAttempts = 5
+
+// Process handles one inbox event. It is idempotent: processing an event again changes
+// nothing that is already done. A returned error means "retry me".
+func (s *Service) Process(ctx context.Context, e inbox.Event) error {
+	log := slog.With("provider", e.Provider, "eventId", e.EventID, "journeyId", e.JourneyID, "event", e.Name)
+	if done, err := s.forgetIfErased(ctx, e, e.ReferenceNo); done || err != nil {
+		return err
+	}
+	if !e.Processable {
+		s.count(ctx, "EventsSkipped", e)
+		return s.mark(ctx, e, Skipped, "unknown event name")
+	}
+	r, ok := s.resolvers[e.Provider]
+	if !ok {
+		s.count(ctx, "EventsFailed", e)
+		return s.mark(ctx, e, Failed, "no resolver for provider")
+	}
+	claim, claimed, err := s.claim(ctx, e)
+	if err != nil {
+		return err
+	}
+	if s.ownership == kyc.OwnershipClaimed && !claimed {
+		// Nothing is fetched for a journey nobody claimed: its outcome could not apply.
+		return s.awaitClaim(ctx, log, e)
+	}
+	stored, found, err := s.journeys.Journey(ctx, e.Provider, e.JourneyID)
+	if err != nil {
+		return fmt.Errorf("read journey %s: %w", e.JourneyID, err)
+	}
+	out, err := r.Resolve(ctx, e, stored, found)
+	if errors.Is(err, kyc.ErrReferenceMismatch) {
+		// The body names someone else than the vendor API: a forged or confused webhook.
+		log.WarnContext(ctx, "reference mismatch: the webhook names another user than the vendor API")
+		s.count(ctx, "OwnershipMismatch", e)
+		s.count(ctx, "EventsFailed", e)
+		return s.mark(ctx, e, Failed, "reference mismatch")
+	}
+	if errors.Is(err, kyc.ErrPermanent) {
+		log.WarnContext(ctx, "event failed permanently", "error", err)
+		s.count(ctx, "EventsFailed", e)
+		return s.mark(ctx, e, Failed, err.Error())
+	}
+	if err != nil {
+		return fmt.Errorf("resolve event %s: %w", e.EventID, err)
+	}
+	if vendorRef := outcomeReferenceNo(out); vendorRef != "" {
+		var c *kyc.Claim
+		if claimed {
+			c = &claim
+		}
+		owner, verdict := kyc.Owner(s.ownership, vendorRef, c)
+		switch verdict {
+		case kyc.AwaitClaim:
+			return s.awaitClaim(ctx, log, e)
+		case kyc.Mismatch:
+			// Claimed by a user who is not the vendor's reference: a journey started with
+			// someone else's referenceNo, or someone else's journey id reported.
+			log.WarnContext(ctx, "claim mismatch: the journey's claimer is not the vendor's reference")
+			s.count(ctx, "OwnershipMismatch", e)
+			s.count(ctx, "EventsFailed", e)
+			return s.mark(ctx, e, Failed, "claim mismatch: the claimer is not the vendor's reference")
+		}
+		bind(&out, owner)
+	}
+	if ref := outcomeReferenceNo(out); ref != e.ReferenceNo { // the event did not name the profile
+		if done, err := s.forgetIfErased(ctx, e, ref); done || err != nil {
+			return err
+		}
+	}
+	if out.Journey != nil {
+		err := s.journeys.PutJourney(ctx, *out.Journey)
+		if err != nil && !errors.Is(err, ErrConflict) {
+			return fmt.Errorf("store journey %s: %w", e.JourneyID, err)
+		}
+	}
+	if out.After != nil {
+		n, err := out.After(ctx)
+		if errors.Is(err, kyc.ErrPermanent) {
+			log.WarnContext(ctx, "event failed permanently", "error", err)
+			s.count(ctx, "EventsFailed", e)
+			return s.mark(ctx, e, Failed, joinNote(out.Note, err.Error()))
+		}
+		if err != nil {
+			return fmt.Errorf("event %s: %w", e.EventID, err)
+		}
+		out.Note = joinNote(out.Note, n)
+	}
+	note := out.Note
+	if out.Change != nil {
+		ev, applied, err := s.apply(ctx, *out.Change, out.Guard)
+		if err != nil {
+			return err
+		}
+		if applied != "" {
+			note += "; " + applied
+		}
+		if ev != nil {
+			s.announce(ctx, log, *ev)
+		}
+	}
+	s.count(ctx, "EventsProcessed", e)
+	if s.metrics != nil && !e.ReceivedAt.IsZero() {
+		// End-to-end age: from the webhook's acknowledgement to the outcome.
+		s.metrics.Put(ctx, "EventAge", float64(s.now().Sub(e.ReceivedAt).Milliseconds()), "Milliseconds",
+			map[string]string{"provider": e.Provider})
+	}
+	return s.mark(ctx, e, Processed, note)
+}
+
+// claim reads the claim of e's journey, if claims are known.
+func (s *Service) claim(ctx context.Context, e inbox.Event) (kyc.Claim, bool, error) {
+	if s.claims == nil {
+		return kyc.Claim{}, false, nil
+	}
+	c, ok, err := s.claims.Claim(ctx, e.Provider, e.JourneyID)
+	if err != nil {
+		return kyc.Claim{}, false, fmt.Errorf("read claim of journey %s: %w", e.JourneyID, err)
+	}
+	return c, ok, nil
+}
+
+// awaitClaim parks e until its journey is claimed, or fails it when it waited too long.
+func (s *Service) awaitClaim(ctx context.Context, log *slog.Logger, e inbox.Event) error {
+	if !e.ReceivedAt.IsZero() && s.now().Sub(e.ReceivedAt) > s.claimWait {
+		log.WarnContext(ctx, "journey never claimed; event failed", "waited", s.claimWait.String())
+		s.count(ctx, "ClaimWaitExpired", e)
+		s.count(ctx, "EventsFailed", e)
+		return s.mark(ctx, e, Failed, fmt.Sprintf("unclaimed after %s: nobody claimed the journey", s.claimWait))
+	}
+	s.count(ctx, "EventsAwaitingClaim", e)
+	return s.mark(ctx, e, AwaitingClaim, "awaiting claim: no user claimed the journey yet")
+}
+
+// ClaimArrived processes the events of c's journey that waited for a claim (the stream
+// passes every new claim to the processor). An error means "retry me".
+func (s *Service) ClaimArrived(ctx context.Context, c kyc.Claim) error {
+	if s.claims == nil {
+		return nil
+	}
+	waiting, err := s.claims.AwaitingClaim(ctx, c.Provider, c.JourneyID)
+	if err != nil {
+		return fmt.Errorf("list events awaiting the claim of journey %s: %w", c.JourneyID, err)
+	}
+	for _, e := range waiting {
+		if err := s.Process(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Redrive processes an event that waits for its journey's claim when the claim is there
+// or the wait is over; otherwise it leaves it as it is (no write, no vendor call).
+func (s *Service) Redrive(ctx context.Context, e inbox.Event) error {
+	if _, claimed, err := s.claim(ctx, e); err != nil || (!claimed && s.now().Sub(e.ReceivedAt) <= s.claimWait) {
+		return err
+	}
+	return s.Process(ctx, e)
+}
+
+// bind points an outcome at its owner (a Veriff session the backend created for a user).
+func bind(out *Outcome, owner string) {
+	if out.Journey != nil && out.Journey.ReferenceNo != "" {
+		out.Journey.ReferenceNo = owner
+	}
+	if out.Change != nil {
+		out.Change.ReferenceNo = owner
+	}
+}
+
+func joinNote(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
+}
+
+// Publish sends ev and marks its outbox record sent.
+func (s *Service) Publish(ctx context.Context, ev kyc.StatusEvent) error {
+	if err := s.publisher.Publish(ctx, ev); err != nil {
+		return fmt.Errorf("publish %s: %w", ev.ID, err)
+	}
+	if err := s.outbox.MarkSent(ctx, ev.ReferenceNo, ev.ID); err != nil {
+		return fmt.Errorf("mark %s sent: %w", ev.ID, err)
+	}
+	return nil
+}
+
+// Apply moves a profile to c outside of an inbox event (the app API), with the same
+// version check, guard, transaction with the outbox record, and publication as Process.
+// It returns the status event, or nil when nothing the user sees changed (stale, guarded
+// out, or the same status). A failed publish is not an error: the change and its outbox
+// record are durable and the sweeper publishes it with the same id.
+func (s *Service) Apply(ctx context.Context, c kyc.Change, g Guard) (*kyc.StatusEvent, error) {
+	if s.erasures != nil {
+		erased, err := s.erasures.Erased(ctx, c.ReferenceNo)
+		if err != nil {
+			return nil, fmt.Errorf("check erasure: %w", err)
+		}
+		if erased {
+			return nil, ErrErased
+		}
+	}
+	ev, _, err := s.apply(ctx, c, g)
+	if err != nil || ev == nil {
+		return nil, err
+	}
+	s.announce(ctx, slog.With("provider", c.Provider, "journeyId", c.JourneyID), *ev)
+	return ev, nil
+}
+
+// announce logs and counts a status change that was written, and publishes it. A failed
+// publish is only logged: the change and its outbox record are durable, and the sweeper
+// publishes it with the same id.
+func (s *Service) announce(ctx context.Context, log *slog.Logger, ev kyc.StatusEvent) {
+	log.InfoContext(ctx, "status changed", "status", ev.Status, "previousStatus", ev.PreviousStatus, "statusEventId", ev.ID)
+	if s.metrics != nil {
+		s.metrics.Count(ctx, "StatusChanges", map[string]string{"status": string(ev.Status)})
+	}
+	if err := s.Publish(ctx, ev); err != nil {
+		log.WarnContext(ctx, "publish status event; left in the outbox", "statusEventId", ev.ID, "error", err)
+	}
+}
+
+// apply writes c unless it is stale or guarded out. It returns the status event to
+// publish (nil when nothing the user sees changed) and a timeline note.
+func (s *Service) apply(ctx context.Context, c kyc.Change, g Guard) (*kyc.StatusEvent, string, error) {
+	for attempt := 0; attempt < maxApplyAttempts; attempt++ {
+		p, found, err := s.profiles.Profile(ctx, c.ReferenceNo)
+		if err != nil {
+			return nil, "", fmt.Errorf("read profile: %w", err)
+		}
+		switch {
+		case found && p.Version >= c.Version && !decisionOverPending(p, c):
+			return nil, "older than the stored status, ignored", nil
+		case g == UnlessDecided && found && p.JourneyID == c.JourneyID && p.Status.Decided():
+			return nil, "profile already decided, kept " + string(p.Status), nil
+		case g == OnlyIfApproved && (!found || p.Status != kyc.Approved):
+			return nil, "profile not approved, status kept", nil
+		case g == UnlessJourneyKnown && found && p.JourneyID == c.JourneyID:
+			return nil, "journey already known, kept " + string(p.Status), nil
+		}
+		w := c
+		if found && w.Version <= p.Version { // a decision over pending: versions stay monotonic
+			w.Version = p.Version + 1
+		}
+		var ev *kyc.StatusEvent
+		if !found || !w.Same(p) {
+			e := kyc.NewStatusEvent(w, p.Status)
+			ev = &e
+		}
+		err = s.profiles.ApplyStatus(ctx, w, p, found, ev)
+		if errors.Is(err, ErrConflict) {
+			continue // someone else wrote the profile: read again and re-decide
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("apply status: %w", err)
+		}
+		if ev == nil {
+			return nil, "status unchanged", nil
+		}
+		return ev, "status " + string(c.Status), nil
+	}
+	return nil, "", fmt.Errorf("apply status for %s: %w after %d attempts", c.JourneyID, ErrConflict, maxApplyAttempts)
+}
+
+// forgetIfErased forgets e when referenceNo is an erased profile's, and then reports done.
+func (s *Service) forgetIfErased(ctx context.Context, e inbox.Event, referenceNo string) (bool, error) {
+	if s.erasures == nil || referenceNo == "" {
+		return false, nil
+	}
+	erased, err := s.erasures.Erased(ctx, referenceNo)
+	if err != nil {
+		return false, fmt.Errorf("check erasure: %w", err)
+	}
+	if !erased {
+		return false, nil
+	}
+	s.count(ctx, "EventsSkipped", e)
+	if err := s.erasures.Forget(ctx, e, "profile erased"); err != nil {
+		return true, fmt.Errorf("forget event %s: %w", e.EventID, err)
+	}
+	return true, nil
+}
+
+// outcomeReferenceNo is the profile an outcome is about, if it names one.
+func outcomeReferenceNo(out Outcome) string {
+	switch {
+	case out.Journey != nil && out.Journey.ReferenceNo != "":
+		return out.Journey.ReferenceNo
+	case out.Change != nil:
+		return out.Change.ReferenceNo
+	}
+	return ""
+}
+
+// decisionOverPending reports whether c is a decision for the journey the profile is
+// pending on: a decision beats "submission received" whatever the versions, because a
+// pending status from a newer snapshot (a late Finished User Steps, the app's report)
+// knows less than the decision of an older one.
+//
+// A resubmission request is not such a decision: a submission after it answers it.
+func decisionOverPending(p kyc.Profile, c kyc.Change) bool {
+	if p.Status != kyc.PendingVerification || p.JourneyID != c.JourneyID {
+		return false
+	}
+	switch c.Status {
+	case kyc.Approved, kyc.Rejected, kyc.InReview:
+		return true
+	}
+	return false
+}
+
+func (s *Service) mark(ctx context.Context, e inbox.Event, st State, note string) error {
+	if err := s.events.Mark(ctx, e, st, note); err != nil {
+		return fmt.Errorf("mark event %s %s: %w", e.EventID, st, err)
+	}
+	return nil
+}
+
+// Count records one of the processor's metrics for e (dimensions provider and event):
+// the stream edge counts retried events with it.
+func (s *Service) Count(ctx context.Context, name string, e inbox.Event) { s.count(ctx, name, e) }
+
+func (s *Service) count(ctx context.Context, name string, e inbox.Event) {
+	if s.metrics != nil {
+		s.metrics.Count(ctx, name, map[string]string{"provider": e.Provider, "event": s.eventDimension(e)})
+	}
+}

@@ -1,0 +1,214 @@
+package veriff
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kycbackend/kyc/shared/core/inbox"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+	"github.com/kycbackend/kyc/shared/core/processor"
+)
+
+// Resolver is the Veriff processor.Resolver. It makes no Veriff API call: the status
+// comes from the webhook itself (decision and Full Auto webhooks carry the decision;
+// kycctl refetch records a decision fetched from the API as a decision webhook).
+type Resolver struct {
+	policy   Policy
+	profiles ProfileReader
+}
+
+// ProfileReader reads a profile (dynamo.Store).
+type ProfileReader interface {
+	Profile(ctx context.Context, referenceNo string) (kyc.Profile, bool, error)
+}
+
+var _ processor.Resolver = (*Resolver)(nil)
+
+// NewResolver returns the Veriff resolver.
+func NewResolver(policy Policy) *Resolver {
+	if policy.Decisions == nil {
+		policy.Decisions = DefaultPolicy.Decisions
+	}
+	return &Resolver{policy: policy}
+}
+
+// WithProfiles lets the resolver see the profile's current journey, so that a late
+// decision of an older session (its decisionTime before the profile's current journey
+// started) never overrides the newer journey. Without it, only the processor's version
+// check stands between them.
+func (r *Resolver) WithProfiles(p ProfileReader) *Resolver {
+	r.profiles = p
+	return r
+}
+
+// Resolve implements processor.Resolver.
+//
+// Versions order the status writes (the processor applies a change only over an older
+// one): a decision's version is its decisionTime (the inbox receivedAt when that is
+// missing or invalid), so that a late older decision never overwrites a newer one; any
+// other event's version is its receivedAt. Two clocks meet here (Veriff's decisionTime,
+// our receivedAt): a submission received late, after Veriff had already decided (our
+// endpoint was down and both deliveries were retried), would otherwise outrank the
+// decision forever. So a decision that is the newest of its session and follows a change
+// of the same attempt is versioned just above that change.
+func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.Journey, found bool) (processor.Outcome, error) {
+	w := FromEvent(e)
+	s := SessionOf(stored.Decisions)
+	at := e.ReceivedAt.UTC()
+	timed := false
+	if w.IsDecision() {
+		if t, err := time.Parse(time.RFC3339Nano, w.DecisionTime); err == nil {
+			at, timed = t.UTC(), true
+		}
+	}
+	version := kyc.Version(at, e.EventID)
+
+	d := r.policy.Derive(w, s)
+	note := describe(w)
+	if w.IsDecision() && s.Decided() && s.DecisionVersion > version {
+		d = Derivation{Note: fmt.Sprintf("older than the stored decision %d, ignored", s.DecisionCode)}
+	} else if code := decidedCode(w, d); code != 0 {
+		s.DecisionCode, s.DecisionStatus, s.DecisionAttempt = code, w.Status, w.AttemptID
+		s.DecisionTime, s.DecisionVersion, s.ReasonCode, s.Reason = w.DecisionTime, version, w.ReasonCode, w.Reason
+	}
+	if w.Kind == KindWatchlist {
+		s.WatchlistMatch, s.WatchlistCheck, s.WatchlistHits = w.MatchStatus, w.CheckType, w.Hits
+	}
+	if w.Code == CodeSubmitted && w.Kind == KindEvent {
+		s.Submitted = true
+		if w.AttemptID != "" {
+			s.SubmittedAttempt = w.AttemptID
+		}
+	}
+
+	ref := firstNonEmpty(e.ReferenceNo, stored.ReferenceNo)
+	if d.Status != "" && w.IsDecision() && timed && ref != "" {
+		older, journey, err := r.olderThanJourney(ctx, ref, e.JourneyID, version)
+		if err != nil {
+			return processor.Outcome{}, err
+		}
+		if older {
+			d = Derivation{Note: "decided before the profile's current journey " + journey + " started, status kept"}
+		}
+	}
+	if d.Note != "" {
+		note += ": " + d.Note
+	}
+	out := processor.Outcome{Note: note}
+	if d.Status != "" {
+		if ref == "" {
+			return processor.Outcome{}, fmt.Errorf("%w: veriff session %s has no referenceNo (check VERIFF_REFERENCE_FIELD)", kyc.ErrPermanent, e.JourneyID)
+		}
+		v := version
+		switch {
+		case s.ChangeEventID == e.EventID && s.ChangeVersion != 0:
+			v = s.ChangeVersion // the same event again: the same change
+		case w.IsDecision() && s.ChangeAttempt == w.AttemptID && s.ChangeVersion >= v:
+			v = s.ChangeVersion + 1
+		}
+		if v > s.ChangeVersion {
+			s.ChangeAttempt, s.ChangeVersion, s.ChangeEventID = w.AttemptID, v, e.EventID
+		}
+		out.Change = &kyc.Change{ReferenceNo: ref, JourneyID: e.JourneyID, Provider: Provider,
+			Status: d.Status, Reasons: d.Reasons, Version: v, OccurredAt: at}
+		out.Guard = d.Guard
+	}
+
+	details := map[string]string{}
+	for k, v := range stored.Details {
+		details[k] = v
+	}
+	for k, v := range map[string]string{AttrVendorData: w.VendorData, AttrEndUserID: w.EndUserID, AttrFeature: w.Feature} {
+		if v != "" {
+			details[k] = v
+		}
+	}
+	jv := version
+	if found && stored.Version >= jv {
+		jv = stored.Version + 1 // the record only grows: it merges every event of the session
+	}
+	out.Journey = &processor.Journey{Provider: Provider, JourneyID: e.JourneyID, ReferenceNo: ref,
+		Decisions: s.Decisions(), Details: details, FetchedAt: e.ReceivedAt.UTC(), Version: jv}
+	return out, nil
+}
+
+// decidedCode is the decision code w records for its session: its own, or for a Full
+// Auto webhook decided by its score, the code of the status the score led to.
+func decidedCode(w Webhook, d Derivation) int {
+	switch {
+	case !w.IsDecision():
+		return 0
+	case w.Code != 0:
+		return w.Code
+	case d.Status == kyc.Approved:
+		return CodeApproved
+	case d.Status == kyc.InReview:
+		return CodeReview
+	}
+	return 0
+}
+
+// olderThanJourney reports whether a decision of version (its decisionTime) predates the
+// profile's current status on another journey: the profile moved on to a newer journey
+// (a new session), and a late decision of the old session must not bring it back.
+func (r *Resolver) olderThanJourney(ctx context.Context, ref, sessionID string, version int64) (bool, string, error) {
+	if r.profiles == nil {
+		return false, "", nil
+	}
+	p, found, err := r.profiles.Profile(ctx, ref)
+	if err != nil {
+		return false, "", fmt.Errorf("read profile of veriff session %s: %w", sessionID, err)
+	}
+	if !found || p.JourneyID == "" || p.JourneyID == sessionID {
+		return false, "", nil
+	}
+	return version < p.Version, p.JourneyID, nil
+}
+
+// describe is the timeline note of w: ids, codes and flow context only.
+func describe(w Webhook) string {
+	parts := []string{w.Name()}
+	switch w.Kind {
+	case KindFullAuto:
+		if w.DecisionScore != "" {
+			parts = append(parts, "decisionScore "+w.DecisionScore)
+		}
+	case KindWatchlist:
+		if w.CheckType != "" {
+			parts = append(parts, "checkType "+label(w.CheckType))
+		}
+		parts = append(parts, fmt.Sprintf("%d hits", w.Hits))
+	case KindUserDefined, KindUnknown:
+		if w.EventType != "" {
+			parts = append(parts, "eventType "+label(w.EventType))
+		}
+	}
+	if w.AttemptID != "" {
+		parts = append(parts, "attempt "+w.AttemptID)
+	}
+	if w.Reason != "" && w.Kind == KindEvent {
+		r := "reason " + w.Reason
+		if _, ok := Reason(w.Reason); !ok {
+			r += " (unrecognised)"
+		}
+		parts = append(parts, r)
+	}
+	if w.State != "" {
+		parts = append(parts, "state "+w.State)
+	}
+	if w.ReasonCode != "" {
+		parts = append(parts, "reasonCode "+w.ReasonCode)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,296 @@
+// Package veriffapi calls the Veriff REST API: it creates verification sessions
+// (POST /v1/sessions) and re-fetches a session's decision (GET /v1/sessions/{id}/decision).
+// Every request carries X-AUTH-CLIENT (the API key); the decision look-up also carries
+// X-HMAC-SIGNATURE, the lower-case hex HMAC-SHA256 of the session id keyed with the shared
+// secret (Veriff: "GET / DELETE request: session ID signed with shared secret key").
+// Bodies are never logged nor put in errors: they hold the person's data.
+package veriffapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/kycbackend/kyc/shared/vendors/endpoint"
+	"github.com/kycbackend/kyc/shared/vendors/retry"
+	"github.com/kycbackend/kyc/shared/vendors/veriff"
+	"github.com/kycbackend/kyc/shared/vendors/webhookjson"
+)
+
+// DefaultBaseURL is Veriff's public API host (the Customer Portal shows each
+// integration's own, which may differ).
+const DefaultBaseURL = "https://stationapi.veriff.com"
+
+// Credentials are the integration's API key and shared secret.
+type Credentials struct{ APIKey, SharedSecret string }
+
+// CredentialSource loads the credentials (the Veriff secret in Secrets Manager).
+type CredentialSource interface {
+	Credentials(ctx context.Context) (Credentials, error)
+}
+
+// Config configures a Client. Zero values take the defaults shown.
+type Config struct {
+	// BaseURL is the API's base, DefaultBaseURL when empty. It must be https, except on
+	// a loopback host (the local simulator).
+	BaseURL string
+	// Timeout bounds one method call, retries included; default 20s.
+	Timeout time.Duration
+}
+
+// Client calls the Veriff API. It is safe for concurrent use.
+type Client struct {
+	base        *url.URL
+	creds       CredentialSource
+	hc          *http.Client
+	timeout     time.Duration
+	attempt     time.Duration
+	maxAttempts int
+	baseBackoff time.Duration
+	maxBackoff  time.Duration
+	maxBody     int64
+}
+
+// New validates cfg and builds a client; hc nil builds one with connect and TLS timeouts.
+// It makes no request.
+func New(cfg Config, creds CredentialSource, hc *http.Client) (*Client, error) {
+	if creds == nil {
+		return nil, errors.New("veriff api client needs credentials")
+	}
+	raw := strings.TrimSpace(cfg.BaseURL)
+	if raw == "" {
+		raw = DefaultBaseURL
+	}
+	base, err := url.Parse(raw)
+	if err != nil || base.Host == "" || base.RawQuery != "" || base.Fragment != "" || base.User != nil {
+		return nil, fmt.Errorf("veriff base url %q: want an absolute https url", raw)
+	}
+	// The API key travels with every request: https, or http to a loopback host (the local simulator).
+	if err := endpoint.CheckHTTPS("veriff base url", raw); err != nil {
+		return nil, err
+	}
+	base.Path = strings.TrimSuffix(base.Path, "/")
+	if hc == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+		tr.TLSHandshakeTimeout = 3 * time.Second
+		hc = &http.Client{Transport: tr}
+	}
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = 20 * time.Second
+	}
+	return &Client{base: base, creds: creds, hc: hc, timeout: timeout, attempt: 10 * time.Second,
+		maxAttempts: 4, baseBackoff: 200 * time.Millisecond, maxBackoff: 3 * time.Second, maxBody: 1 << 20}, nil
+}
+
+// ErrNotFound means Veriff does not know the session (HTTP 404). It is permanent.
+var ErrNotFound = errors.New("veriff: not found")
+
+// ErrUnauthorized means Veriff refused the API key or the signature (HTTP 401 or 403).
+// It is permanent until the credentials change.
+var ErrUnauthorized = errors.New("veriff: unauthorized")
+
+// ErrMalformedResponse means a 2xx answer the client cannot read.
+var ErrMalformedResponse = errors.New("veriff: malformed response")
+
+// APIError is any other failure: an unexpected status, or no response at all (Status 0:
+// network error or timeout). Retryable reports whether the same call may succeed later.
+// It never carries a response body.
+type APIError struct {
+	Status    int
+	Retryable bool
+	cause     error
+}
+
+func (e *APIError) Error() string {
+	if e.Status == 0 {
+		return fmt.Sprintf("veriff: request failed: %v", e.cause)
+	}
+	return fmt.Sprintf("veriff: http status %d", e.Status)
+}
+
+// Unwrap returns the network error, if any.
+func (e *APIError) Unwrap() error { return e.cause }
+
+// SessionRequest is what a new session is created with: no personal data.
+type SessionRequest struct{ VendorData, Lang, Callback string }
+
+// Session is a created session: its id and the URL the end user's SDK opens.
+type Session struct{ ID, URL string }
+
+type createBody struct {
+	Verification createVerification `json:"verification"`
+}
+
+type createVerification struct {
+	Callback   string `json:"callback,omitempty"`
+	VendorData string `json:"vendorData,omitempty"`
+	Lang       string `json:"lang,omitempty"`
+}
+
+// CreateSession creates a session (POST /v1/sessions {"verification": {callback,
+// vendorData, lang}}, X-AUTH-CLIENT only, as Veriff documents for this one call) and
+// returns verification.id and verification.url of the answer. A creation is not
+// idempotent: it is retried only when Veriff cannot have acted on it (429, 502, 503,
+// 504, or a connection that was never made).
+func (c *Client) CreateSession(ctx context.Context, r SessionRequest) (Session, error) {
+	body, err := json.Marshal(createBody{Verification: createVerification{Callback: r.Callback, VendorData: r.VendorData, Lang: r.Lang}})
+	if err != nil {
+		return Session{}, fmt.Errorf("create veriff session: %w", err)
+	}
+	out, err := c.call(ctx, request{method: http.MethodPost, path: "/v1/sessions", body: body, create: true})
+	if err != nil {
+		return Session{}, fmt.Errorf("create veriff session: %w", err)
+	}
+	var resp struct {
+		Verification struct {
+			ID  *json.RawMessage  `json:"id"`
+			URL webhookjson.Loose `json:"url"`
+		} `json:"verification"`
+	}
+	if err := json.Unmarshal(out, &resp); err != nil {
+		return Session{}, fmt.Errorf("create veriff session: %w", ErrMalformedResponse)
+	}
+	id, reason := webhookjson.ID(resp.Verification.ID)
+	if reason != "" || resp.Verification.URL == "" {
+		return Session{}, fmt.Errorf("create veriff session: verification.id or url missing: %w", ErrMalformedResponse)
+	}
+	return Session{ID: id, URL: string(resp.Verification.URL)}, nil
+}
+
+// Decision fetches the session's decision (GET /v1/sessions/{id}/decision) and returns
+// the answer as sent: {"status", "verification": {...}}, the decision webhook's shape,
+// which veriff.Parse reads ("verification": null while Veriff has not decided).
+func (c *Client) Decision(ctx context.Context, sessionID string) ([]byte, error) {
+	if _, reason := webhookjson.ID(rawString(sessionID)); reason != "" || strings.ContainsAny(sessionID, "/?#%") {
+		return nil, fmt.Errorf("veriff session id %q: not a usable id", sessionID)
+	}
+	out, err := c.call(ctx, request{method: http.MethodGet, path: "/v1/sessions/" + url.PathEscape(sessionID) + "/decision", signed: sessionID})
+	if err != nil {
+		return nil, fmt.Errorf("get veriff decision %s: %w", sessionID, err)
+	}
+	if !json.Valid(out) {
+		return nil, fmt.Errorf("get veriff decision %s: %w", sessionID, ErrMalformedResponse)
+	}
+	return out, nil
+}
+
+func rawString(s string) *json.RawMessage {
+	b, _ := json.Marshal(s)
+	r := json.RawMessage(b)
+	return &r
+}
+
+type request struct {
+	method string
+	path   string
+	body   []byte
+	signed string // the value X-HMAC-SIGNATURE signs; empty: no signature header
+	create bool   // not idempotent: retried only when Veriff cannot have acted on it
+}
+
+// call sends r with bounded retries with full jitter (or after Retry-After), never past
+// the deadline.
+func (c *Client) call(ctx context.Context, r request) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	creds, err := c.creds.Credentials(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load veriff api credentials: %w", err)
+	}
+	if creds.APIKey == "" || (r.signed != "" && creds.SharedSecret == "") {
+		return nil, fmt.Errorf("veriff api credentials not filled in: %w", ErrUnauthorized)
+	}
+	var last error
+	for attempt := 1; ; attempt++ {
+		body, retryAfter, err := c.do(ctx, r, creds)
+		if err == nil {
+			return body, nil
+		}
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status == 0 && ctx.Err() != nil && last != nil {
+			return nil, last // the deadline cut this attempt short: the previous answer says more
+		}
+		last = err
+		if !errors.As(err, &ae) || !ae.Retryable || attempt >= c.maxAttempts {
+			return nil, err
+		}
+		wait := retryAfter
+		if wait <= 0 {
+			wait = c.backoff(attempt)
+		}
+		if !retry.Sleep(ctx, wait) {
+			return nil, err
+		}
+	}
+}
+
+// backoff is the full-jitter wait before retry n (1-based).
+func (c *Client) backoff(n int) time.Duration { return retry.Backoff(n, c.baseBackoff, c.maxBackoff) }
+
+// do makes one attempt.
+func (c *Client) do(ctx context.Context, r request, creds Credentials) ([]byte, time.Duration, error) {
+	actx, cancel := context.WithTimeout(ctx, c.attempt)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, r.method, c.base.String()+r.path, bytes.NewReader(r.body))
+	if err != nil {
+		return nil, 0, fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("X-AUTH-CLIENT", creds.APIKey)
+	if r.signed != "" {
+		req.Header.Set("X-HMAC-SIGNATURE", veriff.Sign(creds.SharedSecret, []byte(r.signed)))
+	}
+	req.Header.Set("Accept", "application/json")
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, 0, &APIError{Retryable: !r.create || neverConnected(err), cause: err}
+	}
+	defer func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+	}()
+	switch s := resp.StatusCode; {
+	case s >= 200 && s < 300:
+		body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+		if err != nil {
+			return nil, 0, &APIError{Retryable: !r.create, cause: err}
+		}
+		if int64(len(body)) > c.maxBody {
+			return nil, 0, fmt.Errorf("response body larger than %d bytes: %w", c.maxBody, ErrMalformedResponse)
+		}
+		return body, 0, nil
+	case s == http.StatusNotFound:
+		return nil, 0, ErrNotFound
+	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+		return nil, 0, ErrUnauthorized
+	case s == http.StatusTooManyRequests || s == http.StatusBadGateway || s == http.StatusServiceUnavailable || s == http.StatusGatewayTimeout,
+		s >= 500 && !r.create:
+		return nil, retryAfter(resp.Header.Get("Retry-After")), &APIError{Status: s, Retryable: true}
+	default:
+		return nil, 0, &APIError{Status: s}
+	}
+}
+
+// neverConnected reports whether err happened before any byte reached Veriff.
+func neverConnected(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// retryAfter reads a Retry-After (delay seconds or an HTTP-date), capped at a minute; 0 otherwise.
+func retryAfter(v string) time.Duration {
+	d, _ := retry.After(v, time.Now(), time.Minute)
+	return d
+}
