@@ -126,10 +126,13 @@ type demo struct {
 	http   *http.Client
 	nonce  string
 	tokens map[string]string
+	// aliases are ids a user's pushes carry besides the referenceNo (a Veriff session id
+	// the backend created: a UUID that does not name the user).
+	aliases map[string][]string
 }
 
 func play(c config) int {
-	d := &demo{c: c, http: &http.Client{Timeout: 30 * time.Second}, nonce: fmt.Sprintf("%d", time.Now().Unix()%100000), tokens: map[string]string{}}
+	d := &demo{c: c, http: &http.Client{Timeout: 30 * time.Second}, nonce: fmt.Sprintf("%d", time.Now().Unix()%100000), tokens: map[string]string{}, aliases: map[string][]string{}}
 	users := scenarios()
 	type row struct {
 		u               user
@@ -233,9 +236,8 @@ func scenarios() []user {
 			d.waitStatus(ref, "IN_REVIEW")
 			return d.err
 		}},
-		{name: "frank", scenario: "Veriff: cancels on the consent screen, then approved", wantStatus: "APPROVED", wantPushes: 4, run: func(d *demo, ref string) error {
-			session := "session-" + ref // Veriff sends a UUID; any id works, and this one names the user
-			d.claim(ref, session, "veriff")
+		{name: "frank", scenario: "Veriff (session by the backend): cancels, then approved", wantStatus: "APPROVED", wantPushes: 3, run: func(d *demo, ref string) error {
+			session := d.veriffSession(ref) // the backend creates the session for the user, who owns it
 			d.veriff(fmt.Sprintf(`{"id":%q,"attemptId":"a-1","feature":"selfid","code":7010,"action":"flow_cancelled","vendorData":%q,"endUserId":null,"context":{"reason":"user_cancelled","state":"consent_screen"}}`, session, ref))
 			d.waitStatus(ref, "ABANDONED")
 			d.veriff(fmt.Sprintf(`{"id":%q,"attemptId":"a-2","feature":"selfid","code":7002,"action":"submitted","vendorData":%q,"endUserId":null}`, session, ref))
@@ -316,6 +318,27 @@ func scenarios() []user {
 }
 
 func (d *demo) journeyID(ref string) string { return "j-" + ref }
+
+// veriffSession creates a Veriff session for ref through the app API (POST
+// /v1/veriff/sessions: the backend calls Veriff with vendorData = ref and records ref's
+// claim of it) and returns its id.
+func (d *demo) veriffSession(ref string) string {
+	var out struct{ SessionID, URL string }
+	d.record("create veriff session", func() error {
+		tok, err := d.token(ref)
+		if err != nil {
+			return err
+		}
+		h := map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
+		if err := d.do(http.MethodPost, d.c.base+"/v1/veriff/sessions", `{"lang":"en"}`, h, http.StatusCreated, &out); err != nil {
+			return err
+		}
+		fmt.Printf("   veriff session %s -> %s\n", out.SessionID, out.URL)
+		d.aliases[ref] = append(d.aliases[ref], out.SessionID)
+		return nil
+	})
+	return out.SessionID
+}
 
 // claim claims journeyID for ref through the app API (POST /v1/journeys), as the app does
 // as soon as the SDK gives it the journey id.
@@ -492,11 +515,21 @@ func (d *demo) pushes(ref string) int {
 	}
 	n := 0
 	for _, m := range out.Messages {
-		if m.Kind == "push" && m.Error == "" && bytes.Contains(m.Message, []byte(ref)) {
+		if m.Kind == "push" && m.Error == "" && d.mine(m.Message, ref) {
 			n++
 		}
 	}
 	return n
+}
+
+// mine reports whether a push message is about ref (it names ref or one of its aliases).
+func (d *demo) mine(msg []byte, ref string) bool {
+	for _, id := range append([]string{ref}, d.aliases[ref]...) {
+		if bytes.Contains(msg, []byte(id)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *demo) do(method, url, body string, headers map[string]string, wantStatus int, out any) error {
