@@ -179,6 +179,12 @@ func TestParseTolerant(t *testing.T) {
 			Webhook{Kind: KindDecision, SessionID: "s2", Code: 9001, Status: "approved", DecisionTime: "yesterday"}},
 		{"null verification is an event", `{"verification":null,"id":"s3","code":7001}`,
 			Webhook{Kind: KindEvent, SessionID: "s3", Code: 7001}},
+		// An unknown kind's session id is a guess: one that cannot be a key is passed over,
+		// the body is stored all the same (openapi.yaml leaves these members free).
+		{"unknown kind: ids that cannot be keys are no session id", `{"sessionId":"not a key","id":"bad/id"}`,
+			Webhook{Kind: KindUnknown}},
+		{"unknown kind: the first candidate that can be a key", `{"sessionId":"bad id","id":"s4"}`,
+			Webhook{Kind: KindUnknown, SessionID: "s4"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
