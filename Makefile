@@ -37,7 +37,13 @@ test: tools
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	infra/local/with-emulators.sh $(GO) test -race -count=1 ./...
+	$(MAKE) schemathesis
 	$(MAKE) sam-validate sam-build
+
+# openapi.yaml against the local product (infra/local/schemathesis.sh); zero failures.
+.PHONY: schemathesis
+schemathesis: tools
+	infra/local/schemathesis.sh
 
 # Benchmarks (figures for BENCHMARKS.md; never timed assertions in tests).
 bench: tools

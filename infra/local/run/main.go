@@ -180,6 +180,11 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 		params["JourneyOwnership"] = v
 	}
 	params["VeriffApiBaseUrl"] = s.VeriffSimURL // the product calls the Veriff simulator
+	overrides, err := parameterOverrides(os.Getenv("KYC_PARAMETER_OVERRIDES"))
+	if err != nil {
+		return err
+	}
+	maps.Copy(params, overrides)
 	if s.CustomStep.Enabled {
 		p, err := s.CustomStep.setup(ctx, awsCfg)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -413,9 +414,15 @@ func validLang(s string) bool {
 	return letters(lang, 2, 3) && (region == "" && !strings.Contains(s, "-") || letters(region, 2, 4))
 }
 
+// callbackPattern is openapi.yaml's rule for a callback: https, a host name or IPv4 address
+// and an optional port, then path, query and fragment of printable ASCII with valid
+// %-escapes. url.Parse alone also takes hosts that are no host names (https://a*b) and
+// spaces or raw non-ASCII in the path, which a redirect would carry as they are.
+var callbackPattern = regexp.MustCompile(`^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#]([!-$&-~]|%[0-9A-Fa-f]{2})*)?$`)
+
 // validCallback accepts an absolute https URL (where Veriff sends the user at the end).
 func validCallback(s string) bool {
-	if len(s) > 1024 {
+	if len(s) > 1024 || !callbackPattern.MatchString(s) {
 		return false
 	}
 	u, err := url.Parse(s)

@@ -221,7 +221,9 @@ func parseUnknown(root map[string]json.RawMessage) Webhook {
 		if c == nil {
 			continue
 		}
-		if id, reason := webhookjson.ID(&c); reason == "" {
+		// A guess, not a required field: one that cannot be a key (kyc.CheckID) is passed
+		// over rather than costing the event.
+		if id, reason := webhookjson.ID(&c); reason == "" && kyc.CheckID("sessionId", id) == nil {
 			w.SessionID = id
 			break
 		}

@@ -4,9 +4,11 @@
 package veriff
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -470,7 +472,8 @@ func requiredID(field string, raw *json.RawMessage) (string, error) {
 	return v, nil
 }
 
-// requiredCode accepts an integer, or an integer in a string.
+// requiredCode accepts a non-negative integer: a JSON number of integral value (7001.0 is
+// the number 7001 in JSON, and an integer to JSON Schema), or an integer in a string.
 func requiredCode(field string, raw *json.RawMessage) (int, error) {
 	if raw == nil || webhookjson.IsNull(*raw) {
 		return 0, &kyc.FieldError{Field: field, Message: "is required", Err: ErrMalformed}
@@ -480,8 +483,20 @@ func requiredCode(field string, raw *json.RawMessage) (int, error) {
 		return 0, &kyc.FieldError{Field: field, Message: "must be an integer", Err: ErrMalformed}
 	}
 	n, err := strconv.Atoi(string(s))
+	if trimmed := bytes.TrimSpace(*raw); err != nil && len(trimmed) > 0 && trimmed[0] != '"' {
+		n, err = integral(string(s))
+	}
 	if err != nil || n < 0 {
 		return 0, &kyc.FieldError{Field: field, Message: "must be an integer", Err: ErrMalformed}
 	}
 	return n, nil
+}
+
+// integral reads a JSON number of integral value within int64 (7001.0, 7.001e3).
+func integral(s string) (int, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f != math.Trunc(f) || f < 0 || f >= math.MaxInt64 {
+		return 0, errors.New("not an integer")
+	}
+	return int(f), nil
 }
