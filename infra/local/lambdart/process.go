@@ -176,6 +176,21 @@ func Start(cfg Config) (*Process, error) {
 		"LANG":                            "en_US.UTF-8",
 		"PATH":                            "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
 	})
+	// The two loopback ports are picked free, then handed to the emulator: another
+	// program may take one in between, and the emulator then exits at once. Try again.
+	for attempt := 1; ; attempt++ {
+		p, err := launch(rie, path, dir, env, cfg)
+		if err == nil || attempt == 3 || !errors.Is(err, errExitedAtStart) {
+			return p, err
+		}
+	}
+}
+
+// errExitedAtStart: the emulator ended before it listened (typically a port taken).
+var errExitedAtStart = errors.New("aws-lambda-rie exited at start")
+
+// launch starts one emulator process on two free loopback ports and waits until it listens.
+func launch(rie, path, dir string, env map[string]string, cfg Config) (*Process, error) {
 	apiAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -249,7 +264,7 @@ func (p *Process) waitReady(addr string) error {
 		}
 		select {
 		case <-p.exited:
-			return fmt.Errorf("aws-lambda-rie exited at start: %w", p.exitErr)
+			return fmt.Errorf("%w: %w", errExitedAtStart, p.exitErr)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
