@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 
@@ -201,13 +200,14 @@ func (c *cli) tool(ctx context.Context, processing bool) (*ops.Ops, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load aws config: %w", err)
 	}
-	oc := ops.Config{DB: dynamodb.NewFromConfig(cfg), Table: c.getenv("TABLE_NAME"), Endpoints: sns.NewSender(awssns.NewFromConfig(cfg), 0)}
+	table := c.getenv("TABLE_NAME")
+	oc := ops.Config{Endpoints: sns.NewSender(awssns.NewFromConfig(cfg), 0)}
 	if processing {
 		p, err := compose.NewProcessing(compose.Runtime{AWS: cfg, Getenv: c.getenv, Metrics: io.Discard}, "kycctl")
 		if err != nil {
 			return nil, fmt.Errorf("processor configuration: %w", err)
 		}
-		oc.Processor, oc.IDWise, oc.Journeys, oc.Retention, oc.Table = p.Service, p.IDWise, p.IDWise, p.Config.Retention, p.Config.Table
+		oc.Processor, oc.IDWise, oc.Journeys, oc.Retention, table = p.Service, p.IDWise, p.IDWise, p.Config.Retention, p.Config.Table
 		if p.CustomStep != nil {
 			oc.CustomStepID = p.CustomStep.StepID()
 		}
@@ -223,9 +223,10 @@ func (c *cli) tool(ctx context.Context, processing bool) (*ops.Ops, error) {
 			oc.Veriff = api // refetch -provider veriff
 		}
 	}
-	if oc.Table == "" {
+	if table == "" {
 		return nil, errors.New("TABLE_NAME (or -table) is required")
 	}
+	oc.Store = compose.OperatorTable(cfg, table, oc.Retention)
 	return ops.New(oc), nil
 }
 

@@ -168,7 +168,7 @@ func TestOutcomeBeforeClaimIsAppliedOnClaim(t *testing.T) {
 		t.Errorf("IDWise called %d times for an unclaimed journey, want 0", n)
 	}
 	w.noProfile("early-user")
-	problems, err := ops.New(ops.Config{DB: w.ddb, Table: w.table}).Problems(context.Background(), ops.ListOptions{Awaiting: true})
+	problems, err := ops.New(ops.Config{Store: dynamo.NewOperator(w.ddb, w.table, 0)}).Problems(context.Background(), ops.ListOptions{Awaiting: true})
 	if err != nil || len(problems) != 1 || problems[0].Kind != ops.KindAwaiting || problems[0].ID != "ev-early" {
 		t.Errorf("kycctl events -awaiting = %+v, %v; want ev-early awaiting its claim", problems, err)
 	}

@@ -45,23 +45,23 @@ func (o *Ops) CompleteStep(ctx context.Context, provider, journeyID string, with
 	if provider != idwise.Provider {
 		return res, fmt.Errorf("complete-step: provider %q not supported (idwise only)", provider)
 	}
-	stored, found, err := o.store.Journey(ctx, provider, journeyID)
+	stored, found, err := o.tbl.Journey(ctx, provider, journeyID)
 	if err != nil {
 		return res, err
 	}
 	res.ReferenceNo = stored.ReferenceNo
 	if !found { // the journey may be unknown here (no webhook yet): the events may name the profile
-		events, err := o.journeyEvents(ctx, provider, journeyID)
+		events, err := o.tbl.JourneyTimeline(ctx, provider, journeyID)
 		if err != nil {
 			return res, err
 		}
 		for _, it := range events {
-			if ref := s(it, "referenceNo"); ref != "" {
+			if ref := it.Event.ReferenceNo; ref != "" {
 				res.ReferenceNo = ref
 			}
 		}
 	}
-	before, _, err := o.store.Step(ctx, journeyID, o.stepID)
+	before, _, err := o.tbl.Step(ctx, journeyID, o.stepID)
 	if err != nil {
 		return res, err
 	}
@@ -76,16 +76,16 @@ func (o *Ops) CompleteStep(ctx context.Context, provider, journeyID string, with
 		Name: idwise.CompleteCustomStepEvent, JourneyID: journeyID, ReferenceNo: res.ReferenceNo, Attributes: attrs,
 		Processable: true, ReceivedAt: now, ExpiresAt: now.Add(o.retention)}
 	res.EventID = e.EventID
-	if err := o.inbox.PutOperatorEvent(ctx, e); err != nil {
+	if err := o.tbl.PutOperatorEvent(ctx, e); err != nil {
 		return res, fmt.Errorf("record complete-step event: %w", err)
 	}
 	perr := o.proc.Process(ctx, e)
-	item, err := o.get(ctx, eventKey(provider, e.EventID))
+	item, _, err := o.tbl.StoredEvent(ctx, provider, e.EventID)
 	if err != nil {
 		return res, err
 	}
-	res.State, res.Note = s(item, "state"), s(item, "note")
-	after, _, err := o.store.Step(ctx, journeyID, o.stepID)
+	res.State, res.Note = item.State, item.Note
+	after, _, err := o.tbl.Step(ctx, journeyID, o.stepID)
 	if err != nil {
 		return res, err
 	}

@@ -10,11 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/app/ops/opstore"
 	"github.com/kycbackend/kyc/shared/vendors/idwise"
 )
 
@@ -65,7 +61,7 @@ func (o *Ops) Erase(ctx context.Context, referenceNo string, opt EraseOptions) (
 		return res, fmt.Errorf("erase: reference image bucket %w (IDWISE_REFERENCE_IMAGE_BUCKET)", ErrNotConfigured)
 	}
 	if !opt.DryRun {
-		at, err := o.tombstone(ctx, referenceNo)
+		at, err := o.tbl.Tombstone(ctx, referenceNo, o.now().UTC())
 		if err != nil {
 			return res, err
 		}
@@ -104,25 +100,6 @@ func (o *Ops) Erase(ctx context.Context, referenceNo string, opt EraseOptions) (
 	return res, nil
 }
 
-// tombstone writes the erased profile's tombstone unless there is one, and returns its time.
-func (o *Ops) tombstone(ctx context.Context, referenceNo string) (time.Time, error) {
-	now := o.now().UTC()
-	item := dynamo.TombstoneKey(referenceNo)
-	item[dynamo.AttrKind] = str(dynamo.KindTombstone)
-	item["erasedAt"] = str(now.Format(time.RFC3339Nano))
-	_, err := o.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(o.table), Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": dynamo.AttrPK},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return parseTime(s(ccf.Item, "erasedAt")), nil
-	}
-	if err != nil {
-		return time.Time{}, fmt.Errorf("write tombstone: %w", err)
-	}
-	return now, nil
-}
-
 // erasure is one Erase run.
 type erasure struct {
 	o        *Ops
@@ -136,47 +113,39 @@ type erasure struct {
 // pass deletes what it finds and returns how many items that was.
 func (er *erasure) pass(ctx context.Context) (int, error) {
 	n := 0
-	named, err := er.o.naming(ctx, er.ref)
+	named, err := er.o.tbl.NamingItems(ctx, er.ref)
 	if err != nil {
 		return 0, err
 	}
-	partition, err := er.o.query(ctx, &dynamodb.QueryInput{
-		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": dynamo.AttrPK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": dynamo.ProfileKey(er.ref)[dynamo.AttrPK]},
-		ConsistentRead:            aws.Bool(true),
-	}, 0)
+	partition, err := er.o.tbl.ProfileItems(ctx, er.ref)
 	if err != nil {
-		return 0, fmt.Errorf("query profile partition: %w", err)
+		return 0, err
 	}
 
 	// The profile's journeys, from every item that names one.
-	var journeys []string
+	type journey struct{ provider, id string }
+	var journeys []journey
 	add := func(provider, journeyID string) {
 		if provider == "" || journeyID == "" {
 			return
 		}
-		if k := dynamo.JourneyKey(provider, journeyID); !slices.Contains(journeys, k) {
-			journeys = append(journeys, k)
+		if j := (journey{provider, journeyID}); !slices.Contains(journeys, j) {
+			journeys = append(journeys, j)
 		}
 	}
 	for _, it := range named { // events (processed or not) and journeys
-		add(s(it, "provider"), s(it, "journeyId"))
+		add(it.Provider, it.JourneyID)
 	}
 	for _, it := range partition {
-		switch sk := s(it, dynamo.AttrSK); {
-		case sk == "PROFILE":
-			add(s(it, "provider"), s(it, "journeyId"))
-		case strings.HasPrefix(sk, dynamo.OutboxSKPrefix):
-			if ev, err := dynamo.DecodeOutbox(it); err == nil {
-				add(ev.Provider, ev.JourneyID)
-			}
+		switch it.Key.Kind {
+		case opstore.KindProfile, opstore.KindStatusEvents:
+			add(it.Provider, it.JourneyID)
 		}
 	}
-	slices.Sort(journeys)
+	slices.SortFunc(journeys, func(a, b journey) int { return strings.Compare(a.provider+"#"+a.id, b.provider+"#"+b.id) })
 
-	for _, jk := range journeys {
-		provider, journeyID, _ := strings.Cut(jk, "#")
+	for _, j := range journeys {
+		provider, journeyID := j.provider, j.id
 		owned, err := er.o.owns(ctx, er.ref, provider, journeyID)
 		if err != nil {
 			return n, err
@@ -185,16 +154,20 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 			// Not this profile's journey (the user reported, claimed or named someone
 			// else's): its details, events and vendor data stay. Only what names this
 			// profile goes: its claim (below) and the events that name it (named).
-			d, err := er.deleteIf(ctx, dynamo.ClaimKey(provider, journeyID), func(it map[string]types.AttributeValue) bool {
-				return s(it, "referenceNo") == er.ref
-			})
+			c, found, err := er.o.tbl.ClaimItem(ctx, provider, journeyID)
 			if err != nil {
 				return n, err
 			}
-			n += d
+			if found && c.ReferenceNo == er.ref {
+				d, err := er.delete(ctx, c.Key)
+				if err != nil {
+					return n, err
+				}
+				n += d
+			}
 			continue
 		}
-		if !er.journeys[jk] {
+		if jk := provider + "#" + journeyID; !er.journeys[jk] {
 			er.journeys[jk] = true
 			er.res.Journeys = append(er.res.Journeys, provider+"/"+journeyID)
 			if er.opt.VendorDelete && provider == idwise.Provider {
@@ -207,20 +180,14 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 				er.res.VendorDeleted = append(er.res.VendorDeleted, provider+"/"+journeyID)
 			}
 		}
-		events, err := er.o.journeyEvents(ctx, provider, journeyID)
-		if err != nil {
-			return n, err
-		}
 		// The journey's own items: its events, its custom-step markers, its claim, the
 		// journey details.
-		steps, err := er.o.partition(ctx, "CUSTOMSTEP#"+provider+"#"+journeyID)
+		keys, err := er.o.tbl.JourneyItems(ctx, provider, journeyID)
 		if err != nil {
 			return n, err
 		}
-		keys := append(events, steps...)
-		keys = append(keys, dynamo.ClaimKey(provider, journeyID), dynamo.JourneyItemKey(provider, journeyID))
-		for _, it := range keys {
-			d, err := er.delete(ctx, primaryKey(it))
+		for _, k := range keys {
+			d, err := er.delete(ctx, k)
 			if err != nil {
 				return n, err
 			}
@@ -229,15 +196,15 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 	}
 	// Push markers of the profile's status events (PUSH#<statusEventId>): they name its devices.
 	for _, it := range partition {
-		if !strings.HasPrefix(s(it, dynamo.AttrSK), dynamo.OutboxSKPrefix) {
+		if it.Key.Kind != opstore.KindStatusEvents {
 			continue
 		}
-		markers, err := er.o.partition(ctx, "PUSH#"+strings.TrimPrefix(s(it, dynamo.AttrSK), dynamo.OutboxSKPrefix))
+		markers, err := er.o.tbl.PushMarkers(ctx, it.StatusEventID)
 		if err != nil {
 			return n, err
 		}
 		for _, m := range markers {
-			d, err := er.delete(ctx, primaryKey(m))
+			d, err := er.delete(ctx, m)
 			if err != nil {
 				return n, err
 			}
@@ -245,14 +212,14 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 		}
 	}
 	for _, it := range named {
-		d, err := er.delete(ctx, primaryKey(it))
+		d, err := er.delete(ctx, it.Key)
 		if err != nil {
 			return n, err
 		}
 		n += d
 	}
 
-	devs, err := er.o.store.Devices(ctx, er.ref)
+	devs, err := er.o.tbl.Devices(ctx, er.ref)
 	if err != nil {
 		return n, err
 	}
@@ -269,21 +236,21 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 			er.res.Endpoints++
 		}
 		if er.opt.DryRun {
-			n += er.count(dynamo.DeviceKey(er.ref, dev.DeviceID))
+			// Counted here only: the partition's device items are skipped below.
+			n += er.count(opstore.ItemKey{PK: "device", SK: dev.DeviceID, Kind: opstore.KindDevices})
 			continue
 		}
-		if err := er.o.store.DeleteDevice(ctx, er.ref, dev.DeviceID); err != nil {
+		if err := er.o.tbl.DeleteDevice(ctx, er.ref, dev.DeviceID); err != nil {
 			return n, err
 		}
-		er.res.Deleted["devices"]++
+		er.res.Deleted[opstore.KindDevices]++
 		n++
 	}
 	for _, it := range partition {
-		sk := s(it, dynamo.AttrSK)
-		if s(it, dynamo.AttrKind) == dynamo.KindTombstone || strings.HasPrefix(sk, "DEVICE#") {
+		if it.Key.Kind == opstore.KindTombstone || it.Key.Kind == opstore.KindDevices {
 			continue
 		}
-		d, err := er.delete(ctx, primaryKey(it))
+		d, err := er.delete(ctx, it.Key)
 		if err != nil {
 			return n, err
 		}
@@ -298,12 +265,12 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 // A journey nobody can tie to ref is not its: an erasure never follows a journey id a
 // user merely reported or named.
 func (o *Ops) owns(ctx context.Context, ref, provider, journeyID string) (bool, error) {
-	j, err := o.get(ctx, dynamo.JourneyItemKey(provider, journeyID))
+	j, found, err := o.tbl.JourneyItem(ctx, provider, journeyID)
 	if err != nil {
 		return false, err
 	}
-	if j != nil {
-		return s(j, "referenceNo") == ref, nil
+	if found {
+		return j.ReferenceNo == ref, nil
 	}
 	if provider == idwise.Provider && o.journeys != nil {
 		vj, err := o.journeys.Journey(ctx, journeyID)
@@ -314,64 +281,20 @@ func (o *Ops) owns(ctx context.Context, ref, provider, journeyID string) (bool, 
 			return false, fmt.Errorf("ask idwise whose journey %s is: %w", journeyID, err)
 		}
 	}
-	c, err := o.get(ctx, dynamo.ClaimKey(provider, journeyID))
+	c, found, err := o.tbl.ClaimItem(ctx, provider, journeyID)
 	if err != nil {
 		return false, err
 	}
-	return c != nil && s(c, "referenceNo") == ref, nil
-}
-
-// partition lists the keys of every item of partition pk (strongly consistent).
-func (o *Ops) partition(ctx context.Context, pk string) ([]map[string]types.AttributeValue, error) {
-	items, err := o.query(ctx, &dynamodb.QueryInput{
-		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ProjectionExpression:      aws.String("#pk, #sk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": dynamo.AttrPK, "#sk": dynamo.AttrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
-		ConsistentRead:            aws.Bool(true),
-	}, 0)
-	if err != nil {
-		return nil, fmt.Errorf("query partition %s: %w", strings.SplitN(pk, "#", 2)[0], err)
-	}
-	return items, nil
-}
-
-// naming returns the inbox events and journeys whose referenceNo is ref, with their
-// provider and journeyId, from a strongly consistent Scan of the table. There is no index by
-// profile on purpose: it would cost an index write on every delivery, for a request that
-// comes rarely (a Scan reads the whole table: about 0.25 read units per KB of table, and
-// a few minutes for tens of GB).
-func (o *Ops) naming(ctx context.Context, ref string) ([]map[string]types.AttributeValue, error) {
-	in := &dynamodb.ScanInput{
-		TableName:                aws.String(o.table),
-		ConsistentRead:           aws.Bool(true),
-		FilterExpression:         aws.String("referenceNo = :ref AND #kind IN (:event, :operator, :journey, :claim)"),
-		ProjectionExpression:     aws.String("#pk, #sk, provider, journeyId"),
-		ExpressionAttributeNames: map[string]string{"#pk": dynamo.AttrPK, "#sk": dynamo.AttrSK, "#kind": dynamo.AttrKind},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":ref": str(ref), ":event": str(dynamo.KindEvent),
-			":operator": str(dynamo.KindOperatorEvent), ":journey": str(dynamo.KindJourney), ":claim": str(dynamo.KindClaim)},
-	}
-	var items []map[string]types.AttributeValue
-	for {
-		out, err := o.db.Scan(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("scan for the profile's events and journeys: %w", err)
-		}
-		items = append(items, out.Items...)
-		if len(out.LastEvaluatedKey) == 0 {
-			return items, nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
+	return found && c.ReferenceNo == ref, nil
 }
 
 // quarantine deletes the quarantined bodies that contain the referenceNo as a JSON string.
 func (er *erasure) quarantine(ctx context.Context) error {
 	quoted, _ := json.Marshal(er.ref)
-	var keys []map[string]types.AttributeValue
-	err := er.o.scanQuarantine(ctx, []string{"body"}, func(it map[string]types.AttributeValue) bool {
-		if b, ok := it["body"].(*types.AttributeValueMemberB); ok && bytes.Contains(b.Value, quoted) {
-			keys = append(keys, primaryKey(it))
+	var keys []opstore.ItemKey
+	err := er.o.tbl.ScanQuarantine(ctx, true, func(q opstore.Quarantined) bool {
+		if bytes.Contains(q.Body, quoted) {
+			keys = append(keys, q.Key)
 		}
 		return true
 	})
@@ -386,70 +309,30 @@ func (er *erasure) quarantine(ctx context.Context) error {
 	return nil
 }
 
-// deleteIf deletes the item k if it exists and keep returns true for it.
-func (er *erasure) deleteIf(ctx context.Context, k map[string]types.AttributeValue, match func(map[string]types.AttributeValue) bool) (int, error) {
-	it, err := er.o.get(ctx, k)
-	if err != nil || it == nil || !match(it) {
-		return 0, err
-	}
-	return er.delete(ctx, k)
-}
-
 // delete deletes one item (in a dry run: counts it once) and returns 1 if it was there.
-func (er *erasure) delete(ctx context.Context, k map[string]types.AttributeValue) (int, error) {
+func (er *erasure) delete(ctx context.Context, k opstore.ItemKey) (int, error) {
 	if er.opt.DryRun {
-		it, err := er.o.get(ctx, k)
-		if err != nil || it == nil {
+		found, err := er.o.tbl.Exists(ctx, k)
+		if err != nil || !found {
 			return 0, err
 		}
 		return er.count(k), nil
 	}
-	out, err := er.o.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(er.o.table), Key: k,
-		ReturnValues: types.ReturnValueAllOld})
-	if err != nil {
-		return 0, fmt.Errorf("delete %s: %w", s(k, dynamo.AttrPK), err)
+	deleted, err := er.o.tbl.Delete(ctx, k)
+	if err != nil || !deleted {
+		return 0, err
 	}
-	if len(out.Attributes) == 0 {
-		return 0, nil
-	}
-	er.res.Deleted[kindOf(s(k, dynamo.AttrPK), s(k, dynamo.AttrSK))]++
+	er.res.Deleted[k.Kind]++
 	return 1, nil
 }
 
 // count counts k once, for a dry run.
-func (er *erasure) count(k map[string]types.AttributeValue) int {
-	id := s(k, dynamo.AttrPK) + "\x00" + s(k, dynamo.AttrSK)
+func (er *erasure) count(k opstore.ItemKey) int {
+	id := k.PK + "\x00" + k.SK
 	if er.seen[id] {
 		return 0
 	}
 	er.seen[id] = true
-	er.res.Deleted[kindOf(s(k, dynamo.AttrPK), s(k, dynamo.AttrSK))]++
+	er.res.Deleted[k.Kind]++
 	return 1
-}
-
-// kindOf names the kind of an item by its key, for the erasure's counts.
-func kindOf(pk, sk string) string {
-	switch {
-	case strings.HasPrefix(pk, "PUSH#"):
-		return "pushMarkers"
-	case strings.HasPrefix(pk, "CUSTOMSTEP#"):
-		return "customSteps"
-	case sk == "CLAIM":
-		return "claims"
-	case strings.HasPrefix(sk, dynamo.LimitSKPrefix):
-		return "rateLimits"
-	case sk == "EVENT":
-		return "events"
-	case sk == "JOURNEY":
-		return "journeys"
-	case strings.HasPrefix(sk, dynamo.OutboxSKPrefix):
-		return "statusEvents"
-	case sk == "PROFILE":
-		return "profile"
-	case strings.HasPrefix(sk, "DEVICE#"):
-		return "devices"
-	case sk == "QUARANTINE":
-		return "quarantined"
-	}
-	return "other"
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/kycbackend/kyc/shared/aws/dynamo"
 	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 	"github.com/kycbackend/kyc/shared/aws/s3images"
 )
@@ -35,7 +36,7 @@ func TestEraseReferenceImage(t *testing.T) {
 	if _, err := st.ops.Erase(st.ctx, "erase-face-1", EraseOptions{ReferenceImage: true}); !errors.Is(err, ErrNotConfigured) {
 		t.Errorf("Erase(-reference-image) without a bucket = %v, want ErrNotConfigured", err)
 	}
-	o := New(Config{DB: st.db, Table: st.table, Images: s3images.NewRemover(client, bucket, "faces/{referenceNo}.jpg")})
+	o := New(Config{Store: dynamo.NewOperator(st.db, st.table, 0), Images: s3images.NewRemover(client, bucket, "faces/{referenceNo}.jpg")})
 	res, err := o.Erase(st.ctx, "erase-face-1", EraseOptions{ReferenceImage: true})
 	if err != nil || res.Deleted["referenceImages"] != 1 {
 		t.Fatalf("Erase() = %+v, %v; want 1 reference image deleted", res, err)

@@ -8,22 +8,67 @@ package ops
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/app/ops/opstore"
+	"github.com/kycbackend/kyc/shared/core/devices"
 	"github.com/kycbackend/kyc/shared/core/inbox"
+	"github.com/kycbackend/kyc/shared/core/kyc"
+	"github.com/kycbackend/kyc/shared/core/processor"
 	"github.com/kycbackend/kyc/shared/vendors/idwise"
 )
 
-// DB is the slice of the DynamoDB client the tool uses.
-type DB interface {
-	dynamo.API
-	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+// Table is the table as the tool reads and changes it (dynamo.Operator).
+type Table interface {
+	Profile(ctx context.Context, referenceNo string) (kyc.Profile, bool, error)
+	Erased(ctx context.Context, referenceNo string) (bool, error)
+	Journey(ctx context.Context, provider, journeyID string) (processor.Journey, bool, error)
+	Step(ctx context.Context, journeyID, stepID string) (idwise.StepMarker, bool, error)
+	// PutOperatorEvent records an event the tool triggered (pending) if its id is new.
+	PutOperatorEvent(ctx context.Context, e inbox.Event) error
+	// StoredEvent reads one inbox event with its state (strongly consistent).
+	StoredEvent(ctx context.Context, provider, eventID string) (opstore.Event, bool, error)
+	// ResetToPending puts a failed event back to pending; processor.ErrConflict if it is
+	// no longer failed.
+	ResetToPending(ctx context.Context, provider, eventID string) error
+	// JourneyTimeline is every event of a journey (vendor and operator), oldest first.
+	JourneyTimeline(ctx context.Context, provider, journeyID string) ([]opstore.Event, error)
+	// Unprocessed lists up to limit events of queue q received in [from, to], oldest first.
+	Unprocessed(ctx context.Context, q opstore.Queue, from, to time.Time, limit int) ([]opstore.Event, error)
+	// Unsent lists up to limit unpublished status events recorded in [from, to], oldest first.
+	Unsent(ctx context.Context, from, to time.Time, limit int) ([]opstore.StatusRecord, error)
+	// StatusHistory lists a profile's status events (its outbox records).
+	StatusHistory(ctx context.Context, referenceNo string) ([]opstore.StatusRecord, error)
+	// ScanQuarantine calls f with each quarantine record (with its body if withBody)
+	// until f returns false: a full Scan.
+	ScanQuarantine(ctx context.Context, withBody bool, f func(opstore.Quarantined) bool) error
+	Erasure
+}
+
+// Erasure is what an erasure reads and deletes, item by item (dynamo.Operator).
+type Erasure interface {
+	// Tombstone writes the profile's tombstone (at) unless there is one; the tombstone's time.
+	Tombstone(ctx context.Context, referenceNo string, at time.Time) (time.Time, error)
+	// ProfileItems lists the items of the profile's partition (profile, status events,
+	// devices, rate limits, tombstone), with the journey each names.
+	ProfileItems(ctx context.Context, referenceNo string) ([]opstore.Item, error)
+	// NamingItems lists the events, journeys and claims whose referenceNo is referenceNo
+	// (a strongly consistent full Scan).
+	NamingItems(ctx context.Context, referenceNo string) ([]opstore.Item, error)
+	// JourneyItem and ClaimItem read a journey's details and its claim: the referenceNo each names.
+	JourneyItem(ctx context.Context, provider, journeyID string) (opstore.Item, bool, error)
+	ClaimItem(ctx context.Context, provider, journeyID string) (opstore.Item, bool, error)
+	// JourneyItems lists the keys of a journey's own items: events, custom-step markers,
+	// claim and details.
+	JourneyItems(ctx context.Context, provider, journeyID string) ([]opstore.ItemKey, error)
+	// PushMarkers lists the keys of a status event's push markers.
+	PushMarkers(ctx context.Context, statusEventID string) ([]opstore.ItemKey, error)
+	Exists(ctx context.Context, k opstore.ItemKey) (bool, error)
+	// Delete deletes an item and reports whether it was there.
+	Delete(ctx context.Context, k opstore.ItemKey) (bool, error)
+	Devices(ctx context.Context, referenceNo string) ([]devices.Device, error)
+	// DeleteDevice deletes a device and its token index entry.
+	DeleteDevice(ctx context.Context, referenceNo, deviceID string) error
 }
 
 // Processor processes one inbox event (processor.Service).
@@ -58,10 +103,9 @@ type Endpoints interface {
 	DeleteEndpoint(ctx context.Context, endpointARN string) error
 }
 
-// Config is what the tool works with. Only DB and Table are always needed.
+// Config is what the tool works with. Only Store is always needed.
 type Config struct {
-	DB        DB
-	Table     string
+	Store     Table
 	Processor Processor       // replay and refetch
 	IDWise    PersonalData    // erase with VendorDelete
 	Journeys  JourneyFetcher  // erase: whose journey it is, when the table does not say
@@ -75,10 +119,7 @@ type Config struct {
 
 // Ops runs the operator commands.
 type Ops struct {
-	db        DB
-	table     string
-	store     *dynamo.Store
-	inbox     *dynamo.Inbox
+	tbl       Table
 	proc      Processor
 	idwise    PersonalData
 	journeys  JourneyFetcher
@@ -102,75 +143,6 @@ func New(c Config) *Ops {
 	if c.Retention <= 0 {
 		c.Retention = 30 * 24 * time.Hour
 	}
-	return &Ops{db: c.DB, table: c.Table, store: dynamo.NewStore(c.DB, c.Table, c.Retention), inbox: dynamo.NewInbox(c.DB, c.Table),
+	return &Ops{tbl: c.Store,
 		proc: c.Processor, idwise: c.IDWise, journeys: c.Journeys, images: c.Images, veriff: c.Veriff, endpoints: c.Endpoints, retention: c.Retention, stepID: c.CustomStepID, now: time.Now}
-}
-
-// query runs in to the end (or until max items, if max > 0), page by page.
-func (o *Ops) query(ctx context.Context, in *dynamodb.QueryInput, max int) ([]map[string]types.AttributeValue, error) {
-	in.TableName = aws.String(o.table)
-	var items []map[string]types.AttributeValue
-	for {
-		out, err := o.db.Query(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, out.Items...)
-		if max > 0 && len(items) >= max {
-			return items[:max], nil
-		}
-		if len(out.LastEvaluatedKey) == 0 {
-			return items, nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
-}
-
-// get reads one item by key (strongly consistent); nil when there is none.
-func (o *Ops) get(ctx context.Context, k map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
-	out, err := o.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(o.table), Key: k, ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", s(k, dynamo.AttrPK), err)
-	}
-	return out.Item, nil
-}
-
-// primaryKey is the table key of item.
-func primaryKey(item map[string]types.AttributeValue) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{dynamo.AttrPK: item[dynamo.AttrPK], dynamo.AttrSK: item[dynamo.AttrSK]}
-}
-
-func eventKey(provider, eventID string) map[string]types.AttributeValue {
-	pk, sk := dynamo.EventKey(provider, eventID)
-	return map[string]types.AttributeValue{dynamo.AttrPK: str(pk), dynamo.AttrSK: str(sk)}
-}
-
-// s is the string attribute name of item, or "".
-func s(item map[string]types.AttributeValue, name string) string {
-	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
-		return v.Value
-	}
-	return ""
-}
-
-// stringMap is the map-of-strings attribute name of item.
-func stringMap(item map[string]types.AttributeValue, name string) map[string]string {
-	m, ok := item[name].(*types.AttributeValueMemberM)
-	if !ok {
-		return nil
-	}
-	out := make(map[string]string, len(m.Value))
-	for k, v := range m.Value {
-		if sv, ok := v.(*types.AttributeValueMemberS); ok {
-			out[k] = sv.Value
-		}
-	}
-	return out
-}
-
-func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-
-func parseTime(v string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, v)
-	return t
 }

@@ -38,6 +38,10 @@ import (
 	"net/http/httptest"
 )
 
+// dynamo.Operator is the port's implementation (the assertion lives here: dynamo returns
+// opstore records without importing ops, and ops may not import dynamo).
+var _ Table = (*dynamo.Operator)(nil)
+
 // TestMain keeps the logs of the code under test to warnings, so a failure stands out.
 func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
@@ -75,7 +79,7 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatalf("NewProcessing() = %v", err)
 	}
-	st.ops = New(Config{DB: st.db, Table: st.table, Processor: st.proc.Service, IDWise: st.proc.IDWise, Journeys: st.proc.IDWise, Endpoints: sns.NewSender(st.sns, 0)})
+	st.ops = New(Config{Store: dynamo.NewOperator(st.db, st.table, 0), Processor: st.proc.Service, IDWise: st.proc.IDWise, Journeys: st.proc.IDWise, Endpoints: sns.NewSender(st.sns, 0)})
 	st.inbox = inbox.New(dynamo.NewInbox(st.db, st.table), nil, time.Hour)
 	return st
 }
@@ -117,11 +121,22 @@ func (st *stack) processed(body string) inbox.Event {
 
 func (st *stack) state(eventID string) (state, pending string) {
 	st.t.Helper()
-	it, err := st.ops.get(st.ctx, eventKey(idwise.Provider, eventID))
+	pk, sk := dynamo.EventKey(idwise.Provider, eventID)
+	out, err := st.db.GetItem(st.ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{dynamo.AttrPK: &types.AttributeValueMemberS{Value: pk}, dynamo.AttrSK: &types.AttributeValueMemberS{Value: sk}}})
 	if err != nil {
 		st.t.Fatal(err)
 	}
+	it := out.Item
 	return s(it, "state"), s(it, dynamo.AttrPendingKey)
+}
+
+// s is the string attribute name of item, or "".
+func s(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
 }
 
 func (st *stack) status(ref string) kyc.Status {
@@ -784,7 +799,7 @@ func TestRefetchVeriff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := New(Config{DB: st.db, Table: st.table, Processor: st.proc.Service, Veriff: api})
+	o := New(Config{Store: dynamo.NewOperator(st.db, st.table, 0), Processor: st.proc.Service, Veriff: api})
 
 	submitted := `{"id":"sess-rf","attemptId":"a1","code":7002,"action":"submitted","vendorData":"ref-rf"}`
 	e, err := veriff.ParseEvent([]byte(submitted))

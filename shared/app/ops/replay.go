@@ -6,11 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/kycbackend/kyc/shared/aws/dynamo"
+	"github.com/kycbackend/kyc/shared/app/ops/opstore"
 	"github.com/kycbackend/kyc/shared/core/inbox"
 	"github.com/kycbackend/kyc/shared/core/kyc"
 	"github.com/kycbackend/kyc/shared/core/processor"
@@ -46,18 +42,18 @@ func (o *Ops) Replay(ctx context.Context, provider, eventID string) (ReplayResul
 	if o.proc == nil {
 		return ReplayResult{}, fmt.Errorf("replay: processor %w", ErrNotConfigured)
 	}
-	item, err := o.get(ctx, eventKey(provider, eventID))
+	item, found, err := o.tbl.StoredEvent(ctx, provider, eventID)
 	if err != nil {
 		return ReplayResult{}, err
 	}
-	if item == nil {
+	if !found {
 		return ReplayResult{}, fmt.Errorf("event %s/%s: %w", provider, eventID, ErrNotFound)
 	}
-	res := ReplayResult{Provider: provider, EventID: eventID, JourneyID: s(item, "journeyId"), Event: s(item, "eventName"),
-		Before: s(item, "state"), After: s(item, "state"), Note: s(item, "note")}
+	res := ReplayResult{Provider: provider, EventID: eventID, JourneyID: item.Event.JourneyID, Event: item.Event.Name,
+		Before: item.State, After: item.State, Note: item.Note}
 	switch res.Before {
 	case string(processor.Failed):
-		if err := o.resetToPending(ctx, provider, eventID); errors.Is(err, processor.ErrConflict) {
+		if err := o.tbl.ResetToPending(ctx, provider, eventID); errors.Is(err, processor.ErrConflict) {
 			return o.Replay(ctx, provider, eventID) // it changed meanwhile: decide again
 		} else if err != nil {
 			return res, err
@@ -66,46 +62,23 @@ func (o *Ops) Replay(ctx context.Context, provider, eventID string) (ReplayResul
 	default:
 		return res, nil
 	}
-	e, err := dynamo.DecodeEvent(item)
-	if err != nil {
-		return res, err
+	if item.Err != nil {
+		return res, item.Err
 	}
+	e := item.Event
 	res.Replayed = true
 	perr := o.proc.Process(ctx, e)
 	if perr != nil {
 		res.Error = perr.Error()
 	}
-	if item, err = o.get(ctx, eventKey(provider, eventID)); err != nil {
+	if item, _, err = o.tbl.StoredEvent(ctx, provider, eventID); err != nil {
 		return res, err
 	}
-	res.After, res.Note = s(item, "state"), s(item, "note")
+	res.After, res.Note = item.State, item.Note
 	if perr != nil {
 		return res, fmt.Errorf("replay %s: %w (left pending for the sweeper)", eventID, perr)
 	}
 	return res, nil
-}
-
-// resetToPending puts a failed event back in the PENDING partition of the Unprocessed
-// index; processor.ErrConflict if it is no longer failed.
-func (o *Ops) resetToPending(ctx context.Context, provider, eventID string) error {
-	_, err := o.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(o.table),
-		Key:                      eventKey(provider, eventID),
-		UpdateExpression:         aws.String("SET #state = :pending, #pk = :p"),
-		ConditionExpression:      aws.String("#state = :failed"),
-		ExpressionAttributeNames: map[string]string{"#state": "state", "#pk": dynamo.AttrPendingKey},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pending": str(statePending), ":p": str(dynamo.PendingValue), ":failed": str(string(processor.Failed)),
-		},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return processor.ErrConflict
-	}
-	if err != nil {
-		return fmt.Errorf("reset event %s to pending: %w", eventID, err)
-	}
-	return nil
 }
 
 // ReplayFailed replays every failed event received in [from, to], oldest first, at most
@@ -118,18 +91,18 @@ func (o *Ops) ReplayFailed(ctx context.Context, from, to time.Time, limit int) (
 	if limit <= 0 {
 		limit = 1000
 	}
-	items, err := o.unprocessed(ctx, dynamo.FailedValue, from, to, limit)
+	items, err := o.tbl.Unprocessed(ctx, opstore.Failed, from, to, limit)
 	if err != nil {
 		return nil, err
 	}
 	out := []ReplayResult{}
 	failed := 0
 	for _, it := range items {
-		res, err := o.Replay(ctx, s(it, "provider"), s(it, "eventId"))
+		res, err := o.Replay(ctx, it.Event.Provider, it.Event.EventID)
 		if err != nil {
 			failed++
 			if res.EventID == "" {
-				res = ReplayResult{Provider: s(it, "provider"), EventID: s(it, "eventId"), Error: err.Error()}
+				res = ReplayResult{Provider: it.Event.Provider, EventID: it.Event.EventID, Error: err.Error()}
 			}
 		}
 		out = append(out, res)
@@ -176,13 +149,13 @@ func (o *Ops) Refetch(ctx context.Context, provider, journeyID string) (RefetchR
 		return RefetchResult{}, fmt.Errorf("refetch: veriff api %w (VERIFF_SECRET_ARN)", ErrNotConfigured)
 	}
 	res := RefetchResult{Provider: provider, JourneyID: journeyID}
-	stored, found, err := o.store.Journey(ctx, provider, journeyID)
+	stored, found, err := o.tbl.Journey(ctx, provider, journeyID)
 	if err != nil {
 		return res, err
 	}
 	res.ReferenceNo = stored.ReferenceNo
 	if !found {
-		events, err := o.journeyEvents(ctx, provider, journeyID)
+		events, err := o.tbl.JourneyTimeline(ctx, provider, journeyID)
 		if err != nil {
 			return res, err
 		}
@@ -190,13 +163,13 @@ func (o *Ops) Refetch(ctx context.Context, provider, journeyID string) (RefetchR
 			return res, fmt.Errorf("journey %s/%s: %w (no snapshot, no event)", provider, journeyID, ErrNotFound)
 		}
 		for _, it := range events {
-			if ref := s(it, "referenceNo"); ref != "" {
+			if ref := it.Event.ReferenceNo; ref != "" {
 				res.ReferenceNo = ref
 			}
 		}
 	}
 	if res.ReferenceNo != "" {
-		p, _, err := o.store.Profile(ctx, res.ReferenceNo)
+		p, _, err := o.tbl.Profile(ctx, res.ReferenceNo)
 		if err != nil {
 			return res, err
 		}
@@ -213,19 +186,19 @@ func (o *Ops) Refetch(ctx context.Context, provider, journeyID string) (RefetchR
 		res.ReferenceNo = e.ReferenceNo
 	}
 	res.EventID = e.EventID
-	if err := o.inbox.PutOperatorEvent(ctx, e); err != nil {
+	if err := o.tbl.PutOperatorEvent(ctx, e); err != nil {
 		return res, fmt.Errorf("record refetch event: %w", err)
 	}
 	perr := o.proc.Process(ctx, e)
-	item, err := o.get(ctx, eventKey(provider, e.EventID))
+	item, _, err := o.tbl.StoredEvent(ctx, provider, e.EventID)
 	if err != nil {
 		return res, err
 	}
-	res.State, res.Note = s(item, "state"), s(item, "note")
+	res.State, res.Note = item.State, item.Note
 	if perr != nil {
 		return res, fmt.Errorf("refetch %s: %w (left pending for the sweeper)", journeyID, perr)
 	}
-	j, found, err := o.store.Journey(ctx, provider, journeyID)
+	j, found, err := o.tbl.Journey(ctx, provider, journeyID)
 	if err != nil {
 		return res, err
 	}
@@ -234,27 +207,13 @@ func (o *Ops) Refetch(ctx context.Context, provider, journeyID string) (RefetchR
 		res.ReferenceNo = j.ReferenceNo
 	}
 	if res.ReferenceNo != "" {
-		p, _, err := o.store.Profile(ctx, res.ReferenceNo)
+		p, _, err := o.tbl.Profile(ctx, res.ReferenceNo)
 		if err != nil {
 			return res, err
 		}
 		res.After = p.Status
 	}
 	return res, nil
-}
-
-// journeyEvents is the journey's events (index ByJourney), oldest first.
-func (o *Ops) journeyEvents(ctx context.Context, provider, journeyID string) ([]map[string]types.AttributeValue, error) {
-	items, err := o.query(ctx, &dynamodb.QueryInput{
-		IndexName:                 aws.String(dynamo.IndexByJourney),
-		KeyConditionExpression:    aws.String("#j = :j"),
-		ExpressionAttributeNames:  map[string]string{"#j": dynamo.AttrJourneyKey},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":j": str(dynamo.JourneyKey(provider, journeyID))},
-	}, 0)
-	if err != nil {
-		return nil, fmt.Errorf("query journey %s events: %w", journeyID, err)
-	}
-	return items, nil
 }
 
 // refetchVeriffEvent fetches the Veriff session's decision and turns it into the operator

@@ -6,11 +6,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/kycbackend/kyc/shared/aws/dynamo"
 	"github.com/kycbackend/kyc/shared/core/kyc"
 )
 
@@ -50,38 +45,24 @@ type History struct {
 // covers that window.
 func (o *Ops) History(ctx context.Context, referenceNo string) (History, error) {
 	h := History{ReferenceNo: referenceNo, Changes: []StatusChange{}}
-	p, found, err := o.store.Profile(ctx, referenceNo)
+	p, found, err := o.tbl.Profile(ctx, referenceNo)
 	if err != nil {
 		return h, err
 	}
 	if found {
 		h.Profile = &ProfileView{Status: p.Status, JourneyID: p.JourneyID, Provider: p.Provider, Reasons: p.Reasons, UpdatedAt: p.UpdatedAt}
 	}
-	if h.Erased, err = o.store.Erased(ctx, referenceNo); err != nil {
+	if h.Erased, err = o.tbl.Erased(ctx, referenceNo); err != nil {
 		return h, err
 	}
-	items, err := o.query(ctx, &dynamodb.QueryInput{
-		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :outbox)"),
-		ExpressionAttributeNames: map[string]string{"#pk": dynamo.AttrPK, "#sk": dynamo.AttrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": dynamo.ProfileKey(referenceNo)[dynamo.AttrPK],
-			":outbox": str(dynamo.OutboxSKPrefix)},
-		ConsistentRead: aws.Bool(true),
-	}, 0)
+	records, err := o.tbl.StatusHistory(ctx, referenceNo)
 	if err != nil {
-		return h, fmt.Errorf("query status history: %w", err)
+		return h, err
 	}
-	for _, it := range items {
-		ev, err := dynamo.DecodeOutbox(it)
-		if err != nil {
-			return h, err
-		}
-		c := StatusChange{StatusEventID: ev.ID, Provider: ev.Provider, JourneyID: ev.JourneyID, PreviousStatus: ev.PreviousStatus,
-			Status: ev.Status, Reasons: ev.Reasons, OccurredAt: ev.OccurredAt, RecordedAt: parseTime(s(it, dynamo.AttrReceivedAt))}
-		if v := s(it, "sentAt"); v != "" {
-			t := parseTime(v)
-			c.SentAt = &t
-		}
-		h.Changes = append(h.Changes, c)
+	for _, r := range records {
+		ev := r.Event
+		h.Changes = append(h.Changes, StatusChange{StatusEventID: ev.ID, Provider: ev.Provider, JourneyID: ev.JourneyID, PreviousStatus: ev.PreviousStatus,
+			Status: ev.Status, Reasons: ev.Reasons, OccurredAt: ev.OccurredAt, RecordedAt: r.RecordedAt, SentAt: r.SentAt})
 	}
 	// Each change was written conditionally on the one before: the time it was recorded
 	// is the order in which the profile moved.
@@ -117,7 +98,7 @@ type Timeline struct {
 // every event received for it (index ByJourney), oldest first, with where it ended.
 func (o *Ops) Timeline(ctx context.Context, provider, journeyID string) (Timeline, error) {
 	t := Timeline{Provider: provider, JourneyID: journeyID, Entries: []TimelineEntry{}}
-	j, found, err := o.store.Journey(ctx, provider, journeyID)
+	j, found, err := o.tbl.Journey(ctx, provider, journeyID)
 	if err != nil {
 		return t, err
 	}
@@ -126,17 +107,16 @@ func (o *Ops) Timeline(ctx context.Context, provider, journeyID string) (Timelin
 		fetched := j.FetchedAt
 		t.FetchedAt = &fetched
 	}
-	items, err := o.journeyEvents(ctx, provider, journeyID)
+	events, err := o.tbl.JourneyTimeline(ctx, provider, journeyID)
 	if err != nil {
 		return t, err
 	}
-	for _, it := range items {
+	for _, se := range events {
 		if t.ReferenceNo == "" {
-			t.ReferenceNo = s(it, "referenceNo")
+			t.ReferenceNo = se.Event.ReferenceNo
 		}
-		t.Entries = append(t.Entries, TimelineEntry{ReceivedAt: parseTime(s(it, dynamo.AttrReceivedAt)), EventID: s(it, "eventId"),
-			Event: s(it, "eventName"), State: s(it, "state"), Note: s(it, "note"), Decisions: stringMap(it, "attributes"),
-			Operator: s(it, dynamo.AttrKind) == dynamo.KindOperatorEvent})
+		t.Entries = append(t.Entries, TimelineEntry{ReceivedAt: se.Event.ReceivedAt, EventID: se.Event.EventID,
+			Event: se.Event.Name, State: se.State, Note: se.Note, Decisions: se.Event.Attributes, Operator: se.Operator})
 	}
 	if !found && len(t.Entries) == 0 {
 		return t, fmt.Errorf("journey %s/%s: %w", provider, journeyID, ErrNotFound)
