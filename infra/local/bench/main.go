@@ -7,6 +7,8 @@
 //   - lost events and duplicate status events (both must be zero).
 //
 // It prints a Markdown section; with -write it replaces the marked block in BENCHMARKS.md.
+// With -gotest FILE -block NAME it writes instead the table of a `go test -bench` run
+// (make bench's microbenchmarks and function binaries; see gotest.go).
 package main
 
 import (
@@ -36,6 +38,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/kycbackend/kyc/infra/local/benchdoc"
 )
 
 type options struct {
@@ -45,6 +49,8 @@ type options struct {
 	costDup      float64
 	runner       string
 	write        string
+	gotest       string
+	block        string
 }
 
 func main() {
@@ -57,8 +63,16 @@ func main() {
 	flag.Float64Var(&o.costDup, "cost-dup", 0.05, "share of the cost phase's deliveries that are duplicates")
 	flag.StringVar(&o.runner, "runner", "bin/kyc-local", "the local runner binary")
 	flag.StringVar(&o.write, "write", "", "file whose <!-- load:start/end --> block to replace (BENCHMARKS.md)")
+	flag.StringVar(&o.gotest, "gotest", "", "instead of the load: `go test -bench` output to write as -block's table")
+	flag.StringVar(&o.block, "block", "", "with -gotest: the BENCHMARKS.md block, micro or binaries")
 	flag.Parse()
-	if err := run(o); err != nil {
+	err := error(nil)
+	if o.gotest != "" {
+		err = goTest(o.gotest, o.block, o.write)
+	} else {
+		err = run(o)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -108,10 +122,10 @@ func run(o options) error {
 	costReport := renderCost(o, spent)
 	fmt.Print(costReport)
 	if o.write != "" {
-		if err := replaceBlock(o.write, "load", report); err != nil {
+		if err := benchdoc.Replace(o.write, "load", report); err != nil {
 			return err
 		}
-		return replaceBlock(o.write, "cost", costReport)
+		return benchdoc.Replace(o.write, "cost", costReport)
 	}
 	return nil
 }
@@ -407,22 +421,4 @@ func render(o options, ack, bare *latencies, stored int, e2e *latencies, statusE
 	fmt.Fprintf(&b, "Lost events: %d unique deliveries acknowledged, %d stored: **%d lost**. End to end: %d journeys, each delivered twice; %d status events received, **%d duplicates**.\n<!-- load:end -->\n",
 		unique, stored, unique-stored, o.e2e, statusEvents, dupStatus)
 	return b.String()
-}
-
-// replaceBlock replaces the <!-- name:start --> ... <!-- name:end --> block of file, or
-// appends it.
-func replaceBlock(file, name, block string) error {
-	old, err := os.ReadFile(file)
-	if err != nil {
-		return err
-	}
-	s := string(old)
-	start, end := "<!-- "+name+":start -->", "<!-- "+name+":end -->\n"
-	i, j := strings.Index(s, start), strings.Index(s, end)
-	if i >= 0 && j > i {
-		s = s[:i] + block + s[j+len(end):]
-	} else {
-		s = strings.TrimRight(s, "\n") + "\n\n" + block
-	}
-	return os.WriteFile(file, []byte(s), 0o644)
 }

@@ -75,9 +75,18 @@ type Config struct {
 
 // ColdStart is what the first (cold) invocation took.
 type ColdStart struct {
-	Init          time.Duration // the emulator's INIT REPORT: Lambda's "Init Duration"
-	FirstResponse time.Duration // the first Invoke call to its answer, init included
+	Init time.Duration // the emulator's INIT REPORT: Lambda's "Init Duration"
+	// Invoke is the first invocation's own duration as the emulator reports it (INVOKE
+	// RTDONE duration: the invocation handed to the bootstrap to its response posted),
+	// Lambda's "Duration" of the cold invocation.
+	Invoke time.Duration
+	// FirstResponse is the first Invoke call to its answer, as the caller sees it: init,
+	// the invocation, and the emulator's own handling of the request and the answer.
+	FirstResponse time.Duration
 }
+
+// Billed is what Lambda bills for the cold invocation: Init Duration plus Duration.
+func (c ColdStart) Billed() time.Duration { return c.Init + c.Invoke }
 
 // Process is one emulator running one bootstrap. Start it, Invoke it, Stop it.
 type Process struct {
@@ -92,7 +101,9 @@ type Process struct {
 	mu      sync.Mutex
 	stopped bool
 	inits   []time.Duration // INIT REPORT durations, in order
-	first   time.Duration   // the first invocation's duration; 0 until it answered
+	invoke  time.Duration   // the first INVOKE RTDONE duration; 0 until reported
+	first   time.Duration   // the first invocation's round trip; 0 until it answered
+	cold    chan struct{}   // closed once invoke, first and inits[0] are known
 }
 
 // RIEPath is the Runtime Interface Emulator to run: $KYC_RIE when set, else
@@ -206,7 +217,7 @@ func launch(rie, path, dir string, env map[string]string, cfg Config) (*Process,
 		cmd.Env = append(cmd.Env, k+"="+env[k])
 	}
 	p := &Process{cmd: cmd, url: "http://" + invokeAddr + invokePath, exited: make(chan struct{}),
-		client: &http.Client{Timeout: cfg.Timeout + time.Minute}}
+		cold: make(chan struct{}), client: &http.Client{Timeout: cfg.Timeout + time.Minute}}
 	out := cfg.Output
 	if out == nil {
 		out = io.Discard
@@ -233,25 +244,62 @@ func launch(rie, path, dir string, env map[string]string, cfg Config) (*Process,
 	return p, nil
 }
 
-// initReport is the emulator's line for a finished init.
-var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
+// initReport and invokeDone are the emulator's lines for a finished init and a finished
+// invocation, e.g. "INIT REPORT(durationMs: 8.09)" and "INVOKE RTDONE(status: success,
+// produced bytes: 0, duration: 21.668000ms)".
+var (
+	initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
+	invokeDone = regexp.MustCompile(`INVOKE RTDONE\(.*\bduration: ([0-9.]+)ms\)`)
+)
 
-// scan copies the logs to out and records the init durations the emulator reports.
+// scan copies the logs to out and records the durations the emulator reports.
 func (p *Process) scan(r io.Reader, out io.Writer) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
 		_, _ = fmt.Fprintln(out, line)
-		if m := initReport.FindStringSubmatch(line); m != nil {
-			if ms, err := strconv.ParseFloat(m[1], 64); err == nil {
-				p.mu.Lock()
-				p.inits = append(p.inits, time.Duration(ms*float64(time.Millisecond)))
-				p.mu.Unlock()
+		if d, ok := reported(initReport, line); ok {
+			p.mu.Lock()
+			p.inits = append(p.inits, d)
+			p.coldKnown()
+			p.mu.Unlock()
+		}
+		if d, ok := reported(invokeDone, line); ok {
+			p.mu.Lock()
+			if p.invoke == 0 {
+				p.invoke = max(d, time.Nanosecond)
+				p.coldKnown()
 			}
+			p.mu.Unlock()
 		}
 	}
 	_, _ = io.Copy(out, r)
+}
+
+// reported reads the milliseconds re captures from line.
+func reported(re *regexp.Regexp, line string) (time.Duration, bool) {
+	m := re.FindStringSubmatch(line)
+	if m == nil {
+		return 0, false
+	}
+	ms, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(ms * float64(time.Millisecond)), true
+}
+
+// coldKnown closes p.cold once the first invocation's figures are all known; p.mu is held.
+func (p *Process) coldKnown() {
+	if p.invoke == 0 || p.first == 0 || len(p.inits) == 0 {
+		return
+	}
+	select {
+	case <-p.cold:
+	default:
+		close(p.cold)
+	}
 }
 
 func (p *Process) waitReady(addr string) error {
@@ -311,7 +359,8 @@ func (p *Process) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 	p.mu.Lock()
 	if p.first == 0 {
-		p.first = time.Since(start)
+		p.first = max(time.Since(start), time.Nanosecond)
+		p.coldKnown()
 	}
 	p.mu.Unlock()
 	return answer(resp.StatusCode, body)
@@ -365,15 +414,24 @@ func (p *Process) closedErr() error {
 	}
 }
 
-// ColdStart returns the timings of the first invocation; ok is false until it answered
-// and the emulator reported the init.
-func (p *Process) ColdStart() (cs ColdStart, ok bool) {
+// ColdStart returns the timings of the first invocation once it answered and the emulator
+// reported its init and its duration (the emulator's log lines may come just after the
+// answer): it waits for them until ctx is done or the emulator exits.
+func (p *Process) ColdStart(ctx context.Context) (ColdStart, error) {
+	select {
+	case <-p.cold:
+	default:
+		select {
+		case <-p.cold:
+		case <-ctx.Done():
+			return ColdStart{}, fmt.Errorf("cold start figures: %w", ctx.Err())
+		case <-p.exited:
+			return ColdStart{}, fmt.Errorf("cold start figures: %w", ErrClosed)
+		}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.first == 0 || len(p.inits) == 0 {
-		return ColdStart{}, false
-	}
-	return ColdStart{Init: p.inits[0], FirstResponse: p.first}, true
+	return ColdStart{Init: p.inits[0], Invoke: p.invoke, FirstResponse: p.first}, nil
 }
 
 // Inits is how many times the emulator started the bootstrap (a crash or a timeout makes

@@ -24,7 +24,7 @@ var echo struct {
 
 // echoBootstrap builds testdata/echo once, with the functions' flags and tags for this
 // machine's architecture.
-func echoBootstrap(t *testing.T) string {
+func echoBootstrap(t testing.TB) string {
 	t.Helper()
 	echo.once.Do(func() {
 		dir, err := os.MkdirTemp("", "lambdart-echo-")
@@ -141,9 +141,11 @@ func TestProcessInvocations(t *testing.T) {
 	if err != nil || string(out) != `{"n":1}` {
 		t.Fatalf("echo = %s, %v; want {\"n\":1}", out, err)
 	}
-	cs, ok := p.ColdStart()
-	if !ok || cs.Init <= 0 || cs.FirstResponse < cs.Init {
-		t.Errorf("ColdStart() = %+v, %v; want init > 0 and first response after it", cs, ok)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cs, err := p.ColdStart(ctx)
+	if err != nil || cs.Init <= 0 || cs.Invoke <= 0 || cs.FirstResponse < cs.Init || cs.Billed() != cs.Init+cs.Invoke {
+		t.Errorf("ColdStart() = %+v, %v; want init and invoke > 0, the first response after the init", cs, err)
 	}
 	rss, err := p.PeakRSS()
 	if err != nil || rss < 1<<20 {

@@ -33,7 +33,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/smithy-go/logging"
 
 	"github.com/kycbackend/kyc/infra/local/httpapi"
 	"github.com/kycbackend/kyc/infra/local/invoke"
@@ -42,6 +41,7 @@ import (
 	"github.com/kycbackend/kyc/infra/local/queues"
 	tplstack "github.com/kycbackend/kyc/infra/local/stack"
 	"github.com/kycbackend/kyc/infra/local/streams"
+	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 	"github.com/kycbackend/kyc/shared/compose"
 	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
 )
@@ -130,7 +130,7 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	if os.Getenv("KYC_EMULATORS") != "1" {
 		return errors.New("emulators are not running: start with `make run` (infra/local/with-emulators.sh)")
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithLogger(quietLogger{}))
+	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithLogger(dynamotest.LocalLogger{}))
 	if err != nil {
 		return fmt.Errorf("load aws config: %w", err)
 	}
@@ -517,17 +517,4 @@ func sorted(m map[string]string) [][2]string {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
 	return out
-}
-
-// quietLogger drops one SDK warning that DynamoDB Local causes and AWS does not: it
-// sends a CRC32 header that does not match the body of some error answers. Every other
-// SDK message is printed.
-type quietLogger struct{}
-
-func (quietLogger) Logf(c logging.Classification, format string, v ...any) {
-	msg := fmt.Sprintf(format, v...)
-	if strings.Contains(msg, "did not match expected checksum") {
-		return
-	}
-	fmt.Fprintf(os.Stderr, "SDK %s %s\n", c, msg)
 }
