@@ -13,9 +13,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime"
+	"sync"
+	"time"
 
 	"github.com/kycbackend/kyc/infra/local/lambdart"
 	"github.com/kycbackend/kyc/infra/local/provision"
@@ -64,12 +67,22 @@ func run(ctx context.Context, id, eventFile, templateFile, samEnvFile string) er
 	if err != nil {
 		return err
 	}
+	logs := &gate{w: os.Stderr}
 	p, err := lambdart.Start(lambdart.Config{Path: bin, FunctionName: "kyc-local-" + id, MemoryMB: tpl.FunctionMemoryMB(id),
-		Timeout: tpl.FunctionTimeout(id), Env: env, Output: os.Stderr})
+		Timeout: tpl.FunctionTimeout(id), Env: env, Output: logs})
 	if err != nil {
 		return err
 	}
-	defer p.Stop()
+	defer func() {
+		// The invocation's logs end with the emulator's report of it; what the runtime
+		// says while the emulator is killed ("failed to get the next invoke") is not the
+		// function's, and sam local invoke does not show it either.
+		wait, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, _ = p.ColdStart(wait)
+		logs.mute()
+		_ = p.Stop()
+	}()
 	out, err := p.Invoke(ctx, payload)
 	var fe *lambdart.FunctionError
 	if errors.As(err, &fe) {
@@ -81,4 +94,26 @@ func run(ctx context.Context, id, eventFile, templateFile, samEnvFile string) er
 	}
 	fmt.Println(string(out))
 	return nil
+}
+
+// gate passes the emulator's and the function's logs on until muted.
+type gate struct {
+	mu    sync.Mutex
+	w     io.Writer
+	muted bool
+}
+
+func (g *gate) Write(b []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.muted {
+		return len(b), nil
+	}
+	return g.w.Write(b)
+}
+
+func (g *gate) mute() {
+	g.mu.Lock()
+	g.muted = true
+	g.mu.Unlock()
 }
