@@ -195,12 +195,12 @@ func (o *Operator) unprocessed(ctx context.Context, partition string, from, to t
 	return items, nil
 }
 
-// ScanQuarantine calls f with each quarantine record (with its body if withBody) until f
-// returns false. It reads the whole table: a full Scan, page by page.
+// ScanQuarantine calls f with each quarantine record (with its body too if withBody)
+// until f returns false. It reads the whole table: a full Scan, page by page.
 func (o *Operator) ScanQuarantine(ctx context.Context, withBody bool, f func(opstore.Quarantined) bool) error {
 	attrs := []string{"provider", "reason", "bodyHash", AttrReceivedAt}
 	if withBody {
-		attrs = []string{"body"}
+		attrs = append(attrs, "body")
 	}
 	names := map[string]string{"#kind": AttrKind, "#pk": AttrPK, "#sk": AttrSK}
 	projection := "#pk, #sk"
