@@ -177,7 +177,7 @@ func (o *Operator) unprocessed(ctx context.Context, partition string, from, to t
 		KeyConditionExpression:   aws.String("#p = :p AND #r BETWEEN :from AND :to"),
 		ExpressionAttributeNames: map[string]string{"#p": AttrPendingKey, "#r": AttrReceivedAt},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(partition),
-			":from": str(from.UTC().Format(time.RFC3339Nano)), ":to": str(to.UTC().Format(time.RFC3339Nano))},
+			":from": sortKeyTime(from), ":to": sortKeyTime(to)},
 	}, limit)
 	if err != nil {
 		return nil, fmt.Errorf("query %s items: %w", partition, err)
