@@ -24,7 +24,8 @@ type Table interface {
 	Erased(ctx context.Context, referenceNo string) (bool, error)
 	Journey(ctx context.Context, provider, journeyID string) (processor.Journey, bool, error)
 	Step(ctx context.Context, journeyID, stepID string) (idwise.StepMarker, bool, error)
-	// PutOperatorEvent records an event the tool triggered (pending) if its id is new.
+	// PutOperatorEvent records an event the tool triggered (pending) if its id is new;
+	// inbox.ErrDuplicate, and nothing written, if it is not.
 	PutOperatorEvent(ctx context.Context, e inbox.Event) error
 	// StoredEvent reads one inbox event with its state (strongly consistent).
 	StoredEvent(ctx context.Context, provider, eventID string) (opstore.Event, bool, error)
@@ -67,7 +68,8 @@ type Erasure interface {
 	// Delete deletes an item and reports whether it was there.
 	Delete(ctx context.Context, k opstore.ItemKey) (bool, error)
 	Devices(ctx context.Context, referenceNo string) ([]devices.Device, error)
-	// DeleteDevice deletes a device and its token index entry.
+	// DeleteDevice deletes a device and its token index entry; a missing device is not an
+	// error.
 	DeleteDevice(ctx context.Context, referenceNo, deviceID string) error
 }
 

@@ -81,7 +81,7 @@ func eventItem(e inbox.Event) map[string]types.AttributeValue {
 		"journeyId":    str(e.JourneyID),
 		"processable":  &types.AttributeValueMemberBOOL{Value: e.Processable},
 		"bodyHash":     str(e.BodyHash),
-		AttrReceivedAt: str(e.ReceivedAt.UTC().Format(time.RFC3339Nano)),
+		AttrReceivedAt: sortKeyTime(e.ReceivedAt),
 		AttrExpiresAt:  epoch(e.ExpiresAt),
 	}
 	if len(e.Body) > 0 {
@@ -145,7 +145,7 @@ func (s *Inbox) Quarantine(ctx context.Context, q inbox.Quarantined) error {
 			"reason":       str(q.Reason),
 			"body":         &types.AttributeValueMemberB{Value: q.Body},
 			"bodyHash":     str(q.BodyHash),
-			AttrReceivedAt: str(q.ReceivedAt.UTC().Format(time.RFC3339Nano)),
+			AttrReceivedAt: sortKeyTime(q.ReceivedAt),
 			AttrExpiresAt:  epoch(q.ExpiresAt),
 		},
 		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
@@ -209,6 +209,16 @@ func DecodeEvent(item map[string]types.AttributeValue) (inbox.Event, error) {
 }
 
 func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+// sortKeyLayout is the layout of receivedAt (the sort key of ByJourney and Unprocessed)
+// and of the bounds compared with it: UTC with all nine fractional digits, so that the
+// strings sort as the times do. RFC3339Nano drops trailing zeros, and then "10:00:01Z"
+// sorts after "10:00:01.5Z" and "10:00:01.12Z" after "10:00:01.123Z". Items written
+// before in RFC3339Nano still parse; only their order within one second can be off.
+const sortKeyLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// sortKeyTime is t as receivedAt (or a bound of a query on it).
+func sortKeyTime(t time.Time) types.AttributeValue { return str(t.UTC().Format(sortKeyLayout)) }
 
 func epoch(t time.Time) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(t.Unix(), 10)}

@@ -177,7 +177,7 @@ func (o *Operator) unprocessed(ctx context.Context, partition string, from, to t
 		KeyConditionExpression:   aws.String("#p = :p AND #r BETWEEN :from AND :to"),
 		ExpressionAttributeNames: map[string]string{"#p": AttrPendingKey, "#r": AttrReceivedAt},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(partition),
-			":from": str(from.UTC().Format(time.RFC3339Nano)), ":to": str(to.UTC().Format(time.RFC3339Nano))},
+			":from": sortKeyTime(from), ":to": sortKeyTime(to)},
 	}, limit)
 	if err != nil {
 		return nil, fmt.Errorf("query %s items: %w", partition, err)
@@ -195,12 +195,12 @@ func (o *Operator) unprocessed(ctx context.Context, partition string, from, to t
 	return items, nil
 }
 
-// ScanQuarantine calls f with each quarantine record (with its body if withBody) until f
-// returns false. It reads the whole table: a full Scan, page by page.
+// ScanQuarantine calls f with each quarantine record (with its body too if withBody)
+// until f returns false. It reads the whole table: a full Scan, page by page.
 func (o *Operator) ScanQuarantine(ctx context.Context, withBody bool, f func(opstore.Quarantined) bool) error {
 	attrs := []string{"provider", "reason", "bodyHash", AttrReceivedAt}
 	if withBody {
-		attrs = []string{"body"}
+		attrs = append(attrs, "body")
 	}
 	names := map[string]string{"#kind": AttrKind, "#pk": AttrPK, "#sk": AttrSK}
 	projection := "#pk, #sk"

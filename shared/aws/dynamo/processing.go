@@ -208,7 +208,7 @@ func (s *Store) ApplyStatus(ctx context.Context, c kyc.Change, current kyc.Profi
 		item[AttrKind] = str(KindOutbox)
 		item["message"] = str(string(msg))
 		item[AttrPendingKey] = str(OutboxValue)
-		item[AttrReceivedAt] = str(s.now().UTC().Format(time.RFC3339Nano))
+		item[AttrReceivedAt] = sortKeyTime(s.now())
 		items = append(items, types.TransactWriteItem{Put: &types.Put{
 			TableName:                aws.String(s.table),
 			Item:                     item,
@@ -324,7 +324,7 @@ func (s *Store) Pending(ctx context.Context, partition string, cutoff time.Time,
 		IndexName:                 aws.String(IndexUnprocessed),
 		KeyConditionExpression:    aws.String("#p = :p AND #r < :cutoff"),
 		ExpressionAttributeNames:  map[string]string{"#p": AttrPendingKey, "#r": AttrReceivedAt},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(partition), ":cutoff": str(cutoff.UTC().Format(time.RFC3339Nano))},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(partition), ":cutoff": sortKeyTime(cutoff)},
 		Limit:                     aws.Int32(limit),
 	})
 	if err != nil {
