@@ -75,7 +75,7 @@ func goTest(input, name, file string) error {
 		benches = benchdoc.Sorted(benches)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "## %s\n\n", spec.title)
+	fmt.Fprintf(&b, "### %s\n\n", spec.title)
 	fmt.Fprintf(&b, "Machine: %d CPUs, %s (%s/%s), %s. Date: %s.\n", runtime.NumCPU(), cmp.Or(env["cpu"], "cpu not reported"),
 		cmp.Or(env["goos"], runtime.GOOS), cmp.Or(env["goarch"], runtime.GOARCH), runtime.Version(), time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&b, "Command: `make bench` (runs `%s`, then `go run ./infra/local/bench -gotest <its output> -block %s -write BENCHMARKS.md`).\n\n", spec.command, name)

@@ -32,9 +32,15 @@ type Table interface {
 	// ResetToPending puts a failed event back to pending; processor.ErrConflict if it is
 	// no longer failed.
 	ResetToPending(ctx context.Context, provider, eventID string) error
-	// JourneyTimeline is every event of a journey (vendor and operator), oldest first.
+	// JourneyTimeline is every event of a journey (vendor and operator) the processor has
+	// marked (processed, skipped, unprocessable, failed), oldest first: an event joins the
+	// journey index when it is marked; one still pending or awaiting its claim is listed
+	// by Unprocessed.
 	JourneyTimeline(ctx context.Context, provider, journeyID string) ([]opstore.Event, error)
-	// Unprocessed lists up to limit events of queue q received in [from, to], oldest first.
+	// Unprocessed lists up to limit events of queue q received in [from, to], oldest first
+	// (limit 0 or less: all). Entries the index still holds for events that have left the
+	// queue are dropped after a strongly consistent read, so a page can hold fewer than
+	// limit while more wait.
 	Unprocessed(ctx context.Context, q opstore.Queue, from, to time.Time, limit int) ([]opstore.Event, error)
 	// Unsent lists up to limit unpublished status events recorded in [from, to], oldest first.
 	Unsent(ctx context.Context, from, to time.Time, limit int) ([]opstore.StatusRecord, error)
@@ -59,8 +65,9 @@ type Erasure interface {
 	// JourneyItem and ClaimItem read a journey's details and its claim: the referenceNo each names.
 	JourneyItem(ctx context.Context, provider, journeyID string) (opstore.Item, bool, error)
 	ClaimItem(ctx context.Context, provider, journeyID string) (opstore.Item, bool, error)
-	// JourneyItems lists the keys of a journey's own items: events, custom-step markers,
-	// claim and details.
+	// JourneyItems lists the keys of a journey's own items: events (those marked by the
+	// processor, see JourneyTimeline; a pending one is found by NamingItems when it names
+	// the profile, and expires with its TTL), custom-step markers, claim and details.
 	JourneyItems(ctx context.Context, provider, journeyID string) ([]opstore.ItemKey, error)
 	// PushMarkers lists the keys of a status event's push markers.
 	PushMarkers(ctx context.Context, statusEventID string) ([]opstore.ItemKey, error)
