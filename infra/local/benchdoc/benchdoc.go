@@ -169,9 +169,18 @@ func Table(benches []Bench, label func(Bench) string, cols []Column) string {
 // Number writes v with three significant digits, thousands separated, integers without a
 // fraction: 1,210,000; 5,750; 66; 21.0; 4.05; 0.376.
 func Number(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 100 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return Decimal(v)
+}
+
+// Decimal writes v with three significant digits, thousands separated, keeping the
+// fraction's digits of a measured figure: 1,210,000; 5,750; 7.00; 21.0; 0.376.
+func Decimal(v float64) string {
 	f, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64)
 	switch a := math.Abs(f); {
-	case a >= 100 || v == math.Trunc(v):
+	case a >= 100:
 		return thousands(strconv.FormatFloat(f, 'f', 0, 64))
 	case a >= 10:
 		return strconv.FormatFloat(f, 'f', 1, 64)

@@ -94,6 +94,14 @@ func TestNumber(t *testing.T) {
 	}
 }
 
+func TestDecimal(t *testing.T) {
+	for v, want := range map[float64]string{7: "7.00", 32: "32.0", 1_213_456: "1,210,000", 0.5: "0.5"} {
+		if got := benchdoc.Decimal(v); got != want {
+			t.Errorf("Decimal(%v) = %q; want %q", v, got, want)
+		}
+	}
+}
+
 func TestReplace(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "BENCHMARKS.md")
 	doc := "# Benchmarks\n\nprose\n\n<!-- micro:start -->\nold\n<!-- micro:end -->\n\nmore prose\n"
