@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kycbackend/kyc/shared/app/ops/opstore"
+	"github.com/kycbackend/kyc/shared/core/devices"
 	"github.com/kycbackend/kyc/shared/vendors/idwise"
 )
 
@@ -211,7 +212,12 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 			n += d
 		}
 	}
+	var tokens []opstore.Item // device token entries: they go with their devices, below
 	for _, it := range named {
+		if it.Key.Kind == opstore.KindDeviceTokens {
+			tokens = append(tokens, it)
+			continue
+		}
 		d, err := er.delete(ctx, it.Key)
 		if err != nil {
 			return n, err
@@ -245,6 +251,29 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 		}
 		er.res.Deleted[opstore.KindDevices]++
 		n++
+	}
+	// A token entry whose device item is gone (a removal that failed between its two
+	// deletes) still names the profile.
+	for _, it := range tokens {
+		if slices.ContainsFunc(devs, func(d devices.Device) bool { return d.DeviceID == it.DeviceID }) {
+			continue // deleted with its device (or counted with it in a dry run)
+		}
+		if it.EndpointARN != "" && !er.opt.DryRun {
+			if er.o.endpoints == nil {
+				return n, fmt.Errorf("erase the token entry of device %s: sns %w", it.DeviceID, ErrNotConfigured)
+			}
+			if err := er.o.endpoints.DeleteEndpoint(ctx, it.EndpointARN); err != nil {
+				return n, fmt.Errorf("delete push endpoint of device %s: %w", it.DeviceID, err)
+			}
+		}
+		if it.EndpointARN != "" {
+			er.res.Endpoints++
+		}
+		d, err := er.delete(ctx, it.Key)
+		if err != nil {
+			return n, err
+		}
+		n += d
 	}
 	for _, it := range partition {
 		if it.Key.Kind == opstore.KindTombstone || it.Key.Kind == opstore.KindDevices {

@@ -59,8 +59,10 @@ type Erasure interface {
 	// ProfileItems lists the items of the profile's partition (profile, status events,
 	// devices, rate limits, tombstone), with the journey each names.
 	ProfileItems(ctx context.Context, referenceNo string) ([]opstore.Item, error)
-	// NamingItems lists the events, journeys and claims whose referenceNo is referenceNo
-	// (a strongly consistent full Scan).
+	// NamingItems lists the events, journeys, claims and device token entries whose
+	// referenceNo is referenceNo (a strongly consistent full Scan). A token entry is found
+	// here even when its device item is gone (a device removal that failed between its
+	// two deletes), so that an erasure leaves none behind.
 	NamingItems(ctx context.Context, referenceNo string) ([]opstore.Item, error)
 	// JourneyItem and ClaimItem read a journey's details and its claim: the referenceNo each names.
 	JourneyItem(ctx context.Context, provider, journeyID string) (opstore.Item, bool, error)

@@ -564,6 +564,13 @@ func TestErase(t *testing.T) {
 	st.journey("j-pending", ref, "Complete", "", "Complete", "Erase Me")
 	st.deliver(body(idwise.FinishedJourney, "ev-6", "j-pending", ref)) // acknowledged, not processed yet
 	endpoint := st.device(ref, "token-of-erase-me")
+	// A device whose removal failed between its two deletes: its item is gone, its token
+	// index entry (which names the profile) is left; the erasure finds it all the same.
+	orphanEndpoint := st.device(ref, "token-of-a-failed-removal")
+	if _, err := st.db.DeleteItem(st.ctx, &dynamodb.DeleteItemInput{TableName: aws.String(st.table),
+		Key: dynamo.DeviceKey(ref, devices.ID(devices.FCM, "token-of-a-failed-removal"))}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := st.inbox.Quarantine(st.ctx, idwise.Provider, []byte(`{"event":"Finished Journey","body":{"referenceNo":"`+ref+`"}}`), "body.eventId"); err != nil {
 		t.Fatal(err)
 	}
@@ -619,7 +626,7 @@ func TestErase(t *testing.T) {
 		t.Fatalf("Erase(dry run) = %v", err)
 	}
 	wantDeleted := map[string]int{"events": 7, "journeys": 2, "statusEvents": 4, "profile": 1, "devices": 1, "quarantined": 1,
-		"claims": 2, "customSteps": 1, "pushMarkers": 1}
+		"claims": 2, "customSteps": 1, "pushMarkers": 1, "deviceTokens": 1}
 	for k, n := range wantDeleted {
 		if dry.Deleted[k] != n {
 			t.Errorf("Erase(dry run).Deleted = %v, want %v", dry.Deleted, wantDeleted)
@@ -634,8 +641,8 @@ func TestErase(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Erase() = %v", err)
 	}
-	if fmt.Sprint(got.Deleted) != fmt.Sprint(wantDeleted) || got.Endpoints != 1 || got.ErasedAt.IsZero() {
-		t.Errorf("Erase() = %+v, want deleted %v and 1 endpoint", got, wantDeleted)
+	if fmt.Sprint(got.Deleted) != fmt.Sprint(wantDeleted) || got.Endpoints != 2 || got.ErasedAt.IsZero() {
+		t.Errorf("Erase() = %+v, want deleted %v and 2 endpoints", got, wantDeleted)
 	}
 	// Only the journeys the profile owns (the table's journey details, else IDWise's
 	// reference, else the claim): not j-other, which the user only reported, nor j-lost and
@@ -652,6 +659,7 @@ func TestErase(t *testing.T) {
 		t.Errorf("the other profile's items changed:\nbefore %v\nafter  %v", keep, after)
 	}
 	st.assertEndpoint(endpoint, false)
+	st.assertEndpoint(orphanEndpoint, false)
 	st.assertEndpoint(otherEndpoint, true)
 	h, err = st.ops.History(st.ctx, ref)
 	if err != nil || !h.Erased || h.Profile != nil || len(h.Changes) != 0 {

@@ -299,6 +299,8 @@ func kindOf(pk, sk string) string {
 		return "customSteps"
 	case sk == "CLAIM":
 		return "claims"
+	case sk == "TOKEN":
+		return opstore.KindDeviceTokens
 	case strings.HasPrefix(sk, LimitSKPrefix):
 		return "rateLimits"
 	case sk == "EVENT":

@@ -78,11 +78,12 @@ func (o *Operator) NamingItems(ctx context.Context, referenceNo string) ([]opsto
 	in := &dynamodb.ScanInput{
 		TableName:                aws.String(o.table),
 		ConsistentRead:           aws.Bool(true),
-		FilterExpression:         aws.String("referenceNo = :ref AND #kind IN (:event, :operator, :journey, :claim)"),
-		ProjectionExpression:     aws.String("#pk, #sk, provider, journeyId"),
+		FilterExpression:         aws.String("referenceNo = :ref AND #kind IN (:event, :operator, :journey, :claim, :token)"),
+		ProjectionExpression:     aws.String("#pk, #sk, provider, journeyId, deviceId, endpointArn"),
 		ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK, "#kind": AttrKind},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":ref": str(referenceNo), ":event": str(KindEvent),
-			":operator": str(KindOperatorEvent), ":journey": str(KindJourney), ":claim": str(KindClaim)},
+			":operator": str(KindOperatorEvent), ":journey": str(KindJourney), ":claim": str(KindClaim),
+			":token": str(KindDeviceToken)},
 	}
 	var out []opstore.Item
 	for {
@@ -92,7 +93,7 @@ func (o *Operator) NamingItems(ctx context.Context, referenceNo string) ([]opsto
 		}
 		for _, it := range page.Items {
 			out = append(out, opstore.Item{Key: itemKey(it), Provider: attrString(it, "provider"), JourneyID: attrString(it, "journeyId"),
-				ReferenceNo: referenceNo})
+				ReferenceNo: referenceNo, DeviceID: attrString(it, "deviceId"), EndpointARN: attrString(it, "endpointArn")})
 		}
 		if len(page.LastEvaluatedKey) == 0 {
 			return out, nil

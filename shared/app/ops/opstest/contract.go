@@ -687,7 +687,7 @@ func RunTableContract(t *testing.T, newHarness func(t *testing.T) Harness) {
 		}
 	})
 
-	t.Run("naming items: the events, journeys and claims that name the profile", func(t *testing.T) {
+	t.Run("naming items: the events, journeys, claims and device token entries that name the profile", func(t *testing.T) {
 		h := newHarness(t)
 		mark(t, h, put(t, h, NewEvent(idwise.Provider, "e-1", "j-1", "alice", at)), processor.Processed, "")
 		put(t, h, NewEvent("veriff", "e-2", "s-1", "alice", at)) // pending
@@ -716,6 +716,16 @@ func RunTableContract(t *testing.T, newHarness func(t *testing.T) Harness) {
 		if err := h.Devices.SaveDevice(ctx, NewDevice("alice", "t1", at), nil, nil); err != nil {
 			t.Fatal(err)
 		}
+		// A device removal that failed between its two deletes: the device item is gone,
+		// its token entry (which names alice) is left.
+		orphan := NewDevice("alice", "t2", at)
+		if err := h.Devices.SaveDevice(ctx, orphan, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		deleteDeviceItem(t, h, "alice", orphan.DeviceID)
+		if err := h.Devices.SaveDevice(ctx, NewDevice("bob", "t3", at), nil, nil); err != nil {
+			t.Fatal(err)
+		}
 
 		items, err := h.Table.NamingItems(ctx, "alice")
 		if err != nil {
@@ -723,7 +733,11 @@ func RunTableContract(t *testing.T, newHarness func(t *testing.T) Harness) {
 		}
 		type named struct{ kind, provider, journeyID string }
 		var got []named
+		var tokenDevices []string
 		for _, it := range items {
+			if it.Key.Kind == opstore.KindDeviceTokens {
+				tokenDevices = append(tokenDevices, it.DeviceID)
+			}
 			if it.ReferenceNo != "alice" {
 				t.Errorf("NamingItems() item %+v, want referenceNo alice", it)
 			}
@@ -737,10 +751,16 @@ func RunTableContract(t *testing.T, newHarness func(t *testing.T) Harness) {
 		}
 		slices.SortFunc(got, cmp)
 		want := []named{{kindClaims, idwise.Provider, "j-2"}, {kindEvents, idwise.Provider, "j-1"}, {kindEvents, idwise.Provider, "j-1"},
-			{kindEvents, "veriff", "s-1"}, {kindJourneys, idwise.Provider, "j-1"}}
+			{kindEvents, "veriff", "s-1"}, {kindJourneys, idwise.Provider, "j-1"}, {opstore.KindDeviceTokens, "", ""}, {opstore.KindDeviceTokens, "", ""}}
 		slices.SortFunc(want, cmp)
 		if !slices.Equal(got, want) {
 			t.Errorf("NamingItems(alice) = %v, want %v", got, want)
+		}
+		slices.Sort(tokenDevices)
+		wantDevices := []string{NewDevice("alice", "t1", at).DeviceID, orphan.DeviceID}
+		slices.Sort(wantDevices)
+		if !slices.Equal(tokenDevices, wantDevices) {
+			t.Errorf("NamingItems(alice) token entries of devices %v, want %v", tokenDevices, wantDevices)
 		}
 		if items, err := h.Table.NamingItems(ctx, "carol"); err != nil || len(items) != 0 {
 			t.Errorf("NamingItems(unknown) = %+v, %v; want none", items, err)
@@ -1052,4 +1072,24 @@ func RunTableContract(t *testing.T, newHarness func(t *testing.T) Harness) {
 			t.Errorf("Devices(unknown) = %v, want none", got)
 		}
 	})
+}
+
+// deleteDeviceItem deletes a device's own item and leaves its token index entry, found
+// through ProfileItems (the table's key layout stays the store's).
+func deleteDeviceItem(t *testing.T, h Harness, referenceNo, deviceID string) {
+	t.Helper()
+	ctx := context.Background()
+	items, err := h.Table.ProfileItems(ctx, referenceNo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if it.Key.Kind == opstore.KindDevices && strings.HasSuffix(it.Key.SK, deviceID) {
+			if ok, err := h.Table.Delete(ctx, it.Key); err != nil || !ok {
+				t.Fatalf("Delete(%+v) = %v, %v", it.Key, ok, err)
+			}
+			return
+		}
+	}
+	t.Fatalf("no device item %s in %s's partition", deviceID, referenceNo)
 }

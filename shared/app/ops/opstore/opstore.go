@@ -64,6 +64,9 @@ const (
 	KindStatusEvents = "statusEvents"
 	KindDevices      = "devices"
 	KindTombstone    = "tombstone"
+	// KindDeviceTokens: a device's token index entry (it names the profile). Erasure counts
+	// one only when its device item was already gone; otherwise it goes with its device.
+	KindDeviceTokens = "deviceTokens"
 )
 
 // Item is an item with who and what it names.
@@ -74,4 +77,8 @@ type Item struct {
 	ReferenceNo string
 	// StatusEventID is the id of a status event's item (Kind KindStatusEvents).
 	StatusEventID string
+	// DeviceID and EndpointARN are the device and SNS push endpoint of a token index
+	// entry (Kind KindDeviceTokens).
+	DeviceID    string
+	EndpointARN string
 }
