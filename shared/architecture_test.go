@@ -177,3 +177,46 @@ func touchSources(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLayoutIsDocumented: the README's layout table names every package of shared/ by its
+// path, and infra/local/README.md every entry of infra/local (issue 15: a newcomer places
+// a package from its path and finds it described).
+func TestLayoutIsDocumented(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("go", "list", "./...").Output() // every package, test kits too
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, path := range strings.Fields(string(out)) {
+		rel, ok := strings.CutPrefix(path, module)
+		if !ok || rel == "shared" {
+			continue
+		}
+		if !bytes.Contains(readme, []byte("| `"+rel+"` |")) {
+			t.Errorf("README.md's layout table has no row for %s", rel)
+		}
+	}
+	local, err := os.ReadFile(filepath.Join("..", "infra", "local", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Join("..", "infra", "local"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || name == "README.md" {
+			continue // .run/: logs of failed runs, ignored
+		}
+		if e.IsDir() {
+			name += "/"
+		}
+		if !bytes.Contains(local, []byte("`"+name)) {
+			t.Errorf("infra/local/README.md does not describe %s", name)
+		}
+	}
+}
