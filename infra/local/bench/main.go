@@ -66,7 +66,7 @@ func main() {
 	flag.StringVar(&o.gotest, "gotest", "", "instead of the load: `go test -bench` output to write as -block's table")
 	flag.StringVar(&o.block, "block", "", "with -gotest: the BENCHMARKS.md block, micro or binaries")
 	flag.Parse()
-	err := error(nil)
+	var err error
 	if o.gotest != "" {
 		err = goTest(o.gotest, o.block, o.write)
 	} else {

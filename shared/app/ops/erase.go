@@ -230,16 +230,8 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 		return n, err
 	}
 	for _, dev := range devs {
-		if dev.EndpointARN != "" && !er.opt.DryRun {
-			if er.o.endpoints == nil {
-				return n, fmt.Errorf("erase device %s: sns %w", dev.DeviceID, ErrNotConfigured)
-			}
-			if err := er.o.endpoints.DeleteEndpoint(ctx, dev.EndpointARN); err != nil {
-				return n, fmt.Errorf("delete push endpoint of device %s: %w", dev.DeviceID, err)
-			}
-		}
-		if dev.EndpointARN != "" {
-			er.res.Endpoints++
+		if err := er.endpoint(ctx, dev.DeviceID, dev.EndpointARN); err != nil {
+			return n, err
 		}
 		if er.opt.DryRun {
 			// Counted here only: the partition's device items are skipped below.
@@ -258,16 +250,8 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 		if slices.ContainsFunc(devs, func(d devices.Device) bool { return d.DeviceID == it.DeviceID }) {
 			continue // deleted with its device (or counted with it in a dry run)
 		}
-		if it.EndpointARN != "" && !er.opt.DryRun {
-			if er.o.endpoints == nil {
-				return n, fmt.Errorf("erase the token entry of device %s: sns %w", it.DeviceID, ErrNotConfigured)
-			}
-			if err := er.o.endpoints.DeleteEndpoint(ctx, it.EndpointARN); err != nil {
-				return n, fmt.Errorf("delete push endpoint of device %s: %w", it.DeviceID, err)
-			}
-		}
-		if it.EndpointARN != "" {
-			er.res.Endpoints++
+		if err := er.endpoint(ctx, it.DeviceID, it.EndpointARN); err != nil {
+			return n, err
 		}
 		d, err := er.delete(ctx, it.Key)
 		if err != nil {
@@ -286,6 +270,24 @@ func (er *erasure) pass(ctx context.Context) (int, error) {
 		n += d
 	}
 	return n, nil
+}
+
+// endpoint deletes a device's SNS push endpoint (none in a dry run) and counts it; an
+// empty arn is no endpoint.
+func (er *erasure) endpoint(ctx context.Context, deviceID, arn string) error {
+	if arn == "" {
+		return nil
+	}
+	if !er.opt.DryRun {
+		if er.o.endpoints == nil {
+			return fmt.Errorf("erase device %s: sns %w", deviceID, ErrNotConfigured)
+		}
+		if err := er.o.endpoints.DeleteEndpoint(ctx, arn); err != nil {
+			return fmt.Errorf("delete push endpoint of device %s: %w", deviceID, err)
+		}
+	}
+	er.res.Endpoints++
+	return nil
 }
 
 // owns reports whether journey belongs to the profile ref, by the best evidence there is:
