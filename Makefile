@@ -32,10 +32,17 @@ invoke: tools
 kycctl:
 	$(GO) build -o bin/kycctl ./infra/kycctl
 
-test: tools
+# gofmt, go vet, staticcheck and the complexity ceiling (infra/local/lint/complexity.sh); the
+# linters are pinned as tools in go.mod (`go tool staticcheck`, `go tool gocyclo`).
+.PHONY: lint
+lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	infra/local/lint/complexity.sh
+
+test: tools lint
 	infra/local/with-emulators.sh $(GO) test -race -count=1 ./...
 	$(MAKE) schemathesis
 	$(MAKE) sam-validate sam-build

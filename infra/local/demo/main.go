@@ -135,11 +135,10 @@ func play(c config) int {
 	d := &demo{c: c, http: &http.Client{Timeout: 30 * time.Second}, nonce: fmt.Sprintf("%d", time.Now().Unix()%100000), tokens: map[string]string{}, aliases: map[string][]string{}}
 	users := scenarios()
 	type row struct {
-		u               user
-		status          string
-		pushes          int
-		err             error
-		journeyPrefixes string
+		u      user
+		status string
+		pushes int
+		err    error
 	}
 	var rows []row
 	for _, u := range users {

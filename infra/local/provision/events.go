@@ -256,7 +256,7 @@ func (p *eventParser) streamSource(fn, name string, props json.RawMessage) (Stre
 
 	stream, err := parseValue(raw.Stream)
 	if len(raw.Stream) == 0 || err != nil || stream.Kind != KindGetAtt || stream.Attribute != "StreamArn" {
-		return StreamSource{}, fmt.Errorf("Stream must be !GetAtt <table>.StreamArn of a table of this template")
+		return StreamSource{}, fmt.Errorf("property Stream must be !GetAtt <table>.StreamArn of a table of this template")
 	}
 	s.TableLogicalID = stream.Name
 
@@ -402,7 +402,7 @@ func (p *eventParser) schedule(fn, name, typ string, props json.RawMessage) (Sch
 	}
 	state, ok, err := p.scalar(raw.State)
 	if err != nil {
-		return Schedule{}, fmt.Errorf("State: %w", err)
+		return Schedule{}, fmt.Errorf("property State: %w", err)
 	}
 	if ok {
 		switch state {
@@ -411,11 +411,11 @@ func (p *eventParser) schedule(fn, name, typ string, props json.RawMessage) (Sch
 		case "DISABLED":
 			s.Enabled = false
 		default:
-			return Schedule{}, fmt.Errorf("State %q: must be ENABLED or DISABLED", state)
+			return Schedule{}, fmt.Errorf("property State %q: must be ENABLED or DISABLED", state)
 		}
 	}
 	if s.Input, _, err = p.scalar(raw.Input); err != nil {
-		return Schedule{}, fmt.Errorf("Input: %w", err)
+		return Schedule{}, fmt.Errorf("property Input: %w", err)
 	}
 	return s, nil
 }

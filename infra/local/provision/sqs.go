@@ -182,12 +182,12 @@ func (p *eventParser) subscription(id string, props json.RawMessage) (Subscripti
 	}
 	s.TopicLogicalID = topic.Name
 	if s.Protocol, _, err = p.scalar(raw.Protocol); err != nil || s.Protocol == "" {
-		return Subscription{}, fmt.Errorf("Protocol: missing or unresolved")
+		return Subscription{}, fmt.Errorf("property Protocol: missing or unresolved")
 	}
 	if s.Protocol == "sqs" {
 		ep, err := parseValue(raw.Endpoint)
 		if len(raw.Endpoint) == 0 || err != nil || ep.Kind != KindGetAtt || ep.Attribute != "Arn" {
-			return Subscription{}, fmt.Errorf("Endpoint of an sqs subscription must be !GetAtt <queue>.Arn of this template")
+			return Subscription{}, fmt.Errorf("property Endpoint of an sqs subscription must be !GetAtt <queue>.Arn of this template")
 		}
 		s.EndpointLogicalID = ep.Name
 	}

@@ -59,6 +59,7 @@ func TestTransportRecordsRemoteSubsegment(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }))
 	defer srv.Close()
 	client := &http.Client{Transport: e.Transport("IDWise", nil)}
+	//lint:ignore SA1029 aws-lambda-go (lambda/invoke_loop.go) stores the trace header under this very string key
 	ctx := context.WithValue(context.Background(), "x-amzn-trace-id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/journey/v2/result/j1?secret=x", nil)
 	resp, err := client.Do(req)
@@ -85,6 +86,7 @@ func TestNothingWithoutDaemonOrSampling(t *testing.T) {
 		t.Errorf("nil emitter wrapped the transport")
 	}
 	for _, h := range []string{"", "Root=1-a-b;Parent=c;Sampled=0", "Parent=c;Sampled=1"} {
+		//lint:ignore SA1029 aws-lambda-go (lambda/invoke_loop.go) stores the trace header under this very string key
 		if _, ok := traceHeader(context.WithValue(context.Background(), "x-amzn-trace-id", h)); ok {
 			t.Errorf("traceHeader(%q) ok = true, want false", h)
 		}
@@ -102,6 +104,7 @@ func TestInstrumentRecordsAWSCalls(t *testing.T) {
 	defer srv.Close()
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""), BaseEndpoint: aws.String(srv.URL)}
 	e.Instrument(&cfg)
+	//lint:ignore SA1029 aws-lambda-go (lambda/invoke_loop.go) stores the trace header under this very string key
 	ctx := context.WithValue(context.Background(), "x-amzn-trace-id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
 	if _, err := dynamodb.NewFromConfig(cfg).ListTables(ctx, &dynamodb.ListTablesInput{}); err != nil {
 		t.Fatal(err)
