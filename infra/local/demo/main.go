@@ -33,8 +33,9 @@ type config struct {
 
 func main() {
 	var c config
-	flag.StringVar(&c.base, "base", "http://127.0.0.1:3000", "the product (make run)")
-	flag.StringVar(&c.sim, "sim", "http://127.0.0.1:3001", "the IDWise simulator")
+	// The same PORT / IDWISE_SIM_PORT as the make run it starts (or uses).
+	flag.StringVar(&c.base, "base", "http://127.0.0.1:"+envOr("PORT", "3000"), "the product (make run)")
+	flag.StringVar(&c.sim, "sim", "http://127.0.0.1:"+envOr("IDWISE_SIM_PORT", "3001"), "the IDWise simulator")
 	flag.StringVar(&c.webhookToken, "webhook-token", envOr("IDWISE_WEBHOOK_SECRET", "local-webhook-secret"), "IDWise webhook bearer token")
 	flag.StringVar(&c.veriffKey, "veriff-key", envOr("VERIFF_API_KEY", "local-veriff-api-key"), "Veriff API key")
 	flag.StringVar(&c.veriffS, "veriff-secret", envOr("VERIFF_SHARED_SECRET", "local-veriff-shared-secret"), "Veriff shared secret")
