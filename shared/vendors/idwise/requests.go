@@ -25,7 +25,8 @@ const MetricUnknownDecision = "UnknownDecision"
 //     on the journey (journey.RequestedAt);
 //   - a result delivered after a request (Finished Journey, Manually Reviewed, another
 //     Updated Journey) answers it only when it shows a decision newer than the request
-//     (end_time after it) or a Step Update came after it; otherwise nothing changes;
+//     (end_time after it), a Step Update came after it, or the event is a reviewer's
+//     Approved/Rejected received after it; otherwise nothing changes;
 //   - a resubmission's reasons are those of every open request of the journey, so the
 //     three deliveries of one review end the same in any order;
 //   - an unknown decision fails the event (ErrPermanent), counted as UnknownDecision.
@@ -58,7 +59,7 @@ func (r *Resolver) decide(ctx context.Context, e inbox.Event, j Journey, stored 
 			journey.RequestedAt = at
 		}
 	case !stored.RequestedAt.IsZero() && answersRequests(e) && d.Unknown == "":
-		if !decided.After(stored.RequestedAt) && !stepUpdatedSince(events, stored.RequestedAt) {
+		if !decided.After(stored.RequestedAt) && !stepUpdatedSince(events, stored.RequestedAt) && !reviewedSince(e, stored.RequestedAt) {
 			return Derivation{}, "; journey result not newer than the update request of " +
 				stored.RequestedAt.UTC().Format(time.RFC3339) + ", status kept", nil
 		}
@@ -106,6 +107,21 @@ func answersRequests(e inbox.Event) bool {
 // stepUpdatedSince reports whether a Step Update was received after t.
 func stepUpdatedSince(events []inbox.Event, t time.Time) bool {
 	return slices.ContainsFunc(events, func(x inbox.Event) bool { return isStepUpdate(x) && x.ReceivedAt.After(t) })
+}
+
+// reviewedSince reports whether e is a reviewer's decision (Approved or Rejected, in
+// Manually Reviewed or an Updated Journey's Manual Review) received after t: a decision newer
+// than the request by itself, whatever the result's end_time (a review does not finish the
+// journey again).
+func reviewedSince(e inbox.Event, t time.Time) bool {
+	var decision string
+	switch {
+	case e.Name == ManuallyReviewed:
+		decision = firstNonEmpty(e.Attributes["manualDecision"], e.Attributes["finalDecision"])
+	case e.Name == UpdatedJourney && e.Attributes["action"] == ActionManualReview:
+		decision = e.Attributes["reviewDecision"]
+	}
+	return (decision == DecisionApproved || decision == DecisionRejected) && e.ReceivedAt.After(t)
 }
 
 // isOpenRequest reports whether x is a reviewer's resubmission request (Updated Journey or

@@ -60,6 +60,38 @@ func TestDecideAnswersOnlyWithANewerResult(t *testing.T) {
 	}
 }
 
+// A reviewer's Approved or Rejected received after the request is a newer decision by itself
+// (a review does not finish the journey again, so end_time stays); a re-sent Finished
+// Journey is not.
+func TestDecideTakesAReviewAfterTheRequest(t *testing.T) {
+	requested := time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC)
+	after, before := requested.Add(time.Minute), requested.Add(-time.Minute)
+	for _, tt := range []struct {
+		name       string
+		e          inbox.Event
+		wantChange kyc.Status
+	}{
+		{"Manually Reviewed Rejected after the request", inbox.Event{Name: ManuallyReviewed, ReceivedAt: after, Attributes: map[string]string{"manualDecision": "Rejected"}}, kyc.Rejected},
+		{"Manual Review Rejected after the request", inbox.Event{Name: UpdatedJourney, ReceivedAt: after, Attributes: map[string]string{"action": ActionManualReview, "reviewDecision": "Rejected"}}, kyc.Rejected},
+		{"Manually Reviewed received before the request", inbox.Event{Name: ManuallyReviewed, ReceivedAt: before, Attributes: map[string]string{"manualDecision": "Rejected"}}, ""},
+		{"Finished Journey after the request", inbox.Event{Name: FinishedJourney, ReceivedAt: after}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := tt.e
+			e.Provider, e.EventID, e.JourneyID = Provider, "e", "j"
+			api := &fakeAPI{journeys: map[string]Journey{"j": {JourneyID: "j", ReferenceNumber: "r", SystemDecision: "Refer", ManualDecision: "Rejected", FinalDecision: "Rejected", EndTime: "2026-02-01T11:00:00"}}}
+			out, err := NewResolver(api, DefaultPolicy, nil).Resolve(context.Background(), e,
+				processor.Journey{Provider: Provider, JourneyID: "j", ReferenceNo: "r", Version: 1, RequestedAt: requested}, true)
+			if err != nil {
+				t.Fatalf("Resolve() = %v", err)
+			}
+			if got := out.Change; (tt.wantChange == "") != (got == nil) || (got != nil && got.Status != tt.wantChange) {
+				t.Errorf("Change = %+v, want %q", got, tt.wantChange)
+			}
+		})
+	}
+}
+
 // A request records its reception on the journey; an answered one (the result decided after
 // it) does not move the user back.
 func TestDecideRecordsTheRequest(t *testing.T) {
