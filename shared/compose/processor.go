@@ -141,6 +141,9 @@ func LoadProcessingConfig(getenv Getenv) (ProcessingConfig, error) {
 	if err := loadIDWiseRecovery(getenv, &c); err != nil {
 		return c, err
 	}
+	if err := loadIDWisePolicy(getenv, &c); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 

@@ -93,6 +93,23 @@ type journeyItem struct {
 	FetchedAt   string            `dynamodbav:"fetchedAt"`
 	Version     int64             `dynamodbav:"version"`
 	AMLVersion  int64             `dynamodbav:"amlVersion"`
+
+	AMLReceivedAt string `dynamodbav:"amlReceivedAt,omitempty"` // RFC 3339 (nanoseconds)
+	RequestedAt   string `dynamodbav:"requestedAt,omitempty"`   // RFC 3339 (nanoseconds)
+}
+
+// optTime formats t for an optional item attribute ("" when zero, then omitted).
+func optTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// parseOptTime reads an optional time attribute (zero when absent).
+func parseOptTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
 }
 
 // Journey reads a stored journey snapshot.
@@ -111,14 +128,15 @@ func (s *Store) Journey(ctx context.Context, provider, journeyID string) (proces
 	}
 	fetched, _ := time.Parse(time.RFC3339Nano, it.FetchedAt)
 	return processor.Journey{Provider: it.Provider, JourneyID: it.JourneyID, ReferenceNo: it.ReferenceNo,
-		Decisions: it.Decisions, Details: it.Details, FetchedAt: fetched, Version: it.Version, AMLVersion: it.AMLVersion}, true, nil
+		Decisions: it.Decisions, Details: it.Details, FetchedAt: fetched, Version: it.Version, AMLVersion: it.AMLVersion,
+		AMLReceivedAt: parseOptTime(it.AMLReceivedAt), RequestedAt: parseOptTime(it.RequestedAt)}, true, nil
 }
 
 // PutJourney stores j unless a newer snapshot is stored.
 func (s *Store) PutJourney(ctx context.Context, j processor.Journey) error {
 	item, err := attributevalue.MarshalMap(journeyItem{Provider: j.Provider, JourneyID: j.JourneyID, ReferenceNo: j.ReferenceNo,
 		Decisions: j.Decisions, Details: j.Details, FetchedAt: j.FetchedAt.UTC().Format(time.RFC3339Nano),
-		Version: j.Version, AMLVersion: j.AMLVersion})
+		Version: j.Version, AMLVersion: j.AMLVersion, AMLReceivedAt: optTime(j.AMLReceivedAt), RequestedAt: optTime(j.RequestedAt)})
 	if err != nil {
 		return fmt.Errorf("encode journey: %w", err)
 	}
@@ -147,6 +165,8 @@ type profileItem struct {
 	Reasons     []string `dynamodbav:"reasons"`
 	UpdatedAt   string   `dynamodbav:"updatedAt"`
 	Version     int64    `dynamodbav:"version"`
+	// RenewalDueBy is set while a KYC renewal is due (RFC 3339), absent otherwise.
+	RenewalDueBy string `dynamodbav:"renewalDueBy,omitempty"`
 }
 
 // Profile reads a profile.
@@ -165,7 +185,8 @@ func (s *Store) Profile(ctx context.Context, referenceNo string) (kyc.Profile, b
 	}
 	updated, _ := time.Parse(time.RFC3339Nano, it.UpdatedAt)
 	return kyc.Profile{ReferenceNo: it.ReferenceNo, Status: kyc.Status(it.Status), JourneyID: it.JourneyID,
-		Provider: it.Provider, Reasons: it.Reasons, UpdatedAt: updated, Version: it.Version}, true, nil
+		Provider: it.Provider, Reasons: it.Reasons, UpdatedAt: updated, Version: it.Version,
+		RenewalDueBy: parseOptTime(it.RenewalDueBy)}, true, nil
 }
 
 // ApplyStatus writes the change and, when ev is set, its outbox record, in one transaction
@@ -190,6 +211,12 @@ func (s *Store) ApplyStatus(ctx context.Context, c kyc.Change, current kyc.Profi
 			":journey": str(c.JourneyID), ":provider": str(c.Provider), ":reasons": rl,
 			":updated": str(c.OccurredAt.UTC().Format(time.RFC3339Nano)), ":v": num(c.Version),
 		},
+	}
+	if c.RenewalDueBy.IsZero() {
+		update.UpdateExpression = aws.String(*update.UpdateExpression + " REMOVE renewalDueBy")
+	} else {
+		update.UpdateExpression = aws.String(*update.UpdateExpression + ", renewalDueBy = :due")
+		update.ExpressionAttributeValues[":due"] = str(c.RenewalDueBy.UTC().Format(time.RFC3339))
 	}
 	if found {
 		update.ConditionExpression = aws.String("#v = :old")

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/kycbackend/kyc/shared/core/inbox"
@@ -26,6 +27,13 @@ type Journey struct {
 	FetchedAt   time.Time
 	Version     int64 // kyc.Version of the snapshot
 	AMLVersion  int64 // newest AML monitoring version seen (IDWise)
+	// AMLReceivedAt is the reception time of the newest AML update applied: it orders the
+	// updates that carry no version number (IDWise).
+	AMLReceivedAt time.Time
+	// RequestedAt is the reception time of the newest request to redo steps (a reviewer's
+	// resubmission request, Verification Update Required, KYC Renewal Deadline Exceeded):
+	// a later journey result answers it only when it shows a decision newer than this.
+	RequestedAt time.Time
 }
 
 // Guard restricts when a Change applies, given the profile's current state.
@@ -43,6 +51,10 @@ const (
 	// same journey: every status of a journey comes at or after its start, so the app's
 	// "journey finished on the device" never moves it; a different journey starts anew.
 	UnlessJourneyKnown
+	// OnlyIfHeldFor applies the change only to a profile IN_REVIEW on the same journey
+	// whose reasons include Outcome.HeldFor: an AML update back to clear restores the
+	// status its own earlier update changed, and nothing else.
+	OnlyIfHeldFor
 )
 
 // Outcome is what a Resolver decided for one event.
@@ -51,6 +63,7 @@ type Outcome struct {
 	Journey *Journey    // snapshot to store, if one was fetched
 	Change  *kyc.Change // status to move to, if any
 	Guard   Guard
+	HeldFor string // the reason OnlyIfHeldFor requires
 	// After is work with effects outside the table that may run only once the outcome is
 	// known to belong to its owner (IDWise's custom step submits the owner's reference
 	// face). It returns a timeline note; errors wrapping kyc.ErrPermanent fail the event.
@@ -274,7 +287,7 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 	}
 	note := out.Note
 	if out.Change != nil {
-		ev, applied, err := s.apply(ctx, *out.Change, out.Guard)
+		ev, applied, err := s.apply(ctx, *out.Change, out.Guard, out.HeldFor)
 		if err != nil {
 			return err
 		}
@@ -391,7 +404,7 @@ func (s *Service) Apply(ctx context.Context, c kyc.Change, g Guard) (*kyc.Status
 			return nil, ErrErased
 		}
 	}
-	ev, _, err := s.apply(ctx, c, g)
+	ev, _, err := s.apply(ctx, c, g, "")
 	if err != nil || ev == nil {
 		return nil, err
 	}
@@ -414,7 +427,7 @@ func (s *Service) announce(ctx context.Context, log *slog.Logger, ev kyc.StatusE
 
 // apply writes c unless it is stale or guarded out. It returns the status event to
 // publish (nil when nothing the user sees changed) and a timeline note.
-func (s *Service) apply(ctx context.Context, c kyc.Change, g Guard) (*kyc.StatusEvent, string, error) {
+func (s *Service) apply(ctx context.Context, c kyc.Change, g Guard, heldFor string) (*kyc.StatusEvent, string, error) {
 	for attempt := 0; attempt < maxApplyAttempts; attempt++ {
 		p, found, err := s.profiles.Profile(ctx, c.ReferenceNo)
 		if err != nil {
@@ -429,6 +442,8 @@ func (s *Service) apply(ctx context.Context, c kyc.Change, g Guard) (*kyc.Status
 			return nil, "profile not approved, status kept", nil
 		case g == UnlessJourneyKnown && found && p.JourneyID == c.JourneyID:
 			return nil, "journey already known, kept " + string(p.Status), nil
+		case g == OnlyIfHeldFor && (!found || p.Status != kyc.InReview || p.JourneyID != c.JourneyID || heldFor == "" || !slices.Contains(p.Reasons, heldFor)):
+			return nil, "profile not held for " + heldFor + ", status kept", nil
 		}
 		w := c
 		if found && w.Version <= p.Version { // a decision over pending: versions stay monotonic

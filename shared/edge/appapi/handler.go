@@ -150,6 +150,9 @@ type ProfileView struct {
 	Provider    string     `json:"provider"`
 	Reasons     []string   `json:"reasons"`
 	UpdatedAt   string     `json:"updatedAt"`
+	// RenewalDueBy (RFC 3339) is present while a KYC renewal is due: the user is still
+	// APPROVED and must renew before then.
+	RenewalDueBy string `json:"renewalDueBy,omitempty"`
 }
 
 // DeviceView is a registered device as the app sees it.
@@ -533,8 +536,12 @@ func view(p kyc.Profile) ProfileView {
 	if reasons == nil {
 		reasons = []string{}
 	}
-	return ProfileView{ReferenceNo: p.ReferenceNo, Status: p.Status, JourneyID: p.JourneyID, Provider: p.Provider,
+	v := ProfileView{ReferenceNo: p.ReferenceNo, Status: p.Status, JourneyID: p.JourneyID, Provider: p.Provider,
 		Reasons: reasons, UpdatedAt: p.UpdatedAt.UTC().Format(time.RFC3339Nano)}
+	if !p.RenewalDueBy.IsZero() {
+		v.RenewalDueBy = p.RenewalDueBy.UTC().Format(time.RFC3339)
+	}
+	return v
 }
 
 // decodeBody checks the content type and size and decodes one JSON object.

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 
 	"github.com/kycbackend/kyc/shared/core/inbox"
 	"github.com/kycbackend/kyc/shared/vendors/webhookjson"
@@ -79,6 +80,7 @@ type Webhook struct {
 	ReviewDecision   string // Updated Journey / Manual Review: manualReviewDetails.journeyReviewDecision
 	ReviewReasonCode string
 	ResubmitSteps    []string // steps a reviewer asked to resubmit
+	ResubmitReasons  []string // their reviewedSteps[].reasonCode values, distinct
 
 	// Finished Spot Check: the spot check's own journey id (also in JourneyID, under which
 	// the event is stored) and the onboarding journey id, when IDWise sends one.
@@ -125,14 +127,16 @@ type requiredStep struct {
 	StepID          webhookjson.Loose `json:"stepId"`
 	ReasonCode      webhookjson.Loose `json:"reasonCode"`
 	RenewalDeadline webhookjson.Loose `json:"renewalDeadline"`
+	Deadline        webhookjson.Loose `json:"deadline"` // read as renewalDeadline when that is absent
 }
 
 type reviewDetails struct {
 	JourneyReviewDecision   webhookjson.Loose `json:"journeyReviewDecision"`
 	JourneyReviewReasonCode webhookjson.Loose `json:"journeyReviewReasonCode"`
 	ReviewedSteps           []struct {
-		StepID   webhookjson.Loose `json:"stepId"`
-		Decision webhookjson.Loose `json:"decision"`
+		StepID     webhookjson.Loose `json:"stepId"`
+		Decision   webhookjson.Loose `json:"decision"`
+		ReasonCode webhookjson.Loose `json:"reasonCode"`
 	} `json:"reviewedSteps"`
 }
 
@@ -191,6 +195,9 @@ func Parse(raw []byte) (Webhook, error) {
 		for _, st := range d.ReviewedSteps {
 			if strings.EqualFold(string(st.Decision), "Resubmit") && st.StepID != "" {
 				w.ResubmitSteps = append(w.ResubmitSteps, string(st.StepID))
+				if c := string(st.ReasonCode); c != "" && !slices.Contains(w.ResubmitReasons, c) {
+					w.ResubmitReasons = append(w.ResubmitReasons, c)
+				}
 			}
 		}
 	}
@@ -207,7 +214,8 @@ func parseRequiredSteps(raw json.RawMessage) []RequiredStep {
 	var out []RequiredStep
 	for _, st := range in {
 		if st.StepID != "" {
-			out = append(out, RequiredStep{StepID: string(st.StepID), ReasonCode: string(st.ReasonCode), RenewalDeadline: string(st.RenewalDeadline)})
+			out = append(out, RequiredStep{StepID: string(st.StepID), ReasonCode: string(st.ReasonCode),
+				RenewalDeadline: firstNonEmpty(string(st.RenewalDeadline), string(st.Deadline))})
 		}
 	}
 	return out
@@ -253,6 +261,9 @@ func (w Webhook) InboxEvent(raw []byte) inbox.Event {
 	}
 	if len(w.ResubmitSteps) > 0 {
 		attrs["resubmitSteps"] = strings.Join(w.ResubmitSteps, ",")
+	}
+	if len(w.ResubmitReasons) > 0 {
+		attrs["resubmitReasonCodes"] = strings.Join(w.ResubmitReasons, ",")
 	}
 	put("spotCheckJourneyId", w.SpotCheckJourneyID)
 	put("onboardingJourneyId", w.OnboardingJourney)

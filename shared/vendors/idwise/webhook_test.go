@@ -255,7 +255,7 @@ func TestInboxEvent(t *testing.T) {
 	want := map[string]string{
 		"systemDecision": "Refer", "manualDecision": "Rejected", "finalDecision": "Rejected",
 		"action": "Manual Review", "reviewDecision": "Resubmission Requested",
-		"reviewReasonCode": "DOC_BLURRY", "resubmitSteps": "0",
+		"reviewReasonCode": "DOC_BLURRY", "resubmitSteps": "0", "resubmitReasonCodes": "DOC_BLURRY", // reviewedSteps[].reasonCode
 	}
 	if !reflect.DeepEqual(ev.Attributes, want) {
 		t.Errorf("Attributes = %v, want %v", ev.Attributes, want)

@@ -78,6 +78,27 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) Harness) {
 		}
 	})
 
+	t.Run("journeys keep the update request and AML reception times", func(t *testing.T) {
+		h := newStore(t)
+		requested, amlAt := at.Add(time.Minute), at.Add(2*time.Minute+123*time.Microsecond)
+		j := processor.Journey{Provider: "idwise", JourneyID: "j-t", ReferenceNo: "r-t", FetchedAt: at, Version: 1,
+			RequestedAt: requested, AMLReceivedAt: amlAt}
+		if err := h.Stores.PutJourney(ctx, j); err != nil {
+			t.Fatalf("PutJourney() = %v", err)
+		}
+		got, _, err := h.Stores.Journey(ctx, "idwise", "j-t")
+		if err != nil || !got.RequestedAt.Equal(requested) || !got.AMLReceivedAt.Equal(amlAt) {
+			t.Errorf("Journey() = requestedAt %v amlReceivedAt %v (%v), want %v and %v", got.RequestedAt, got.AMLReceivedAt, err, requested, amlAt)
+		}
+		j.Version, j.RequestedAt, j.AMLReceivedAt = 2, time.Time{}, time.Time{}
+		if err := h.Stores.PutJourney(ctx, j); err != nil {
+			t.Fatalf("PutJourney(without times) = %v", err)
+		}
+		if got, _, _ := h.Stores.Journey(ctx, "idwise", "j-t"); !got.RequestedAt.IsZero() || !got.AMLReceivedAt.IsZero() {
+			t.Errorf("Journey() = requestedAt %v amlReceivedAt %v, want both zero (a snapshot is stored whole)", got.RequestedAt, got.AMLReceivedAt)
+		}
+	})
+
 	change := func(ref string, st kyc.Status, v int64) kyc.Change {
 		return kyc.Change{ReferenceNo: ref, JourneyID: "j-1", Provider: "idwise", Status: st, Reasons: []string{"step:1"},
 			Version: v, OccurredAt: at.Add(time.Duration(v) * time.Second)}
@@ -134,6 +155,43 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) Harness) {
 		}
 		if out, _ := h.Read.Outbox(ctx, "r-1"); len(out) != 2 {
 			t.Errorf("Outbox() after a change without event = %d records, want 2", len(out))
+		}
+	})
+
+	t.Run("a renewal due date is stored with the status and cleared by a change without one", func(t *testing.T) {
+		h := newStore(t)
+		due := time.Date(2025, 9, 15, 0, 0, 0, 0, time.UTC)
+		c := change("r-due", kyc.Approved, 1)
+		if err := h.Stores.ApplyStatus(ctx, c, kyc.Profile{}, false, event(c, "")); err != nil {
+			t.Fatalf("ApplyStatus(approved) = %v", err)
+		}
+		p, _, _ := h.Stores.Profile(ctx, "r-due")
+		if !p.RenewalDueBy.IsZero() {
+			t.Errorf("Profile().RenewalDueBy = %v, want zero before any renewal", p.RenewalDueBy)
+		}
+		c2 := change("r-due", kyc.Approved, 2)
+		c2.RenewalDueBy, c2.Reasons = due, []string{"renewal_due", "step:0"}
+		ev := event(c2, kyc.Approved)
+		if ev.Type != kyc.RenewalDueType || ev.RenewalDueBy != "2025-09-15T00:00:00Z" {
+			t.Errorf("renewal event = type %q renewalDueBy %q, want %q and 2025-09-15T00:00:00Z", ev.Type, ev.RenewalDueBy, kyc.RenewalDueType)
+		}
+		if err := h.Stores.ApplyStatus(ctx, c2, p, true, ev); err != nil {
+			t.Fatalf("ApplyStatus(renewal due) = %v", err)
+		}
+		p, _, _ = h.Stores.Profile(ctx, "r-due")
+		if !p.RenewalDueBy.Equal(due) || p.Status != kyc.Approved {
+			t.Errorf("Profile() = %s due %v, want APPROVED due %v", p.Status, p.RenewalDueBy, due)
+		}
+		out, _ := h.Read.Outbox(ctx, "r-due")
+		if i := slices.IndexFunc(out, func(r OutboxRecord) bool { return r.Event.ID == ev.ID }); i < 0 || out[i].Event.RenewalDueBy != ev.RenewalDueBy || out[i].Event.Type != kyc.RenewalDueType {
+			t.Errorf("Outbox() = %+v, want the renewal event %+v", out, *ev)
+		}
+		c3 := change("r-due", kyc.ResubmissionRequired, 3)
+		if err := h.Stores.ApplyStatus(ctx, c3, p, true, event(c3, kyc.Approved)); err != nil {
+			t.Fatalf("ApplyStatus(without a due date) = %v", err)
+		}
+		if p, _, _ = h.Stores.Profile(ctx, "r-due"); !p.RenewalDueBy.IsZero() || p.Status != kyc.ResubmissionRequired {
+			t.Errorf("Profile() = %s due %v, want RESUBMISSION_REQUIRED with the due date cleared", p.Status, p.RenewalDueBy)
 		}
 	})
 

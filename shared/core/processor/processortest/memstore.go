@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/kycbackend/kyc/shared/core/inbox"
 	"github.com/kycbackend/kyc/shared/core/inbox/inboxtest"
@@ -92,7 +93,7 @@ func (m *MemStore) PutJourney(_ context.Context, j processor.Journey) error {
 	if old, ok := m.journeys[k]; ok && !(old.Version < j.Version || (old.Version == j.Version && old.AMLVersion < j.AMLVersion)) {
 		return processor.ErrConflict
 	}
-	j.FetchedAt = j.FetchedAt.UTC()
+	j.FetchedAt, j.AMLReceivedAt, j.RequestedAt = j.FetchedAt.UTC(), j.AMLReceivedAt.UTC(), j.RequestedAt.UTC()
 	m.journeys[k] = j
 	return nil
 }
@@ -135,7 +136,7 @@ func (m *MemStore) ApplyStatus(_ context.Context, c kyc.Change, current kyc.Prof
 		reasons = []string{}
 	}
 	m.profiles[c.ReferenceNo] = kyc.Profile{ReferenceNo: c.ReferenceNo, Status: c.Status, JourneyID: c.JourneyID,
-		Provider: c.Provider, Reasons: reasons, UpdatedAt: c.OccurredAt.UTC(), Version: c.Version}
+		Provider: c.Provider, Reasons: reasons, UpdatedAt: c.OccurredAt.UTC(), Version: c.Version, RenewalDueBy: c.RenewalDueBy.UTC().Truncate(time.Second)}
 	if ev != nil {
 		if m.outbox[c.ReferenceNo] == nil {
 			m.outbox[c.ReferenceNo] = map[string]*OutboxRecord{}
