@@ -23,7 +23,9 @@ func TestAuthorizations(t *testing.T) {
 	r := &Recorder{account: "123456789012", region: "us-east-1"}
 	const tbl = "arn:aws:dynamodb:us-east-1:123456789012:table/T"
 	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-	key := func(pk string) map[string]types.AttributeValue { return map[string]types.AttributeValue{"pk": s(pk), "sk": s("X")} }
+	key := func(pk string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"pk": s(pk), "sk": s("X")}
+	}
 	tests := []struct {
 		name   string
 		op     string
