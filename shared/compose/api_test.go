@@ -92,7 +92,9 @@ func TestLoadAPIConfig(t *testing.T) {
 // operator declares immutable. A claim a user can edit (email, phone_number, nickname,
 // preferred_username in Cognito) or one that is the same for every user (client_id, aud)
 // would move a user onto another user's profile: the API function refuses to start,
-// naming the setting.
+// naming the setting. (Cognito: a custom attribute with Mutable false cannot be changed,
+// "If an attribute is immutable, Amazon Cognito throws an error when it attempts to update
+// the attribute": https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_cognito.CustomAttributeProps.html)
 func TestLoadAPIConfigReferenceClaimAllowList(t *testing.T) {
 	base := map[string]string{"TABLE_NAME": "t", "STATUS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:s"}
 	tests := []struct {
