@@ -43,9 +43,30 @@ lint:
 	infra/local/lint/complexity.sh
 
 test: tools lint
-	infra/local/with-emulators.sh $(GO) test -race -count=1 ./...
+	rm -f $(IAM_RECORD) && mkdir -p $(dir $(IAM_RECORD))
+	KYC_IAM_RECORD=$(abspath $(IAM_RECORD)) infra/local/with-emulators.sh $(GO) test -race -count=1 ./...
+	$(MAKE) iamcheck
+	$(MAKE) checkov
 	$(MAKE) schemathesis
 	$(MAKE) sam-validate sam-build
+
+# Least privilege, proven (infra/local/iamcheck): every AWS call the functions made in the
+# runs that recorded IAM_RECORD (make test's end-to-end tests of the local runner; make demo
+# records DEMO_IAM_RECORD), evaluated against each function's policies in the translated
+# template by a real IAM evaluator. A deny fails; grants never exercised are listed.
+IAM_RECORD ?= infra/local/.run/iam/test.jsonl
+DEMO_IAM_RECORD ?= infra/local/.run/iam/demo.jsonl
+.PHONY: iamcheck iamcheck-record checkov
+iamcheck: tools
+	node --test infra/local/iamcheck/check.test.mjs
+	$(MAKE) iamcheck-record
+iamcheck-record:
+	.venv/bin/python infra/local/iamcheck/policies.py template.yaml $(IAM_RECORD) > $(IAM_RECORD).policies.json
+	node infra/local/iamcheck/check.mjs $(IAM_RECORD).policies.json $(IAM_RECORD)
+
+# Security scan of template.yaml, offline; every skip has its reason (infra/local/checkov.yaml).
+checkov: tools
+	.cache/checkov-venv/bin/checkov --config-file infra/local/checkov.yaml -f template.yaml
 
 # openapi.yaml against the local product (infra/local/schemathesis.sh); zero failures.
 .PHONY: schemathesis
@@ -76,7 +97,10 @@ bench-binaries: tools
 
 # Scripted users end to end against `make run` (started here when it is not up).
 demo: tools
-	$(GO) run ./infra/local/demo
+	rm -f $(DEMO_IAM_RECORD) && mkdir -p $(dir $(DEMO_IAM_RECORD))
+	KYC_IAM_RECORD=$(abspath $(DEMO_IAM_RECORD)) $(GO) run ./infra/local/demo
+	@if [ -s $(DEMO_IAM_RECORD) ]; then $(MAKE) iamcheck-record IAM_RECORD=$(DEMO_IAM_RECORD); \
+	  else echo "iamcheck: make run was already up (not started by the demo): its AWS calls were not recorded"; fi
 
 ## --- SAM ---------------------------------------------------------------------
 sam-validate:

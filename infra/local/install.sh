@@ -3,9 +3,11 @@
 #   .venv/                      python venv with moto[server] and aws-sam-cli (infra/local/requirements.txt)
 #   .cache/dynamodb-local/lib   DynamoDB Local 3.x jars and native sqlite4java (infra/local/dynamodb-local/pom.xml)
 #   .cache/bin/aws-lambda-rie   AWS's Lambda Runtime Interface Emulator ($rie_version, `go install`)
+#   .cache/checkov-venv/        checkov for make checkov (infra/local/checkov-requirements.txt; its own venv)
+#   infra/local/iamcheck/node_modules  @cloud-copilot/iam-simulate for make iamcheck (npm ci of its package-lock.json)
 # Idempotent: each part writes a stamp keyed on its pinned versions and is skipped while the
 # stamp matches, so a second run takes well under a second.
-# Needs: python3 >= 3.10 (or $PYTHON), java >= 17 and mvn on PATH, go (the module's).
+# Needs: python3 >= 3.10 (or $PYTHON), java >= 17 and mvn on PATH, go (the module's), node >= 18 and npm.
 # FORCE=1 reinstalls every part.
 set -euo pipefail
 
@@ -120,6 +122,43 @@ install_rie() {
 	printf '%s\n' "$key" >"$stamp"
 }
 
+# checkov pins its own boto3, pyyaml, ... apart from aws-sam-cli's and moto's: its own venv.
+install_checkov() {
+	local dir="$root/.cache/checkov-venv" req="$here/checkov-requirements.txt" stamp key python
+	stamp="$dir/.kyc-install-stamp"
+	python="${PYTHON:-python3}"
+	key="$(stamp_of "$req")"
+	if up_to_date "$stamp" "$key" && [[ -x "$dir/bin/checkov" ]]; then
+		return 0
+	fi
+	log "checkov venv ${dir#"$root"/} (${req#"$root"/}; a few minutes the first time)"
+	if [[ ! -x "$dir/bin/python" ]]; then
+		"$python" -m venv "$dir" || die "python -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
+	fi
+	rm -f "$stamp"
+	"$dir/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" ||
+		die "pip install -r ${req#"$root"/} failed"
+	[[ -x "$dir/bin/checkov" ]] || die "checkov missing from $dir/bin after pip install"
+	printf '%s\n' "$key" >"$stamp"
+}
+
+# The IAM policy evaluator of make iamcheck, exactly as package-lock.json pins it.
+install_iamcheck() {
+	local dir="$here/iamcheck" stamp key
+	stamp="$dir/node_modules/.kyc-install-stamp"
+	key="$(stamp_of "$dir/package.json" "$dir/package-lock.json")"
+	if up_to_date "$stamp" "$key" && [[ -d "$dir/node_modules/@cloud-copilot/iam-simulate" ]]; then
+		return 0
+	fi
+	command -v npm >/dev/null 2>&1 || die "npm not found: make iamcheck needs node >= 18 and npm (e.g. apt-get install nodejs npm)"
+	log "iam-simulate into ${dir#"$root"/}/node_modules (npm ci)"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+		die "npm ci in ${dir#"$root"/} failed (npm registry access?)"
+	printf '%s\n' "$key" >"$stamp"
+}
+
 install_venv
 install_dynamodb_local
 install_rie
+install_checkov
+install_iamcheck

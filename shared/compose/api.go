@@ -3,7 +3,7 @@ package compose
 import (
 	"context"
 	"fmt"
-	"slices"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -31,17 +31,24 @@ type APIConfig struct {
 	Limits           appapi.Limits
 }
 
-// mutableClaims are JWT claims a user (or an identity provider's admin flow) can change:
-// a referenceNo taken from one would let a user move onto another user's profile.
-var mutableClaims = []string{"email", "phone_number", "preferred_username", "username", "name"}
+// customClaim is a custom claim's name as Cognito issues one (custom:<attribute>).
+var customClaim = regexp.MustCompile(`^custom:[A-Za-z0-9_-]{1,20}$`)
 
-// checkReferenceClaim refuses a mutable claim as the user's referenceNo unless allowed.
-func checkReferenceClaim(claim string, allowMutable bool) error {
-	if allowMutable {
+// checkReferenceClaim is an allow-list: the user's referenceNo comes from sub (issued by
+// the identity provider, never changed) or from a custom claim the operator declares
+// immutable (REFERENCE_NO_CLAIM_IMMUTABLE=true; in Cognito a custom attribute created with
+// Mutable false, which cannot be changed after the user is created). Anything else
+// (email, phone_number, nickname, username, client_id: editable by the user, or the same
+// for every user) would let one user move onto another user's profile.
+func checkReferenceClaim(claim string, immutable bool) error {
+	if claim == "sub" {
 		return nil
 	}
-	if slices.Contains(mutableClaims, claim) || strings.HasPrefix(claim, "custom:") {
-		return fmt.Errorf("REFERENCE_NO_CLAIM %q is mutable (a user could change it and reach another profile): use an immutable claim such as sub, or set ALLOW_MUTABLE_REFERENCE_CLAIM=true (template AllowMutableReferenceClaim) if your identity provider never lets it change", claim)
+	if !customClaim.MatchString(claim) {
+		return fmt.Errorf("REFERENCE_NO_CLAIM (template ReferenceNoClaim) %q is not allowed: use sub, or a custom:<name> claim that users cannot change together with REFERENCE_NO_CLAIM_IMMUTABLE=true (template ReferenceNoClaimImmutable)", claim)
+	}
+	if !immutable {
+		return fmt.Errorf("REFERENCE_NO_CLAIM (template ReferenceNoClaim) %q needs REFERENCE_NO_CLAIM_IMMUTABLE=true (template ReferenceNoClaimImmutable): declare that users can never change it (Cognito: a custom attribute with Mutable false), or use sub", claim)
 	}
 	return nil
 }
@@ -65,11 +72,11 @@ func LoadAPIConfig(getenv Getenv) (APIConfig, error) {
 	if c.ReferenceNoClaim == "" {
 		c.ReferenceNoClaim = "sub"
 	}
-	allowMutable, err := strconv.ParseBool(strings.TrimSpace(getenvOr(getenv, "ALLOW_MUTABLE_REFERENCE_CLAIM", "false")))
+	immutable, err := strconv.ParseBool(strings.TrimSpace(getenvOr(getenv, "REFERENCE_NO_CLAIM_IMMUTABLE", "false")))
 	if err != nil {
-		return c, fmt.Errorf("ALLOW_MUTABLE_REFERENCE_CLAIM must be true or false, got %q", getenv("ALLOW_MUTABLE_REFERENCE_CLAIM"))
+		return c, fmt.Errorf("REFERENCE_NO_CLAIM_IMMUTABLE must be true or false, got %q", getenv("REFERENCE_NO_CLAIM_IMMUTABLE"))
 	}
-	if err := checkReferenceClaim(c.ReferenceNoClaim, allowMutable); err != nil {
+	if err := checkReferenceClaim(c.ReferenceNoClaim, immutable); err != nil {
 		return c, err
 	}
 	for name, limit := range map[string]*int{

@@ -50,7 +50,7 @@ func TestLoadAPIConfig(t *testing.T) {
 				t.Errorf("config = %+v, want claim sub, 5 devices, no platforms, 30 days", c)
 			}
 		}},
-		{name: "claim, platform and cap", env: with(base, "REFERENCE_NO_CLAIM", "custom:ref", "ALLOW_MUTABLE_REFERENCE_CLAIM", "true", "APNS_PLATFORM_APPLICATION_ARN", apns, "MAX_DEVICES_PER_PROFILE", "2"),
+		{name: "claim, platform and cap", env: with(base, "REFERENCE_NO_CLAIM", "custom:ref", "REFERENCE_NO_CLAIM_IMMUTABLE", "true", "APNS_PLATFORM_APPLICATION_ARN", apns, "MAX_DEVICES_PER_PROFILE", "2"),
 			check: func(t *testing.T, c compose.APIConfig) {
 				if c.ReferenceNoClaim != "custom:ref" || c.MaxDevices != 2 || c.PlatformApps[devices.APNS] != apns || len(c.PlatformApps) != 1 {
 					t.Errorf("config = %+v", c)
@@ -68,18 +68,7 @@ func TestLoadAPIConfig(t *testing.T) {
 				}
 			}},
 		{name: "limit not a number", env: with(base, "VERIFF_SESSIONS_PER_HOUR", "many"), wantErr: true},
-		// A referenceNo from a claim the user can change would let them move onto another
-		// user's profile (issue 12 item 6).
-		{name: "email claim refused", env: with(base, "REFERENCE_NO_CLAIM", "email"), wantErr: true},
-		{name: "phone_number claim refused", env: with(base, "REFERENCE_NO_CLAIM", "phone_number"), wantErr: true},
-		{name: "custom claim refused", env: with(base, "REFERENCE_NO_CLAIM", "custom:ref"), wantErr: true},
-		{name: "mutable claim allowed explicitly", env: with(base, "REFERENCE_NO_CLAIM", "email", "ALLOW_MUTABLE_REFERENCE_CLAIM", "true"),
-			check: func(t *testing.T, c compose.APIConfig) {
-				if c.ReferenceNoClaim != "email" {
-					t.Errorf("claim = %q, want email", c.ReferenceNoClaim)
-				}
-			}},
-		{name: "allow flag not a bool", env: with(base, "ALLOW_MUTABLE_REFERENCE_CLAIM", "yes please"), wantErr: true},
+		{name: "allow flag not a bool", env: with(base, "REFERENCE_NO_CLAIM_IMMUTABLE", "yes please"), wantErr: true},
 		{name: "missing table", env: with(base, "TABLE_NAME", ""), wantErr: true},
 		{name: "missing topic", env: with(base, "STATUS_TOPIC_ARN", ""), wantErr: true},
 		{name: "not a platform application", env: with(base, "FCM_PLATFORM_APPLICATION_ARN", "arn:aws:sns:us-east-1:123456789012:topic"), wantErr: true},
@@ -94,6 +83,59 @@ func TestLoadAPIConfig(t *testing.T) {
 			}
 			if tt.check != nil {
 				tt.check(t, c)
+			}
+		})
+	}
+}
+
+// The referenceNo claim is an allow-list (issue 20 item 3): sub, or a custom claim the
+// operator declares immutable. A claim a user can edit (email, phone_number, nickname,
+// preferred_username in Cognito) or one that is the same for every user (client_id, aud)
+// would move a user onto another user's profile: the API function refuses to start,
+// naming the setting. (Cognito: a custom attribute with Mutable false cannot be changed,
+// "If an attribute is immutable, Amazon Cognito throws an error when it attempts to update
+// the attribute": https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_cognito.CustomAttributeProps.html)
+func TestLoadAPIConfigReferenceClaimAllowList(t *testing.T) {
+	base := map[string]string{"TABLE_NAME": "t", "STATUS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:s"}
+	tests := []struct {
+		claim, immutable string
+		wantErr          bool
+	}{
+		{"", "", false},
+		{"sub", "", false},
+		{"sub", "true", false},
+		{"custom:ref", "true", false},
+		{"custom:kyc_ref-1", "true", false},
+		{"custom:ref", "", true},
+		{"custom:ref", "false", true},
+		{"email", "", true},
+		{"email", "true", true},
+		{"phone_number", "true", true},
+		{"nickname", "true", true},
+		{"preferred_username", "true", true},
+		{"username", "true", true},
+		{"cognito:username", "true", true},
+		{"client_id", "true", true},
+		{"aud", "true", true},
+		{"custom:", "true", true},
+		{"custom:a b", "true", true},
+		{"Sub", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.claim+"/"+tt.immutable, func(t *testing.T) {
+			env := with(base, "REFERENCE_NO_CLAIM", tt.claim, "REFERENCE_NO_CLAIM_IMMUTABLE", tt.immutable)
+			_, err := compose.LoadAPIConfig(getenv(env))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("LoadAPIConfig(claim %q, immutable %q) error = %v, wantErr %v", tt.claim, tt.immutable, err, tt.wantErr)
+			}
+			if err != nil && !strings.Contains(err.Error(), "REFERENCE_NO_CLAIM") {
+				t.Errorf("LoadAPIConfig(claim %q) error = %v, want it to name REFERENCE_NO_CLAIM", tt.claim, err)
+			}
+			if !tt.wantErr {
+				return
+			}
+			if _, err := compose.API(compose.Runtime{Getenv: getenv(env)}); err == nil || !strings.Contains(err.Error(), "REFERENCE_NO_CLAIM") {
+				t.Errorf("API(claim %q) = %v, want the function refused to start naming REFERENCE_NO_CLAIM", tt.claim, err)
 			}
 		})
 	}

@@ -35,6 +35,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/kycbackend/kyc/infra/local/httpapi"
+	"github.com/kycbackend/kyc/infra/local/iamrecord"
 	"github.com/kycbackend/kyc/infra/local/invoke"
 	"github.com/kycbackend/kyc/infra/local/meter"
 	"github.com/kycbackend/kyc/infra/local/provision"
@@ -196,6 +197,18 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// KYC_IAM_RECORD=<file>: every AWS call of every function, as IAM authorizes it, for
+	// infra/local/iamcheck (make test, make demo). Unset: nothing installed.
+	iamRec, err := iamrecord.FromEnv(iamrecord.Stack{
+		Stack: fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano()),
+		Refs:  st.created.Env.Refs, Attrs: st.created.Env.Attrs, Conditions: st.created.Env.Conditions,
+	}, "123456789012", awsCfg.Region)
+	if err != nil {
+		return err
+	}
+	if iamRec != nil {
+		defer iamRec.Close()
+	}
 	if claim := st.created.Env.Refs["ReferenceNoClaim"]; claim != "" {
 		auth.claim = claim
 	}
@@ -222,6 +235,9 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 		}
 		fnCfg := awsCfg.Copy()                                                        // its own, so that the meter knows whose requests these are
 		fnCfg.APIOptions = append(slices.Clip(fnCfg.APIOptions), usage.APIOption(id)) // never shares the array
+		if iamRec != nil {
+			fnCfg.APIOptions = append(fnCfg.APIOptions, iamRec.APIOption(id))
+		}
 		fn, err := build(compose.Runtime{AWS: fnCfg, Getenv: func(k string) string { return vars[k] }, Metrics: usage.MetricsWriter(id)})
 		if err != nil {
 			return fmt.Errorf("build %s: %w", id, err)
