@@ -164,12 +164,20 @@ func newAPIStack(t *testing.T, extraEnv ...string) *apiStack {
 		t.Fatalf("API() = %v", err)
 	}
 	s.store = dynamo.NewStore(client, table, time.Hour)
+	s.url, s.key = serveAPI(t, h)
+	return s
+}
 
-	s.key, err = rsa.GenerateKey(rand.Reader, 2048)
+// serveAPI serves h behind template.yaml's ApiFunction routes on the local HTTP API
+// (infra/local/httpapi: API Gateway's routing and path decoding) with a JWT authorizer
+// checking real RS256 tokens of the test issuer signed with the returned key.
+func serveAPI(t *testing.T, h *appapi.Handler) (string, *rsa.PrivateKey) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifier := &jwt.Verifier{Key: &s.key.PublicKey, Issuer: testIssuer, Audience: []string{testAudience}}
+	verifier := &jwt.Verifier{Key: &key.PublicKey, Issuer: testIssuer, Audience: []string{testAudience}}
 	tpl, err := provision.Load(dynamotest.TemplatePath())
 	if err != nil {
 		t.Fatal(err)
@@ -189,8 +197,7 @@ func newAPIStack(t *testing.T, extraEnv ...string) *apiStack {
 	}
 	srv := httptest.NewServer(httpapi.New(routes))
 	t.Cleanup(srv.Close)
-	s.url = srv.URL
-	return s
+	return srv.URL, key
 }
 
 type tokenOpt func(map[string]any)

@@ -1,6 +1,8 @@
 package idwise
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -222,7 +224,8 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"event not a string", `{"event":42,"body":{"eventId":"e","journeyId":"j"}}`, "event"},
 		{"missing body", `{"event":"Finished Journey"}`, "body"},
 		{"body not an object", `{"event":"Finished Journey","body":"x"}`, "body"},
-		{"missing eventId", `{"event":"Finished Journey","body":{"journeyId":"j"}}`, "body.eventId"},
+		{"eventId not a string or number", `{"event":"Finished Journey","body":{"eventId":{},"journeyId":"j"}}`, "body.eventId"},
+		{"Step Submitted without journeyId", `{"event":"Step Submitted","body":{"referenceNo":"r","stepId":"1","stepType":"Document"}}`, "body.journeyId"},
 		{"empty eventId", `{"event":"Finished Journey","body":{"eventId":"","journeyId":"j"}}`, "body.eventId"},
 		{"eventId with control char", `{"event":"Finished Journey","body":{"eventId":"a\u0000b","journeyId":"j"}}`, "body.eventId"},
 		{"eventId too long", `{"event":"Finished Journey","body":{"eventId":"` + strings.Repeat("x", 300) + `","journeyId":"j"}}`, "body.eventId"},
@@ -243,6 +246,64 @@ func TestParseErrorsNameTheField(t *testing.T) {
 				t.Errorf("errors.Is(%v, ErrMalformed) = false, want true", err)
 			}
 		})
+	}
+}
+
+// TestParseWithoutEventID: older accounts' deliveries carry no eventId, the step
+// webhooks' Step Submitted (https://developers.idwise.com/step-webhooks.html: journeyId,
+// referenceNo, stepId, stepType Document or Selfie) and the older generic template. They
+// are accepted, and their event id is the SHA-256 hex of the raw body, as Veriff's are.
+func TestParseWithoutEventID(t *testing.T) {
+	tests := []struct {
+		name      string
+		raw       string
+		event     string
+		wantAttrs map[string]string
+	}{
+		{"Step Submitted, as published", `{
+  "event": "Step Submitted",
+  "body": {
+    "journeyId": "62e6...........5d0c",
+    "referenceNo": "840...........23",
+    "stepId":"1",
+    "stepType":"Document"
+  }
+}`, StepSubmittedEvent, map[string]string{"stepId": "1", "stepType": "Document", AttrEventIDFrom: EventIDFromBodyHash}},
+		{"Step Submitted, selfie", `{"event":"Step Submitted","body":{"journeyId":"j-1","referenceNo":"cust/001","stepId":"2","stepType":"Selfie"}}`,
+			StepSubmittedEvent, map[string]string{"stepId": "2", "stepType": "Selfie", AttrEventIDFrom: EventIDFromBodyHash}},
+		{"legacy Finished Journey", `{"event":"Finished Journey","body":{"journeyId":"j-1","referenceNo":"cust/001","systemDecision":"Complete"}}`,
+			FinishedJourney, map[string]string{"systemDecision": "Complete", AttrEventIDFrom: EventIDFromBodyHash}},
+		{"eventId null", `{"event":"Finished Journey","body":{"eventId":null,"journeyId":"j-1","systemDecision":"Refer"}}`,
+			FinishedJourney, map[string]string{"systemDecision": "Refer", AttrEventIDFrom: EventIDFromBodyHash}},
+	}
+	seen := map[string]string{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := Parse([]byte(tt.raw))
+			if err != nil {
+				t.Fatalf("Parse() error = %v, want nil", err)
+			}
+			if !w.EventIDFromBody || w.EventID != "" || w.Event != tt.event || !w.Processable() {
+				t.Errorf("Parse() = %+v, want %s, processable, no eventId of its own", w, tt.event)
+			}
+			ev := w.InboxEvent([]byte(tt.raw))
+			sum := sha256.Sum256([]byte(tt.raw))
+			if want := hex.EncodeToString(sum[:]); ev.EventID != want || ev.BodyHash != want {
+				t.Errorf("InboxEvent() id %q body hash %q, want both the body's SHA-256 %q", ev.EventID, ev.BodyHash, want)
+			}
+			if !reflect.DeepEqual(ev.Attributes, tt.wantAttrs) {
+				t.Errorf("InboxEvent() attributes = %v, want %v", ev.Attributes, tt.wantAttrs)
+			}
+			if other, ok := seen[ev.EventID]; ok {
+				t.Errorf("event id of %q equals that of %q, want one per body", tt.name, other)
+			}
+			seen[ev.EventID] = tt.name
+		})
+	}
+	// A delivery with its own eventId keeps it.
+	ev, err := ParseEvent([]byte(`{"event":"Finished Journey","body":{"eventId":"e-1","journeyId":"j-1"}}`))
+	if err != nil || ev.EventID != "e-1" || ev.Attributes[AttrEventIDFrom] != "" {
+		t.Errorf("ParseEvent(with eventId) = id %q attrs %v, %v; want e-1 and no eventIdFrom", ev.EventID, ev.Attributes, err)
 	}
 }
 
