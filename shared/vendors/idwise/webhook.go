@@ -54,7 +54,7 @@ var knownEvents = map[string]bool{
 	AMLMonitorUpdate:     true,
 	FinishedStep:         true,
 	FinishedOngoingCheck: true,
-	StepSubmittedEvent:        true,
+	StepSubmittedEvent:   true,
 
 	FinishedSpotCheck:          true,
 	VerificationUpdateRequired: true,
