@@ -52,14 +52,25 @@ func CheckID(field, s string) error {
 // Veriff documents vendorData as up to 1,000 characters, IDWise's reference_no fits in it.
 const MaxReferenceLength = 1000
 
+// ReferencePattern is CheckReference as openapi.yaml's pattern of a referenceNo (the
+// schema the contract tests generate from, \uXXXX escapes): a first and a last character
+// that is neither white space nor refused, and up to 998 characters between that are not
+// refused (inner spaces allowed). A test holds the two equal over every code point.
+const ReferencePattern = `^[^\u0000-\u0020\u007f-\u00a0\u00ad\u061c\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff\ufff9-\ufffb]` +
+	`([^\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]{0,998}` +
+	`[^\u0000-\u0020\u007f-\u00a0\u00ad\u061c\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff\ufff9-\ufffb])?$`
+
 // CheckReference checks a referenceNo (IDWise's referenceNo, Veriff's vendorData, a
 // token's claim, a path parameter): the one rule for a user's reference everywhere. It
 // admits every value the vendors allow: 1 to MaxReferenceLength characters of printable
 // Unicode (letters, marks, digits, punctuation, symbols and spaces, so `/ \ , + @ #` and
-// `user 42` too), with no leading or trailing space. Refused: invalid UTF-8, control and
-// format characters (newlines, NUL, bidirectional overrides: a log line or a key must
-// read as what it is), and anything longer. journeyId and session ids keep CheckID.
-// Keys stay unambiguous because a reference is always the last part of a key (see
+// `user 42` too), with no white space first or last. Refused: invalid UTF-8, control
+// characters (C0, DEL, C1: newlines, NUL) and the invisible format characters that make a
+// log line or a key read as something else (refusedInReference), and anything longer.
+// The rule is a deny-list of those rather than Go's unicode tables so that a character
+// newer than them (a vendor on a newer Unicode) is not refused, and so that openapi.yaml
+// can state it exactly (ReferencePattern). journeyId and session ids keep CheckID. Keys
+// stay unambiguous because a reference is always the whole rest of its key (see
 // dynamo.ProfilePK); the error never repeats the value.
 func CheckReference(field, s string) error {
 	if s == "" {
@@ -72,14 +83,31 @@ func CheckReference(field, s string) error {
 		return &FieldError{Field: field, Message: fmt.Sprintf("must be at most %d characters", MaxReferenceLength)}
 	}
 	for _, r := range s {
-		if !unicode.IsGraphic(r) {
-			return &FieldError{Field: field, Message: "must be printable characters (no control or format characters)"}
+		if refusedInReference(r) {
+			return &FieldError{Field: field, Message: "must be printable characters (no control or invisible format characters)"}
 		}
 	}
 	first, _ := utf8.DecodeRuneInString(s)
 	last, _ := utf8.DecodeLastRuneInString(s)
 	if unicode.IsSpace(first) || unicode.IsSpace(last) {
-		return &FieldError{Field: field, Message: "must not begin or end with a space"}
+		return &FieldError{Field: field, Message: "must not begin or end with white space"}
 	}
 	return nil
+}
+
+// refusedInReference: the control characters (C0, DEL, C1), the line and paragraph
+// separators, and the invisible format characters of the Basic Multilingual Plane (soft
+// hyphen, Arabic letter mark, Mongolian vowel separator, zero-width characters and joiners,
+// bidirectional embeddings, overrides and isolates, word joiner and invisible operators,
+// byte order mark, interlinear annotation).
+func refusedInReference(r rune) bool {
+	switch {
+	case r < 0x20, r >= 0x7f && r <= 0x9f:
+		return true
+	case r == 0xad, r == 0x61c, r == 0x180e, r == 0xfeff:
+		return true
+	case r >= 0x200b && r <= 0x200f, r >= 0x2028 && r <= 0x202e, r >= 0x2060 && r <= 0x206f, r >= 0xfff9 && r <= 0xfffb:
+		return true
+	}
+	return false
 }

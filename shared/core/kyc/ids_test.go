@@ -2,8 +2,10 @@ package kyc
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestCheckID(t *testing.T) {
@@ -84,6 +86,10 @@ func TestCheckReference(t *testing.T) {
 		{"C1 control", "abc\u0085def", false},
 		{"bidi override", "abc\u202edef", false},
 		{"zero-width space", "abc\u200bdef", false},
+		{"line separator", "abc\u2028def", false},
+		{"byte order mark", "\ufeffabc", false},
+		{"private use (not a control)", "abc\ue000", true},
+		{"inner ideographic space", "a\u3000b", true},
 		{"invalid UTF-8", "abc\xffdef", false},
 	}
 	for _, tt := range tests {
@@ -103,5 +109,32 @@ func TestCheckReference(t *testing.T) {
 				t.Errorf("CheckReference(%q) error %q repeats the value", tt.in, err)
 			}
 		})
+	}
+}
+
+// TestReferencePatternIsTheRule: openapi.yaml's pattern (ReferencePattern) and
+// CheckReference agree on every code point, first, last and inside, and on the length,
+// so that the contract tests generated from the schema see the rule the code applies.
+func TestReferencePatternIsTheRule(t *testing.T) {
+	re := regexp.MustCompile(regexp.MustCompile(`\\u([0-9a-f]{4})`).ReplaceAllString(ReferencePattern, `\x{$1}`))
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if r >= 0xd800 && r <= 0xdfff {
+			continue // surrogates: not in a Go string
+		}
+		if r > 0xffff && r%251 != 0 && r != 0xe0001 && r != 0x10ffff {
+			continue // sample the supplementary planes
+		}
+		c := string(r)
+		for _, s := range []string{c, "a" + c + "b", "a" + c, c + "b"} {
+			if got, want := CheckReference("referenceNo", s) == nil, re.MatchString(s); got != want {
+				t.Fatalf("U+%04X in %q: CheckReference ok = %v, pattern matches = %v", r, s, got, want)
+			}
+		}
+	}
+	for _, n := range []int{1, 2, 999, 1000, 1001} {
+		s := strings.Repeat("é", n)
+		if got, want := CheckReference("referenceNo", s) == nil, re.MatchString(s); got != want {
+			t.Errorf("%d runes: CheckReference ok = %v, pattern matches = %v", n, got, want)
+		}
 	}
 }
