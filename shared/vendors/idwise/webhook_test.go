@@ -17,8 +17,10 @@ import (
 	"github.com/kycbackend/kyc/shared/core/kyc"
 )
 
-// Payloads copied from the IDWise documentation (../shared/seeds/001..003), placeholders
-// included.
+// Payloads copied from the IDWise documentation, placeholders included: 001
+// https://docs.idwise.com/docs/finished-user-steps-webhook, 002
+// https://docs.idwise.com/docs/webhook-specifications (the generic envelope), 003
+// https://docs.idwise.com/docs/updated-journey-webhook.
 var seedPayloads = map[string]string{
 	"001 finished user steps": `{
   "event": "Finished User Steps",
@@ -254,21 +256,19 @@ func TestParseErrorsNameTheField(t *testing.T) {
 // referenceNo, stepId, stepType Document or Selfie) and the older generic template. They
 // are accepted, and their event id is the SHA-256 hex of the raw body, as Veriff's are.
 func TestParseWithoutEventID(t *testing.T) {
+	// The page's sample names the event **EVENT_NAME** and lists Step Submitted as its
+	// one value: the file has that name in place of the placeholder.
+	published, err := os.ReadFile(filepath.Join("testdata", "published", "step-submitted.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name      string
 		raw       string
 		event     string
 		wantAttrs map[string]string
 	}{
-		{"Step Submitted, as published", `{
-  "event": "Step Submitted",
-  "body": {
-    "journeyId": "62e6...........5d0c",
-    "referenceNo": "840...........23",
-    "stepId":"1",
-    "stepType":"Document"
-  }
-}`, StepSubmittedEvent, map[string]string{"stepId": "1", "stepType": "Document", AttrEventIDFrom: EventIDFromBodyHash}},
+		{"Step Submitted, as published (testdata/published/step-submitted.json)", string(published), StepSubmittedEvent, map[string]string{"stepId": "1", "stepType": "Document", AttrEventIDFrom: EventIDFromBodyHash}},
 		{"Step Submitted, selfie", `{"event":"Step Submitted","body":{"journeyId":"j-1","referenceNo":"cust/001","stepId":"2","stepType":"Selfie"}}`,
 			StepSubmittedEvent, map[string]string{"stepId": "2", "stepType": "Selfie", AttrEventIDFrom: EventIDFromBodyHash}},
 		{"legacy Finished Journey", `{"event":"Finished Journey","body":{"journeyId":"j-1","referenceNo":"cust/001","systemDecision":"Complete"}}`,
