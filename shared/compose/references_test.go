@@ -179,6 +179,20 @@ func TestReferenceAsVendorsAllow(t *testing.T) {
 			t.Errorf("400 for a control character = %s %s, want the field referenceNo", code, field)
 		}
 	}
+	// DELETE /v1/devices/{deviceId} takes its parameter decoded too: a device id written
+	// percent-encoded is the same id (gone already: 204); an encoded slash is no device id.
+	var encoded strings.Builder
+	for _, c := range []byte(strings.Repeat("0a", 16)) {
+		fmt.Fprintf(&encoded, "%%%02X", c)
+	}
+	if r := w.call("DELETE", "/v1/devices/"+encoded.String(), ref, ""); r.status != http.StatusNoContent {
+		t.Errorf("DELETE /v1/devices/<percent-encoded id> = %d %s, want 204", r.status, r.body)
+	}
+	if r := w.call("DELETE", "/v1/devices/0a0a%2F0a0a", ref, ""); r.status != http.StatusBadRequest {
+		t.Errorf("DELETE /v1/devices/0a0a%%2F0a0a = %d %s, want 400", r.status, r.body)
+	} else if _, field := r.errorField(); field != "deviceId" {
+		t.Errorf("DELETE /v1/devices/0a0a%%2F0a0a names %q, want deviceId", field)
+	}
 	if p := w.profile(ref); p.Status != kyc.Approved {
 		t.Errorf("profile after the attempts = %+v, want APPROVED, unchanged", p)
 	}
