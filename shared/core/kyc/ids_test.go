@@ -125,7 +125,7 @@ func TestReferencePatternIsTheRule(t *testing.T) {
 			continue // sample the supplementary planes
 		}
 		c := string(r)
-		for _, s := range []string{c, "a" + c + "b", "a" + c, c + "b"} {
+		for _, s := range []string{c, "a" + c + "b"} { // alone: first and last; then inside
 			if got, want := CheckReference("referenceNo", s) == nil, re.MatchString(s); got != want {
 				t.Fatalf("U+%04X in %q: CheckReference ok = %v, pattern matches = %v", r, s, got, want)
 			}
