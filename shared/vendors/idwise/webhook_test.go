@@ -343,6 +343,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(`{"event":"x","body":{"eventId":1e400,"journeyId":"j"}}`))
 	f.Add([]byte(`{"event":"x","body":null}`))
+	f.Add([]byte(`{"event":"Step Submitted","body":{"journeyId":"j","stepId":"1","stepType":"Selfie"}}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		w, err := Parse(raw)
 		if err != nil {
@@ -351,8 +352,11 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if w.Event == "" || w.EventID == "" || w.JourneyID == "" {
+		if w.Event == "" || (w.EventID == "") != w.EventIDFromBody || w.JourneyID == "" {
 			t.Fatalf("Parse() accepted %q with an empty required field: %+v", raw, w)
+		}
+		if e := w.InboxEvent(raw); e.EventID == "" || (w.EventIDFromBody && e.EventID != inbox.Hash(raw)) {
+			t.Fatalf("InboxEvent(%q) id = %q, want the eventId or the body's hash", raw, e.EventID)
 		}
 		if len(w.EventID) > webhookjson.MaxIDLength || len(w.JourneyID) > webhookjson.MaxIDLength {
 			t.Fatalf("Parse() accepted an id longer than %d", webhookjson.MaxIDLength)
