@@ -95,8 +95,9 @@ type Webhook struct {
 	RequiredSteps      []RequiredStep // Verification Update Required, KYC Renewal Deadline Exceeded
 
 	// EventIDFromBody: the delivery had no eventId (the older generic template, the step
-	// webhooks), so EventID is the SHA-256 hex of the raw body, as for Veriff: a retry
-	// carries the same bytes and is a duplicate. Set by InboxEvent, which has the body.
+	// webhooks); EventID stays empty and InboxEvent, which has the raw body, uses its
+	// SHA-256 hex as the event id, as for Veriff: a retry carries the same bytes and is a
+	// duplicate. Set by Parse.
 	EventIDFromBody bool
 }
 
