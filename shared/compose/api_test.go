@@ -206,12 +206,20 @@ func newAPIStack(t *testing.T, extraEnv ...string) *apiStack {
 		t.Fatalf("API() = %v", err)
 	}
 	s.store = dynamo.NewStore(client, table, time.Hour)
+	s.url, s.key = serveAPI(t, h)
+	return s
+}
 
-	s.key, err = rsa.GenerateKey(rand.Reader, 2048)
+// serveAPI serves h behind template.yaml's ApiFunction routes on the local HTTP API
+// (infra/local/httpapi: API Gateway's routing and path decoding) with a JWT authorizer
+// checking real RS256 tokens of the test issuer signed with the returned key.
+func serveAPI(t *testing.T, h *appapi.Handler) (string, *rsa.PrivateKey) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifier := &jwt.Verifier{Key: &s.key.PublicKey, Issuer: testIssuer, Audience: []string{testAudience}}
+	verifier := &jwt.Verifier{Key: &key.PublicKey, Issuer: testIssuer, Audience: []string{testAudience}}
 	tpl, err := provision.Load(dynamotest.TemplatePath())
 	if err != nil {
 		t.Fatal(err)
@@ -231,8 +239,7 @@ func newAPIStack(t *testing.T, extraEnv ...string) *apiStack {
 	}
 	srv := httptest.NewServer(httpapi.New(routes))
 	t.Cleanup(srv.Close)
-	s.url = srv.URL
-	return s
+	return srv.URL, key
 }
 
 type tokenOpt func(map[string]any)
@@ -378,13 +385,18 @@ func TestAPIValidation(t *testing.T) {
 		{"journey: journeyId too long", "POST", "/v1/journeys", `{"journeyId":"` + long + `","referenceNo":"customer-a"}`, nil, 400, "invalid_field", "journeyId"},
 		{"journey: journeyId a number", "POST", "/v1/journeys", `{"journeyId":42,"referenceNo":"customer-a"}`, nil, 400, "invalid_field", "journeyId"},
 		{"journey: no referenceNo", "POST", "/v1/journeys", `{"journeyId":"j-1"}`, nil, 400, "invalid_field", "referenceNo"},
-		{"journey: referenceNo with /", "POST", "/v1/journeys", `{"journeyId":"j-1","referenceNo":"a/b"}`, nil, 400, "invalid_field", "referenceNo"},
+		{"journey: referenceNo with a newline", "POST", "/v1/journeys", `{"journeyId":"j-1","referenceNo":"a\nb"}`, nil, 400, "invalid_field", "referenceNo"},
+		{"journey: referenceNo with a leading space", "POST", "/v1/journeys", `{"journeyId":"j-1","referenceNo":" customer-a"}`, nil, 400, "invalid_field", "referenceNo"},
+		{"journey: referenceNo of 1001 characters", "POST", "/v1/journeys", `{"journeyId":"j-1","referenceNo":"` + strings.Repeat("r", 1001) + `"}`, nil, 400, "invalid_field", "referenceNo"},
+		{"journey: someone else's referenceNo with /", "POST", "/v1/journeys", `{"journeyId":"j-1","referenceNo":"a/b"}`, nil, 403, "forbidden", ""},
 		{"journey: unknown provider", "POST", "/v1/journeys", `{"journeyId":"j-1","referenceNo":"customer-a","provider":"acme"}`, nil, 400, "invalid_field", "provider"},
 		{"journey: not JSON", "POST", "/v1/journeys", `journeyId=j-1`, nil, 400, "invalid_field", "body"},
 		{"journey: a JSON array", "POST", "/v1/journeys", `[]`, nil, 400, "invalid_field", "body"},
 		{"journey: text/plain", "POST", "/v1/journeys", `{"journeyId":"j-1","referenceNo":"customer-a"}`, []string{"Content-Type", "text/plain"}, 415, "unsupported_media_type", ""},
 		{"journey: too large", "POST", "/v1/journeys", `{"journeyId":"` + strings.Repeat("x", 17<<10) + `"}`, nil, 413, "too_large", ""},
-		{"profile: referenceNo with %20", "GET", "/v1/profiles/a%20b", "", nil, 400, "invalid_field", "referenceNo"},
+		{"profile: referenceNo with %0A", "GET", "/v1/profiles/a%0Ab", "", nil, 400, "invalid_field", "referenceNo"},
+		{"profile: referenceNo ending with %20", "GET", "/v1/profiles/customer-a%20", "", nil, 400, "invalid_field", "referenceNo"},
+		{"profile: someone else's referenceNo with %20", "GET", "/v1/profiles/a%20b", "", nil, 403, "forbidden", ""},
 		{"device: no platform", "POST", "/v1/devices", `{"token":"` + fcmToken(1) + `"}`, nil, 400, "invalid_field", "platform"},
 		{"device: unknown platform", "POST", "/v1/devices", `{"platform":"WNS","token":"` + fcmToken(1) + `"}`, nil, 400, "invalid_field", "platform"},
 		{"device: platform without an application", "POST", "/v1/devices", `{"platform":"APNS_SANDBOX","token":"` + apnsToken(1) + `"}`, nil, 400, "invalid_field", "platform"},

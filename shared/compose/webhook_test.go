@@ -337,11 +337,11 @@ func TestRejectedRequestsStoreNothing(t *testing.T) {
 
 func TestMalformedAuthenticatedBodyIsQuarantinedOnce(t *testing.T) {
 	s := newStack(t)
-	body := `{"event":"Finished Journey","body":{"journeyId":"j-1"}}`
+	body := `{"event":"Finished Journey","body":{"eventId":"e-1"}}`
 	for i := 0; i < 3; i++ {
 		resp, _ := s.handler.Handle(context.Background(), delivery(body, nil))
-		if resp.StatusCode != 400 || !strings.Contains(resp.Body, `"field":"body.eventId"`) {
-			t.Fatalf("status = %d %s, want 400 naming body.eventId", resp.StatusCode, resp.Body)
+		if resp.StatusCode != 400 || !strings.Contains(resp.Body, `"field":"body.journeyId"`) {
+			t.Fatalf("status = %d %s, want 400 naming body.journeyId", resp.StatusCode, resp.Body)
 		}
 	}
 	out, err := s.ddb.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true)})

@@ -75,7 +75,7 @@ func (a *localAuth) authorizer(r provision.Route, env provision.Env) (httpapi.Au
 // for an hour, with the referenceNo in the template's ReferenceNoClaim.
 func (a *localAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ref := r.URL.Query().Get("referenceNo")
-	if err := kyc.CheckID("referenceNo", ref); err != nil {
+	if err := kyc.CheckReference("referenceNo", ref); err != nil {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = fmt.Fprintf(w, `{"error":{"code":"invalid_field","message":%q,"field":"referenceNo"}}`, err.Error())

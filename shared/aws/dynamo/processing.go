@@ -2,6 +2,8 @@ package dynamo
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,13 +70,36 @@ func journeyItemKey(provider, journeyID string) map[string]types.AttributeValue 
 
 // ProfileKey is the primary key of a profile.
 func ProfileKey(referenceNo string) map[string]types.AttributeValue {
-	return key("PROFILE#"+referenceNo, "PROFILE")
+	return key(ProfilePK(referenceNo), "PROFILE")
+}
+
+// maxPlainProfilePK is the longest partition key DynamoDB takes (2,048 bytes).
+const maxPlainProfilePK = 2048
+
+// longReferencePrefix starts the partition of a reference too long for the key: a
+// space right after "PROFILE#" never starts a plain one, since kyc.CheckReference refuses
+// a reference that begins with a space.
+const longReferencePrefix = "PROFILE# sha256:"
+
+// ProfilePK is the partition of every item of a profile (profile, devices, outbox, rate
+// limits, tombstone): PROFILE#<referenceNo>. The reference is always the whole rest of the
+// key, so any character in it (a '#' too) cannot make two references share a partition;
+// the sort keys are the product's own. A reference whose key would pass DynamoDB's 2,048
+// bytes (up to 1,000 characters of up to 4 bytes each are allowed) is keyed by its SHA-256
+// instead: "PROFILE# sha256:<hex>", which no allowed reference produces.
+func ProfilePK(referenceNo string) string {
+	pk := "PROFILE#" + referenceNo
+	if len(pk) <= maxPlainProfilePK {
+		return pk
+	}
+	h := sha256.Sum256([]byte(referenceNo))
+	return longReferencePrefix + hex.EncodeToString(h[:])
 }
 
 // OutboxKey is the primary key of an outbox record: in its profile's partition, so that
 // the profile's status history is a query of that partition and needs no index write.
 func OutboxKey(referenceNo, eventID string) map[string]types.AttributeValue {
-	return key("PROFILE#"+referenceNo, OutboxSKPrefix+eventID)
+	return key(ProfilePK(referenceNo), OutboxSKPrefix+eventID)
 }
 
 // OutboxSKPrefix starts the sort key of every outbox record.

@@ -218,7 +218,7 @@ func (h *Handler) caller(req events.APIGatewayV2HTTPRequest) (string, events.API
 	if ref == "" {
 		return "", apigw.Error(http.StatusForbidden, "forbidden", "the token has no "+h.cfg.ReferenceNoClaim+" claim"), false
 	}
-	if err := kyc.CheckID("referenceNo", ref); err != nil {
+	if err := kyc.CheckReference("referenceNo", ref); err != nil {
 		return "", apigw.Error(http.StatusForbidden, "forbidden", "the token's "+h.cfg.ReferenceNoClaim+" claim is not a valid referenceNo"), false
 	}
 	return ref, events.APIGatewayV2HTTPResponse{}, true
@@ -250,7 +250,7 @@ func (h *Handler) postJourney(ctx context.Context, ref string, req events.APIGat
 	if err != nil {
 		return fieldError(err)
 	}
-	refNo, err := requiredID("referenceNo", body.ReferenceNo)
+	refNo, err := requiredReference("referenceNo", body.ReferenceNo)
 	if err != nil {
 		return fieldError(err)
 	}
@@ -435,8 +435,10 @@ func validCallback(s string) bool {
 // getProfile answers the caller's profile, with an ETag so that polling with
 // If-None-Match costs a 304 and no body.
 func (h *Handler) getProfile(ctx context.Context, ref string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	// API Gateway's HTTP API passes path parameters percent-decoded (cust%2F001 arrives as
+	// cust/001), as infra/local/httpapi does.
 	want := req.PathParameters["referenceNo"]
-	if err := kyc.CheckID("referenceNo", want); err != nil {
+	if err := kyc.CheckReference("referenceNo", want); err != nil {
 		return fieldError(err)
 	}
 	if want != ref {
@@ -586,6 +588,14 @@ func requiredID(field string, v *string) (string, error) {
 		return "", &kyc.FieldError{Field: field, Message: "is required"}
 	}
 	return *v, kyc.CheckID(field, *v)
+}
+
+// requiredReference reads a referenceNo under kyc's reference rule.
+func requiredReference(field string, v *string) (string, error) {
+	if v == nil {
+		return "", &kyc.FieldError{Field: field, Message: "is required"}
+	}
+	return *v, kyc.CheckReference(field, *v)
 }
 
 func deref(s *string) string {

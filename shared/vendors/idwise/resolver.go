@@ -79,6 +79,8 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 	switch e.Name {
 	case FinishedStep:
 		return processor.Outcome{Note: "step " + e.Attributes["stepId"] + " finished"}, nil
+	case StepSubmittedEvent: // the step webhooks: on the timeline, no status change
+		return processor.Outcome{Note: "step " + e.Attributes["stepId"] + " submitted (" + e.Attributes["stepType"] + ")"}, nil
 	case FinishedOngoingCheck:
 		return processor.Outcome{Note: "ongoing check " + e.Attributes["ongoingCheckId"] + " finished"}, nil
 	case AMLMonitorUpdate:

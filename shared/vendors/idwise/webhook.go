@@ -29,6 +29,11 @@ const (
 	FinishedStep         = "Finished Step"
 	FinishedOngoingCheck = "Finished Ongoing Check"
 
+	// StepSubmittedEvent is the step webhooks' one event (a document or selfie step was
+	// submitted): journeyId, referenceNo, stepId, stepType Document or Selfie, and no
+	// eventId (https://developers.idwise.com/step-webhooks.html). On the timeline only.
+	StepSubmittedEvent = "Step Submitted"
+
 	// FinishedSpotCheck: a selfie spot check (re-authentication against the last accepted
 	// onboarding journey) finished. Its body names spotCheckJourneyId and no journeyId.
 	FinishedSpotCheck = "Finished Spot Check"
@@ -50,6 +55,7 @@ var knownEvents = map[string]bool{
 	AMLMonitorUpdate:     true,
 	FinishedStep:         true,
 	FinishedOngoingCheck: true,
+	StepSubmittedEvent:   true,
 
 	FinishedSpotCheck:          true,
 	VerificationUpdateRequired: true,
@@ -73,7 +79,8 @@ type Webhook struct {
 	ManualDecision   string
 	FinalDecision    string
 	Action           string // Updated Journey only
-	StepID           string // Finished Step only
+	StepID           string // Finished Step, Step Submitted
+	StepType         string // Step Submitted: Document or Selfie
 	OngoingCheckID   string // Finished Ongoing Check only
 	AMLVersion       int64  // AML Monitor Update only: updatedAMLVersionNumber
 	PreviousSystem   string // AML Monitor Update only: previousSystemDecision
@@ -88,6 +95,12 @@ type Webhook struct {
 	OnboardingJourney  string
 	Trigger            string         // Verification Update Required only
 	RequiredSteps      []RequiredStep // Verification Update Required, KYC Renewal Deadline Exceeded
+
+	// EventIDFromBody: the delivery had no eventId (the older generic template, the step
+	// webhooks); EventID stays empty and InboxEvent, which has the raw body, uses its
+	// SHA-256 hex as the event id, as for Veriff: a retry carries the same bytes and is a
+	// duplicate. Set by Parse.
+	EventIDFromBody bool
 }
 
 // RequiredStep is one step the user must resubmit.
@@ -96,6 +109,13 @@ type RequiredStep struct {
 	ReasonCode      string `json:"reasonCode,omitempty"`      // Verification Update Required
 	RenewalDeadline string `json:"renewalDeadline,omitempty"` // KYC Renewal Deadline Exceeded
 }
+
+// AttrEventIDFrom is the attribute that says where the event id came from when IDWise
+// sent none: EventIDFromBodyHash (the SHA-256 hex of the raw body).
+const (
+	AttrEventIDFrom     = "eventIdFrom"
+	EventIDFromBodyHash = "bodyHash"
+)
 
 // Processable reports whether the processor has a rule for this event.
 func (w Webhook) Processable() bool { return Known(w.Event) }
@@ -114,6 +134,7 @@ type body struct {
 	FinalDecision       webhookjson.Loose    `json:"finalDecision"`
 	Action              webhookjson.Loose    `json:"action"`
 	StepID              webhookjson.Loose    `json:"stepId"`
+	StepType            webhookjson.Loose    `json:"stepType"`
 	OngoingCheckID      webhookjson.Loose    `json:"ongoingCheckId"`
 	PreviousSystem      webhookjson.Loose    `json:"previousSystemDecision"`
 	AMLVersion          webhookjson.LooseInt `json:"updatedAMLVersionNumber"`
@@ -140,9 +161,11 @@ type reviewDetails struct {
 	} `json:"reviewedSteps"`
 }
 
-// Parse reads an IDWise webhook body. It requires "event", "body.eventId" and
-// "body.journeyId" ("body.spotCheckJourneyId" instead for Finished Spot Check, whose
-// journey id it becomes); everything else is optional, tolerant of nulls and odd types, and
+// Parse reads an IDWise webhook body. It requires "event" and "body.journeyId"
+// ("body.spotCheckJourneyId" instead for Finished Spot Check, whose journey id it
+// becomes); "body.eventId" may be absent or null (older accounts' generic template and the
+// step webhooks send none): EventID is then empty and EventIDFromBody set, and InboxEvent
+// uses the body's SHA-256. Everything else is optional, tolerant of nulls and odd types, and
 // unknown fields are ignored. Errors are *kyc.FieldError values that wrap ErrMalformed.
 func Parse(raw []byte) (Webhook, error) {
 	var env envelope
@@ -161,7 +184,9 @@ func Parse(raw []byte) (Webhook, error) {
 		return Webhook{}, &kyc.FieldError{Field: "body", Message: "must be a JSON object", Err: ErrMalformed}
 	}
 	w := Webhook{Event: name}
-	if w.EventID, err = requiredID("body.eventId", b.EventID); err != nil {
+	if b.EventID == nil || webhookjson.IsNull(*b.EventID) {
+		w.EventIDFromBody = true
+	} else if w.EventID, err = requiredID("body.eventId", b.EventID); err != nil {
 		return Webhook{}, err
 	}
 	if name == FinishedSpotCheck {
@@ -186,6 +211,7 @@ func Parse(raw []byte) (Webhook, error) {
 	w.Action = string(b.Action)
 	w.PreviousSystem = string(b.PreviousSystem)
 	w.StepID = string(b.StepID)
+	w.StepType = string(b.StepType)
 	w.OngoingCheckID = string(b.OngoingCheckID)
 	w.AMLVersion = int64(b.AMLVersion)
 	var d reviewDetails
@@ -252,6 +278,7 @@ func (w Webhook) InboxEvent(raw []byte) inbox.Event {
 	put("finalDecision", w.FinalDecision)
 	put("action", w.Action)
 	put("stepId", w.StepID)
+	put("stepType", w.StepType)
 	put("ongoingCheckId", w.OngoingCheckID)
 	put("previousSystemDecision", w.PreviousSystem)
 	put("reviewDecision", w.ReviewDecision)
@@ -272,9 +299,16 @@ func (w Webhook) InboxEvent(raw []byte) inbox.Event {
 		steps, _ := json.Marshal(w.RequiredSteps)
 		attrs["requiredSteps"] = string(steps)
 	}
+	id, bodyHash := w.EventID, ""
+	if w.EventIDFromBody || id == "" {
+		bodyHash = inbox.Hash(raw)
+		id = bodyHash
+		attrs[AttrEventIDFrom] = EventIDFromBodyHash
+	}
 	return inbox.Event{
 		Provider:    Provider,
-		EventID:     w.EventID,
+		EventID:     id,
+		BodyHash:    bodyHash,
 		Name:        w.Event,
 		JourneyID:   w.JourneyID,
 		ReferenceNo: w.ReferenceNo,

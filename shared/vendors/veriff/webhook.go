@@ -74,7 +74,7 @@ const (
 )
 
 // Reasons (context.reason) of end-user flow events, from Veriff's end-user flow events
-// table (seeds/004).
+// table (https://devdocs.veriff.com/docs/event-webhook, "Additional info about end-user events").
 const (
 	ReasonFinalDecisionReceived           = "final_decision_received"
 	ReasonFinalDecisionReceivedFromSocket = "final_decision_received_from_socket"

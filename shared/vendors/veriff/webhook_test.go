@@ -59,7 +59,8 @@ func TestParseTestdata(t *testing.T) {
 			VendorData: "12345678", EndUserID: endUserID, CheckType: "initial_result", MatchStatus: MatchPossible, Hits: 1}, "watchlist possible_match"},
 		{"watchlist-no-match.json", Webhook{Kind: KindWatchlist, SessionID: sessionID, AttemptID: "54233318-f81c-4ec4-8e4c-413168a3f5e6",
 			VendorData: "12345678", EndUserID: endUserID, CheckType: "updated_result", MatchStatus: MatchNone}, "watchlist no_match"},
-		{"user-defined-status.json", Webhook{Kind: KindUserDefined, SessionID: sessionID, AttemptID: attemptID, EventType: "user_defined_status"}, "user_defined_status"},
+		{"user-defined-status.json", Webhook{Kind: KindUserDefined, SessionID: "a1c68aea-7f4d-478d-80ab-ca9356074f69", AttemptID: "f2270684-8c51-4d03-88eb-dafd43e8b486",
+			EventType: "user-status.created"}, "user_defined_status"},
 		{"unknown-proof-of-address.json", Webhook{Kind: KindUnknown, SessionID: sessionID, AttemptID: attemptID, VendorData: "customer-0002",
 			EventType: "proof_of_address"}, "unknown"},
 	}
@@ -88,7 +89,7 @@ func TestParseTestdata(t *testing.T) {
 			if back := FromEvent(e); !reflect.DeepEqual(back, got) {
 				t.Errorf("FromEvent(InboxEvent()) = %+v, want %+v", back, got)
 			}
-			if e.EventID != inbox.Hash(raw) || e.BodyHash != e.EventID || e.JourneyID != sessionID ||
+			if e.EventID != inbox.Hash(raw) || e.BodyHash != e.EventID || e.JourneyID != tt.want.SessionID ||
 				e.ReferenceNo != tt.want.VendorData || e.Provider != Provider {
 				t.Errorf("InboxEvent() = %+v, want the body hash as id, the session as journey, vendorData as referenceNo", e)
 			}
@@ -122,7 +123,7 @@ func TestDecisionPersonalDataNotInAttributes(t *testing.T) {
 }
 
 func TestEveryFlowReasonRecognised(t *testing.T) {
-	// The reason values of Veriff's end-user flow events table (seeds/004), with the
+	// The reason values of Veriff's end-user flow events table (https://devdocs.veriff.com/docs/event-webhook, "Additional info about end-user events"), with the
 	// action each comes with.
 	seed := map[string]string{
 		"final_decision_received":             ActionWaitingComplete,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -311,6 +312,47 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) Harness) {
 		}
 		if _, ok, _ := h.Read.Event(ctx, gone.Provider, gone.EventID); ok {
 			t.Errorf("Mark(an event that is gone) created it")
+		}
+	})
+
+	t.Run("every allowed reference keys a profile of its own", func(t *testing.T) {
+		h := newStore(t)
+		// kyc.CheckReference admits each of these; '#' is the keys' separator, and 1,000
+		// four-byte runes pass DynamoDB's 2,048-byte partition key.
+		refs := []string{`cust/001,A.b+x@y\z`, "a", "a#", "a#b", "a#PROFILE", "user 42", "عميل",
+			strings.Repeat("a", kyc.MaxReferenceLength), strings.Repeat("🙂", kyc.MaxReferenceLength),
+			strings.Repeat("🙂", kyc.MaxReferenceLength-1) + "a"}
+		statuses := []kyc.Status{kyc.Approved, kyc.Rejected, kyc.InReview, kyc.Incomplete, kyc.Abandoned}
+		for i, ref := range refs {
+			if err := kyc.CheckReference("referenceNo", ref); err != nil {
+				t.Fatalf("CheckReference(ref %d) = %v, want an allowed reference", i, err)
+			}
+			c := change(ref, statuses[i%len(statuses)], int64(i+1))
+			if err := h.Stores.ApplyStatus(ctx, c, kyc.Profile{}, false, event(c, "")); err != nil {
+				t.Fatalf("ApplyStatus(ref %d) = %v", i, err)
+			}
+		}
+		for i, ref := range refs {
+			p, found, err := h.Stores.Profile(ctx, ref)
+			if want := statuses[i%len(statuses)]; err != nil || !found || p.ReferenceNo != ref || p.Status != want || p.Version != int64(i+1) {
+				t.Errorf("Profile(ref %d) = %q %s v%d (found %v, %v), want its own profile %s v%d", i, p.ReferenceNo, p.Status, p.Version, found, err, want, i+1)
+			}
+			out, err := h.Read.Outbox(ctx, ref)
+			if err != nil || len(out) != 1 || out[0].Event.ReferenceNo != ref {
+				t.Errorf("Outbox(ref %d) = %d records, %v; want exactly its own one", i, len(out), err)
+				continue
+			}
+			if err := h.Stores.MarkSent(ctx, ref, out[0].Event.ID); err != nil {
+				t.Errorf("MarkSent(ref %d) = %v", i, err)
+			}
+		}
+		if err := h.Erase(ctx, refs[3]); err != nil {
+			t.Fatal(err)
+		}
+		for i, ref := range refs {
+			if erased, err := h.Stores.Erased(ctx, ref); err != nil || erased != (i == 3) {
+				t.Errorf("Erased(ref %d) = %v, %v; want %v (only a#b was erased)", i, erased, err, i == 3)
+			}
 		}
 	})
 
