@@ -314,6 +314,7 @@ func scenarios() []user {
 			d.waitStatus(ref, "APPROVED")
 			return d.err
 		}},
+		poaScenario(), // poa.go
 	}
 }
 
