@@ -60,8 +60,9 @@ func TestParseTestdata(t *testing.T) {
 		{"watchlist-no-match.json", Webhook{Kind: KindWatchlist, SessionID: sessionID, AttemptID: "54233318-f81c-4ec4-8e4c-413168a3f5e6",
 			VendorData: "12345678", EndUserID: endUserID, CheckType: "updated_result", MatchStatus: MatchNone}, "watchlist no_match"},
 		{"user-defined-status.json", Webhook{Kind: KindUserDefined, SessionID: sessionID, AttemptID: attemptID, EventType: "user_defined_status"}, "user_defined_status"},
-		{"unknown-proof-of-address.json", Webhook{Kind: KindUnknown, SessionID: sessionID, AttemptID: attemptID, VendorData: "customer-0002",
-			EventType: "proof_of_address"}, "unknown"},
+		{"proof-of-address-declined.json", Webhook{Kind: KindDecision, SessionID: sessionID,
+			AttemptID: attemptID, Code: CodeDeclined, Status: "declined", Reason: "Suspected document tampering",
+			ReasonCode: "102", VendorData: "customer-0002", EndUserID: endUserID, DecisionTime: "2026-05-02T09:30:11.204Z"}, "9102 declined"},
 	}
 	files, _ := filepath.Glob("testdata/*.json")
 	if len(files) != len(tests) {
