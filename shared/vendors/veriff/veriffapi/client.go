@@ -182,10 +182,15 @@ func (c *Client) CreateSession(ctx context.Context, r SessionRequest) (Session, 
 // the answer as sent: {"status", "verification": {...}}, the decision webhook's shape,
 // which veriff.Parse reads ("verification": null while Veriff has not decided).
 func (c *Client) Decision(ctx context.Context, sessionID string) ([]byte, error) {
+	return c.DecisionOf(ctx, veriff.ProductIdentity, sessionID)
+}
+
+// DecisionOf is Decision with the credentials of product's integration.
+func (c *Client) DecisionOf(ctx context.Context, product veriff.Product, sessionID string) ([]byte, error) {
 	if _, reason := webhookjson.ID(rawString(sessionID)); reason != "" || strings.ContainsAny(sessionID, "/?#%") {
 		return nil, fmt.Errorf("veriff session id %q: not a usable id", sessionID)
 	}
-	out, err := c.call(ctx, request{method: http.MethodGet, path: "/v1/sessions/" + url.PathEscape(sessionID) + "/decision", signed: sessionID})
+	out, err := c.call(ctx, request{method: http.MethodGet, path: "/v1/sessions/" + url.PathEscape(sessionID) + "/decision", signed: sessionID, product: product})
 	if err != nil {
 		return nil, fmt.Errorf("get veriff decision %s: %w", sessionID, err)
 	}
