@@ -58,7 +58,8 @@ type Handler struct {
 	parse    Parser
 	counter  Counter
 	// Redactor, when set, removes personal data from a body before it is quarantined
-	// (Veriff: person, document, technicalData); the parser does the same for the inbox.
+	// (Veriff: everything outside its allow-list of ids, codes and times); the parser does
+	// the same for the inbox.
 	Redactor func([]byte) []byte
 	margin   time.Duration // kept free before the invocation's deadline (bounds.go)
 }
