@@ -17,7 +17,9 @@ type checkStore struct {
 	err    error
 }
 
-func (c checkStore) Checks(_ context.Context, ref string) ([]kyc.Check, error) { return c.checks[ref], c.err }
+func (c checkStore) Checks(_ context.Context, ref string) ([]kyc.Check, error) {
+	return c.checks[ref], c.err
+}
 
 // GET /v1/profiles shows the caller's checks beside the status (checks.proofOfAddress),
 // never another user's; without any, no checks member; a failed read is a 500.
