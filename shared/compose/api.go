@@ -17,6 +17,7 @@ import (
 	"github.com/kycbackend/kyc/shared/core/devices"
 	"github.com/kycbackend/kyc/shared/core/processor"
 	"github.com/kycbackend/kyc/shared/edge/appapi"
+	"github.com/kycbackend/kyc/shared/vendors/veriff"
 	"github.com/kycbackend/kyc/shared/vendors/veriff/veriffapi"
 )
 
@@ -29,6 +30,7 @@ type APIConfig struct {
 	MaxDevices       int
 	Retention        time.Duration
 	Limits           appapi.Limits
+	CallbackHosts    []string // VERIFF_CALLBACK_HOSTS: hosts a Veriff session callback may name
 }
 
 // customClaim is a custom claim's name as Cognito issues one (custom:<attribute>).
@@ -108,6 +110,9 @@ func LoadAPIConfig(getenv Getenv) (APIConfig, error) {
 		}
 		c.PlatformApps[p] = v
 	}
+	if c.CallbackHosts, err = appapi.ParseCallbackHosts(getenv("VERIFF_CALLBACK_HOSTS")); err != nil {
+		return c, fmt.Errorf("VERIFF_CALLBACK_HOSTS: %w", err)
+	}
 	if v := strings.TrimSpace(getenv("MAX_DEVICES_PER_PROFILE")); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 50 {
@@ -138,7 +143,7 @@ func API(rt Runtime) (*appapi.Handler, error) {
 		Publisher: sns.NewPublisher(snsc, c.TopicARN),
 	})
 	devs := devices.New(store, sns.NewRegistry(snsc, c.PlatformApps), c.MaxDevices)
-	d := appapi.Deps{Profiles: store, Statuses: svc, Devices: devs, Claims: store, Erasures: store, Limiter: store}
+	d := appapi.Deps{Profiles: store, Statuses: svc, Devices: devs, Claims: store, Erasures: store, Limiter: store, Checks: store}
 	veriffAPI, ok, err := VeriffAPI(rt)
 	if err != nil {
 		return nil, err
@@ -146,7 +151,7 @@ func API(rt Runtime) (*appapi.Handler, error) {
 	if ok {
 		d.Sessions = veriffSessions{api: veriffAPI}
 	}
-	return appapi.New(appapi.Config{ReferenceNoClaim: c.ReferenceNoClaim, Limits: c.Limits}, d), nil
+	return appapi.New(appapi.Config{ReferenceNoClaim: c.ReferenceNoClaim, Limits: c.Limits, CallbackHosts: c.CallbackHosts}, d), nil
 }
 
 // veriffSessions creates Veriff sessions for the app API with the caller as vendorData.
@@ -155,7 +160,8 @@ type veriffSessions struct{ api *veriffapi.Client }
 var _ appapi.VeriffSessions = veriffSessions{}
 
 func (v veriffSessions) CreateSession(ctx context.Context, referenceNo string, r appapi.SessionRequest) (appapi.Session, error) {
-	s, err := v.api.CreateSession(ctx, veriffapi.SessionRequest{VendorData: referenceNo, Lang: r.Lang, Callback: r.Callback})
+	s, err := v.api.CreateSession(ctx, veriffapi.SessionRequest{VendorData: referenceNo, Lang: r.Lang, Callback: r.Callback,
+		Product: veriff.Product(r.Product)})
 	if err != nil {
 		return appapi.Session{}, err
 	}

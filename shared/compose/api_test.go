@@ -56,6 +56,18 @@ func TestLoadAPIConfig(t *testing.T) {
 					t.Errorf("config = %+v", c)
 				}
 			}},
+		{name: "no callback hosts by default", env: base, check: func(t *testing.T, c compose.APIConfig) {
+			if len(c.CallbackHosts) != 0 {
+				t.Errorf("callback hosts = %v, want none", c.CallbackHosts)
+			}
+		}},
+		{name: "callback hosts", env: with(base, "VERIFF_CALLBACK_HOSTS", "app.example.com, pay.example.com:8443"), check: func(t *testing.T, c compose.APIConfig) {
+			if strings.Join(c.CallbackHosts, ",") != "app.example.com,pay.example.com:8443" {
+				t.Errorf("callback hosts = %v", c.CallbackHosts)
+			}
+		}},
+		{name: "a callback host with a scheme is refused", env: with(base, "VERIFF_CALLBACK_HOSTS", "https://app.example.com"), wantErr: true},
+		{name: "a wildcard callback host is refused", env: with(base, "VERIFF_CALLBACK_HOSTS", "*.example.com"), wantErr: true},
 		{name: "default limits", env: base, check: func(t *testing.T, c compose.APIConfig) {
 			if c.Limits != appapi.DefaultLimits {
 				t.Errorf("limits = %+v, want %+v", c.Limits, appapi.DefaultLimits)

@@ -334,6 +334,7 @@ func scenarios() []user {
 			d.waitStatus(ref, "APPROVED")
 			return d.err
 		}},
+		poaScenario(), // poa.go
 	}
 }
 

@@ -331,3 +331,74 @@ func TestTemplateAlarmTopicKey(t *testing.T) {
 		}
 	}
 }
+
+// secretsReadBy lists the secrets a function may read (GetSecretValue statements'
+// resources, Fn::If branches and Refs resolved to their logical ids or parameter names).
+func secretsReadBy(t *testing.T, doc map[string]any, fn string) []string {
+	t.Helper()
+	var out []string
+	for _, s := range statements(t, doc, fn) {
+		if !hasAction(s, "secretsmanager:GetSecretValue") && !hasAction(s, "secretsmanager:*") && !hasAction(s, "*") {
+			continue
+		}
+		for _, r := range list(s["Resource"]) {
+			out = append(out, refsIn(r)...)
+		}
+	}
+	return out
+}
+
+// refsIn is every Ref (and the wildcard "*") under v.
+func refsIn(v any) []string {
+	switch x := v.(type) {
+	case string:
+		if x == "*" || strings.HasSuffix(x, ":*") {
+			return []string{"*"}
+		}
+	case map[string]any:
+		var out []string
+		for k, e := range x {
+			if k == "Ref" {
+				if s, ok := e.(string); ok {
+					out = append(out, s)
+					continue
+				}
+			}
+			out = append(out, refsIn(e)...)
+		}
+		return out
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, refsIn(e)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// Issue 20 item 4: the app API creates Veriff sessions with the API keys secret and can
+// never read the Veriff secret that holds the webhook signing keys (it could forge any
+// Veriff decision with them); the webhook function reads the signing secret, and no other
+// function does.
+func TestTemplateVeriffSigningKeyOnlyForTheWebhook(t *testing.T) {
+	doc := rawDoc(t)
+	signing := []string{"VeriffSecret", "VeriffSecretArn", "*"}
+	for _, fn := range []string{"ApiFunction", "ProcessorFunction", "SweeperFunction", "PushFunction"} {
+		for _, r := range secretsReadBy(t, doc, fn) {
+			if slices.Contains(signing, r) {
+				t.Errorf("%s may read secret %s, want the Veriff signing secret out of its reach", fn, r)
+			}
+		}
+	}
+	if got := secretsReadBy(t, doc, "ApiFunction"); !slices.Contains(got, "VeriffApiKeysSecret") || !slices.Contains(got, "VeriffApiKeysSecretArn") {
+		t.Errorf("ApiFunction reads secrets %v, want the Veriff API keys secret (created or given)", got)
+	}
+	if got := secretsReadBy(t, doc, "WebhookFunction"); !slices.Contains(got, "VeriffSecret") || slices.Contains(got, "VeriffApiKeysSecret") {
+		t.Errorf("WebhookFunction reads secrets %v, want the Veriff signing secret and not the API keys one", got)
+	}
+	env := at(doc, "Resources", "ApiFunction", "Properties", "Environment", "Variables").(map[string]any)
+	if _, ok := env["VERIFF_SECRET_ARN"]; ok {
+		t.Error("ApiFunction has VERIFF_SECRET_ARN, want only VERIFF_API_KEYS_SECRET_ARN")
+	}
+}

@@ -45,29 +45,35 @@ import (
 	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 	"github.com/kycbackend/kyc/shared/compose"
 	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
+	"github.com/kycbackend/kyc/shared/vendors/veriff"
 )
 
 // settings are the runner's own knobs, from its environment, with printed defaults.
 type settings struct {
-	Port          string
-	SimPort       string
-	Template      string
-	AuthMode      string
-	Secret        string
-	Username      string
-	Header        string
-	AllowedCIDRs  string
-	APIKey        string
-	APISecret     string
-	VeriffAPIKey  string
-	VeriffSecret  string            // the Veriff shared secret key
-	VeriffSimPort string            // VERIFF_SIM_PORT [3002]; empty: a free port
-	VeriffSimURL  string            // the Veriff API simulator's URL, once started (veriffsim.go)
-	SweepInterval time.Duration     // 0: the template's schedule
-	SweepMinAge   string            // seconds; empty: the template's default
-	QueueRetry    time.Duration     // failed queue messages come back after this, not the visibility timeout
-	CustomStep    customStep        // KYC_CUSTOM_STEP=1: the IDWise custom journey step (customstep.go)
-	Params        map[string]string // more template parameters (tests)
+	Port         string
+	SimPort      string
+	Template     string
+	AuthMode     string
+	Secret       string
+	Username     string
+	Header       string
+	AllowedCIDRs string
+	APIKey       string
+	APISecret    string
+	VeriffAPIKey string
+	VeriffSecret string // the Veriff shared secret key
+	// VeriffIntegrations is the Veriff secret (VERIFF_INTEGRATIONS, the secret's JSON);
+	// unset, an identity integration of VeriffAPIKey / VeriffSecret and a proof-of-address
+	// one of VERIFF_POA_API_KEY / VERIFF_POA_SHARED_SECRET (veriff.go).
+	VeriffIntegrations *veriff.Credentials
+	settingsErr        error             // a bad variable, reported by run
+	VeriffSimPort      string            // VERIFF_SIM_PORT [3002]; empty: a free port
+	VeriffSimURL       string            // the Veriff API simulator's URL, once started (veriffsim.go)
+	SweepInterval      time.Duration     // 0: the template's schedule
+	SweepMinAge        string            // seconds; empty: the template's default
+	QueueRetry         time.Duration     // failed queue messages come back after this, not the visibility timeout
+	CustomStep         customStep        // KYC_CUSTOM_STEP=1: the IDWise custom journey step (customstep.go)
+	Params             map[string]string // more template parameters (tests)
 }
 
 func loadSettings() settings {
@@ -87,6 +93,12 @@ func loadSettings() settings {
 		VeriffSimPort: envOr("VERIFF_SIM_PORT", "3002"),
 		SweepMinAge:   envOr("SWEEP_MIN_AGE_SECONDS", "60"),
 		CustomStep:    loadCustomStep(),
+	}
+	s.VeriffIntegrations, s.settingsErr = loadVeriffIntegrations(s)
+	if s.VeriffIntegrations != nil {
+		if in, ok := s.VeriffIntegrations.For(veriff.ProductIdentity); ok {
+			s.VeriffAPIKey, s.VeriffSecret = in.APIKey, in.SharedSecret
+		}
 	}
 	if d, err := time.ParseDuration(envOr("KYC_QUEUE_RETRY_DELAY", "5s")); err == nil {
 		s.QueueRetry = d
@@ -128,6 +140,9 @@ type stack struct {
 }
 
 func run(ctx context.Context, s settings, out io.Writer) error {
+	if s.settingsErr != nil {
+		return s.settingsErr
+	}
 	if os.Getenv("KYC_EMULATORS") != "1" {
 		return errors.New("emulators are not running: start with `make run` (infra/local/with-emulators.sh)")
 	}
@@ -415,7 +430,8 @@ func createStack(ctx context.Context, awsCfg aws.Config, tpl *provision.Template
 		Prefix: prefix, WebhookAuthMode: s.AuthMode, WebhookHeader: s.Header, WebhookUsername: s.Username,
 		WebhookSecret: s.Secret, AllowedCIDRs: s.AllowedCIDRs, APIKey: s.APIKey, APISecret: s.APISecret,
 		IDWiseBaseURL: simURL + "/", VeriffAPIKey: s.VeriffAPIKey, VeriffSharedSecret: s.VeriffSecret,
-		Parameters: params,
+		VeriffIntegrations: s.VeriffIntegrations,
+		Parameters:         params,
 	})
 	if err != nil {
 		return stack{}, err
@@ -513,8 +529,10 @@ func printBanner(out io.Writer, s settings, base, simURL string, st stack, route
 	fmt.Fprintf(out, "  curl -s -X PUT %s/_sim/journeys/6720a1b2c3d4e5f6a7b8c22e -d @shared/vendors/idwise/testdata/journey-result.json\n", simURL)
 	fmt.Fprintln(out, "  "+example)
 	s.CustomStep.banner(out, simURL, strings.Replace(example, "finished-journey.json", "finished-user-steps.json", 1))
-	fmt.Fprintln(out, "Veriff webhook credentials (set VERIFF_API_KEY / VERIFF_SHARED_SECRET to change)")
-	fmt.Fprintf(out, "  X-AUTH-CLIENT %s  shared secret %s\n", s.VeriffAPIKey, s.VeriffSecret)
+	fmt.Fprintln(out, "Veriff integrations (set VERIFF_INTEGRATIONS, or VERIFF_API_KEY / VERIFF_SHARED_SECRET, to change)")
+	for _, in := range s.veriffCreds().List() {
+		fmt.Fprintf(out, "  %s (%s)  X-AUTH-CLIENT %s  shared secret %s\n", in.Name, in.Product, in.APIKey, in.SharedSecret)
+	}
 	fmt.Fprintln(out, "  "+veriffCurl(base, s, filepath.Join("shared", "veriff", "testdata", "decision-approved.json")))
 }
 

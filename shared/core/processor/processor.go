@@ -64,6 +64,9 @@ type Outcome struct {
 	Change  *kyc.Change // status to move to, if any
 	Guard   Guard
 	HeldFor string // the reason OnlyIfHeldFor requires
+	// Check is a check beside the status to record (a proof-of-address decision), if any;
+	// it never moves the status.
+	Check *kyc.Check
 	// After is work with effects outside the table that may run only once the outcome is
 	// known to belong to its owner (IDWise's custom step submits the owner's reference
 	// face). It returns a timeline note; errors wrapping kyc.ErrPermanent fail the event.
@@ -106,6 +109,12 @@ type Profiles interface {
 	// when ev is not nil, the outbox record for ev, in one transaction. ErrConflict when
 	// the profile changed since it was read.
 	ApplyStatus(ctx context.Context, c kyc.Change, current kyc.Profile, found bool, ev *kyc.StatusEvent) error
+}
+
+// Checks stores the checks beside a profile's status (kyc.Check).
+type Checks interface {
+	// PutCheck stores c unless the same check of a newer Version is stored (ErrConflict).
+	PutCheck(ctx context.Context, c kyc.Check) error
 }
 
 // Outbox tracks status events until they are published.
@@ -162,6 +171,7 @@ type Service struct {
 	metrics   Metrics
 	erasures  Erasures
 	claims    Claims
+	checks    Checks
 	ownership kyc.Ownership
 	claimWait time.Duration
 	now       func() time.Time
@@ -181,6 +191,7 @@ type Deps struct {
 	Ownership kyc.Ownership
 	Claims    Claims        // required in claimed mode: without it every outcome waits
 	ClaimWait time.Duration // how long an unclaimed outcome waits; 0 = DefaultClaimWait
+	Checks    Checks        // required by resolvers that report checks (Outcome.Check)
 }
 
 // New returns a Service with a Resolver per provider name.
@@ -193,7 +204,7 @@ func New(resolvers map[string]Resolver, d Deps) *Service {
 	}
 	return &Service{resolvers: resolvers, journeys: d.Journeys, profiles: d.Profiles, outbox: d.Outbox,
 		publisher: d.Publisher, events: d.Events, metrics: d.Metrics, erasures: d.Erasures,
-		claims: d.Claims, ownership: d.Ownership, claimWait: d.ClaimWait, now: time.Now}
+		claims: d.Claims, checks: d.Checks, ownership: d.Ownership, claimWait: d.ClaimWait, now: time.Now}
 }
 
 // maxApplyAttempts bounds the read-check-write loop of a status change under contention.
@@ -286,6 +297,13 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 		out.Note = joinNote(out.Note, n)
 	}
 	note := out.Note
+	if out.Check != nil {
+		n, err := s.putCheck(ctx, *out.Check)
+		if err != nil {
+			return err
+		}
+		note = joinNote(note, n)
+	}
 	if out.Change != nil {
 		ev, applied, err := s.apply(ctx, *out.Change, out.Guard, out.HeldFor)
 		if err != nil {
@@ -305,6 +323,22 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 			map[string]string{"provider": e.Provider})
 	}
 	return s.mark(ctx, e, Processed, note)
+}
+
+// putCheck records a check beside the status; an older decision than the stored one is a
+// note, not an error.
+func (s *Service) putCheck(ctx context.Context, c kyc.Check) (string, error) {
+	if s.checks == nil {
+		return "", fmt.Errorf("%w: no store for the %s check", kyc.ErrPermanent, c.Name)
+	}
+	err := s.checks.PutCheck(ctx, c)
+	switch {
+	case errors.Is(err, ErrConflict):
+		return c.Name + " check older than the stored one, kept", nil
+	case err != nil:
+		return "", fmt.Errorf("store %s check: %w", c.Name, err)
+	}
+	return c.Name + " check " + c.Decision + " recorded", nil
 }
 
 // claim reads the claim of e's journey, if claims are known.
@@ -365,6 +399,9 @@ func bind(out *Outcome, owner string) {
 	}
 	if out.Change != nil {
 		out.Change.ReferenceNo = owner
+	}
+	if out.Check != nil {
+		out.Check.ReferenceNo = owner
 	}
 }
 
@@ -495,6 +532,8 @@ func outcomeReferenceNo(out Outcome) string {
 		return out.Journey.ReferenceNo
 	case out.Change != nil:
 		return out.Change.ReferenceNo
+	case out.Check != nil:
+		return out.Check.ReferenceNo
 	}
 	return ""
 }

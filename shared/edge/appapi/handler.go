@@ -89,6 +89,20 @@ type VeriffSessions interface {
 type SessionRequest struct {
 	Lang     string
 	Callback string
+	// Product is the Veriff integration the session is created with: ProductIdentity
+	// (default) or ProductProofOfAddress.
+	Product string
+}
+
+// Products of POST /v1/veriff/sessions (veriff.Product's values).
+const (
+	ProductIdentity       = "identity"
+	ProductProofOfAddress = "proof_of_address"
+)
+
+// Checks reads the checks beside a profile's status (dynamo.Store).
+type Checks interface {
+	Checks(ctx context.Context, referenceNo string) ([]kyc.Check, error)
 }
 
 // Session is a created Veriff session.
@@ -112,6 +126,10 @@ type Config struct {
 	// ReferenceNoClaim is the JWT claim that carries the user's referenceNo (sub by default).
 	ReferenceNoClaim string
 	Limits           Limits
+	// CallbackHosts are the hosts (host or host:port, lower case) a Veriff session's
+	// callback may name (VERIFF_CALLBACK_HOSTS); empty: no callback is accepted, Veriff
+	// uses the integration's own.
+	CallbackHosts []string
 }
 
 // Deps are the handler's ports. Claims, Erasures and Limiter are required; Sessions is
@@ -124,6 +142,7 @@ type Deps struct {
 	Erasures Erasures
 	Limiter  Limiter
 	Sessions VeriffSessions
+	Checks   Checks // optional: without it GET /v1/profiles shows no checks
 }
 
 // Handler serves the app API routes.
@@ -153,6 +172,15 @@ type ProfileView struct {
 	// RenewalDueBy (RFC 3339) is present while a KYC renewal is due: the user is still
 	// APPROVED and must renew before then.
 	RenewalDueBy string `json:"renewalDueBy,omitempty"`
+	// Checks are the checks beside the status, by name (proofOfAddress); absent when none.
+	Checks map[string]CheckView `json:"checks,omitempty"`
+}
+
+// CheckView is a check beside the status as the app sees it.
+type CheckView struct {
+	Decision  string `json:"decision"`
+	SessionID string `json:"sessionId"`
+	DecidedAt string `json:"decidedAt"`
 }
 
 // DeviceView is a registered device as the app sees it.
@@ -308,6 +336,7 @@ func (h *Handler) postJourney(ctx context.Context, ref string, req events.APIGat
 type sessionRequest struct {
 	Lang     *string `json:"lang"`
 	Callback *string `json:"callback"`
+	Product  *string `json:"product"`
 }
 
 // SessionView is a created Veriff session as the app sees it.
@@ -329,12 +358,21 @@ func (h *Handler) postSession(ctx context.Context, ref string, req events.APIGat
 			return resp
 		}
 	}
-	r := SessionRequest{Lang: deref(body.Lang), Callback: deref(body.Callback)}
+	r := SessionRequest{Lang: deref(body.Lang), Callback: deref(body.Callback), Product: deref(body.Product)}
+	if r.Product == "" {
+		r.Product = ProductIdentity
+	}
+	if r.Product != ProductIdentity && r.Product != ProductProofOfAddress {
+		return apigw.FieldError("product", "must be identity or proof_of_address")
+	}
 	if r.Lang != "" && !validLang(r.Lang) {
 		return apigw.FieldError("lang", "must be a language code such as en or pt-BR")
 	}
 	if r.Callback != "" && !validCallback(r.Callback) {
 		return apigw.FieldError("callback", "must be an https URL of at most 1024 characters")
+	}
+	if r.Callback != "" && !allowedCallbackHost(r.Callback, h.cfg.CallbackHosts) {
+		return apigw.FieldError("callback", "host is not one of the deployment's allowed callback hosts (VeriffCallbackHosts)")
 	}
 	if resp, ok := h.notErased(ctx, ref); !ok {
 		return resp
@@ -432,6 +470,46 @@ func validCallback(s string) bool {
 	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil
 }
 
+// allowedCallbackHost reports whether the callback's host (with its port, if any) is
+// exactly one of hosts, compared in lower case: no suffix or prefix match (evil-app.example.com,
+// app.example.com.evil.net), no other port, no trailing dot. s has passed validCallback
+// (https, no userinfo, an ASCII host name).
+func allowedCallbackHost(s string, hosts []string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.User != nil || u.Scheme != "https" {
+		return false
+	}
+	host := strings.ToLower(u.Host)
+	for _, h := range hosts {
+		if host == h {
+			return true
+		}
+	}
+	return false
+}
+
+// callbackHostPattern is one VERIFF_CALLBACK_HOSTS entry: a lower-case host name and an
+// optional port.
+var callbackHostPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$`)
+
+// ParseCallbackHosts reads VERIFF_CALLBACK_HOSTS: comma-separated host names (host or
+// host:port); empty: none. An entry that is not a plain host name (a URL, a wildcard, a
+// path, upper case) is an error naming it.
+func ParseCallbackHosts(s string) ([]string, error) {
+	var out []string
+	for _, h := range strings.Split(s, ",") {
+		h = strings.TrimSpace(h)
+		if h == "" {
+			continue
+		}
+		if len(h) > 253 || !callbackHostPattern.MatchString(h) {
+			return nil, fmt.Errorf("callback host %q: want a lower-case host name, optionally :port (no scheme, path or wildcard)", h)
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
 // getProfile answers the caller's profile, with an ETag so that polling with
 // If-None-Match costs a 304 and no body.
 func (h *Handler) getProfile(ctx context.Context, ref string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
@@ -452,7 +530,21 @@ func (h *Handler) getProfile(ctx context.Context, ref string, req events.APIGate
 	if !found {
 		return apigw.Error(http.StatusNotFound, "not_found", "no profile yet: report a journey first")
 	}
-	resp := apigw.JSON(http.StatusOK, view(p))
+	v := view(p)
+	if h.d.Checks != nil {
+		checks, err := h.d.Checks.Checks(ctx, ref)
+		if err != nil {
+			slog.ErrorContext(ctx, "read checks", "error", err)
+			return internalError()
+		}
+		for _, c := range checks {
+			if v.Checks == nil {
+				v.Checks = map[string]CheckView{}
+			}
+			v.Checks[c.Name] = CheckView{Decision: c.Decision, SessionID: c.SessionID, DecidedAt: c.DecidedAt.UTC().Format(time.RFC3339Nano)}
+		}
+	}
+	resp := apigw.JSON(http.StatusOK, v)
 	sum := sha256.Sum256([]byte(resp.Body))
 	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
 	// The app revalidates on every poll; nothing shared may keep a user's status.

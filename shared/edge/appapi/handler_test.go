@@ -27,6 +27,7 @@ type fakes struct {
 	counts                map[string]int
 	applied               []kyc.Change
 	sessions              []string // referenceNo of each created session
+	products              []string // product of each created session
 	failVeriff, failStore bool
 }
 
@@ -85,13 +86,14 @@ func (f *fakes) Register(context.Context, string, devices.Registration) (devices
 
 func (f *fakes) Remove(context.Context, string, string) error { return nil }
 
-func (f *fakes) CreateSession(_ context.Context, ref string, _ appapi.SessionRequest) (appapi.Session, error) {
+func (f *fakes) CreateSession(_ context.Context, ref string, r appapi.SessionRequest) (appapi.Session, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failVeriff {
 		return appapi.Session{}, errors.New("veriff 503")
 	}
 	f.sessions = append(f.sessions, ref)
+	f.products = append(f.products, r.Product)
 	id := fmt.Sprintf("sess-%d", len(f.sessions))
 	return appapi.Session{ID: id, URL: "https://alchemy.veriff.com/v/" + id}, nil
 }
@@ -101,7 +103,8 @@ func handler(f *fakes, withVeriff bool) *appapi.Handler {
 	if withVeriff {
 		d.Sessions = f
 	}
-	return appapi.New(appapi.Config{Limits: appapi.Limits{JourneysPerHour: 3, DevicesPerHour: 2, VeriffSessionsPerHour: 2}}, d)
+	return appapi.New(appapi.Config{Limits: appapi.Limits{JourneysPerHour: 3, DevicesPerHour: 2, VeriffSessionsPerHour: 2},
+		CallbackHosts: []string{"app.example.com"}}, d)
 }
 
 func request(route, ref, body string) events.APIGatewayV2HTTPRequest {
@@ -194,9 +197,14 @@ func TestPostVeriffSession(t *testing.T) {
 		calls      int
 		wantStatus int
 		wantCode   string
+		product    string
 	}{
-		{name: "created and claimed", veriff: true, body: "", calls: 1, wantStatus: 201},
-		{name: "with a language and callback", veriff: true, body: `{"lang":"pt-BR","callback":"https://app.example.com/done"}`, calls: 1, wantStatus: 201},
+		{name: "created and claimed", veriff: true, body: "", calls: 1, wantStatus: 201, product: "identity"},
+		{name: "proof of address", veriff: true, body: `{"product":"proof_of_address"}`, calls: 1, wantStatus: 201, product: "proof_of_address"},
+		{name: "identity named", veriff: true, body: `{"product":"identity"}`, calls: 1, wantStatus: 201, product: "identity"},
+		{name: "unknown product", veriff: true, body: `{"product":"aml"}`, calls: 1, wantStatus: 400, wantCode: "invalid_field"},
+		{name: "callback to a host not allowed", veriff: true, body: `{"callback":"https://evil.example.net/done"}`, calls: 1, wantStatus: 400, wantCode: "invalid_field"},
+		{name: "with a language and callback", veriff: true, body: `{"lang":"pt-BR","callback":"https://app.example.com/done"}`, calls: 1, wantStatus: 201, product: "identity"},
 		{name: "not configured", veriff: false, calls: 1, wantStatus: 404, wantCode: "not_found"},
 		{name: "veriff down", veriff: true, failVeriff: true, calls: 1, wantStatus: 502, wantCode: "vendor_unavailable"},
 		{name: "erased", veriff: true, erased: true, calls: 1, wantStatus: 410, wantCode: "erased"},
@@ -236,6 +244,9 @@ func TestPostVeriffSession(t *testing.T) {
 			}
 			if len(f.sessions) != 1 || f.sessions[0] != "alice" {
 				t.Errorf("sessions created for %v, want [alice] (vendorData = the caller)", f.sessions)
+			}
+			if len(f.products) != 1 || f.products[0] != tt.product {
+				t.Errorf("sessions created with products %v, want [%s]", f.products, tt.product)
 			}
 		})
 	}

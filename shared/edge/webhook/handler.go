@@ -28,6 +28,13 @@ type Authenticator interface {
 	Check(ctx context.Context, r webhookauth.Request) error
 }
 
+// Attributor is an Authenticator that also tells who signed a delivery, as inbox event
+// attributes (Veriff: the integration and its product). The handler calls it instead of
+// Check and adds the attributes to the parsed event, over any of the same name.
+type Attributor interface {
+	Attributes(ctx context.Context, r webhookauth.Request) (map[string]string, error)
+}
+
 // Inbox makes deliveries durable.
 type Inbox interface {
 	Accept(ctx context.Context, e inbox.Event) (inbox.Result, error)
@@ -51,7 +58,8 @@ type Handler struct {
 	parse    Parser
 	counter  Counter
 	// Redactor, when set, removes personal data from a body before it is quarantined
-	// (Veriff: person, document, technicalData); the parser does the same for the inbox.
+	// (Veriff: everything outside its allow-list of ids, codes and times); the parser does
+	// the same for the inbox.
 	Redactor func([]byte) []byte
 	margin   time.Duration // kept free before the invocation's deadline (bounds.go)
 }
@@ -99,7 +107,14 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	wctx, cancel := h.bounded(ctx)
 	defer cancel()
 	// Checked on the raw bytes, before parsing: a body signature covers them exactly.
-	err := h.auth.Check(wctx, webhookauth.Request{Headers: apigw.LowerHeaders(req.Headers), SourceIP: req.RequestContext.HTTP.SourceIP, Body: body})
+	ar := webhookauth.Request{Headers: apigw.LowerHeaders(req.Headers), SourceIP: req.RequestContext.HTTP.SourceIP, Body: body}
+	var signer map[string]string
+	var err error
+	if at, ok := h.auth.(Attributor); ok {
+		signer, err = at.Attributes(wctx, ar)
+	} else {
+		err = h.auth.Check(wctx, ar)
+	}
 	switch {
 	case errors.Is(err, webhookauth.ErrForbiddenSource):
 		h.count(ctx, "AuthFailures", "forbidden_source")
@@ -147,6 +162,14 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return apigw.FieldError(field, msg), nil
 	}
 
+	if len(signer) > 0 {
+		if ev.Attributes == nil {
+			ev.Attributes = map[string]string{}
+		}
+		for k, v := range signer {
+			ev.Attributes[k] = v
+		}
+	}
 	res, err := h.inbox.Accept(wctx, ev)
 	if err != nil {
 		log.ErrorContext(ctx, "store webhook", "eventId", ev.EventID, "journeyId", ev.JourneyID, "event", ev.Name, "error", err)

@@ -67,7 +67,19 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 
 	d := r.policy.Derive(w, s)
 	note := describe(w)
-	if w.IsDecision() && s.Decided() && s.DecisionVersion > version {
+	var check *kyc.Check
+	older := w.IsDecision() && s.Decided() && s.DecisionVersion > version
+	if w.ProofOfAddress() {
+		// A proof-of-address integration's deliveries never move the identity status: its
+		// decision is the proofOfAddress check beside it.
+		d = Derivation{Note: "proof of address, identity status kept"}
+		if dec := poaDecision(w); w.IsDecision() && !older && dec != "" {
+			check = &kyc.Check{Name: kyc.CheckProofOfAddress, Decision: dec, SessionID: e.JourneyID, DecidedAt: at, Version: version}
+		} else if w.IsDecision() && dec == "" {
+			d.Note = "proof-of-address decision code without a mapping, nothing recorded"
+		}
+	}
+	if older {
 		d = Derivation{Note: fmt.Sprintf("older than the stored decision %d, ignored", s.DecisionCode)}
 	} else if code := decidedCode(w, d); code != 0 {
 		s.DecisionCode, s.DecisionStatus, s.DecisionAttempt = code, w.Status, w.AttemptID
@@ -97,6 +109,13 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 		note += ": " + d.Note
 	}
 	out := processor.Outcome{Note: note}
+	if check != nil {
+		if ref == "" {
+			return processor.Outcome{}, fmt.Errorf("%w: veriff session %s has no referenceNo (check VERIFF_REFERENCE_FIELD)", kyc.ErrPermanent, e.JourneyID)
+		}
+		check.ReferenceNo = ref
+		out.Check = check
+	}
 	if d.Status != "" {
 		if ref == "" {
 			return processor.Outcome{}, fmt.Errorf("%w: veriff session %s has no referenceNo (check VERIFF_REFERENCE_FIELD)", kyc.ErrPermanent, e.JourneyID)
@@ -132,6 +151,28 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 	out.Journey = &processor.Journey{Provider: Provider, JourneyID: e.JourneyID, ReferenceNo: ref,
 		Decisions: s.Decisions(), Details: details, FetchedAt: e.ReceivedAt.UTC(), Version: jv}
 	return out, nil
+}
+
+// poaDecision is the proof-of-address check's decision for w: the decision value its code
+// stands for (9104 keeps expired or abandoned as sent), or for Full Auto its decision
+// value; "" for a code without one.
+func poaDecision(w Webhook) string {
+	switch w.Code {
+	case CodeApproved:
+		return StatusApproved
+	case CodeDeclined:
+		return StatusDeclined
+	case CodeResubmissionRequested:
+		return StatusResubmissionRequested
+	case CodeExpired:
+		if strings.EqualFold(w.Status, StatusAbandoned) {
+			return StatusAbandoned
+		}
+		return StatusExpired
+	case CodeReview:
+		return StatusReview
+	}
+	return ""
 }
 
 // decidedCode is the decision code w records for its session: its own, or for a Full

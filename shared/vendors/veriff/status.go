@@ -215,11 +215,19 @@ type Derivation struct {
 //     attempt (a submitted session is in Veriff's hands: its decision will come); with
 //     reason mobile_handover_screen_shown it is the desktop-to-phone handover (the flow
 //     goes on on the phone): timeline only;
-//   - 7001 started, waiting_complete, flow_finished, unknown actions: timeline only.
+//   - 7001 started, waiting_complete, flow_finished, unknown actions: timeline only;
+//   - anything from a proof-of-address integration: timeline only (its decision is the
+//     proofOfAddress check beside the status, Resolver).
 //
 // Status changes that must never undo a decision carry the UnlessDecided guard, so they
 // also hold when this record of the session is behind the profile.
 func (p Policy) Derive(w Webhook, s Session) Derivation {
+	if w.ProofOfAddress() {
+		// The proof-of-address integration's deliveries (its decisions arrive on the same
+		// decision webhook with the same codes) never move the identity status: the
+		// resolver records its decision as the proofOfAddress check.
+		return Derivation{Note: "proof of address, identity status kept"}
+	}
 	switch w.Kind {
 	case KindDecision:
 		st, ok := p.Decisions[w.Code]

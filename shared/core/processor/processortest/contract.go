@@ -356,6 +356,50 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) Harness) {
 		}
 	})
 
+	t.Run("checks beside the status", func(t *testing.T) {
+		h := newStore(t)
+		if got, err := h.Stores.Checks(ctx, "r-chk"); err != nil || len(got) != 0 {
+			t.Fatalf("Checks() before any put = %v, %v; want none", got, err)
+		}
+		c := kyc.Check{ReferenceNo: "r-chk", Name: kyc.CheckProofOfAddress, Decision: "declined", SessionID: "s-1", DecidedAt: at, Version: 10}
+		if err := h.Stores.PutCheck(ctx, c); err != nil {
+			t.Fatalf("PutCheck(first) = %v", err)
+		}
+		steps := []struct {
+			name     string
+			version  int64
+			decision string
+			wantErr  error
+			want     string
+		}{
+			{"older decision conflicts", 9, "approved", processor.ErrConflict, "declined"},
+			{"same decision again conflicts", 10, "approved", processor.ErrConflict, "declined"},
+			{"newer decision replaces", 11, "approved", nil, "approved"},
+		}
+		for _, st := range steps {
+			next := c
+			next.Version, next.Decision, next.DecidedAt = st.version, st.decision, at.Add(time.Duration(st.version)*time.Minute)
+			if err := h.Stores.PutCheck(ctx, next); !errors.Is(err, st.wantErr) || (st.wantErr == nil && err != nil) {
+				t.Errorf("%s: PutCheck(v%d) = %v, want %v", st.name, st.version, err, st.wantErr)
+			}
+			got, err := h.Stores.Checks(ctx, "r-chk")
+			if err != nil || len(got) != 1 || got[0].Decision != st.want {
+				t.Errorf("%s: Checks() = %+v, %v; want one check %s", st.name, got, err, st.want)
+			}
+		}
+		got, _ := h.Stores.Checks(ctx, "r-chk")
+		if len(got) != 1 || got[0].SessionID != "s-1" || got[0].Name != kyc.CheckProofOfAddress || got[0].Version != 11 ||
+			!got[0].DecidedAt.Equal(at.Add(11*time.Minute)) || got[0].ReferenceNo != "r-chk" {
+			t.Errorf("Checks() = %+v, want the newest check as stored", got)
+		}
+		if _, found, _ := h.Stores.Profile(ctx, "r-chk"); found {
+			t.Error("Profile() found after PutCheck alone, want a check never to make a profile")
+		}
+		if other, _ := h.Stores.Checks(ctx, "r-other"); len(other) != 0 {
+			t.Errorf("Checks(r-other) = %+v, want another user's checks apart", other)
+		}
+	})
+
 	t.Run("erasures", func(t *testing.T) {
 		h := newStore(t)
 		e := inboxtest.NewEvent("erase-1")

@@ -24,6 +24,9 @@ type Stores interface {
 	processor.Outbox
 	processor.Events
 	processor.Erasures
+	processor.Checks
+	// Checks reads the checks beside a profile's status, by name order.
+	Checks(ctx context.Context, referenceNo string) ([]kyc.Check, error)
 }
 
 // OutboxRecord is a status event as its outbox record holds it.
@@ -62,6 +65,7 @@ type MemStore struct {
 	outbox   map[string]map[string]*OutboxRecord // referenceNo -> status event id
 	states   map[string]EventRecord              // provider#eventID -> state, note
 	erased   map[string]bool
+	checks   map[string]map[string]kyc.Check // referenceNo -> check name
 }
 
 var (
@@ -73,7 +77,7 @@ var (
 func NewMemStore() *MemStore {
 	return &MemStore{Inbox: inboxtest.NewMemStore(), journeys: map[string]processor.Journey{},
 		profiles: map[string]kyc.Profile{}, outbox: map[string]map[string]*OutboxRecord{},
-		states: map[string]EventRecord{}, erased: map[string]bool{}}
+		states: map[string]EventRecord{}, erased: map[string]bool{}, checks: map[string]map[string]kyc.Check{}}
 }
 
 // Journey implements processor.Journeys.
@@ -222,4 +226,30 @@ func (m *MemStore) Event(_ context.Context, provider, eventID string) (EventReco
 	}
 	r.Event = e
 	return r, true, nil
+}
+
+// PutCheck implements processor.Checks.
+func (m *MemStore) PutCheck(_ context.Context, c kyc.Check) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if old, ok := m.checks[c.ReferenceNo][c.Name]; ok && old.Version >= c.Version {
+		return processor.ErrConflict
+	}
+	if m.checks[c.ReferenceNo] == nil {
+		m.checks[c.ReferenceNo] = map[string]kyc.Check{}
+	}
+	m.checks[c.ReferenceNo][c.Name] = c
+	return nil
+}
+
+// Checks reads the checks of a profile, by name.
+func (m *MemStore) Checks(_ context.Context, referenceNo string) ([]kyc.Check, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []kyc.Check
+	for _, c := range m.checks[referenceNo] {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }

@@ -32,9 +32,16 @@ const DefaultBaseURL = "https://stationapi.veriff.com"
 // Credentials are the integration's API key and shared secret.
 type Credentials struct{ APIKey, SharedSecret string }
 
-// CredentialSource loads the credentials (the Veriff secret in Secrets Manager).
+// CredentialSource loads the credentials (the Veriff secret in Secrets Manager): those of
+// the identity integration.
 type CredentialSource interface {
 	Credentials(ctx context.Context) (Credentials, error)
+}
+
+// ProductSource is a CredentialSource that also holds other products' integrations
+// (proof of address): sessions of product p are created with ProductCredentials(p).
+type ProductSource interface {
+	ProductCredentials(ctx context.Context, p veriff.Product) (Credentials, error)
 }
 
 // Config configures a Client. Zero values take the defaults shown.
@@ -121,8 +128,12 @@ func (e *APIError) Error() string {
 // Unwrap returns the network error, if any.
 func (e *APIError) Unwrap() error { return e.cause }
 
-// SessionRequest is what a new session is created with: no personal data.
-type SessionRequest struct{ VendorData, Lang, Callback string }
+// SessionRequest is what a new session is created with: no personal data. Product picks
+// the integration (empty: identity).
+type SessionRequest struct {
+	VendorData, Lang, Callback string
+	Product                    veriff.Product
+}
 
 // Session is a created session: its id and the URL the end user's SDK opens.
 type Session struct{ ID, URL string }
@@ -147,7 +158,7 @@ func (c *Client) CreateSession(ctx context.Context, r SessionRequest) (Session, 
 	if err != nil {
 		return Session{}, fmt.Errorf("create veriff session: %w", err)
 	}
-	out, err := c.call(ctx, request{method: http.MethodPost, path: "/v1/sessions", body: body, create: true})
+	out, err := c.call(ctx, request{method: http.MethodPost, path: "/v1/sessions", body: body, create: true, product: r.Product})
 	if err != nil {
 		return Session{}, fmt.Errorf("create veriff session: %w", err)
 	}
@@ -171,10 +182,15 @@ func (c *Client) CreateSession(ctx context.Context, r SessionRequest) (Session, 
 // the answer as sent: {"status", "verification": {...}}, the decision webhook's shape,
 // which veriff.Parse reads ("verification": null while Veriff has not decided).
 func (c *Client) Decision(ctx context.Context, sessionID string) ([]byte, error) {
+	return c.DecisionOf(ctx, veriff.ProductIdentity, sessionID)
+}
+
+// DecisionOf is Decision with the credentials of product's integration.
+func (c *Client) DecisionOf(ctx context.Context, product veriff.Product, sessionID string) ([]byte, error) {
 	if _, reason := webhookjson.ID(rawString(sessionID)); reason != "" || strings.ContainsAny(sessionID, "/?#%") {
 		return nil, fmt.Errorf("veriff session id %q: not a usable id", sessionID)
 	}
-	out, err := c.call(ctx, request{method: http.MethodGet, path: "/v1/sessions/" + url.PathEscape(sessionID) + "/decision", signed: sessionID})
+	out, err := c.call(ctx, request{method: http.MethodGet, path: "/v1/sessions/" + url.PathEscape(sessionID) + "/decision", signed: sessionID, product: product})
 	if err != nil {
 		return nil, fmt.Errorf("get veriff decision %s: %w", sessionID, err)
 	}
@@ -196,6 +212,8 @@ type request struct {
 	body   []byte
 	signed string // the value X-HMAC-SIGNATURE signs; empty: no signature header
 	create bool   // not idempotent: retried only when Veriff cannot have acted on it
+	// product is the integration whose credentials the call uses (empty: identity).
+	product veriff.Product
 }
 
 // call sends r with bounded retries with full jitter (or after Retry-After), never past
@@ -203,7 +221,7 @@ type request struct {
 func (c *Client) call(ctx context.Context, r request) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	creds, err := c.creds.Credentials(ctx)
+	creds, err := c.credentials(ctx, r.product)
 	if err != nil {
 		return nil, fmt.Errorf("load veriff api credentials: %w", err)
 	}
@@ -232,6 +250,18 @@ func (c *Client) call(ctx context.Context, r request) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// credentials are those of product's integration.
+func (c *Client) credentials(ctx context.Context, p veriff.Product) (Credentials, error) {
+	if p == "" || p == veriff.ProductIdentity {
+		return c.creds.Credentials(ctx)
+	}
+	ps, ok := c.creds.(ProductSource)
+	if !ok {
+		return Credentials{}, fmt.Errorf("no %s integration configured", p)
+	}
+	return ps.ProductCredentials(ctx, p)
 }
 
 // backoff is the full-jitter wait before retry n (1-based).
