@@ -370,3 +370,33 @@ func TestVeriffSessionCreatedThenDecided(t *testing.T) {
 		t.Errorf("a decision naming victim in vendorData moved victim's profile")
 	}
 }
+
+// Issue 20: the sweeper pages through every event waiting for a claim. With 250 waiting
+// and the newest one's claim arriving without its stream trigger, the newest is applied
+// (a run that saw only the oldest 100 left it waiting).
+func TestSweeperPagesThroughAllAwaitingEvents(t *testing.T) {
+	w := newOwnedWorld(t)
+	const n = 250
+	var last string
+	for i := range n {
+		e, _ := w.deliver(body(idwise.FinishedJourney, fmt.Sprintf("ev-page-%03d", i), fmt.Sprintf("j-page-%03d", i), "paged-user"))
+		w.mustProcess(e)
+		last = e.JourneyID
+	}
+	w.journey(last, "paged-user", "Complete", "", "Complete")
+	if _, _, err := w.proc.Store.PutClaim(context.Background(), kyc.Claim{Provider: idwise.Provider, JourneyID: last,
+		ReferenceNo: "paged-user", Source: kyc.ClaimByApp, ClaimedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	sw, err := compose.Sweeper(w.ownedRuntime())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sw.Run(context.Background())
+	if err != nil || res.AwaitingClaim != n || res.Errors != 0 {
+		t.Fatalf("sweep = %+v, %v; want %d awaiting, no errors", res, err, n)
+	}
+	if p := w.profile("paged-user"); p.Status != kyc.Approved || p.JourneyID != last {
+		t.Errorf("after the sweep: %+v, want APPROVED on %s (the newest waiting event re-driven)", p, last)
+	}
+}
