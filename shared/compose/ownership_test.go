@@ -400,3 +400,137 @@ func TestSweeperPagesThroughAllAwaitingEvents(t *testing.T) {
 		t.Errorf("after the sweep: %+v, want APPROVED on %s (the newest waiting event re-driven)", p, last)
 	}
 }
+
+// decide claims journeyID for ref and applies a Finished Journey with the given decisions.
+func (w *ownedWorld) decide(ref, journeyID, eventID, system, manual, final string) {
+	w.t.Helper()
+	if r := w.claim(ref, journeyID); r.StatusCode != 200 {
+		w.t.Fatalf("claim %s = %d %s", journeyID, r.StatusCode, r.Body)
+	}
+	w.journey(journeyID, ref, system, manual, final)
+	e, _ := w.deliver(body(idwise.FinishedJourney, eventID, journeyID, ref))
+	w.mustProcess(e)
+}
+
+// Issue 20, status laundering: claiming a journey id IDWise never saw for the user leaves
+// a REJECTED or AML IN_REVIEW profile as it is (status, reasons, journey) and publishes
+// nothing. Before the fix the claim moved both to PENDING_VERIFICATION and published it.
+func TestMadeUpClaimChangesNothing(t *testing.T) {
+	tests := []struct {
+		name   string
+		set    func(w *ownedWorld, ref string)
+		status kyc.Status
+	}{
+		{"rejected", func(w *ownedWorld, ref string) {
+			w.decide(ref, "j-"+ref, "fj-"+ref, "Rejected", "", "Rejected")
+		}, kyc.Rejected},
+		{"AML in review", func(w *ownedWorld, ref string) {
+			w.decide(ref, "j-"+ref, "fj-"+ref, "Complete", "", "Complete")
+			e, _ := w.deliver(body(idwise.AMLMonitorUpdate, "aml-"+ref, "j-"+ref, ref, "systemDecision", "Refer", "updatedAMLVersionNumber", "2"))
+			w.mustProcess(e)
+		}, kyc.InReview},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newOwnedWorld(t)
+			ref := "launderer-" + strings.ReplaceAll(tt.name, " ", "-")
+			tt.set(w, ref)
+			before := w.profile(ref)
+			if before.Status != tt.status {
+				t.Fatalf("set up: %+v, want %s", before, tt.status)
+			}
+			w.messages()
+			if r := w.claim(ref, "j-made-up"); r.StatusCode != 200 || !strings.Contains(r.Body, string(tt.status)) {
+				t.Errorf("made-up claim = %d %s, want 200 with the unchanged %s profile", r.StatusCode, r.Body, tt.status)
+			}
+			after := w.profile(ref)
+			if after.Status != before.Status || after.JourneyID != before.JourneyID || strings.Join(after.Reasons, ",") != strings.Join(before.Reasons, ",") || after.Version != before.Version {
+				t.Errorf("after a made-up claim: %+v, want unchanged %+v", after, before)
+			}
+			if msgs := w.messages(); len(msgs) != 0 {
+				t.Errorf("status events after a made-up claim = %+v, want none", msgs)
+			}
+		})
+	}
+}
+
+// spotCheck delivers and processes a Finished Spot Check of ref whose result is decision.
+func (w *ownedWorld) spotCheck(ref, spotID, decision string) {
+	w.t.Helper()
+	w.journey(spotID, ref, decision, "", "") // the simulator serves spot check results like journeys
+	e, _ := w.deliver(`{"event":"Finished Spot Check","body":{"eventId":"ev-` + spotID + `","referenceNo":"` + ref +
+		`","systemDecision":"` + decision + `","spotCheckJourneyId":"` + spotID + `"}}`)
+	w.mustProcess(e)
+	if st, _ := w.eventState(e); st != string(processor.Processed) {
+		w.t.Fatalf("spot check %s: state %q (%s), want processed", spotID, st, w.eventNote(e))
+	}
+}
+
+// Issue 20: spot checks belong to the owner of the onboarding journey in the default
+// claimed mode: claimed or not, a failed one sends the approved profile to IN_REVIEW
+// (spot_check) on its onboarding journey, a claim of the spot check changes nothing, and a
+// passed one after it restores APPROVED. Before: unclaimed ones waited for a claim (and
+// failed after 7 days), a claim dropped the user to PENDING_VERIFICATION, and a pass
+// never restored APPROVED.
+func TestSpotChecksBelongToTheOnboardingOwner(t *testing.T) {
+	for _, claimed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("claimed=%v", claimed), func(t *testing.T) {
+			w := newOwnedWorld(t)
+			ref := fmt.Sprintf("spot-user-%v", claimed)
+			w.decide(ref, "j-onboard", "fj-onboard", "Complete", "", "Complete")
+			w.messages()
+			for i, step := range []struct {
+				decision string
+				want     kyc.Status
+				reasons  string
+			}{{"Refer", kyc.InReview, "spot_check"}, {"Complete", kyc.Approved, ""}} {
+				spotID := fmt.Sprintf("sc-%d", i)
+				if claimed {
+					before := w.profile(ref)
+					if r := w.claim(ref, spotID); r.StatusCode != 200 {
+						t.Fatalf("claim of %s = %d %s", spotID, r.StatusCode, r.Body)
+					}
+					if after := w.profile(ref); after.Status != before.Status || after.Version != before.Version {
+						t.Errorf("claim of spot check %s moved the profile: %+v, was %+v", spotID, after, before)
+					}
+				}
+				w.spotCheck(ref, spotID, step.decision)
+				p := w.profile(ref)
+				if p.Status != step.want || strings.Join(p.Reasons, ",") != step.reasons || p.JourneyID != "j-onboard" {
+					t.Errorf("after spot check %s (%s): %s %v on %s, want %s [%s] on j-onboard", spotID, step.decision, p.Status, p.Reasons, p.JourneyID, step.want, step.reasons)
+				}
+				if msgs := w.messages(); len(msgs) != 1 || msgs[0].Status != step.want {
+					t.Errorf("status events after spot check %s = %+v, want one %s", spotID, msgs, step.want)
+				}
+			}
+		})
+	}
+	t.Run("a passed spot check never approves a profile that was not approved", func(t *testing.T) {
+		w := newOwnedWorld(t)
+		w.decide("spot-rejected", "j-rej", "fj-rej", "Rejected", "", "Rejected")
+		w.spotCheck("spot-rejected", "sc-pass", "Complete")
+		if p := w.profile("spot-rejected"); p.Status != kyc.Rejected {
+			t.Errorf("after a passed spot check: %+v, want REJECTED kept", p)
+		}
+	})
+}
+
+// Issue 19 item 6: a failed Finished Ongoing Check follows the spot-check policy: the
+// approved owner of its (onboarding) journey goes IN_REVIEW with reason ongoing_check, and
+// a passed one restores APPROVED. Before, ongoing checks were timeline only.
+func TestOngoingCheckFollowsTheSpotCheckPolicy(t *testing.T) {
+	w := newOwnedWorld(t)
+	w.decide("ongoing-user", "j-ongoing", "fj-ongoing", "Complete", "", "Complete")
+	for i, step := range []struct {
+		decision string
+		want     kyc.Status
+		reasons  string
+	}{{"Refer", kyc.InReview, "ongoing_check"}, {"Complete", kyc.Approved, ""}} {
+		e, _ := w.deliver(body(idwise.FinishedOngoingCheck, fmt.Sprintf("ev-oc-%d", i), "j-ongoing", "ongoing-user",
+			"ongoingCheckId", fmt.Sprintf("oc-%d", i), "systemDecision", step.decision))
+		w.mustProcess(e)
+		if p := w.profile("ongoing-user"); p.Status != step.want || strings.Join(p.Reasons, ",") != step.reasons {
+			t.Errorf("after ongoing check %s: %s %v, want %s [%s] (note %q)", step.decision, p.Status, p.Reasons, step.want, step.reasons, w.eventNote(e))
+		}
+	}
+}

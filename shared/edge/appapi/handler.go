@@ -236,8 +236,10 @@ type journeyRequest struct {
 }
 
 // postJourney records that the caller owns a journey (the first claim wins: 409 for
-// anyone else) and moves the caller's profile to PENDING_VERIFICATION unless it already
-// holds a status of that journey. Repeating it changes nothing.
+// anyone else) and moves the caller's profile to PENDING_VERIFICATION when it has no
+// status yet or its last journey ended undecided (INCOMPLETE, ABANDONED): a claim is not
+// the vendor's word, so it never moves a decided, reviewed or resubmission profile (the
+// journey's first outcome does). Repeating it changes nothing.
 func (h *Handler) postJourney(ctx context.Context, ref string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	var body journeyRequest
 	if resp, ok := decodeBody(req, &body); !ok {
@@ -280,7 +282,9 @@ func (h *Handler) postJourney(ctx context.Context, ref string, req events.APIGat
 	if created {
 		change := kyc.Change{ReferenceNo: ref, JourneyID: journeyID, Provider: provider, Status: kyc.PendingVerification,
 			Version: kyc.Version(now, journeyID), OccurredAt: now}
-		ev, err := h.d.Statuses.Apply(ctx, change, processor.UnlessJourneyKnown)
+		// Only a profile with nothing to lose starts on a claim; any other waits for the
+		// vendor to confirm the journey for this user (its first outcome moves it).
+		ev, err := h.d.Statuses.Apply(ctx, change, processor.OnlyIfUnstarted)
 		if errors.Is(err, processor.ErrErased) {
 			return erased()
 		}

@@ -80,8 +80,6 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 	switch e.Name {
 	case FinishedStep:
 		return processor.Outcome{Note: "step " + e.Attributes["stepId"] + " finished"}, nil
-	case FinishedOngoingCheck:
-		return processor.Outcome{Note: "ongoing check " + e.Attributes["ongoingCheckId"] + " finished"}, nil
 	case AMLMonitorUpdate:
 		if v := amlVersion(e); found && v <= stored.AMLVersion {
 			return processor.Outcome{Note: fmt.Sprintf("AML version %d not newer than %d, ignored", v, stored.AMLVersion)}, nil
@@ -142,13 +140,20 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 			out.Note += "; resubmission request already answered by a step update"
 		}
 	}
+	if e.Name == FinishedOngoingCheck {
+		out.Note = "ongoing check " + e.Attributes["ongoingCheckId"] + " finished: " + firstNonEmpty(e.Attributes["systemDecision"], "no decision")
+	}
 	if d.Status != "" {
 		out.Change = &kyc.Change{ReferenceNo: ref, JourneyID: e.JourneyID, Provider: Provider,
 			Status: d.Status, Reasons: d.Reasons, Version: version, OccurredAt: fetched}
-		out.Guard = d.Guard
+		out.Guard, out.Undo = d.Guard, d.Undo
 	}
 	return out, nil
 }
+
+// Recheck implements processor.Rechecks: a spot check re-authenticates the owner of the
+// onboarding journey under a journey id of its own, which nobody needs to claim.
+func (r *Resolver) Recheck(e inbox.Event) bool { return e.Name == FinishedSpotCheck }
 
 // completeCustomStep runs the custom step on an operator's request (kycctl complete-step):
 // the reference image is submitted unless it already was or the operator asked for none
