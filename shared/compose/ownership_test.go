@@ -534,3 +534,58 @@ func TestOngoingCheckFollowsTheSpotCheckPolicy(t *testing.T) {
 		}
 	}
 }
+
+// Issue 20: a profile follows its current journey (the newest the user claimed and the
+// vendor confirmed): an AML update of an older journey goes on the timeline and never
+// moves it, in either direction. Before: an AML OGM Update of the older approved journey
+// turned REJECTED on the newer one into APPROVED, and an older journey's Refer put the
+// newer approval in review.
+func TestOlderJourneyAMLUpdateKeepsTheStatus(t *testing.T) {
+	tests := []struct {
+		name             string
+		old, newer       string // final decisions of the older and the newer journey
+		event            func(ref string) string
+		oldResult        string // the older journey's result after the update
+		want             kyc.Status
+		wantBeforeUpdate kyc.Status
+	}{
+		{name: "AML OGM update of the older approved journey over a newer rejection", old: "Complete", newer: "Rejected",
+			event: func(ref string) string {
+				return body(idwise.UpdatedJourney, "upd-"+ref, "j-old-"+ref, ref, "action", "AML OGM Update", "systemDecision", "Complete")
+			}, oldResult: "Complete", want: kyc.Rejected},
+		{name: "AML OGM update of the older journey to rejected over a newer approval", old: "Complete", newer: "Complete",
+			event: func(ref string) string {
+				return body(idwise.UpdatedJourney, "upd-"+ref, "j-old-"+ref, ref, "action", "AML OGM Update", "systemDecision", "Rejected")
+			}, oldResult: "Rejected", want: kyc.Approved},
+		{name: "AML monitor refer of the older journey over a newer approval", old: "Complete", newer: "Complete",
+			event: func(ref string) string {
+				return body(idwise.AMLMonitorUpdate, "aml-"+ref, "j-old-"+ref, ref, "systemDecision", "Refer", "updatedAMLVersionNumber", "3")
+			}, oldResult: "Refer", want: kyc.Approved},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newOwnedWorld(t)
+			ref := fmt.Sprintf("two-journeys-%d", i)
+			w.decide(ref, "j-old-"+ref, "fj-old-"+ref, tt.old, "", tt.old)
+			w.decide(ref, "j-new-"+ref, "fj-new-"+ref, tt.newer, "", tt.newer)
+			before := w.profile(ref)
+			if before.JourneyID != "j-new-"+ref || before.Status != tt.want {
+				t.Fatalf("set up: %+v, want %s on the newer journey", before, tt.want)
+			}
+			w.messages()
+			w.journey("j-old-"+ref, ref, tt.oldResult, "", tt.oldResult)
+			e, _ := w.deliver(tt.event(ref))
+			w.mustProcess(e)
+			after := w.profile(ref)
+			if after.Status != tt.want || after.JourneyID != before.JourneyID || after.Version != before.Version {
+				t.Errorf("after the older journey's update: %+v, want %+v kept (note %q)", after, before, w.eventNote(e))
+			}
+			if msgs := w.messages(); len(msgs) != 0 {
+				t.Errorf("status events = %+v, want none", msgs)
+			}
+			if st, _ := w.eventState(e); st != string(processor.Processed) {
+				t.Errorf("event state %q, want processed (on the timeline)", st)
+			}
+		})
+	}
+}
