@@ -247,7 +247,9 @@ func (w *ownedWorld) ownedRuntime() compose.Runtime {
 }
 
 // Attackers (issue 12): a forged body referenceNo, and a journey started with a victim's
-// referenceNo; each fails the event, counts OwnershipMismatch, and moves nobody.
+// referenceNo; each counts OwnershipMismatch and moves nobody. The forged body fails the
+// event; a claim the vendor contradicts is rejected and the outcome waits for the vendor
+// reference's own claim (issue 20: a wrong claimer never blocks the reference).
 func TestOwnershipAttacks(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -255,15 +257,16 @@ func TestOwnershipAttacks(t *testing.T) {
 		vendorRef string // IDWise's reference_number of the journey
 		bodyRef   string // the webhook body's referenceNo
 		wantNote  string
+		wantState processor.State
 	}{
 		// The attacker holds the webhook credential and posts their own approved journey
 		// naming the victim.
-		{"forged body referenceNo", "attacker", "attacker", "victim", "reference mismatch"},
+		{"forged body referenceNo", "attacker", "attacker", "victim", "reference mismatch", processor.Failed},
 		// A modified app starts a journey with the victim's referenceNo; the attacker claims it.
-		{"journey started with the victim's referenceNo", "attacker", "victim", "victim", "claim mismatch"},
+		{"journey started with the victim's referenceNo", "attacker", "victim", "victim", "claim mismatch", processor.AwaitingClaim},
 		// The attacker reports the victim's journey id as theirs: the claim is not the
 		// vendor's reference.
-		{"someone else's journey claimed", "attacker", "victim", "", "claim mismatch"},
+		{"someone else's journey claimed", "attacker", "victim", "", "claim mismatch", processor.AwaitingClaim},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -275,8 +278,9 @@ func TestOwnershipAttacks(t *testing.T) {
 			w.emf.Reset()
 			e, _ := w.deliver(body(idwise.FinishedJourney, "ev-attack", "j-1", tt.bodyRef))
 			w.mustProcess(e)
-			if st, pending := w.eventState(e); st != string(processor.Failed) || pending != dynamo.FailedValue {
-				t.Errorf("state %q pending %q, want failed, listed for operators", st, pending)
+			wantPending := map[processor.State]string{processor.Failed: dynamo.FailedValue, processor.AwaitingClaim: dynamo.AwaitingValue}[tt.wantState]
+			if st, pending := w.eventState(e); st != string(tt.wantState) || pending != wantPending {
+				t.Errorf("state %q pending %q, want %s, listed for operators in %s", st, pending, tt.wantState, wantPending)
 			}
 			if note := w.eventNote(e); !strings.Contains(note, tt.wantNote) || strings.Contains(note, "victim") {
 				t.Errorf("note %q, want %q and no referenceNo", note, tt.wantNote)
@@ -585,6 +589,59 @@ func TestOlderJourneyAMLUpdateKeepsTheStatus(t *testing.T) {
 			}
 			if st, _ := w.eventState(e); st != string(processor.Processed) {
 				t.Errorf("event state %q, want processed (on the timeline)", st)
+			}
+		})
+	}
+}
+
+// Issue 20, claim squatting: whoever claims a journey id first does not own it when the
+// vendor names someone else. The squatter's claim is rejected by the outcome, the victim's
+// own claim replaces it (before or after the outcome), the victim ends with the real
+// outcome and the squatter's profile does not move. Before: the outcome failed "claim
+// mismatch" and the victim's claim got 409 for good.
+func TestSquattedJourneyGoesToTheVendorsReference(t *testing.T) {
+	for _, victimFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("victim claims before the outcome=%v", victimFirst), func(t *testing.T) {
+			w := newOwnedWorld(t)
+			w.journey("j-squat", "victim", "Complete", "", "Complete")
+			if r := w.claim("squatter", "j-squat"); r.StatusCode != 200 {
+				t.Fatalf("squatter's claim = %d %s", r.StatusCode, r.Body)
+			}
+			squatter := w.profile("squatter")
+			if victimFirst {
+				// Nobody knows yet whose it is: 409, but the victim's claim is kept.
+				if r := w.claim("victim", "j-squat"); r.StatusCode != 409 {
+					t.Errorf("victim's claim before any outcome = %d %s, want 409 (contender kept)", r.StatusCode, r.Body)
+				}
+			}
+			e, _ := w.deliver(body(idwise.FinishedJourney, "ev-squat", "j-squat", ""))
+			w.mustProcess(e)
+			if !victimFirst {
+				if st, _ := w.eventState(e); st != string(processor.AwaitingClaim) {
+					t.Fatalf("outcome with a squatted claim: state %q (%s), want awaiting_claim", st, w.eventNote(e))
+				}
+				w.noProfile("victim")
+				if r := w.claim("victim", "j-squat"); r.StatusCode != 200 {
+					t.Fatalf("victim's claim after the outcome = %d %s, want 200 (the rejected claim replaced)", r.StatusCode, r.Body)
+				}
+				w.streamClaim(idwise.Provider, "j-squat")
+			}
+			if st, _ := w.eventState(e); st != string(processor.Processed) {
+				t.Errorf("outcome: state %q (%s), want processed", st, w.eventNote(e))
+			}
+			if p := w.profile("victim"); p.Status != kyc.Approved || p.JourneyID != "j-squat" {
+				t.Errorf("victim = %+v, want APPROVED on j-squat", p)
+			}
+			if p := w.profile("squatter"); p.Status != squatter.Status || p.Version != squatter.Version {
+				t.Errorf("squatter = %+v, want unchanged %+v", p, squatter)
+			}
+			c, ok, err := w.proc.Store.Claim(context.Background(), idwise.Provider, "j-squat")
+			if err != nil || !ok || c.ReferenceNo != "victim" || c.State != kyc.ClaimConfirmed {
+				t.Errorf("claim = %+v %v %v, want the victim's, confirmed", c, ok, err)
+			}
+			// Now confirmed: the squatter gets 409 and nothing moves.
+			if r := w.claim("squatter", "j-squat"); r.StatusCode != 409 {
+				t.Errorf("squatter's claim of a confirmed journey = %d %s, want 409", r.StatusCode, r.Body)
 			}
 		})
 	}

@@ -154,6 +154,21 @@ type Claims interface {
 	AwaitingClaim(ctx context.Context, provider, journeyID string) ([]inbox.Event, error)
 }
 
+// ClaimReviews settles claims against the vendor's word (design, "Journey ownership": a
+// claimer who is not the vendor's reference never blocks the reference's claim or
+// outcome). Without it, a claim the vendor contradicts fails the event (as before).
+type ClaimReviews interface {
+	// ConfirmClaim records that the vendor named c's claimer.
+	ConfirmClaim(ctx context.Context, c kyc.Claim) error
+	// RejectClaim records that the vendor named vendorRef, not c's claimer.
+	RejectClaim(ctx context.Context, c kyc.Claim, vendorRef string) error
+	// Contender reads referenceNo's claim of a journey someone else had claimed first.
+	Contender(ctx context.Context, provider, journeyID, referenceNo string) (kyc.Claim, bool, error)
+	// ReplaceClaim hands the journey from old's claimer to c (a new claim: the events
+	// waiting for it follow); false when neither is the journey's claim any more.
+	ReplaceClaim(ctx context.Context, old, c kyc.Claim) (bool, error)
+}
+
 // DefaultClaimWait is how long an outcome waits for its journey's claim before it fails.
 const DefaultClaimWait = 7 * 24 * time.Hour
 
@@ -174,6 +189,7 @@ type Service struct {
 	metrics   Metrics
 	erasures  Erasures
 	claims    Claims
+	reviews   ClaimReviews
 	ownership kyc.Ownership
 	claimWait time.Duration
 	now       func() time.Time
@@ -192,6 +208,7 @@ type Deps struct {
 	// one (claimed by default). Empty means vendor: outcomes go to the vendor's reference.
 	Ownership kyc.Ownership
 	Claims    Claims        // required in claimed mode: without it every outcome waits
+	Reviews   ClaimReviews  // optional: without it a contradicted claim fails its event
 	ClaimWait time.Duration // how long an unclaimed outcome waits; 0 = DefaultClaimWait
 }
 
@@ -205,7 +222,7 @@ func New(resolvers map[string]Resolver, d Deps) *Service {
 	}
 	return &Service{resolvers: resolvers, journeys: d.Journeys, profiles: d.Profiles, outbox: d.Outbox,
 		publisher: d.Publisher, events: d.Events, metrics: d.Metrics, erasures: d.Erasures,
-		claims: d.Claims, ownership: d.Ownership, claimWait: d.ClaimWait, now: time.Now}
+		claims: d.Claims, reviews: d.Reviews, ownership: d.Ownership, claimWait: d.ClaimWait, now: time.Now}
 }
 
 // maxApplyAttempts bounds the read-check-write loop of a status change under contention.
@@ -235,7 +252,7 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 	if err != nil {
 		return err
 	}
-	if s.ownership == kyc.OwnershipClaimed && !claimed && !recheck {
+	if s.ownership == kyc.OwnershipClaimed && !recheck && (!claimed || claim.State == kyc.ClaimRejected) {
 		// Nothing is fetched for a journey nobody claimed: its outcome could not apply.
 		return s.awaitClaim(ctx, log, e)
 	}
@@ -278,8 +295,28 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 			// someone else's referenceNo, or someone else's journey id reported.
 			log.WarnContext(ctx, "claim mismatch: the journey's claimer is not the vendor's reference")
 			s.count(ctx, "OwnershipMismatch", e)
-			s.count(ctx, "EventsFailed", e)
-			return s.mark(ctx, e, Failed, "claim mismatch: the claimer is not the vendor's reference")
+			if s.reviews == nil || claim.State == kyc.ClaimConfirmed {
+				s.count(ctx, "EventsFailed", e)
+				return s.mark(ctx, e, Failed, "claim mismatch: the claimer is not the vendor's reference")
+			}
+			handed, err := s.handOver(ctx, claim, vendorRef)
+			if err != nil {
+				return err
+			}
+			if !handed {
+				// The wrong claim gives way: the outcome waits for the reference's claim.
+				s.count(ctx, "EventsAwaitingClaim", e)
+				return s.mark(ctx, e, AwaitingClaim, "claim mismatch: the claimer is not the vendor's reference; claim rejected, awaiting the reference's claim")
+			}
+			owner = vendorRef
+			out.Note = joinNote(out.Note, "claim handed over to the vendor's reference")
+		case kyc.Apply:
+			if claimed && claim.Source != kyc.ClaimBySession && claim.State != kyc.ClaimConfirmed && s.reviews != nil &&
+				s.ownership == kyc.OwnershipClaimed {
+				if err := s.reviews.ConfirmClaim(ctx, claim); err != nil {
+					return fmt.Errorf("confirm claim of journey %s: %w", e.JourneyID, err)
+				}
+			}
 		}
 		bind(&out, owner)
 	}
@@ -328,6 +365,30 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 	return s.mark(ctx, e, Processed, note)
 }
 
+// handOver settles a claim the vendor contradicted: when the vendor's reference contended
+// for the journey (claimed it after the first claimer), the journey becomes theirs;
+// otherwise the claim is marked rejected, for the reference's own claim to replace.
+func (s *Service) handOver(ctx context.Context, claim kyc.Claim, vendorRef string) (bool, error) {
+	c, ok, err := s.reviews.Contender(ctx, claim.Provider, claim.JourneyID, vendorRef)
+	if err != nil {
+		return false, fmt.Errorf("read contender of journey %s: %w", claim.JourneyID, err)
+	}
+	if ok {
+		c.State = kyc.ClaimConfirmed
+		handed, err := s.reviews.ReplaceClaim(ctx, claim, c)
+		if err != nil {
+			return false, fmt.Errorf("hand journey %s over: %w", claim.JourneyID, err)
+		}
+		if handed {
+			return true, nil
+		}
+	}
+	if err := s.reviews.RejectClaim(ctx, claim, vendorRef); err != nil {
+		return false, fmt.Errorf("reject claim of journey %s: %w", claim.JourneyID, err)
+	}
+	return false, nil
+}
+
 // claim reads the claim of e's journey, if claims are known.
 func (s *Service) claim(ctx context.Context, e inbox.Event) (kyc.Claim, bool, error) {
 	if s.claims == nil {
@@ -373,8 +434,12 @@ func (s *Service) ClaimArrived(ctx context.Context, c kyc.Claim) error {
 // Redrive processes an event that waits for its journey's claim when the claim is there
 // or the wait is over; otherwise it leaves it as it is (no write, no vendor call).
 func (s *Service) Redrive(ctx context.Context, e inbox.Event) error {
-	if _, claimed, err := s.claim(ctx, e); err != nil || (!claimed && s.now().Sub(e.ReceivedAt) <= s.claimWait) {
+	c, claimed, err := s.claim(ctx, e)
+	if err != nil {
 		return err
+	}
+	if (!claimed || c.State == kyc.ClaimRejected) && s.now().Sub(e.ReceivedAt) <= s.claimWait {
+		return nil
 	}
 	return s.Process(ctx, e)
 }

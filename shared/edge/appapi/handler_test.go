@@ -48,6 +48,19 @@ func (f *fakes) PutClaim(_ context.Context, c kyc.Claim) (kyc.Claim, bool, error
 	return c, true, nil
 }
 
+func (f *fakes) ReplaceClaim(_ context.Context, old, c kyc.Claim) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := c.Provider + "#" + c.JourneyID
+	if cur, ok := f.claims[k]; ok && cur.ReferenceNo != old.ReferenceNo {
+		return false, nil
+	}
+	f.claims[k] = c
+	return true, nil
+}
+
+func (f *fakes) PutContender(context.Context, kyc.Claim) error { return nil }
+
 func (f *fakes) Erased(_ context.Context, ref string) (bool, error) { return f.erased[ref], nil }
 
 func (f *fakes) Allow(_ context.Context, ref, action string, limit int, _ time.Duration) (bool, time.Duration, error) {

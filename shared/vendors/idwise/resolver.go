@@ -80,6 +80,11 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 	switch e.Name {
 	case FinishedStep:
 		return processor.Outcome{Note: "step " + e.Attributes["stepId"] + " finished"}, nil
+	case FinishedOngoingCheck:
+		if firstNonEmpty(e.Attributes["finalDecision"], e.Attributes["systemDecision"]) == "" {
+			// No decision, nothing to re-check: no API call.
+			return processor.Outcome{Note: "ongoing check " + e.Attributes["ongoingCheckId"] + " finished"}, nil
+		}
 	case AMLMonitorUpdate:
 		if v := amlVersion(e); found && v <= stored.AMLVersion {
 			return processor.Outcome{Note: fmt.Sprintf("AML version %d not newer than %d, ignored", v, stored.AMLVersion)}, nil
