@@ -646,3 +646,37 @@ func TestSquattedJourneyGoesToTheVendorsReference(t *testing.T) {
 		})
 	}
 }
+
+// Issue 20: an operator can reassign a squatted journey (kycctl claims -reassign-to): the
+// outcome that waited lands on the vendor's reference, the squatter is untouched, and the
+// reassignment is in the journey's timeline.
+func TestOperatorReassignsASquattedClaim(t *testing.T) {
+	w := newOwnedWorld(t)
+	w.journey("j-op", "victim", "Complete", "", "Complete")
+	if r := w.claim("squatter", "j-op"); r.StatusCode != 200 {
+		t.Fatalf("squatter's claim = %d %s", r.StatusCode, r.Body)
+	}
+	squatter := w.profile("squatter")
+	e, _ := w.deliver(body(idwise.FinishedJourney, "ev-op", "j-op", ""))
+	w.mustProcess(e)
+	tool := ops.New(ops.Config{Store: dynamo.NewOperator(w.ddb, w.table, 0)})
+	list, err := tool.ListClaims(context.Background(), idwise.Provider, "j-op", "")
+	if err != nil || len(list) != 1 || list[0].State != "rejected" || list[0].VendorReferenceNo != "victim" {
+		t.Fatalf("ListClaims(j-op) = %+v, %v; want squatter's claim rejected, vendor victim", list, err)
+	}
+	res, err := tool.ReassignClaim(context.Background(), idwise.Provider, "j-op", "victim")
+	if err != nil || res.From != "squatter" || res.To != "victim" {
+		t.Fatalf("ReassignClaim() = %+v, %v", res, err)
+	}
+	w.streamClaim(idwise.Provider, "j-op")
+	if p := w.profile("victim"); p.Status != kyc.Approved {
+		t.Errorf("victim after the reassignment = %+v, want APPROVED", p)
+	}
+	if p := w.profile("squatter"); p.Version != squatter.Version {
+		t.Errorf("squatter = %+v, want unchanged %+v", p, squatter)
+	}
+	tl, err := tool.Timeline(context.Background(), idwise.Provider, "j-op")
+	if err != nil || !strings.Contains(fmt.Sprintf("%+v", tl), ops.ClaimReassignedEvent) {
+		t.Errorf("timeline = %+v, %v; want the operator's reassignment", tl, err)
+	}
+}
