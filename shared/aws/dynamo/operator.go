@@ -299,7 +299,7 @@ func kindOf(pk, sk string) string {
 		return "pushMarkers"
 	case strings.HasPrefix(pk, "CUSTOMSTEP#"):
 		return "customSteps"
-	case sk == "CLAIM":
+	case sk == "CLAIM", strings.HasPrefix(sk, "CONTENDER#"):
 		return "claims"
 	case sk == "TOKEN":
 		return opstore.KindDeviceTokens

@@ -712,6 +712,17 @@ func RunTableContract(t *testing.T, newHarness func(t *testing.T) Harness) {
 		if _, _, err := h.Claims.PutClaim(ctx, kyc.Claim{Provider: idwise.Provider, JourneyID: "j-9", ReferenceNo: "bob", Source: kyc.ClaimByApp, ClaimedAt: at}); err != nil {
 			t.Fatal(err)
 		}
+		// Alice contends for bob's j-9; bob's claim of j-10 was rejected: the vendor named alice.
+		if err := h.Claims.PutContender(ctx, kyc.Claim{Provider: idwise.Provider, JourneyID: "j-9", ReferenceNo: "alice", Source: kyc.ClaimByApp, ClaimedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+		rejected := kyc.Claim{Provider: idwise.Provider, JourneyID: "j-10", ReferenceNo: "bob", Source: kyc.ClaimByApp, ClaimedAt: at}
+		if _, _, err := h.Claims.PutClaim(ctx, rejected); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Claims.RejectClaim(ctx, rejected, "alice"); err != nil {
+			t.Fatal(err)
+		}
 		apply(t, h, "alice", idwise.Provider, "j-1", kyc.Approved, 1)
 		if err := h.Devices.SaveDevice(ctx, NewDevice("alice", "t1", at), nil, nil); err != nil {
 			t.Fatal(err)
@@ -750,7 +761,7 @@ func RunTableContract(t *testing.T, newHarness func(t *testing.T) Harness) {
 			return strings.Compare(a.kind+a.provider+a.journeyID, b.kind+b.provider+b.journeyID)
 		}
 		slices.SortFunc(got, cmp)
-		want := []named{{kindClaims, idwise.Provider, "j-2"}, {kindEvents, idwise.Provider, "j-1"}, {kindEvents, idwise.Provider, "j-1"},
+		want := []named{{kindClaims, idwise.Provider, "j-2"}, {kindClaims, idwise.Provider, "j-9"}, {kindClaims, idwise.Provider, "j-10"}, {kindEvents, idwise.Provider, "j-1"}, {kindEvents, idwise.Provider, "j-1"},
 			{kindEvents, "veriff", "s-1"}, {kindJourneys, idwise.Provider, "j-1"}, {opstore.KindDeviceTokens, "", ""}, {opstore.KindDeviceTokens, "", ""}}
 		slices.SortFunc(want, cmp)
 		if !slices.Equal(got, want) {
