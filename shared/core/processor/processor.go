@@ -253,7 +253,7 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 		return err
 	}
 	if s.ownership == kyc.OwnershipClaimed && !recheck && (!claimed || claim.State == kyc.ClaimRejected) {
-		// Nothing is fetched for a journey nobody claimed: its outcome could not apply.
+		// Nothing is fetched for a journey nobody (rightful) claimed: its outcome could not apply.
 		return s.awaitClaim(ctx, log, e)
 	}
 	stored, found, err := s.journeys.Journey(ctx, e.Provider, e.JourneyID)
