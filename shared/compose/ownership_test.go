@@ -680,3 +680,43 @@ func TestOperatorReassignsASquattedClaim(t *testing.T) {
 		t.Errorf("timeline = %+v, %v; want the operator's reassignment", tl, err)
 	}
 }
+
+// Issue 20, current journey for Veriff too: a user who claimed a newer session follows it;
+// the older session's decision, even one Veriff made after the newer session's (its review
+// took longer), goes on the timeline and never changes the status. Veriff's own check (a
+// decision older than the current status) does not catch this order.
+func TestOlderVeriffSessionDecidedLaterKeepsTheStatus(t *testing.T) {
+	vw := defaultVeriffWorld(t, "JOURNEY_OWNERSHIP", "claimed")
+	env := map[string]string{"TABLE_NAME": vw.table, "STATUS_TOPIC_ARN": vw.proc.Config.TopicARN}
+	api, err := compose.API(compose.Runtime{AWS: vw.cfg, Getenv: getenv(env), Metrics: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"s-old", "s-new"} {
+		req := events.APIGatewayV2HTTPRequest{RouteKey: appapi.RoutePostJourney, Headers: map[string]string{"content-type": "application/json"},
+			Body: fmt.Sprintf(`{"journeyId":%q,"referenceNo":"vic","provider":"veriff"}`, s)}
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": "vic"}}}
+		if r, err := api.Handle(context.Background(), req); err != nil || r.StatusCode != 200 {
+			t.Fatalf("claim of %s = %d %s, %v", s, r.StatusCode, r.Body, err)
+		}
+	}
+	sim := veriffsim.New(veriffsim.Config{APIKey: veriffKey, SharedSecret: veriffSecret})
+	decision := func(session, status string, at time.Time) string {
+		b, err := sim.Decision(session, status, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Replace(string(b), `"vendorData":""`, `"vendorData":"vic"`, 1)
+	}
+	now := time.Now()
+	vw.mustProcess(vw.deliver(decision("s-new", "approved", now)))
+	if p := vw.profile("vic"); p.Status != kyc.Approved || p.JourneyID != "s-new" {
+		t.Fatalf("after the newer session's approval: %+v", p)
+	}
+	late := vw.deliver(decision("s-old", "declined", now.Add(time.Minute)))
+	vw.mustProcess(late)
+	if p := vw.profile("vic"); p.Status != kyc.Approved || p.JourneyID != "s-new" {
+		t.Errorf("after the older session's later decline: %+v (note %q), want APPROVED on s-new kept", p, vw.eventNote(late))
+	}
+}
