@@ -52,6 +52,13 @@ Commands:
             complete the journey's IDWise custom step now (IDWISE_CUSTOM_STEP_ID): submit the
             profile's reference image first unless it already was (or -no-image), then Complete
             Custom Step; never twice (the processor's own markers)
+  claims    [-user <referenceNo>] [<journeyId>]
+            list journey claims (all, one user's, or one journey's) with their state: unverified,
+            confirmed (the vendor named the claimer) or rejected (the vendor named someone else)
+  claims    -release <journeyId>
+  claims    -reassign-to <referenceNo> <journeyId>
+            release a journey's claim, or give it to another user (the journey's waiting outcomes
+            then land on them if the vendor names them); recorded in the journey's timeline
   history   <referenceNo>
             a profile's current status and its status changes
   timeline  <journeyId>
@@ -105,6 +112,7 @@ var commands = map[string]command{
 	"refetch":       {processing: true, flags: refetchCommand},
 	"complete-step": {processing: true, flags: completeStepCommand},
 	"history":       {flags: historyCommand},
+	"claims":        {flags: claimsCommand},
 	"timeline":      {flags: timelineCommand},
 	"erase":         {flags: eraseCommand},
 }
@@ -327,6 +335,44 @@ func completeStepCommand(fs *flag.FlagSet) func(context.Context, *ops.Ops, []str
 	}
 }
 
+func claimsCommand(fs *flag.FlagSet) func(context.Context, *ops.Ops, []string) (any, error) {
+	provider := fs.Lookup("provider")
+	user := fs.String("user", "", "list this user's claims only")
+	release := fs.Bool("release", false, "release the journey's claim")
+	to := fs.String("reassign-to", "", "give the journey's claim to this referenceNo")
+	return func(ctx context.Context, o *ops.Ops, args []string) (any, error) {
+		p := provider.Value.String()
+		switch {
+		case *release && *to != "":
+			return nil, usageError{"-release and -reassign-to exclude each other"}
+		case *release || *to != "":
+			id, err := one(args, "journey id")
+			if err != nil {
+				return nil, err
+			}
+			var r ops.ClaimChange
+			if *release {
+				r, err = o.ReleaseClaim(ctx, p, id)
+			} else {
+				r, err = o.ReassignClaim(ctx, p, id, *to)
+			}
+			if r.EventID == "" {
+				return nil, err
+			}
+			return claimChange(r), err
+		}
+		if len(args) > 1 {
+			return nil, usageError{"claims takes at most one journey id"}
+		}
+		id := ""
+		if len(args) == 1 {
+			id = args[0]
+		}
+		cs, err := o.ListClaims(ctx, p, id, *user)
+		return claimList(cs), err
+	}
+}
+
 func historyCommand(*flag.FlagSet) func(context.Context, *ops.Ops, []string) (any, error) {
 	return func(ctx context.Context, o *ops.Ops, args []string) (any, error) {
 		ref, err := one(args, "referenceNo")
@@ -386,6 +432,29 @@ func (c *cli) print(v any) error {
 }
 
 type texter interface{ text(w io.Writer) }
+
+type claimList []ops.ClaimView
+
+func (cs claimList) text(w io.Writer) {
+	if len(cs) == 0 {
+		fmt.Fprintln(w, "no claims")
+		return
+	}
+	fmt.Fprintln(w, "PROVIDER\tJOURNEY\tREFERENCE\tSOURCE\tSTATE\tCLAIMED")
+	for _, c := range cs {
+		state := c.State
+		if c.VendorReferenceNo != "" {
+			state += " (vendor: " + c.VendorReferenceNo + ")"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Provider, c.JourneyID, c.ReferenceNo, c.Source, state, c.ClaimedAt)
+	}
+}
+
+type claimChange ops.ClaimChange
+
+func (c claimChange) text(w io.Writer) {
+	fmt.Fprintf(w, "journey\t%s %s\nfrom\t%s\nto\t%s\nevent\t%s\nnote\t%s\n", c.Provider, c.JourneyID, dash(c.From), dash(c.To), c.EventID, c.Note)
+}
 
 type problems []ops.Problem
 

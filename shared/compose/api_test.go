@@ -511,14 +511,17 @@ func TestAPIJourneysAndProfile(t *testing.T) {
 		t.Errorf("GET with the old ETag after a change = %d %s etag %s, want 200 APPROVED with a new ETag", r.status, r.body, r.header.Get("ETag"))
 	}
 
-	// A new journey (the user verifies again) starts anew.
+	// A new journey (the user verifies again) is recorded, but the profile moves only once
+	// the vendor confirms it for the user (issue 20: a claim is not the vendor's word).
 	r = s.do("POST", "/v1/journeys", a, `{"journeyId":"v-2","referenceNo":"customer-a","provider":"veriff"}`)
-	if v := r.json(t); r.status != 200 || v["status"] != "PENDING_VERIFICATION" || v["journeyId"] != "v-2" || v["provider"] != "veriff" {
-		t.Errorf("POST of a new journey = %d %s, want PENDING_VERIFICATION for v-2", r.status, r.body)
+	if v := r.json(t); r.status != 200 || v["status"] != "APPROVED" || v["journeyId"] != "j-1" {
+		t.Errorf("POST of a new journey = %d %s, want 200 with APPROVED on j-1 kept", r.status, r.body)
 	}
-	evs = s.statusEvents()
-	if len(evs) != 1 || evs[0].PreviousStatus != kyc.Approved || evs[0].Status != kyc.PendingVerification || evs[0].Provider != "veriff" {
-		t.Errorf("status events = %+v, want APPROVED -> PENDING_VERIFICATION", evs)
+	if c, ok, err := s.store.Claim(ctx, "veriff", "v-2"); err != nil || !ok || c.ReferenceNo != "customer-a" {
+		t.Errorf("claim of v-2 = %+v %v %v, want customer-a's", c, ok, err)
+	}
+	if evs = s.statusEvents(); len(evs) != 0 {
+		t.Errorf("status events = %+v, want none", evs)
 	}
 }
 

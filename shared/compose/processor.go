@@ -212,7 +212,7 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 	}), processor.Deps{
 		Journeys: store, Profiles: store, Outbox: store, Events: store, Metrics: emf, Erasures: store,
 		Publisher: sns.NewPublisher(awssns.NewFromConfig(rt.AWS), c.TopicARN),
-		Ownership: c.Ownership, Claims: store, ClaimWait: c.ClaimWait, Checks: store,
+		Ownership: c.Ownership, Claims: store, Reviews: store, ClaimWait: c.ClaimWait, Checks: store,
 	})
 	return &Processing{Service: svc, Store: store, IDWise: api, Config: c, CustomStep: cs}, nil
 }

@@ -51,6 +51,7 @@ type Table interface {
 	// until f returns false: a full Scan.
 	ScanQuarantine(ctx context.Context, withBody bool, f func(opstore.Quarantined) bool) error
 	Erasure
+	Claims
 }
 
 // Erasure is what an erasure reads and deletes, item by item (dynamo.Operator).

@@ -371,29 +371,63 @@ func (s *Store) JourneyEvents(ctx context.Context, provider, journeyID string) (
 // Pending lists up to limit items of one partition of the Unprocessed index (PENDING
 // events, OUTBOX records, FAILED events) received before cutoff, oldest first.
 func (s *Store) Pending(ctx context.Context, partition string, cutoff time.Time, limit int32) ([]map[string]types.AttributeValue, error) {
-	out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+	items, _, err := s.PendingPage(ctx, partition, cutoff, limit, "")
+	return items, err
+}
+
+// PendingPage is Pending from cursor on ("" for the first page); it also returns the cursor
+// of the next page ("" after the last). A cursor is the index's LastEvaluatedKey (string
+// attributes only) as JSON.
+func (s *Store) PendingPage(ctx context.Context, partition string, cutoff time.Time, limit int32, cursor string) ([]map[string]types.AttributeValue, string, error) {
+	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		IndexName:                 aws.String(IndexUnprocessed),
 		KeyConditionExpression:    aws.String("#p = :p AND #r < :cutoff"),
 		ExpressionAttributeNames:  map[string]string{"#p": AttrPendingKey, "#r": AttrReceivedAt},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(partition), ":cutoff": sortKeyTime(cutoff)},
 		Limit:                     aws.Int32(limit),
-	})
+	}
+	if cursor != "" {
+		var start map[string]string
+		if err := json.Unmarshal([]byte(cursor), &start); err != nil {
+			return nil, "", fmt.Errorf("decode %s cursor: %w", partition, err)
+		}
+		in.ExclusiveStartKey = map[string]types.AttributeValue{}
+		for k, v := range start {
+			in.ExclusiveStartKey[k] = str(v)
+		}
+	}
+	out, err := s.client.Query(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("query %s items: %w", partition, err)
+		return nil, "", fmt.Errorf("query %s items: %w", partition, err)
+	}
+	next := ""
+	if len(out.LastEvaluatedKey) > 0 {
+		last := map[string]string{}
+		for k, v := range out.LastEvaluatedKey {
+			last[k] = attrString(out.LastEvaluatedKey, k)
+			if _, ok := v.(*types.AttributeValueMemberS); !ok {
+				return nil, "", fmt.Errorf("%s cursor: key attribute %s is not a string", partition, k)
+			}
+		}
+		b, err := json.Marshal(last)
+		if err != nil {
+			return nil, "", fmt.Errorf("encode %s cursor: %w", partition, err)
+		}
+		next = string(b)
 	}
 	items := make([]map[string]types.AttributeValue, 0, len(out.Items))
 	for _, k := range out.Items {
 		got, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table),
 			Key: map[string]types.AttributeValue{AttrPK: k[AttrPK], AttrSK: k[AttrSK]}, ConsistentRead: aws.Bool(true)})
 		if err != nil {
-			return nil, fmt.Errorf("get %s item: %w", partition, err)
+			return nil, "", fmt.Errorf("get %s item: %w", partition, err)
 		}
 		if got.Item != nil {
 			items = append(items, got.Item)
 		}
 	}
-	return items, nil
+	return items, next, nil
 }
 
 // DecodeOutbox reads the status event of an outbox item.

@@ -45,16 +45,25 @@ const (
 	// UnlessDecided skips the change when the profile already holds a decision for the
 	// same journey (a late "submission received" never undoes a decision).
 	UnlessDecided
-	// OnlyIfApproved applies the change only to an approved profile (AML monitoring).
+	// OnlyIfApproved applies the change only to a profile approved on the change's journey
+	// (AML monitoring, a failed spot check): monitoring of an older journey never moves a
+	// profile that follows a newer one.
 	OnlyIfApproved
 	// UnlessJourneyKnown skips the change when the profile already holds any status for the
 	// same journey: every status of a journey comes at or after its start, so the app's
 	// "journey finished on the device" never moves it; a different journey starts anew.
 	UnlessJourneyKnown
-	// OnlyIfHeldFor applies the change only to a profile IN_REVIEW on the same journey
-	// whose reasons include Outcome.HeldFor: an AML update back to clear restores the
-	// status its own earlier update changed, and nothing else.
-	OnlyIfHeldFor
+	// OnlyIfUnstarted applies the change only to a profile with no status yet or whose last
+	// journey ended without a decision (INCOMPLETE, ABANDONED), and not over a status of the
+	// same journey. It is the guard of an app's claim, which the vendor has not confirmed:
+	// a claim may start a profile, never overwrite a decision, a review or its reasons
+	// (issue 20, "status laundering": a made-up journey id turned REJECTED into
+	// PENDING_VERIFICATION).
+	OnlyIfUnstarted
+	// OnlyIfInReviewFor applies the change only to a profile IN_REVIEW on the change's
+	// journey for one of the Outcome's Undo reasons: a passed re-check (spot check, ongoing
+	// check) restores APPROVED after a failed one, and nothing else.
+	OnlyIfInReviewFor
 )
 
 // Outcome is what a Resolver decided for one event.
@@ -63,14 +72,24 @@ type Outcome struct {
 	Journey *Journey    // snapshot to store, if one was fetched
 	Change  *kyc.Change // status to move to, if any
 	Guard   Guard
-	HeldFor string // the reason OnlyIfHeldFor requires
 	// Check is a check beside the status to record (a proof-of-address decision), if any;
 	// it never moves the status.
 	Check *kyc.Check
+	// Undo lists the reasons of the review an OnlyIfInReviewFor change ends.
+	Undo []string
 	// After is work with effects outside the table that may run only once the outcome is
 	// known to belong to its owner (IDWise's custom step submits the owner's reference
 	// face). It returns a timeline note; errors wrapping kyc.ErrPermanent fail the event.
 	After func(ctx context.Context) (string, error)
+}
+
+// Rechecks is implemented by a Resolver with events that re-check the owner of an
+// onboarding journey under a journey id of their own (IDWise's Finished Spot Check). Such
+// an event needs no claim of its own (a claim of it changes nothing): its outcome lands on
+// the vendor's reference when that user owns their profile's current journey (claimed
+// mode: claimed it, or the backend created it), and is about that journey.
+type Rechecks interface {
+	Recheck(e inbox.Event) bool
 }
 
 // Resolver is one vendor's logic: from an inbox event (and what is stored of its journey)
@@ -151,6 +170,21 @@ type Claims interface {
 	AwaitingClaim(ctx context.Context, provider, journeyID string) ([]inbox.Event, error)
 }
 
+// ClaimReviews settles claims against the vendor's word (design, "Journey ownership": a
+// claimer who is not the vendor's reference never blocks the reference's claim or
+// outcome). Without it, a claim the vendor contradicts fails the event (as before).
+type ClaimReviews interface {
+	// ConfirmClaim records that the vendor named c's claimer.
+	ConfirmClaim(ctx context.Context, c kyc.Claim) error
+	// RejectClaim records that the vendor named vendorRef, not c's claimer.
+	RejectClaim(ctx context.Context, c kyc.Claim, vendorRef string) error
+	// Contender reads referenceNo's claim of a journey someone else had claimed first.
+	Contender(ctx context.Context, provider, journeyID, referenceNo string) (kyc.Claim, bool, error)
+	// ReplaceClaim hands the journey from old's claimer to c (a new claim: the events
+	// waiting for it follow); false when neither is the journey's claim any more.
+	ReplaceClaim(ctx context.Context, old, c kyc.Claim) (bool, error)
+}
+
 // DefaultClaimWait is how long an outcome waits for its journey's claim before it fails.
 const DefaultClaimWait = 7 * 24 * time.Hour
 
@@ -172,6 +206,7 @@ type Service struct {
 	erasures  Erasures
 	claims    Claims
 	checks    Checks
+	reviews   ClaimReviews
 	ownership kyc.Ownership
 	claimWait time.Duration
 	now       func() time.Time
@@ -190,6 +225,7 @@ type Deps struct {
 	// one (claimed by default). Empty means vendor: outcomes go to the vendor's reference.
 	Ownership kyc.Ownership
 	Claims    Claims        // required in claimed mode: without it every outcome waits
+	Reviews   ClaimReviews  // optional: without it a contradicted claim fails its event
 	ClaimWait time.Duration // how long an unclaimed outcome waits; 0 = DefaultClaimWait
 	Checks    Checks        // required by resolvers that report checks (Outcome.Check)
 }
@@ -204,7 +240,7 @@ func New(resolvers map[string]Resolver, d Deps) *Service {
 	}
 	return &Service{resolvers: resolvers, journeys: d.Journeys, profiles: d.Profiles, outbox: d.Outbox,
 		publisher: d.Publisher, events: d.Events, metrics: d.Metrics, erasures: d.Erasures,
-		claims: d.Claims, checks: d.Checks, ownership: d.Ownership, claimWait: d.ClaimWait, now: time.Now}
+		claims: d.Claims, reviews: d.Reviews, checks: d.Checks, ownership: d.Ownership, claimWait: d.ClaimWait, now: time.Now}
 }
 
 // maxApplyAttempts bounds the read-check-write loop of a status change under contention.
@@ -226,12 +262,16 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 		s.count(ctx, "EventsFailed", e)
 		return s.mark(ctx, e, Failed, "no resolver for provider")
 	}
+	recheck := false
+	if rc, ok := r.(Rechecks); ok {
+		recheck = rc.Recheck(e)
+	}
 	claim, claimed, err := s.claim(ctx, e)
 	if err != nil {
 		return err
 	}
-	if s.ownership == kyc.OwnershipClaimed && !claimed {
-		// Nothing is fetched for a journey nobody claimed: its outcome could not apply.
+	if s.ownership == kyc.OwnershipClaimed && !recheck && (!claimed || claim.State == kyc.ClaimRejected) {
+		// Nothing is fetched for a journey nobody (rightful) claimed: its outcome could not apply.
 		return s.awaitClaim(ctx, log, e)
 	}
 	stored, found, err := s.journeys.Journey(ctx, e.Provider, e.JourneyID)
@@ -254,7 +294,12 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 	if err != nil {
 		return fmt.Errorf("resolve event %s: %w", e.EventID, err)
 	}
-	if vendorRef := outcomeReferenceNo(out); vendorRef != "" {
+	if vendorRef := outcomeReferenceNo(out); vendorRef != "" && recheck {
+		done, err := s.rebindRecheck(ctx, log, e, &out, vendorRef)
+		if done || err != nil {
+			return err
+		}
+	} else if vendorRef != "" {
 		var c *kyc.Claim
 		if claimed {
 			c = &claim
@@ -268,8 +313,28 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 			// someone else's referenceNo, or someone else's journey id reported.
 			log.WarnContext(ctx, "claim mismatch: the journey's claimer is not the vendor's reference")
 			s.count(ctx, "OwnershipMismatch", e)
-			s.count(ctx, "EventsFailed", e)
-			return s.mark(ctx, e, Failed, "claim mismatch: the claimer is not the vendor's reference")
+			if s.reviews == nil || claim.State == kyc.ClaimConfirmed {
+				s.count(ctx, "EventsFailed", e)
+				return s.mark(ctx, e, Failed, "claim mismatch: the claimer is not the vendor's reference")
+			}
+			handed, err := s.handOver(ctx, claim, vendorRef)
+			if err != nil {
+				return err
+			}
+			if !handed {
+				// The wrong claim gives way: the outcome waits for the reference's claim.
+				s.count(ctx, "EventsAwaitingClaim", e)
+				return s.mark(ctx, e, AwaitingClaim, "claim mismatch: the claimer is not the vendor's reference; claim rejected, awaiting the reference's claim")
+			}
+			owner = vendorRef
+			out.Note = joinNote(out.Note, "claim handed over to the vendor's reference")
+		case kyc.Apply:
+			if claimed && claim.Source != kyc.ClaimBySession && claim.State != kyc.ClaimConfirmed && s.reviews != nil &&
+				s.ownership == kyc.OwnershipClaimed {
+				if err := s.reviews.ConfirmClaim(ctx, claim); err != nil {
+					return fmt.Errorf("confirm claim of journey %s: %w", e.JourneyID, err)
+				}
+			}
 		}
 		bind(&out, owner)
 	}
@@ -305,7 +370,7 @@ func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 		note = joinNote(note, n)
 	}
 	if out.Change != nil {
-		ev, applied, err := s.apply(ctx, *out.Change, out.Guard, out.HeldFor)
+		ev, applied, err := s.apply(ctx, *out.Change, out.Guard, out.Undo)
 		if err != nil {
 			return err
 		}
@@ -339,6 +404,30 @@ func (s *Service) putCheck(ctx context.Context, c kyc.Check) (string, error) {
 		return "", fmt.Errorf("store %s check: %w", c.Name, err)
 	}
 	return c.Name + " check " + c.Decision + " recorded", nil
+}
+
+// handOver settles a claim the vendor contradicted: when the vendor's reference contended
+// for the journey (claimed it after the first claimer), the journey becomes theirs;
+// otherwise the claim is marked rejected, for the reference's own claim to replace.
+func (s *Service) handOver(ctx context.Context, claim kyc.Claim, vendorRef string) (bool, error) {
+	c, ok, err := s.reviews.Contender(ctx, claim.Provider, claim.JourneyID, vendorRef)
+	if err != nil {
+		return false, fmt.Errorf("read contender of journey %s: %w", claim.JourneyID, err)
+	}
+	if ok {
+		c.State = kyc.ClaimConfirmed
+		handed, err := s.reviews.ReplaceClaim(ctx, claim, c)
+		if err != nil {
+			return false, fmt.Errorf("hand journey %s over: %w", claim.JourneyID, err)
+		}
+		if handed {
+			return true, nil
+		}
+	}
+	if err := s.reviews.RejectClaim(ctx, claim, vendorRef); err != nil {
+		return false, fmt.Errorf("reject claim of journey %s: %w", claim.JourneyID, err)
+	}
+	return false, nil
 }
 
 // claim reads the claim of e's journey, if claims are known.
@@ -386,8 +475,12 @@ func (s *Service) ClaimArrived(ctx context.Context, c kyc.Claim) error {
 // Redrive processes an event that waits for its journey's claim when the claim is there
 // or the wait is over; otherwise it leaves it as it is (no write, no vendor call).
 func (s *Service) Redrive(ctx context.Context, e inbox.Event) error {
-	if _, claimed, err := s.claim(ctx, e); err != nil || (!claimed && s.now().Sub(e.ReceivedAt) <= s.claimWait) {
+	c, claimed, err := s.claim(ctx, e)
+	if err != nil {
 		return err
+	}
+	if (!claimed || c.State == kyc.ClaimRejected) && s.now().Sub(e.ReceivedAt) <= s.claimWait {
+		return nil
 	}
 	return s.Process(ctx, e)
 }
@@ -441,7 +534,7 @@ func (s *Service) Apply(ctx context.Context, c kyc.Change, g Guard) (*kyc.Status
 			return nil, ErrErased
 		}
 	}
-	ev, _, err := s.apply(ctx, c, g, "")
+	ev, _, err := s.apply(ctx, c, g, nil)
 	if err != nil || ev == nil {
 		return nil, err
 	}
@@ -464,7 +557,7 @@ func (s *Service) announce(ctx context.Context, log *slog.Logger, ev kyc.StatusE
 
 // apply writes c unless it is stale or guarded out. It returns the status event to
 // publish (nil when nothing the user sees changed) and a timeline note.
-func (s *Service) apply(ctx context.Context, c kyc.Change, g Guard, heldFor string) (*kyc.StatusEvent, string, error) {
+func (s *Service) apply(ctx context.Context, c kyc.Change, g Guard, undo []string) (*kyc.StatusEvent, string, error) {
 	for attempt := 0; attempt < maxApplyAttempts; attempt++ {
 		p, found, err := s.profiles.Profile(ctx, c.ReferenceNo)
 		if err != nil {
@@ -477,10 +570,24 @@ func (s *Service) apply(ctx context.Context, c kyc.Change, g Guard, heldFor stri
 			return nil, "profile already decided, kept " + string(p.Status), nil
 		case g == OnlyIfApproved && (!found || p.Status != kyc.Approved):
 			return nil, "profile not approved, status kept", nil
+		case g == OnlyIfApproved && p.JourneyID != c.JourneyID:
+			return nil, "not the profile's current journey " + p.JourneyID + ", status kept", nil
+		case g == OnlyIfInReviewFor && (!found || p.Status != kyc.InReview || p.JourneyID != c.JourneyID ||
+			!slices.ContainsFunc(p.Reasons, func(r string) bool { return slices.Contains(undo, r) })):
+			return nil, "no review of this check to end, status kept", nil
 		case g == UnlessJourneyKnown && found && p.JourneyID == c.JourneyID:
 			return nil, "journey already known, kept " + string(p.Status), nil
-		case g == OnlyIfHeldFor && (!found || p.Status != kyc.InReview || p.JourneyID != c.JourneyID || heldFor == "" || !slices.Contains(p.Reasons, heldFor)):
-			return nil, "profile not held for " + heldFor + ", status kept", nil
+		case g == OnlyIfUnstarted && found && (p.JourneyID == c.JourneyID || !unstarted(p.Status)):
+			return nil, "profile already under way, kept " + string(p.Status), nil
+		}
+		if found && p.JourneyID != "" && p.JourneyID != c.JourneyID {
+			older, err := s.olderJourney(ctx, c, p)
+			if err != nil {
+				return nil, "", err
+			}
+			if older {
+				return nil, "journey older than the profile's current journey " + p.JourneyID + ", status kept", nil
+			}
 		}
 		w := c
 		if found && w.Version <= p.Version { // a decision over pending: versions stay monotonic
@@ -504,6 +611,77 @@ func (s *Service) apply(ctx context.Context, c kyc.Change, g Guard, heldFor stri
 		return ev, "status " + string(c.Status), nil
 	}
 	return nil, "", fmt.Errorf("apply status for %s: %w after %d attempts", c.JourneyID, ErrConflict, maxApplyAttempts)
+}
+
+// olderJourney reports whether c's journey started before the profile's current one, judged
+// by their claims (the app claims a journey when the SDK starts it; the backend when it
+// creates a Veriff session). A profile follows its current journey: an older journey's
+// late events go on the timeline and never move it (design, "Journey ownership"). Without
+// both claims (vendor mode, or a journey nobody claimed) there is no order to go by and
+// the version check alone decides, as before.
+func (s *Service) olderJourney(ctx context.Context, c kyc.Change, p kyc.Profile) (bool, error) {
+	if s.claims == nil {
+		return false, nil
+	}
+	mine, ok, err := s.claims.Claim(ctx, c.Provider, c.JourneyID)
+	if err != nil || !ok {
+		return false, wrapClaimErr(err, c.JourneyID)
+	}
+	current, ok, err := s.claims.Claim(ctx, p.Provider, p.JourneyID)
+	if err != nil || !ok {
+		return false, wrapClaimErr(err, p.JourneyID)
+	}
+	return mine.ClaimedAt.Before(current.ClaimedAt), nil
+}
+
+func wrapClaimErr(err error, journeyID string) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("read claim of journey %s: %w", journeyID, err)
+}
+
+// rebindRecheck points a re-check's outcome (Rechecks) at the profile of the vendor's
+// reference and its current journey. In claimed mode that journey must be claimed by the
+// reference (else nobody changes: the event fails as a claim mismatch). done reports that
+// the event was marked.
+func (s *Service) rebindRecheck(ctx context.Context, log *slog.Logger, e inbox.Event, out *Outcome, vendorRef string) (bool, error) {
+	if out.Change == nil {
+		return false, nil
+	}
+	p, found, err := s.profiles.Profile(ctx, vendorRef)
+	if err != nil {
+		return false, fmt.Errorf("read profile: %w", err)
+	}
+	if !found || p.JourneyID == "" {
+		out.Change = nil
+		out.Note = joinNote(out.Note, "no onboarded profile to re-check, status kept")
+		return false, nil
+	}
+	if s.ownership == kyc.OwnershipClaimed {
+		c, ok, err := s.claim(ctx, inbox.Event{Provider: p.Provider, JourneyID: p.JourneyID})
+		if err != nil {
+			return false, err
+		}
+		var cp *kyc.Claim
+		if ok {
+			cp = &c
+		}
+		if _, v := kyc.Owner(s.ownership, vendorRef, cp); v != kyc.Apply {
+			log.WarnContext(ctx, "re-check of a profile whose current journey the vendor's reference does not own")
+			s.count(ctx, "OwnershipMismatch", e)
+			s.count(ctx, "EventsFailed", e)
+			return true, s.mark(ctx, e, Failed, "claim mismatch: the re-checked profile's journey is not the vendor reference's")
+		}
+	}
+	out.Change.JourneyID, out.Change.Provider = p.JourneyID, p.Provider
+	return false, nil
+}
+
+// unstarted reports whether a profile in status st may be started anew by a claim the
+// vendor has not confirmed: nothing decided, reviewed or asked of the user is lost.
+func unstarted(st kyc.Status) bool {
+	return st == "" || st == kyc.Incomplete || st == kyc.Abandoned
 }
 
 // forgetIfErased forgets e when referenceNo is an erased profile's, and then reports done.

@@ -60,11 +60,16 @@ type Devices interface {
 	Remove(ctx context.Context, referenceNo, deviceID string) error
 }
 
-// Claims records who owns a journey: the first claim wins (dynamo.Store).
+// Claims records who owns a journey: the first claim wins, unless the vendor contradicted
+// it (dynamo.Store).
 type Claims interface {
 	// PutClaim writes c unless the journey is claimed, and returns the journey's claim
 	// (c or the earlier one) and whether c was written.
 	PutClaim(ctx context.Context, c kyc.Claim) (kyc.Claim, bool, error)
+	// ReplaceClaim hands the journey from old's claimer to c; false when neither holds it.
+	ReplaceClaim(ctx context.Context, old, c kyc.Claim) (bool, error)
+	// PutContender records c's user as contending for a journey someone else claimed.
+	PutContender(ctx context.Context, c kyc.Claim) error
 }
 
 // Erasures knows the profiles erased on request.
@@ -267,8 +272,10 @@ type journeyRequest struct {
 }
 
 // postJourney records that the caller owns a journey (the first claim wins: 409 for
-// anyone else) and moves the caller's profile to PENDING_VERIFICATION unless it already
-// holds a status of that journey. Repeating it changes nothing.
+// anyone else) and moves the caller's profile to PENDING_VERIFICATION when it has no
+// status yet or its last journey ended undecided (INCOMPLETE, ABANDONED): a claim is not
+// the vendor's word, so it never moves a decided, reviewed or resubmission profile (the
+// journey's first outcome does). Repeating it changes nothing.
 func (h *Handler) postJourney(ctx context.Context, ref string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	var body journeyRequest
 	if resp, ok := decodeBody(req, &body); !ok {
@@ -298,20 +305,30 @@ func (h *Handler) postJourney(ctx context.Context, ref string, req events.APIGat
 		return resp
 	}
 	now := h.now().UTC()
-	claim, created, err := h.d.Claims.PutClaim(ctx, kyc.Claim{Provider: provider, JourneyID: journeyID, ReferenceNo: ref,
-		Source: kyc.ClaimByApp, ClaimedAt: now})
+	mine := kyc.Claim{Provider: provider, JourneyID: journeyID, ReferenceNo: ref, Source: kyc.ClaimByApp, ClaimedAt: now}
+	claim, created, err := h.d.Claims.PutClaim(ctx, mine)
 	if err != nil {
 		slog.ErrorContext(ctx, "claim journey", "journeyId", journeyID, "error", err)
 		return internalError()
 	}
 	if claim.ReferenceNo != ref {
-		slog.WarnContext(ctx, "journey claimed by another user", "journeyId", journeyID, "provider", provider)
-		return apigw.Error(http.StatusConflict, "journey_claimed", "this journey belongs to another user")
+		created, err = h.contend(ctx, claim, mine)
+		if err != nil {
+			slog.ErrorContext(ctx, "contend for journey", "journeyId", journeyID, "error", err)
+			return internalError()
+		}
+		if !created {
+			slog.WarnContext(ctx, "journey claimed by another user", "journeyId", journeyID, "provider", provider)
+			return apigw.Error(http.StatusConflict, "journey_claimed", "this journey belongs to another user")
+		}
+		claim = mine
 	}
 	if created {
 		change := kyc.Change{ReferenceNo: ref, JourneyID: journeyID, Provider: provider, Status: kyc.PendingVerification,
 			Version: kyc.Version(now, journeyID), OccurredAt: now}
-		ev, err := h.d.Statuses.Apply(ctx, change, processor.UnlessJourneyKnown)
+		// Only a profile with nothing to lose starts on a claim; any other waits for the
+		// vendor to confirm the journey for this user (its first outcome moves it).
+		ev, err := h.d.Statuses.Apply(ctx, change, processor.OnlyIfUnstarted)
 		if errors.Is(err, processor.ErrErased) {
 			return erased()
 		}
@@ -331,6 +348,30 @@ func (h *Handler) postJourney(ctx context.Context, ref string, req events.APIGat
 		p = kyc.Profile{ReferenceNo: ref, Status: kyc.PendingVerification, JourneyID: journeyID, Provider: provider, UpdatedAt: claim.ClaimedAt}
 	}
 	return apigw.JSON(http.StatusOK, view(p))
+}
+
+// contend settles mine against another user's earlier claim of the journey. A claim the
+// vendor contradicted (rejected: the vendor named mine's user) gives way, and mine replaces
+// it (true: the stream then processes the journey's waiting outcome). Otherwise the earlier
+// claim stands (409); an unconfirmed one may still be wrong, so mine is kept as a contender:
+// if the vendor names this user, the processor hands the journey over.
+func (h *Handler) contend(ctx context.Context, theirs, mine kyc.Claim) (bool, error) {
+	if theirs.State == kyc.ClaimRejected && theirs.VendorReferenceNo == mine.ReferenceNo {
+		ok, err := h.d.Claims.ReplaceClaim(ctx, theirs, mine)
+		if err != nil {
+			return false, fmt.Errorf("replace rejected claim: %w", err)
+		}
+		if ok {
+			slog.InfoContext(ctx, "rejected claim replaced by the vendor's reference", "journeyId", mine.JourneyID)
+		}
+		return ok, nil
+	}
+	if theirs.State != kyc.ClaimConfirmed && theirs.Source != kyc.ClaimBySession {
+		if err := h.d.Claims.PutContender(ctx, mine); err != nil {
+			return false, fmt.Errorf("record contender: %w", err)
+		}
+	}
+	return false, nil
 }
 
 type sessionRequest struct {

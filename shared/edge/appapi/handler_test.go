@@ -28,6 +28,7 @@ type fakes struct {
 	applied               []kyc.Change
 	sessions              []string // referenceNo of each created session
 	products              []string // product of each created session
+	contenders            []string // referenceNo@journeyId of each contender recorded
 	failVeriff, failStore bool
 }
 
@@ -47,6 +48,24 @@ func (f *fakes) PutClaim(_ context.Context, c kyc.Claim) (kyc.Claim, bool, error
 	}
 	f.claims[k] = c
 	return c, true, nil
+}
+
+func (f *fakes) ReplaceClaim(_ context.Context, old, c kyc.Claim) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := c.Provider + "#" + c.JourneyID
+	if cur, ok := f.claims[k]; ok && cur.ReferenceNo != old.ReferenceNo {
+		return false, nil
+	}
+	f.claims[k] = c
+	return true, nil
+}
+
+func (f *fakes) PutContender(_ context.Context, c kyc.Claim) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.contenders = append(f.contenders, c.ReferenceNo+"@"+c.JourneyID)
+	return nil
 }
 
 func (f *fakes) Erased(_ context.Context, ref string) (bool, error) { return f.erased[ref], nil }
@@ -270,5 +289,46 @@ func TestNoTokenIsUnauthorized(t *testing.T) {
 	resp, _ := handler(newFakes(), true).Handle(context.Background(), request(appapi.RoutePostSession, "", ""))
 	if resp.StatusCode != 401 {
 		t.Errorf("no claims = %d, want 401", resp.StatusCode)
+	}
+}
+
+// Issue 20: a second claimer of an unverified journey gets 409 and is kept as a contender;
+// a claim the vendor rejected gives way to the vendor's reference (200), to nobody else;
+// a confirmed claim or a backend-created session takes no contender.
+func TestPostJourneyContestedClaims(t *testing.T) {
+	tests := []struct {
+		name           string
+		existing       kyc.Claim
+		caller         string
+		wantStatus     int
+		wantOwner      string
+		wantContenders []string
+	}{
+		{"unverified: 409, contender kept", kyc.Claim{ReferenceNo: "squatter", Source: kyc.ClaimByApp}, "victim", 409, "squatter", []string{"victim@j1"}},
+		{"confirmed: 409, no contender", kyc.Claim{ReferenceNo: "owner", Source: kyc.ClaimByApp, State: kyc.ClaimConfirmed}, "mallory", 409, "owner", nil},
+		{"session: 409, no contender", kyc.Claim{ReferenceNo: "owner", Source: kyc.ClaimBySession}, "mallory", 409, "owner", nil},
+		{"rejected for the caller: replaced", kyc.Claim{ReferenceNo: "squatter", Source: kyc.ClaimByApp, State: kyc.ClaimRejected, VendorReferenceNo: "victim"}, "victim", 200, "victim", nil},
+		{"rejected for someone else: 409", kyc.Claim{ReferenceNo: "squatter", Source: kyc.ClaimByApp, State: kyc.ClaimRejected, VendorReferenceNo: "victim"}, "mallory", 409, "squatter", []string{"mallory@j1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakes()
+			c := tt.existing
+			c.Provider, c.JourneyID = "idwise", "j1"
+			f.claims["idwise#j1"] = c
+			resp, err := handler(f, false).Handle(context.Background(), request(appapi.RoutePostJourney, tt.caller, journey(tt.caller, "j1")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.wantStatus {
+				t.Errorf("POST /v1/journeys by %s = %d %s, want %d", tt.caller, resp.StatusCode, resp.Body, tt.wantStatus)
+			}
+			if got := f.claims["idwise#j1"].ReferenceNo; got != tt.wantOwner {
+				t.Errorf("claimer = %s, want %s", got, tt.wantOwner)
+			}
+			if fmt.Sprint(f.contenders) != fmt.Sprint(tt.wantContenders) {
+				t.Errorf("contenders = %v, want %v", f.contenders, tt.wantContenders)
+			}
+		})
 	}
 }

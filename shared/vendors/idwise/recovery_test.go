@@ -119,7 +119,7 @@ func TestResolveSpotCheck(t *testing.T) {
 		wantChange kyc.Status
 	}{
 		{"refer: review if approved", "sc-refer", DecisionComplete, kyc.InReview},
-		{"complete: timeline only, even if the body says Refer", "sc-complete", DecisionRefer, ""},
+		{"complete: ends a spot check review only, even if the body says Refer", "sc-complete", DecisionRefer, kyc.Approved},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,8 +139,10 @@ func TestResolveSpotCheck(t *testing.T) {
 			switch {
 			case tt.wantChange == "" && out.Change != nil:
 				t.Errorf("Change = %+v, want none", out.Change)
-			case tt.wantChange != "" && (out.Change == nil || out.Change.Status != tt.wantChange || out.Guard != processor.OnlyIfApproved):
+			case tt.wantChange == kyc.InReview && (out.Change == nil || out.Change.Status != tt.wantChange || out.Guard != processor.OnlyIfApproved):
 				t.Errorf("Change = %+v guard %v, want %s only if approved", out.Change, out.Guard, tt.wantChange)
+			case tt.wantChange == kyc.Approved && (out.Change == nil || out.Change.Status != tt.wantChange || out.Guard != processor.OnlyIfInReviewFor):
+				t.Errorf("Change = %+v guard %v, want %s only if in review for a re-check", out.Change, out.Guard, tt.wantChange)
 			}
 		})
 	}

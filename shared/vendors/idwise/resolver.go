@@ -82,7 +82,10 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 	case StepSubmittedEvent: // the step webhooks: on the timeline, no status change
 		return processor.Outcome{Note: "step " + e.Attributes["stepId"] + " submitted (" + e.Attributes["stepType"] + ")"}, nil
 	case FinishedOngoingCheck:
-		return processor.Outcome{Note: "ongoing check " + e.Attributes["ongoingCheckId"] + " finished"}, nil
+		if firstNonEmpty(e.Attributes["finalDecision"], e.Attributes["systemDecision"]) == "" {
+			// No decision, nothing to re-check: no API call.
+			return processor.Outcome{Note: "ongoing check " + e.Attributes["ongoingCheckId"] + " finished"}, nil
+		}
 	case AMLMonitorUpdate:
 		if note, stale := staleAMLUpdate(e, stored, found); stale {
 			return processor.Outcome{Note: note}, nil
@@ -137,13 +140,20 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 		return processor.Outcome{}, err
 	}
 	out.Note += note
+	if e.Name == FinishedOngoingCheck {
+		out.Note = "ongoing check " + e.Attributes["ongoingCheckId"] + " finished: " + firstNonEmpty(e.Attributes["systemDecision"], "no decision")
+	}
 	if d.Status != "" {
 		out.Change = &kyc.Change{ReferenceNo: ref, JourneyID: e.JourneyID, Provider: Provider,
 			Status: d.Status, Reasons: d.Reasons, Version: version, OccurredAt: fetched, RenewalDueBy: d.RenewalDueBy}
-		out.Guard, out.HeldFor = d.Guard, d.HeldFor
+		out.Guard, out.Undo = d.Guard, d.Undo
 	}
 	return out, nil
 }
+
+// Recheck implements processor.Rechecks: a spot check re-authenticates the owner of the
+// onboarding journey under a journey id of its own, which nobody needs to claim.
+func (r *Resolver) Recheck(e inbox.Event) bool { return e.Name == FinishedSpotCheck }
 
 // completeCustomStep runs the custom step on an operator's request (kycctl complete-step):
 // the reference image is submitted unless it already was or the operator asked for none

@@ -73,6 +73,7 @@ var DefaultSpotCheckReview = []string{DecisionRefer, DecisionRejected}
 // Reasons of the statuses this package derives besides the review's own.
 const (
 	ReasonSpotCheck               = "spot_check"                // a failed spot check put an approved profile in review
+	ReasonOngoingCheck            = "ongoing_check"             // a failed ongoing check (Finished Ongoing Check) did
 	ReasonRenewalDeadlineExceeded = "renewal_deadline_exceeded" // KYC Renewal Deadline Exceeded
 	ReasonRenewalDue              = "renewal_due"               // a KYC renewal is due; the user stays approved
 	ReasonAMLMonitorUpdate        = "aml_monitor_update"        // an AML update put an approved profile in review
@@ -83,7 +84,7 @@ type Derivation struct {
 	Status  kyc.Status
 	Reasons []string
 	Guard   processor.Guard
-	HeldFor string // with processor.OnlyIfHeldFor
+	Undo    []string // the review reasons an OnlyIfInReviewFor change ends
 
 	// RenewalDueBy is the due date of a KYC renewal in grace (status APPROVED).
 	RenewalDueBy time.Time
@@ -117,12 +118,17 @@ func (p Policy) Derive(e inbox.Event, j Journey) Derivation {
 		case DecisionComplete, DecisionApproved:
 			if !p.AMLKeepReview {
 				// Back to clear: undo what an earlier AML update did, and only that.
-				return Derivation{Status: kyc.Approved, Guard: processor.OnlyIfHeldFor, HeldFor: ReasonAMLMonitorUpdate}
+				return Derivation{Status: kyc.Approved, Guard: processor.OnlyIfInReviewFor, Undo: []string{ReasonAMLMonitorUpdate}}
 			}
 		}
 		return Derivation{}
 	case FinishedSpotCheck:
-		return p.spotCheck(e, j)
+		return p.spotCheck(firstNonEmpty(j.FinalDecision, j.SystemDecision, e.Attributes["finalDecision"], e.Attributes["systemDecision"]), ReasonSpotCheck)
+	case FinishedOngoingCheck:
+		// The ongoing check's own decision is only in the webhook (no result endpoint is
+		// documented for it); Get Journey Result of its journeyId, the onboarding journey,
+		// says whose it is. docs.idwise.com/docs/ongoing-verification-webhook-specification
+		return p.spotCheck(firstNonEmpty(e.Attributes["finalDecision"], e.Attributes["systemDecision"]), ReasonOngoingCheck)
 	case VerificationUpdateRequired:
 		if e.Attributes["trigger"] == TriggerKYCRenewal {
 			return p.renewal(e)
@@ -181,22 +187,25 @@ func parseTime(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// spotCheck maps a finished spot check: the fetched spot check result's decision (the
-// webhook's when the result has none) in SpotCheckReview puts an approved profile in
-// review; anything else changes nothing. A spot check never approves: it re-authenticates a
-// user who already is.
-func (p Policy) spotCheck(e inbox.Event, j Journey) Derivation {
+// spotCheck maps a finished re-check (spot check, ongoing check) of an onboarded user by
+// its decision (the fetched spot check result's, the webhook's when the result has none):
+// one in SpotCheckReview puts a profile approved on its journey in review with reason;
+// a pass (Complete, Approved) ends such a review (APPROVED again, OnlyIfInReviewFor) and
+// otherwise changes nothing; anything else changes nothing. A re-check never approves anyone who was not approved before it failed.
+func (p Policy) spotCheck(decision, reason string) Derivation {
 	review := p.SpotCheckReview
 	if review == nil {
 		review = DefaultSpotCheckReview
 	}
-	decision := firstNonEmpty(j.FinalDecision, j.SystemDecision, e.Attributes["finalDecision"], e.Attributes["systemDecision"])
 	for _, d := range review {
 		if d != "" && strings.EqualFold(d, decision) {
-			return Derivation{Status: kyc.InReview, Reasons: []string{ReasonSpotCheck}, Guard: processor.OnlyIfApproved}
+			return Derivation{Status: kyc.InReview, Reasons: []string{reason}, Guard: processor.OnlyIfApproved}
 		}
 	}
-	return Derivation{}
+	if len(review) == 0 || !strings.EqualFold(decision, DecisionComplete) && !strings.EqualFold(decision, DecisionApproved) {
+		return Derivation{} // re-checks configured off, or not a pass (Incomplete, none)
+	}
+	return Derivation{Status: kyc.Approved, Guard: processor.OnlyIfInReviewFor, Undo: []string{ReasonSpotCheck, ReasonOngoingCheck}}
 }
 
 // RequiredSteps decodes the steps a Verification Update Required or KYC Renewal Deadline

@@ -75,7 +75,7 @@ func TestDerive(t *testing.T) {
 		{"aml now refers: review an approved profile", DefaultPolicy, ev(AMLMonitorUpdate, "systemDecision", "Refer", "amlVersion", "2"), j("Refer", "", "Refer"), Derivation{Status: kyc.InReview, Reasons: []string{"aml_monitor_update"}, Guard: processor.OnlyIfApproved}},
 		// Back to clear: APPROVED again, but only for a profile an AML update put in review.
 		{"aml back to complete restores what an AML update held", DefaultPolicy, ev(AMLMonitorUpdate, "systemDecision", "Complete", "previousSystemDecision", "Refer"), j("Complete", "", "Complete"),
-			Derivation{Status: kyc.Approved, Guard: processor.OnlyIfHeldFor, HeldFor: "aml_monitor_update"}},
+			Derivation{Status: kyc.Approved, Guard: processor.OnlyIfInReviewFor, Undo: []string{"aml_monitor_update"}}},
 		{"aml back to complete, configured to keep the review", Policy{AMLKeepReview: true}, ev(AMLMonitorUpdate, "systemDecision", "Complete", "previousSystemDecision", "Refer"), j("Complete", "", "Complete"), Derivation{}},
 		{"aml incomplete: nothing", DefaultPolicy, ev(AMLMonitorUpdate, "systemDecision", "Incomplete"), j("Incomplete", "", "Incomplete"), Derivation{}},
 
@@ -84,7 +84,14 @@ func TestDerive(t *testing.T) {
 			Derivation{Status: kyc.InReview, Reasons: []string{"spot_check"}, Guard: processor.OnlyIfApproved}},
 		{"spot check rejected: review", DefaultPolicy, ev(FinishedSpotCheck), j("Rejected", "", ""),
 			Derivation{Status: kyc.InReview, Reasons: []string{"spot_check"}, Guard: processor.OnlyIfApproved}},
-		{"spot check complete: nothing", DefaultPolicy, ev(FinishedSpotCheck, "systemDecision", "Refer"), j("Complete", "", ""), Derivation{}},
+		// Issue 20: a pass ends the review a failed re-check started (and nothing else).
+		{"spot check complete: ends a spot check review", DefaultPolicy, ev(FinishedSpotCheck, "systemDecision", "Refer"), j("Complete", "", ""),
+			Derivation{Status: kyc.Approved, Guard: processor.OnlyIfInReviewFor, Undo: []string{"spot_check", "ongoing_check"}}},
+		{"ongoing check failed: in review", DefaultPolicy, ev(FinishedOngoingCheck, "systemDecision", "Refer"), j("Complete", "", "Complete"),
+			Derivation{Status: kyc.InReview, Reasons: []string{"ongoing_check"}, Guard: processor.OnlyIfApproved}},
+		{"ongoing check passed: ends a re-check review", DefaultPolicy, ev(FinishedOngoingCheck, "systemDecision", "Complete"), j("Complete", "", "Complete"),
+			Derivation{Status: kyc.Approved, Guard: processor.OnlyIfInReviewFor, Undo: []string{"spot_check", "ongoing_check"}}},
+		{"ongoing check without a decision: nothing", DefaultPolicy, ev(FinishedOngoingCheck), j("Complete", "", "Complete"), Derivation{}},
 		{"spot check incomplete: nothing", DefaultPolicy, ev(FinishedSpotCheck), j("Incomplete", "", ""), Derivation{}},
 		{"spot check without a result decision: the webhook's", DefaultPolicy, ev(FinishedSpotCheck, "systemDecision", "Refer"), j("", "", ""),
 			Derivation{Status: kyc.InReview, Reasons: []string{"spot_check"}, Guard: processor.OnlyIfApproved}},
