@@ -566,5 +566,5 @@ func containsAny(s string, words []string) bool {
 
 // parseRetryAfter reads a Retry-After value: delay seconds or an HTTP-date, at most a day.
 func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	return retry.After(v, now, 24*time.Hour)
+	return retry.After(v, now, vendor.MaxRetryAfter)
 }
