@@ -492,14 +492,18 @@ func printBanner(out io.Writer, s settings, base, simURL string, st stack, route
 		fmt.Fprintf(out, "  header %s: %s\n", s.Header, s.Secret)
 		example += fmt.Sprintf(` -H '%s: %s'`, s.Header, s.Secret)
 	}
-	example += ` -d @` + filepath.Join("shared", "idwise", "testdata", "finished-journey.json")
-	fmt.Fprintln(out, "Try")
+	example += ` -d @` + filepath.Join("shared", "vendors", "idwise", "testdata", "finished-journey.json")
+	fmt.Fprintln(out, "Try (from the repository's root; infra/local/walkthrough/testdata/banner.txtar runs these)")
 	fmt.Fprintf(out, "  curl -s -X PUT %s/_sim/journeys/6720a1b2c3d4e5f6a7b8c22e -d @shared/vendors/idwise/testdata/journey-result.json\n", simURL)
+	if st.ownership() != "vendor" { // claimed (the default): the outcome waits for the app's claim
+		fmt.Fprintf(out, "  TOKEN=$(curl -s '%s%s?referenceNo=customer-0001')\n", base, tokenPath)
+		fmt.Fprintf(out, "  curl -s -X POST %s/v1/journeys -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{\"journeyId\":\"6720a1b2c3d4e5f6a7b8c22e\",\"referenceNo\":\"customer-0001\"}'\n", base)
+	}
 	fmt.Fprintln(out, "  "+example)
 	s.CustomStep.banner(out, simURL, strings.Replace(example, "finished-journey.json", "finished-user-steps.json", 1))
 	fmt.Fprintln(out, "Veriff webhook credentials (set VERIFF_API_KEY / VERIFF_SHARED_SECRET to change)")
 	fmt.Fprintf(out, "  X-AUTH-CLIENT %s  shared secret %s\n", s.VeriffAPIKey, s.VeriffSecret)
-	fmt.Fprintln(out, "  "+veriffCurl(base, s, filepath.Join("shared", "veriff", "testdata", "decision-approved.json")))
+	fmt.Fprintln(out, "  "+veriffCurl(base, s, filepath.Join("shared", "vendors", "veriff", "testdata", "decision-approved.json")))
 }
 
 // veriffCurl is a curl that sends file to the Veriff webhook, signed as Veriff signs it:
@@ -517,4 +521,12 @@ func sorted(m map[string]string) [][2]string {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
 	return out
+}
+
+// ownership is the stack's JourneyOwnership (claimed unless the run said vendor).
+func (st stack) ownership() string {
+	if st.created == nil {
+		return "claimed"
+	}
+	return st.created.Env.Refs["JourneyOwnership"]
 }
