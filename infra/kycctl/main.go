@@ -70,6 +70,9 @@ Flags of every command:
   -idwise-base-url URL       overrides IDWISE_API_BASE_URL
   -veriff-secret-arn ARN     overrides VERIFF_SECRET_ARN
   -veriff-base-url URL       overrides VERIFF_API_BASE_URL
+  -stack NAME                overrides KYC_STACK_NAME: the stack whose JourneyOwnership
+                             (SSM parameter /<stack>/kyc/journey-ownership) replay, refetch and
+                             complete-step apply; make run's stack is kyc-local
   -v                         log the processor's info lines to stderr
 
 events, history and timeline need only TABLE_NAME; replay, refetch and erase -idwise need the
@@ -91,6 +94,7 @@ type cli struct {
 	json     bool
 	provider string
 	override map[string]*string // environment variable -> flag value
+	stderr   io.Writer
 	verbose  bool
 }
 
@@ -127,7 +131,8 @@ func run(ctx context.Context, args []string, getenv compose.Getenv, stdout, stde
 	fs.BoolVar(&c.json, "json", false, "print JSON")
 	fs.StringVar(&c.provider, "provider", "idwise", "vendor of event and journey ids")
 	fs.BoolVar(&c.verbose, "v", false, "log info lines")
-	for name, env := range map[string]string{"table": "TABLE_NAME", "topic-arn": "STATUS_TOPIC_ARN",
+	c.stderr = stderr
+	for name, env := range map[string]string{"table": "TABLE_NAME", "topic-arn": "STATUS_TOPIC_ARN", "stack": "KYC_STACK_NAME",
 		"idwise-secret-arn": "IDWISE_API_SECRET_ARN", "idwise-base-url": "IDWISE_API_BASE_URL",
 		"veriff-secret-arn": "VERIFF_SECRET_ARN", "veriff-base-url": "VERIFF_API_BASE_URL"} {
 		c.override[env] = fs.String(name, "", "overrides "+env)
@@ -203,7 +208,11 @@ func (c *cli) tool(ctx context.Context, processing bool) (*ops.Ops, error) {
 	table := c.getenv("TABLE_NAME")
 	oc := ops.Config{Endpoints: sns.NewSender(awssns.NewFromConfig(cfg), 0)}
 	if processing {
-		p, err := compose.NewProcessing(compose.Runtime{AWS: cfg, Getenv: c.getenv, Metrics: io.Discard}, "kycctl")
+		getenv, err := c.stackOwnership(ctx, cfg) // ownership.go
+		if err != nil {
+			return nil, err
+		}
+		p, err := compose.NewProcessing(compose.Runtime{AWS: cfg, Getenv: getenv, Metrics: io.Discard}, "kycctl")
 		if err != nil {
 			return nil, fmt.Errorf("processor configuration: %w", err)
 		}

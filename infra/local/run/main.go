@@ -43,6 +43,7 @@ import (
 	"github.com/kycbackend/kyc/infra/local/streams"
 	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 	"github.com/kycbackend/kyc/shared/compose"
+	"github.com/kycbackend/kyc/shared/core/kyc"
 	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
 )
 
@@ -196,6 +197,14 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// As the template's JourneyOwnershipParameter does: kycctl reads the mode of the stack.
+	own, err := kyc.ParseOwnership(st.ownership())
+	if err != nil {
+		return fmt.Errorf("JOURNEY_OWNERSHIP: %w", err)
+	}
+	if err := compose.PutStackOwnership(ctx, awsCfg, strings.TrimSuffix(prefix, "-"), own); err != nil {
+		return err
+	}
 	if claim := st.created.Env.Refs["ReferenceNoClaim"]; claim != "" {
 		auth.claim = claim
 	}
@@ -270,6 +279,7 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 			continue
 		}
 		fn := fns[src.FunctionLogicalID]
+		awaiting := newAwaitingClaims(awsCfg, st.tables[src.TableLogicalID], out)
 		if fn.stream == nil {
 			return fmt.Errorf("stream source %s: %s has no stream handler", src.Name, src.FunctionLogicalID)
 		}
@@ -290,6 +300,9 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 			},
 			OnInvoke: func(inv streams.Invocation) {
 				timeline(out, "stream", "%s: batch of %d -> %s", src.FunctionLogicalID, inv.Records, inv.Result)
+				if src.FunctionLogicalID == "ProcessorFunction" {
+					awaiting.report() // awaiting.go
+				}
 			},
 		})
 		if err != nil {
