@@ -72,11 +72,38 @@ demo: tools
 	$(GO) run ./infra/local/demo
 
 ## --- SAM ---------------------------------------------------------------------
+# The project's own SAM CLI (infra/local/install.sh puts it in .venv).
+SAM ?= .venv/bin/sam
 sam-validate:
-	.venv/bin/sam validate --lint --region us-east-1
+	$(SAM) validate --lint --region us-east-1
 
 sam-build:
-	.venv/bin/sam build
+	$(SAM) build
+
+# Deploy (README "Deploy"): sam build, then sam deploy with samconfig.toml's settings and the
+# two parameters without a default, asked once (or JWT_ISSUER= JWT_AUDIENCE=) and saved in
+# samconfig.toml; every other parameter keeps its default (or its previous value). More
+# parameters: PARAMS='Name=Value ...'. Needs AWS credentials (AWS_PROFILE, AWS_REGION).
+.PHONY: deploy smoke
+deploy: tools
+	@iss='$(JWT_ISSUER)'; aud='$(JWT_AUDIENCE)'; saved=; \
+	  if [ -z "$$iss$$aud" ] && grep -q '^parameter_overrides' samconfig.toml 2>/dev/null; then saved=1; fi; \
+	  if [ -z "$$saved" ]; then \
+	    [ -n "$$iss" ] || read -rp 'JwtIssuer (your identity provider, e.g. https://cognito-idp.<region>.amazonaws.com/<userPoolId>): ' iss; \
+	    [ -n "$$aud" ] || read -rp 'JwtAudience (the app client ids, comma-separated): ' aud; \
+	    [ -n "$$iss" ] && [ -n "$$aud" ] || { echo "make deploy: JwtIssuer and JwtAudience are needed (JWT_ISSUER=... JWT_AUDIENCE=...)"; exit 2; }; \
+	  fi; \
+	  $(SAM) build || exit 1; \
+	  if [ -n "$$saved" ]; then echo "$(SAM) deploy (parameters saved in samconfig.toml)"; exec $(SAM) deploy $(if $(PARAMS),--parameter-overrides $(PARAMS)); fi; \
+	  echo "$(SAM) deploy --parameter-overrides JwtIssuer=$$iss JwtAudience=$$aud $(PARAMS) --save-params"; \
+	  $(SAM) deploy --parameter-overrides "JwtIssuer=$$iss" "JwtAudience=$$aud" $(PARAMS) --save-params
+
+# One signed test delivery to a stack's webhook, seen by its processor, then deleted
+# (kycctl smoke). URL is the WebhookUrl output; TABLE_NAME and IDWISE_WEBHOOK_SECRET_ARN the
+# TableName and IdwiseWebhookSecretArn outputs.
+smoke: kycctl
+	@test -n "$(URL)" || { echo "usage: make smoke URL=<WebhookUrl> (with TABLE_NAME and IDWISE_WEBHOOK_SECRET_ARN from the stack's outputs)"; exit 2; }
+	bin/kycctl smoke -url '$(URL)'
 
 ## --- sam build targets: one per function, same flags for all ------------------
 build-WebhookFunction:

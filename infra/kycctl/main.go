@@ -60,6 +60,10 @@ Commands:
             erase a profile: journeys, events, status history, devices and push endpoints, keeping
             a tombstone so that late webhooks are ignored; -idwise also asks IDWise to delete its
             personal data of each journey. Without -yes: a dry run that only counts
+  smoke     -url <WebhookUrl> [-timeout 1m]
+            one authenticated test delivery (event "kycctl Smoke Test": no vendor call, no
+            status change): accepted, then duplicate, marked by the processor, then deleted;
+            needs TABLE_NAME and IDWISE_WEBHOOK_SECRET_ARN (IDWISE_WEBHOOK_AUTH if not bearer)
 
 Flags of every command:
   -json                      print JSON instead of text
@@ -113,11 +117,19 @@ var commands = map[string]command{
 	"erase":         {flags: eraseCommand},
 }
 
+// standalone commands parse their own flags and build what they check.
+var standalone = map[string]func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int{
+	"smoke": runSmoke,
+}
+
 // run is main without the process: it returns the exit code (0 ok, 1 failed, 2 usage).
 func run(ctx context.Context, args []string, getenv compose.Getenv, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)
 		return 2
+	}
+	if f, ok := standalone[args[0]]; ok { // smoke.go, doctor.go: not over the ops table alone
+		return f(ctx, args[1:], getenv, stdout, stderr)
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/txtar"
+	"gopkg.in/yaml.v3"
 )
 
 // notWalked marks the sh block right below it as one no script runs, with the reason:
@@ -100,6 +101,8 @@ func normalize(cmd string) string {
 func scriptCommands(t *testing.T) map[string]bool {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("testdata", "*.txtar"))
+	offline, _ := filepath.Glob(filepath.Join("testdata", "offline", "*.txtar"))
+	files = append(files, offline...)
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no walkthrough scripts: %v", err)
 	}
@@ -203,6 +206,93 @@ func TestDocCheckersFindStaleness(t *testing.T) {
 			}
 			if unwalked != tt.unwalked {
 				t.Errorf("%d commands no script runs, want %d", unwalked, tt.unwalked)
+			}
+		})
+	}
+}
+
+// templateKeys returns the names of a top-level section of template.yaml (Parameters, Outputs).
+func templateKeys(t *testing.T, section string) []string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	top := doc.Content[0]
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value == section {
+			var keys []string
+			m := top.Content[i+1]
+			for j := 0; j+1 < len(m.Content); j += 2 {
+				keys = append(keys, m.Content[j].Value)
+			}
+			return keys
+		}
+	}
+	t.Fatalf("template.yaml has no %s", section)
+	return nil
+}
+
+// tableNames returns the names in backquotes of the first column of the markdown table
+// whose header row starts with header, in the section headed heading.
+func tableNames(md, heading, header string) map[string]bool {
+	names := map[string]bool{}
+	inSection, inTable := false, false
+	for _, l := range strings.Split(md, "\n") {
+		switch {
+		case strings.HasPrefix(l, "#"):
+			inSection = strings.TrimLeft(l, "# ") == heading
+			inTable = false
+		case inSection && strings.HasPrefix(l, "| "+header+" |"):
+			inTable = true
+		case inTable && strings.HasPrefix(l, "|"):
+			cells := strings.Split(l, "|")
+			for _, m := range regexp.MustCompile("`([A-Za-z0-9]+)`").FindAllStringSubmatch(cells[1], -1) {
+				names[m[1]] = true
+			}
+		default:
+			inTable = false
+		}
+	}
+	return names
+}
+
+// TestDocsTablesMatchTemplate holds the README's outputs table and the configuration's
+// parameter table (shared/compose/README.md) to template.yaml: every output and every
+// parameter has a row, and no row names one the template lacks.
+func TestDocsTablesMatchTemplate(t *testing.T) {
+	tests := []struct {
+		section, doc, heading, header string
+	}{
+		{"Outputs", "README.md", "Deploy", "output"},
+		{"Parameters", filepath.Join("shared", "compose", "README.md"), "Configuration (deployed)", "parameter"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.section, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join(root, tt.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := tableNames(string(raw), tt.heading, tt.header)
+			want := templateKeys(t, tt.section)
+			if len(got) == 0 {
+				t.Fatalf("%s: no %q table under %q", tt.doc, tt.header, tt.heading)
+			}
+			inTemplate := map[string]bool{}
+			for _, k := range want {
+				inTemplate[k] = true
+				if !got[k] {
+					t.Errorf("%s: the %s table has no row for %s of template.yaml", tt.doc, tt.header, k)
+				}
+			}
+			for k := range got {
+				if !inTemplate[k] {
+					t.Errorf("%s: the %s table names %s, which template.yaml's %s lack", tt.doc, tt.header, k, tt.section)
+				}
 			}
 		})
 	}

@@ -65,6 +65,53 @@ func TestWalkthroughs(t *testing.T) {
 	})
 }
 
+// TestOfflineScripts runs the scripts that need no running product (testdata/offline):
+// make deploy with a stand-in sam, make invoke with nothing running, the prerequisites.
+func TestOfflineScripts(t *testing.T) {
+	if os.Getenv("KYC_EMULATORS") != "1" {
+		t.Skip("needs the installed tools: use `make test` (infra/local/with-emulators.sh)")
+	}
+	testscript.Run(t, testscript.Params{
+		Dir: filepath.Join("testdata", "offline"),
+		Setup: func(env *testscript.Env) error {
+			for _, v := range environ() {
+				k, val, _ := strings.Cut(v, "=")
+				env.Setenv(k, val)
+			}
+			port, err := freePort()
+			if err != nil {
+				return err
+			}
+			env.Setenv("FREE_PORT", port) // nothing listens there
+			env.Setenv("ROOT", root)
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"sh": cmdSh, "hold": cmdHold},
+	})
+}
+
+// hold VAR listens on a free loopback port until the script ends and sets VAR to it: a
+// test server in the way of make run.
+func cmdHold(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: hold VAR")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	ts.Defer(func() { l.Close() })
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	ts.Setenv(args[0], port)
+}
+
 // product is one running local product: its output, read by `timeline`.
 type product struct {
 	mu    sync.Mutex
@@ -205,7 +252,9 @@ func freePort() (string, error) {
 // rewrite points the docs' default addresses at this script's product.
 func rewrite(ts *testscript.TestScript, s string) string {
 	for _, d := range defaults {
-		s = strings.ReplaceAll(s, d.addr, "127.0.0.1:"+ts.Getenv(d.env))
+		if port := ts.Getenv(d.env); port != "" {
+			s = strings.ReplaceAll(s, d.addr, "127.0.0.1:"+port)
+		}
 	}
 	return s
 }
