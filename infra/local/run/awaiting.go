@@ -17,7 +17,7 @@ import (
 // "ok", and nothing says why no status changed. Read from the table's Unprocessed index
 // (AWAITING) after each processor batch; each event is shown once.
 type awaitingClaims struct {
-	tbl  interface {
+	tbl interface {
 		Unprocessed(ctx context.Context, q opstore.Queue, from, to time.Time, limit int) ([]opstore.Event, error)
 	}
 	out  io.Writer
