@@ -84,7 +84,7 @@ sam-build:
 # two parameters without a default, asked once (or JWT_ISSUER= JWT_AUDIENCE=) and saved in
 # samconfig.toml; every other parameter keeps its default (or its previous value). More
 # parameters: PARAMS='Name=Value ...'. Needs AWS credentials (AWS_PROFILE, AWS_REGION).
-.PHONY: deploy smoke
+.PHONY: deploy smoke doctor
 deploy: tools
 	@iss='$(JWT_ISSUER)'; aud='$(JWT_AUDIENCE)'; saved=; \
 	  if [ -z "$$iss$$aud" ] && grep -q '^parameter_overrides' samconfig.toml 2>/dev/null; then saved=1; fi; \
@@ -97,6 +97,26 @@ deploy: tools
 	  if [ -n "$$saved" ]; then echo "$(SAM) deploy (parameters saved in samconfig.toml)"; exec $(SAM) deploy $(if $(PARAMS),--parameter-overrides $(PARAMS)); fi; \
 	  echo "$(SAM) deploy --parameter-overrides JwtIssuer=$$iss JwtAudience=$$aud $(PARAMS) --save-params"; \
 	  $(SAM) deploy --parameter-overrides "JwtIssuer=$$iss" "JwtAudience=$$aud" $(PARAMS) --save-params
+
+# kycctl doctor against a running make run, found through the ports make run takes
+# (PORT, IDWISE_SIM_PORT, VERIFF_SIM_PORT, KYC_DYNAMODB_PORT, KYC_MOTO_PORT); JOURNEY=<id>
+# adds the journey result check. Against a deployment: run bin/kycctl doctor with the
+# stack's outputs (infra/kycctl/README.md).
+PORT ?= 3000
+IDWISE_SIM_PORT ?= 3001
+VERIFF_SIM_PORT ?= 3002
+LOCAL_ARN := arn:aws:sns:us-east-1:123456789012
+doctor: kycctl
+	@AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(KYC_DYNAMODB_PORT) AWS_ENDPOINT_URL=http://127.0.0.1:$(KYC_MOTO_PORT) \
+	  AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_EC2_METADATA_DISABLED=true \
+	  TABLE_NAME=kyc-local-Table STATUS_TOPIC_ARN=$(LOCAL_ARN):kyc-local-StatusTopic KYC_STACK_NAME=kyc-local \
+	  IDWISE_API_SECRET_ARN=$${IDWISE_API_SECRET_ARN:-kyc-local/idwise-api} IDWISE_API_BASE_URL=$${IDWISE_API_BASE_URL:-http://127.0.0.1:$(IDWISE_SIM_PORT)/} \
+	  VERIFF_SECRET_ARN=$${VERIFF_SECRET_ARN:-kyc-local/veriff-webhook} VERIFF_API_BASE_URL=$${VERIFF_API_BASE_URL:-http://127.0.0.1:$(VERIFF_SIM_PORT)} \
+	  APNS_PLATFORM_APPLICATION_ARN=$(LOCAL_ARN):app/APNS/kyc-local-apns \
+	  APNS_SANDBOX_PLATFORM_APPLICATION_ARN=$(LOCAL_ARN):app/APNS_SANDBOX/kyc-local-apns-sandbox \
+	  FCM_PLATFORM_APPLICATION_ARN=$(LOCAL_ARN):app/GCM/kyc-local-fcm \
+	  ALARM_TOPIC_ARN=$(LOCAL_ARN):kyc-local-AlarmTopic \
+	  bin/kycctl doctor -api-url http://127.0.0.1:$(PORT) $(if $(JOURNEY),-journey $(JOURNEY))
 
 # One signed test delivery to a stack's webhook, seen by its processor, then deleted
 # (kycctl smoke). URL is the WebhookUrl output; TABLE_NAME and IDWISE_WEBHOOK_SECRET_ARN the

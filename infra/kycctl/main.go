@@ -64,6 +64,11 @@ Commands:
             one authenticated test delivery (event "kycctl Smoke Test": no vendor call, no
             status change): accepted, then duplicate, marked by the processor, then deleted;
             needs TABLE_NAME and IDWISE_WEBHOOK_SECRET_ARN (IDWISE_WEBHOOK_AUTH if not bearer)
+  doctor    [-journey <id>] [-spot-check <id>] [-api-url <ApiUrl>]
+            before the first real user: vendor secrets filled, IDWise credentials accepted and
+            region reachable, with -journey the Get Journey Result path answers with its
+            reference_number, Veriff's key accepted, push platform applications enabled, the
+            alarm topic subscribed, the webhook URLs; exit 1 if any check fails, naming the fix
 
 Flags of every command:
   -json                      print JSON instead of text
@@ -119,7 +124,8 @@ var commands = map[string]command{
 
 // standalone commands parse their own flags and build what they check.
 var standalone = map[string]func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int{
-	"smoke": runSmoke,
+	"smoke":  runSmoke,
+	"doctor": runDoctor,
 }
 
 // run is main without the process: it returns the exit code (0 ok, 1 failed, 2 usage).

@@ -205,6 +205,11 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	if err := compose.PutStackOwnership(ctx, awsCfg, strings.TrimSuffix(prefix, "-"), own); err != nil {
 		return err
 	}
+	if arn := st.topics["AlarmTopic"]; arn != "" {
+		if err := alarmQueue(ctx, awsCfg, arn); err != nil { // alarms.go
+			return err
+		}
+	}
 	if claim := st.created.Env.Refs["ReferenceNoClaim"]; claim != "" {
 		auth.claim = claim
 	}
