@@ -32,13 +32,24 @@ invoke: tools
 kycctl:
 	$(GO) build -o bin/kycctl ./infra/kycctl
 
+# Every check; each step runs even when one before failed, and the last line is the count
+# of tests (every Go test and subtest, plus gofmt, vet, schemathesis, sam validate and sam
+# build as one each): "N passed, N failed" (infra/local/testsummary); exit 1 on any failure.
+TEST_RESULTS := .cache/test-results
 test: tools
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.*')); \
-	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
-	$(GO) vet ./...
-	infra/local/with-emulators.sh $(GO) test -race -count=1 ./...
-	$(MAKE) schemathesis
-	$(MAKE) sam-validate sam-build
+	@mkdir -p .cache; : > $(TEST_RESULTS); \
+	  step() { name=$$1; shift; if "$$@"; then echo "pass $$name" >> $(TEST_RESULTS); else echo "fail $$name" >> $(TEST_RESULTS); fi; }; \
+	  gofmt_check() { u=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.*')); [ -z "$$u" ] || { echo "gofmt needed: $$u"; return 1; }; }; \
+	  step gofmt gofmt_check; \
+	  step "go vet" $(GO) vet ./...; \
+	  set -o pipefail; infra/local/with-emulators.sh $(GO) test -json -race -count=1 ./... 2>&1 | $(GO) run ./infra/local/testsummary -results $(TEST_RESULTS) || \
+	    grep -q '^fail' $(TEST_RESULTS) || echo "fail go test (build or package failure)" >> $(TEST_RESULTS); \
+	  step schemathesis $(MAKE) --no-print-directory schemathesis; \
+	  step "sam validate" $(MAKE) --no-print-directory sam-validate; \
+	  step "sam build" $(MAKE) --no-print-directory sam-build; \
+	  grep '^fail' $(TEST_RESULTS) | sed 's/^fail /FAILED: /'; \
+	  p=$$(grep -c '^pass' $(TEST_RESULTS)); f=$$(grep -c '^fail' $(TEST_RESULTS)); \
+	  echo "$$p passed, $$f failed"; [ "$$f" -eq 0 ]
 
 # openapi.yaml against the local product (infra/local/schemathesis.sh); zero failures.
 .PHONY: schemathesis
