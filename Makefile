@@ -15,6 +15,8 @@ tools:
 KYC_DYNAMODB_PORT ?= 8000
 KYC_MOTO_PORT ?= 5000
 run: tools
+	@infra/local/ports.sh PORT=$${PORT:-3000} IDWISE_SIM_PORT=$${IDWISE_SIM_PORT:-3001} VERIFF_SIM_PORT=$${VERIFF_SIM_PORT:-3002} \
+	  KYC_DYNAMODB_PORT=$(KYC_DYNAMODB_PORT) KYC_MOTO_PORT=$(KYC_MOTO_PORT)
 	$(GO) build -o bin/kyc-local ./infra/local/run
 	KYC_DYNAMODB_PORT=$(KYC_DYNAMODB_PORT) KYC_MOTO_PORT=$(KYC_MOTO_PORT) infra/local/with-emulators.sh bin/kyc-local
 
