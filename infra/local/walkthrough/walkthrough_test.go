@@ -83,10 +83,17 @@ func TestOfflineScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("FREE_PORT", port) // nothing listens there
+			for _, v := range []string{"PORT", "IDWISE_SIM_PORT", "VERIFF_SIM_PORT", "KYC_DYNAMODB_PORT", "KYC_MOTO_PORT"} {
+				p, err := freePort()
+				if err != nil {
+					return err
+				}
+				env.Setenv("RUN_"+v, p) // for makerun
+			}
 			env.Setenv("ROOT", root)
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"sh": cmdSh, "hold": cmdHold},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"sh": cmdSh, "hold": cmdHold, "makerun": cmdMakeRun},
 	})
 }
 
@@ -363,4 +370,82 @@ func cmdBanner(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("the banner shows no commands:\n%s", p.output())
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Join(cmds, "\n")+"\n"), 0o644))
+}
+
+// makerun SIGNAL starts `make run` as a script would (its own process group, the RUN_*
+// ports), waits for its ready line, sends SIGNAL (TERM: to make itself, as `kill` in a
+// script does; INT: to the process group, as a terminal's Ctrl-C does) and checks that
+// make run exits within 30 s and that none of its five ports is still held.
+func cmdMakeRun(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: makerun TERM|INT")
+	}
+	cmd := exec.Command("make", "run")
+	cmd.Dir = root
+	var ports []string
+	env := environ()
+	env = append(env, "PATH="+ts.Getenv("PATH"))
+	for _, v := range []string{"PORT", "IDWISE_SIM_PORT", "VERIFF_SIM_PORT", "KYC_DYNAMODB_PORT", "KYC_MOTO_PORT"} {
+		env = append(env, v+"="+ts.Getenv("RUN_"+v))
+		ports = append(ports, ts.Getenv("RUN_"+v))
+	}
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	ts.Check(err)
+	cmd.Stderr = cmd.Stdout
+	ts.Check(cmd.Start())
+	p := &product{}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		once := false
+		for sc.Scan() {
+			p.add(sc.Text())
+			if strings.HasPrefix(sc.Text(), "ready ") && !once {
+				once = true
+				close(ready)
+			}
+		}
+	}()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-ready:
+	case err := <-done:
+		ts.Fatalf("make run exited before ready: %v\n%s", err, p.output())
+	case <-time.After(3 * time.Minute):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		ts.Fatalf("make run not ready in 3 minutes:\n%s", p.output())
+	}
+	switch args[0] {
+	case "TERM":
+		ts.Check(syscall.Kill(cmd.Process.Pid, syscall.SIGTERM))
+	case "INT":
+		ts.Check(syscall.Kill(-cmd.Process.Pid, syscall.SIGINT))
+	default:
+		ts.Fatalf("makerun: signal %s: want TERM or INT", args[0])
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		ts.Fatalf("make run still running 30 s after SIG%s:\n%s", args[0], p.output())
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, port := range ports {
+		for {
+			c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second)
+			if err != nil {
+				break
+			}
+			c.Close()
+			if time.Now().After(deadline) {
+				ts.Fatalf("port %s still answers after make run stopped on SIG%s:\n%s", port, args[0], p.output())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	fmt.Fprintln(ts.Stdout(), p.output())
 }
