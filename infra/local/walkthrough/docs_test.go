@@ -297,3 +297,64 @@ func TestDocsTablesMatchTemplate(t *testing.T) {
 		})
 	}
 }
+
+var (
+	mdLink  = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	heading = regexp.MustCompile(`(?m)^#{1,6} +(.+?) *$`)
+)
+
+// slug is GitHub's anchor of a heading: lower case, punctuation but - and _ dropped, spaces to -.
+func slug(h string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(h) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// TestDocsLinksResolve fails on a relative link of a doc to a file that is not there, or to
+// an anchor no heading of the target has (the reference moved next to the code: every
+// link must follow it).
+func TestDocsLinksResolve(t *testing.T) {
+	anchors := func(path string) map[string]bool {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil
+		}
+		out := map[string]bool{}
+		for _, m := range heading.FindAllStringSubmatch(string(raw), -1) {
+			out[slug(m[1])] = true
+		}
+		return out
+	}
+	for _, doc := range docs(t) {
+		raw, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, doc)
+		for _, m := range mdLink.FindAllStringSubmatch(string(raw), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			file, anchor, _ := strings.Cut(target, "#")
+			path := doc
+			if file != "" {
+				path = filepath.Join(filepath.Dir(doc), file)
+				if _, err := os.Stat(path); err != nil {
+					t.Errorf("%s links to %s, which does not exist", rel, target)
+					continue
+				}
+			}
+			if anchor != "" && strings.HasSuffix(path, ".md") && !anchors(path)[anchor] {
+				t.Errorf("%s links to %s: no heading of %s has the anchor #%s", rel, target, filepath.Base(path), anchor)
+			}
+		}
+	}
+}
