@@ -51,6 +51,13 @@ func TestWalkthroughs(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build the runner: %v\n%s", err, out)
 	}
+	// The scripts run `make kycctl` as the docs do, several at once: built here first, so
+	// that theirs find bin/kycctl up to date rather than rewrite it under another's feet.
+	kycctl := exec.Command("make", "kycctl")
+	kycctl.Dir = root
+	if out, err := kycctl.CombinedOutput(); err != nil {
+		t.Fatalf("make kycctl: %v\n%s", err, out)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata",
 		Setup: func(env *testscript.Env) error {
