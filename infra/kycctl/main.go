@@ -67,6 +67,15 @@ Commands:
             erase a profile: journeys, events, status history, devices and push endpoints, keeping
             a tombstone so that late webhooks are ignored; -idwise also asks IDWise to delete its
             personal data of each journey. Without -yes: a dry run that only counts
+  smoke     -url <WebhookUrl> [-timeout 1m]
+            one authenticated test delivery (event "kycctl Smoke Test": no vendor call, no
+            status change): accepted, then duplicate, marked by the processor, then deleted;
+            needs TABLE_NAME and IDWISE_WEBHOOK_SECRET_ARN (IDWISE_WEBHOOK_AUTH if not bearer)
+  doctor    [-journey <id>] [-spot-check <id>] [-api-url <ApiUrl>]
+            before the first real user: vendor secrets filled, IDWise credentials accepted and
+            region reachable, with -journey the Get Journey Result path answers with its
+            reference_number, Veriff's key accepted, push platform applications enabled, the
+            alarm topic subscribed, the webhook URLs; exit 1 if any check fails, naming the fix
 
 Flags of every command:
   -json                      print JSON instead of text
@@ -77,6 +86,9 @@ Flags of every command:
   -idwise-base-url URL       overrides IDWISE_API_BASE_URL
   -veriff-secret-arn ARN     overrides VERIFF_SECRET_ARN
   -veriff-base-url URL       overrides VERIFF_API_BASE_URL
+  -stack NAME                overrides KYC_STACK_NAME: the stack whose JourneyOwnership
+                             (SSM parameter /<stack>/kyc/journey-ownership) replay, refetch and
+                             complete-step apply; make run's stack is kyc-local
   -v                         log the processor's info lines to stderr
 
 events, history and timeline need only TABLE_NAME; replay, refetch and erase -idwise need the
@@ -98,6 +110,7 @@ type cli struct {
 	json     bool
 	provider string
 	override map[string]*string // environment variable -> flag value
+	stderr   io.Writer
 	verbose  bool
 }
 
@@ -117,11 +130,20 @@ var commands = map[string]command{
 	"erase":         {flags: eraseCommand},
 }
 
+// standalone commands parse their own flags and build what they check.
+var standalone = map[string]func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int{
+	"smoke":  runSmoke,
+	"doctor": runDoctor,
+}
+
 // run is main without the process: it returns the exit code (0 ok, 1 failed, 2 usage).
 func run(ctx context.Context, args []string, getenv compose.Getenv, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)
 		return 2
+	}
+	if f, ok := standalone[args[0]]; ok { // smoke.go, doctor.go: not over the ops table alone
+		return f(ctx, args[1:], getenv, stdout, stderr)
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -135,7 +157,8 @@ func run(ctx context.Context, args []string, getenv compose.Getenv, stdout, stde
 	fs.BoolVar(&c.json, "json", false, "print JSON")
 	fs.StringVar(&c.provider, "provider", "idwise", "vendor of event and journey ids")
 	fs.BoolVar(&c.verbose, "v", false, "log info lines")
-	for name, env := range map[string]string{"table": "TABLE_NAME", "topic-arn": "STATUS_TOPIC_ARN",
+	c.stderr = stderr
+	for name, env := range map[string]string{"table": "TABLE_NAME", "topic-arn": "STATUS_TOPIC_ARN", "stack": "KYC_STACK_NAME",
 		"idwise-secret-arn": "IDWISE_API_SECRET_ARN", "idwise-base-url": "IDWISE_API_BASE_URL",
 		"veriff-secret-arn": "VERIFF_SECRET_ARN", "veriff-base-url": "VERIFF_API_BASE_URL"} {
 		c.override[env] = fs.String(name, "", "overrides "+env)
@@ -211,7 +234,11 @@ func (c *cli) tool(ctx context.Context, processing bool) (*ops.Ops, error) {
 	table := c.getenv("TABLE_NAME")
 	oc := ops.Config{Endpoints: sns.NewSender(awssns.NewFromConfig(cfg), 0)}
 	if processing {
-		p, err := compose.NewProcessing(compose.Runtime{AWS: cfg, Getenv: c.getenv, Metrics: io.Discard}, "kycctl")
+		getenv, err := c.stackOwnership(ctx, cfg) // ownership.go
+		if err != nil {
+			return nil, err
+		}
+		p, err := compose.NewProcessing(compose.Runtime{AWS: cfg, Getenv: getenv, Metrics: io.Discard}, "kycctl")
 		if err != nil {
 			return nil, fmt.Errorf("processor configuration: %w", err)
 		}

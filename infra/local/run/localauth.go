@@ -110,7 +110,7 @@ func platformApps(ctx context.Context, awsCfg aws.Config) (map[string]string, er
 	} {
 		out, err := client.CreatePlatformApplication(ctx, &sns.CreatePlatformApplicationInput{
 			Name: aws.String(app.name), Platform: aws.String(app.platform),
-			Attributes: map[string]string{"PlatformCredential": "local-credential", "PlatformPrincipal": "local-principal"},
+			Attributes: map[string]string{"PlatformCredential": "local-credential", "PlatformPrincipal": "local-principal", "Enabled": "true"}, // Enabled: as AWS sets it (moto does not)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("create platform application %s: %w", app.name, err)

@@ -44,6 +44,7 @@ import (
 	"github.com/kycbackend/kyc/infra/local/streams"
 	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 	"github.com/kycbackend/kyc/shared/compose"
+	"github.com/kycbackend/kyc/shared/core/kyc"
 	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
 	"github.com/kycbackend/kyc/shared/vendors/veriff"
 )
@@ -224,6 +225,19 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	if iamRec != nil {
 		defer iamRec.Close()
 	}
+	// As the template's JourneyOwnershipParameter does: kycctl reads the mode of the stack.
+	own, err := kyc.ParseOwnership(st.ownership())
+	if err != nil {
+		return fmt.Errorf("JOURNEY_OWNERSHIP: %w", err)
+	}
+	if err := compose.PutStackOwnership(ctx, awsCfg, strings.TrimSuffix(prefix, "-"), own); err != nil {
+		return err
+	}
+	if arn := st.topics["AlarmTopic"]; arn != "" {
+		if err := alarmQueue(ctx, awsCfg, arn); err != nil { // alarms.go
+			return err
+		}
+	}
 	if claim := st.created.Env.Refs["ReferenceNoClaim"]; claim != "" {
 		auth.claim = claim
 	}
@@ -301,6 +315,7 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 			continue
 		}
 		fn := fns[src.FunctionLogicalID]
+		awaiting := newAwaitingClaims(awsCfg, st.tables[src.TableLogicalID], out)
 		if fn.stream == nil {
 			return fmt.Errorf("stream source %s: %s has no stream handler", src.Name, src.FunctionLogicalID)
 		}
@@ -321,6 +336,9 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 			},
 			OnInvoke: func(inv streams.Invocation) {
 				timeline(out, "stream", "%s: batch of %d -> %s", src.FunctionLogicalID, inv.Records, inv.Result)
+				if src.FunctionLogicalID == "ProcessorFunction" {
+					awaiting.report() // awaiting.go
+				}
 			},
 		})
 		if err != nil {
@@ -524,16 +542,20 @@ func printBanner(out io.Writer, s settings, base, simURL string, st stack, route
 		fmt.Fprintf(out, "  header %s: %s\n", s.Header, s.Secret)
 		example += fmt.Sprintf(` -H '%s: %s'`, s.Header, s.Secret)
 	}
-	example += ` -d @` + filepath.Join("shared", "idwise", "testdata", "finished-journey.json")
-	fmt.Fprintln(out, "Try")
+	example += ` -d @` + filepath.Join("shared", "vendors", "idwise", "testdata", "finished-journey.json")
+	fmt.Fprintln(out, "Try (from the repository's root; infra/local/walkthrough/testdata/banner.txtar runs these)")
 	fmt.Fprintf(out, "  curl -s -X PUT %s/_sim/journeys/6720a1b2c3d4e5f6a7b8c22e -d @shared/vendors/idwise/testdata/journey-result.json\n", simURL)
+	if st.ownership() != "vendor" { // claimed (the default): the outcome waits for the app's claim
+		fmt.Fprintf(out, "  TOKEN=$(curl -s '%s%s?referenceNo=customer-0001')\n", base, tokenPath)
+		fmt.Fprintf(out, "  curl -s -X POST %s/v1/journeys -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{\"journeyId\":\"6720a1b2c3d4e5f6a7b8c22e\",\"referenceNo\":\"customer-0001\"}'\n", base)
+	}
 	fmt.Fprintln(out, "  "+example)
 	s.CustomStep.banner(out, simURL, strings.Replace(example, "finished-journey.json", "finished-user-steps.json", 1))
 	fmt.Fprintln(out, "Veriff integrations (set VERIFF_INTEGRATIONS, or VERIFF_API_KEY / VERIFF_SHARED_SECRET, to change)")
 	for _, in := range s.veriffCreds().List() {
 		fmt.Fprintf(out, "  %s (%s)  X-AUTH-CLIENT %s  shared secret %s\n", in.Name, in.Product, in.APIKey, in.SharedSecret)
 	}
-	fmt.Fprintln(out, "  "+veriffCurl(base, s, filepath.Join("shared", "veriff", "testdata", "decision-approved.json")))
+	fmt.Fprintln(out, "  "+veriffCurl(base, s, filepath.Join("shared", "vendors", "veriff", "testdata", "decision-approved.json")))
 }
 
 // veriffCurl is a curl that sends file to the Veriff webhook, signed as Veriff signs it:
@@ -551,4 +573,12 @@ func sorted(m map[string]string) [][2]string {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
 	return out
+}
+
+// ownership is the stack's JourneyOwnership (claimed unless the run said vendor).
+func (st stack) ownership() string {
+	if st.created == nil {
+		return "claimed"
+	}
+	return st.created.Env.Refs["JourneyOwnership"]
 }
