@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/kycbackend/kyc/shared/aws/secrets"
 	"github.com/kycbackend/kyc/shared/compose"
 	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/veriff"
 	"github.com/kycbackend/kyc/shared/vendors/veriff/veriffapi"
 )
 
@@ -166,7 +168,8 @@ func (d doctor) idwiseResult(name, journeyID, path, param string, get func(conte
 	return check{name, true, "GET " + path + ": journey " + journeyID + " of reference_number " + j.ReferenceNumber + ", system_decision " + orDefault(j.SystemDecision, "-"), ""}
 }
 
-// veriff: the secret is filled (not the stack's placeholder) and its API key is accepted.
+// veriff: every integration of the Veriff secret is filled (not the stack's placeholder),
+// and each product's API key and shared secret are accepted by the Veriff API.
 func (d doctor) veriff(ctx context.Context) []check {
 	id := d.getenv("VERIFF_SECRET_ARN")
 	if id == "" {
@@ -175,31 +178,81 @@ func (d doctor) veriff(ctx context.Context) []check {
 	c, cancel := d.bounded(ctx)
 	creds, err := secrets.VeriffWebhookCredentials{Client: secretsmanager.NewFromConfig(d.cfg), ID: id}.Credentials(c)
 	cancel()
-	switch {
-	case err != nil:
+	if err != nil {
 		return []check{{"veriff secret", false, err.Error(), "check VERIFF_SECRET_ARN (the VeriffSecretArn output)"}}
-	case creds.APIKey == "":
-		return []check{{"veriff secret", false, id + ": apiKey is empty (the stack's generated placeholder)",
-			"aws secretsmanager put-secret-value --secret-id " + id + ` --secret-string '{"apiKey":"...","sharedSecret":"..."}' with the integration's keys from the Veriff Customer Portal`}}
 	}
-	out := []check{{"veriff secret", true, id + ": apiKey and sharedSecret set", ""}}
-	api, _, err := compose.VeriffAPI(compose.Runtime{AWS: d.cfg, Getenv: d.getenv, Metrics: io.Discard})
+	list := creds.List()
+	if c := veriffSecretFilled(id, list); !c.OK {
+		return []check{c}
+	}
+	out := []check{{"veriff secret", true, id + ": " + integrationNames(list) + " set", ""}}
+	// The decision re-fetch signs with the shared secret, which only the webhook secret holds.
+	getenv := func(k string) string {
+		if k == "VERIFF_API_KEYS_SECRET_ARN" {
+			return ""
+		}
+		return d.getenv(k)
+	}
+	api, _, err := compose.VeriffAPI(compose.Runtime{AWS: d.cfg, Getenv: getenv, Metrics: io.Discard})
 	if err != nil {
 		return append(out, check{"veriff api", false, err.Error(), "fix VERIFF_API_BASE_URL (VeriffApiBaseUrl)"})
 	}
+	for _, p := range products(list) {
+		out = append(out, d.veriffAPI(ctx, api, id, p))
+	}
+	return out
+}
+
+// veriffSecretFilled fails on the first integration without an API key or shared secret.
+func veriffSecretFilled(id string, list []veriff.Integration) check {
+	for _, in := range list {
+		if in.APIKey == "" || in.SharedSecret == "" {
+			return check{"veriff secret", false, id + ": integration " + in.Name + " (" + string(in.Product) + ") has an empty apiKey or sharedSecret (the stack's generated placeholder)",
+				"aws secretsmanager put-secret-value --secret-id " + id + ` --secret-string '{"integrations":[{"name":"...","product":"identity","apiKey":"...","sharedSecret":"..."}]}' with each integration's keys from the Veriff Customer Portal`}
+		}
+	}
+	return check{OK: true}
+}
+
+// integrationNames lists "name (product)" of each integration.
+func integrationNames(list []veriff.Integration) string {
+	names := make([]string, 0, len(list))
+	for _, in := range list {
+		names = append(names, in.Name+" ("+string(in.Product)+")")
+	}
+	return strings.Join(names, ", ")
+}
+
+// products are the distinct products of list, in order.
+func products(list []veriff.Integration) []veriff.Product {
+	var out []veriff.Product
+	for _, in := range list {
+		if !slices.Contains(out, in.Product) {
+			out = append(out, in.Product)
+		}
+	}
+	return out
+}
+
+// veriffAPI asks the Veriff API for the decision of a session that does not exist with
+// product's credentials: 404 means the key and signature were accepted.
+func (d doctor) veriffAPI(ctx context.Context, api *veriffapi.Client, id string, p veriff.Product) check {
+	name := "veriff api"
+	if p != veriff.ProductIdentity {
+		name += " " + string(p)
+	}
 	base := orDefault(d.getenv("VERIFF_API_BASE_URL"), "https://stationapi.veriff.com")
-	c, cancel = d.bounded(ctx)
-	_, err = api.Decision(c, probeID)
+	c, cancel := d.bounded(ctx)
+	_, err := api.DecisionOf(c, p, probeID)
 	cancel()
 	switch {
 	case err == nil || errors.Is(err, veriffapi.ErrNotFound):
-		out = append(out, check{"veriff api", true, base + " accepted the API key (404 for an unknown session)", ""})
+		return check{name, true, base + " accepted the " + string(p) + " API key (404 for an unknown session)", ""}
 	case errors.Is(err, veriffapi.ErrUnauthorized):
-		out = append(out, check{"veriff api", false, base + " refused the API key or signature (401/403)", "copy the integration's API key and shared secret key into " + id})
+		return check{name, false, base + " refused the API key or signature of the " + string(p) + " integration (401/403)", "copy the integration's API key and shared secret key (" + string(p) + ") into " + id}
 	default:
-		out = append(out, check{"veriff api", false, base + ": " + err.Error(), "check VeriffApiBaseUrl and the network"})
+		return check{name, false, base + ": " + err.Error(), "check VeriffApiBaseUrl and the network"}
 	}
-	return out
 }
 
 // platforms: each configured SNS platform application is enabled.
