@@ -197,6 +197,13 @@ check_prereqs() {
 	else
 		problems+=("go: not found on PATH, 1.26+ needed (https://go.dev/dl/)")
 	fi
+	if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+		v="$(node --version 2>/dev/null)"
+		v="${v#v}"
+		version_ge "${v:-0}" 18 || problems+=("node: ${v:-unknown version} found, 18+ needed (make iamcheck's IAM evaluator; e.g. apt-get install nodejs npm)")
+	else
+		problems+=("node/npm: not found on PATH, node 18+ with npm needed (make iamcheck's IAM evaluator; e.g. apt-get install nodejs npm)")
+	fi
 	if [[ "$1" == 1 ]]; then # the python venv is to be installed
 		if command -v "$python" >/dev/null 2>&1; then
 			v="$("$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)"
