@@ -186,6 +186,9 @@ func (d doctor) veriff(ctx context.Context) []check {
 		return []check{c}
 	}
 	out := []check{{"veriff secret", true, id + ": " + integrationNames(list) + " set", ""}}
+	if keysID := d.getenv("VERIFF_API_KEYS_SECRET_ARN"); keysID != "" {
+		out = append(out, d.veriffAPIKeys(ctx, keysID, list))
+	}
 	// The decision re-fetch signs with the shared secret, which only the webhook secret holds.
 	getenv := func(k string) string {
 		if k == "VERIFF_API_KEYS_SECRET_ARN" {
@@ -201,6 +204,34 @@ func (d doctor) veriff(ctx context.Context) []check {
 		out = append(out, d.veriffAPI(ctx, api, id, p))
 	}
 	return out
+}
+
+// veriffAPIKeys: the app API's API keys secret names the same integrations with the same
+// API keys as the webhook secret (session creation uses it).
+func (d doctor) veriffAPIKeys(ctx context.Context, keysID string, want []veriff.Integration) check {
+	c, cancel := d.bounded(ctx)
+	keys, err := secrets.VeriffWebhookCredentials{Client: secretsmanager.NewFromConfig(d.cfg), ID: keysID}.Credentials(c)
+	cancel()
+	if err != nil {
+		return check{"veriff api keys", false, err.Error(), "check VERIFF_API_KEYS_SECRET_ARN (the VeriffApiKeysSecretArn output)"}
+	}
+	got := map[string]veriff.Integration{}
+	for _, in := range keys.List() {
+		got[in.Name] = in
+	}
+	fix := "put the same integrations (name, product, apiKey; no sharedSecret) into " + keysID
+	for _, in := range want {
+		k, ok := got[in.Name]
+		switch {
+		case !ok:
+			return check{"veriff api keys", false, keysID + ": no integration " + in.Name, fix}
+		case k.APIKey == "":
+			return check{"veriff api keys", false, keysID + ": integration " + in.Name + " has an empty apiKey (the stack's generated placeholder)", fix}
+		case k.APIKey != in.APIKey || k.Product != in.Product:
+			return check{"veriff api keys", false, keysID + ": integration " + in.Name + " differs from the webhook secret's", fix}
+		}
+	}
+	return check{"veriff api keys", true, keysID + ": the same integrations and API keys as the webhook secret", ""}
 }
 
 // veriffSecretFilled fails on the first integration without an API key or shared secret.
