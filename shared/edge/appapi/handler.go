@@ -289,11 +289,9 @@ func (h *Handler) postJourney(ctx context.Context, ref string, req events.APIGat
 	if err != nil {
 		return fieldError(err)
 	}
-	provider := Providers[0]
-	if body.Provider != nil {
-		if provider = *body.Provider; !contains(Providers, provider) {
-			return apigw.FieldError("provider", "must be one of "+strings.Join(Providers, ", "))
-		}
+	provider, ok := journeyProvider(body.Provider)
+	if !ok {
+		return apigw.FieldError("provider", "must be one of "+strings.Join(Providers, ", "))
 	}
 	if refNo != ref {
 		return forbidden()
@@ -312,32 +310,15 @@ func (h *Handler) postJourney(ctx context.Context, ref string, req events.APIGat
 		return internalError()
 	}
 	if claim.ReferenceNo != ref {
-		created, err = h.contend(ctx, claim, mine)
-		if err != nil {
-			slog.ErrorContext(ctx, "contend for journey", "journeyId", journeyID, "error", err)
-			return internalError()
+		if resp, ok := h.contendFor(ctx, claim, mine); !ok {
+			return resp
 		}
-		if !created {
-			slog.WarnContext(ctx, "journey claimed by another user", "journeyId", journeyID, "provider", provider)
-			return apigw.Error(http.StatusConflict, "journey_claimed", "this journey belongs to another user")
-		}
-		claim = mine
+		claim, created = mine, true
 	}
 	if created {
-		change := kyc.Change{ReferenceNo: ref, JourneyID: journeyID, Provider: provider, Status: kyc.PendingVerification,
-			Version: kyc.Version(now, journeyID), OccurredAt: now}
-		// Only a profile with nothing to lose starts on a claim; any other waits for the
-		// vendor to confirm the journey for this user (its first outcome moves it).
-		ev, err := h.d.Statuses.Apply(ctx, change, processor.OnlyIfUnstarted)
-		if errors.Is(err, processor.ErrErased) {
-			return erased()
+		if resp, ok := h.startJourney(ctx, ref, journeyID, provider, now); !ok {
+			return resp
 		}
-		if err != nil {
-			// The claim stands; the app's retry finds it and answers from the profile.
-			slog.ErrorContext(ctx, "apply journey start", "journeyId", journeyID, "error", err)
-			return internalError()
-		}
-		slog.InfoContext(ctx, "journey claimed", "journeyId", journeyID, "provider", provider, "statusChanged", ev != nil)
 	}
 	p, found, err := h.d.Profiles.Profile(ctx, ref)
 	if err != nil {
@@ -764,4 +745,48 @@ func (h *Handler) claimSession(ctx context.Context, ref, sessionID string) (even
 		return apigw.Error(http.StatusConflict, "journey_claimed", "this session belongs to another user"), false
 	}
 	return events.APIGatewayV2HTTPResponse{}, true
+}
+
+// startJourney moves the profile to PENDING_VERIFICATION on the app's new claim of a
+// journey, when the profile has nothing to lose; ok false carries the error response.
+func (h *Handler) startJourney(ctx context.Context, ref, journeyID, provider string, now time.Time) (events.APIGatewayV2HTTPResponse, bool) {
+	change := kyc.Change{ReferenceNo: ref, JourneyID: journeyID, Provider: provider, Status: kyc.PendingVerification,
+		Version: kyc.Version(now, journeyID), OccurredAt: now}
+	// Only a profile with nothing to lose starts on a claim; any other waits for the
+	// vendor to confirm the journey for this user (its first outcome moves it).
+	ev, err := h.d.Statuses.Apply(ctx, change, processor.OnlyIfUnstarted)
+	if errors.Is(err, processor.ErrErased) {
+		return erased(), false
+	}
+	if err != nil {
+		// The claim stands; the app's retry finds it and answers from the profile.
+		slog.ErrorContext(ctx, "apply journey start", "journeyId", journeyID, "error", err)
+		return internalError(), false
+	}
+	slog.InfoContext(ctx, "journey claimed", "journeyId", journeyID, "provider", provider, "statusChanged", ev != nil)
+	return events.APIGatewayV2HTTPResponse{}, true
+}
+
+// contendFor claims a journey another user claimed first (contend); ok false carries the
+// error response (the journey stays the other user's).
+func (h *Handler) contendFor(ctx context.Context, claim, mine kyc.Claim) (events.APIGatewayV2HTTPResponse, bool) {
+	created, err := h.contend(ctx, claim, mine)
+	if err != nil {
+		slog.ErrorContext(ctx, "contend for journey", "journeyId", mine.JourneyID, "error", err)
+		return internalError(), false
+	}
+	if !created {
+		slog.WarnContext(ctx, "journey claimed by another user", "journeyId", mine.JourneyID, "provider", mine.Provider)
+		return apigw.Error(http.StatusConflict, "journey_claimed", "this journey belongs to another user"), false
+	}
+	return events.APIGatewayV2HTTPResponse{}, true
+}
+
+// journeyProvider is the provider a journey request names (the first of Providers when it
+// names none); false when it names an unknown one.
+func journeyProvider(p *string) (string, bool) {
+	if p == nil {
+		return Providers[0], true
+	}
+	return *p, contains(Providers, *p)
 }
