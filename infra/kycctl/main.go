@@ -150,30 +150,14 @@ func run(ctx context.Context, args []string, getenv compose.Getenv, stdout, stde
 		fmt.Fprintf(stderr, "kycctl: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	c := &cli{stdout: stdout, override: map[string]*string{}}
-	fs := flag.NewFlagSet("kycctl "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage) }
-	fs.BoolVar(&c.json, "json", false, "print JSON")
-	fs.StringVar(&c.provider, "provider", "idwise", "vendor of event and journey ids")
-	fs.BoolVar(&c.verbose, "v", false, "log info lines")
-	c.stderr = stderr
-	for name, env := range map[string]string{"table": "TABLE_NAME", "topic-arn": "STATUS_TOPIC_ARN", "stack": "KYC_STACK_NAME",
-		"idwise-secret-arn": "IDWISE_API_SECRET_ARN", "idwise-base-url": "IDWISE_API_BASE_URL",
-		"veriff-secret-arn": "VERIFF_SECRET_ARN", "veriff-base-url": "VERIFF_API_BASE_URL"} {
-		c.override[env] = fs.String(name, "", "overrides "+env)
-	}
+	c := &cli{stdout: stdout, stderr: stderr, override: map[string]*string{}}
+	fs := c.flagSet(args[0])
 	exec := cmd.flags(fs)
 	positional, err := parse(fs, args[1:])
 	if err != nil {
 		return 2
 	}
-	c.getenv = func(k string) string {
-		if v := c.override[k]; v != nil && *v != "" {
-			return *v
-		}
-		return getenv(k)
-	}
+	c.getenv = c.overridden(getenv)
 	level := slog.LevelWarn
 	if c.verbose {
 		level = slog.LevelInfo
@@ -631,4 +615,32 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// flagSet is the flag set of command name with the flags every command has: -json,
+// -provider, -v and the overrides of the environment (-table, -topic-arn, ...).
+func (c *cli) flagSet(name string) *flag.FlagSet {
+	stderr := c.stderr
+	fs := flag.NewFlagSet("kycctl "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	fs.BoolVar(&c.json, "json", false, "print JSON")
+	fs.StringVar(&c.provider, "provider", "idwise", "vendor of event and journey ids")
+	fs.BoolVar(&c.verbose, "v", false, "log info lines")
+	for name, env := range map[string]string{"table": "TABLE_NAME", "topic-arn": "STATUS_TOPIC_ARN", "stack": "KYC_STACK_NAME",
+		"idwise-secret-arn": "IDWISE_API_SECRET_ARN", "idwise-base-url": "IDWISE_API_BASE_URL",
+		"veriff-secret-arn": "VERIFF_SECRET_ARN", "veriff-base-url": "VERIFF_API_BASE_URL"} {
+		c.override[env] = fs.String(name, "", "overrides "+env)
+	}
+	return fs
+}
+
+// overridden is getenv with the values of the override flags given.
+func (c *cli) overridden(getenv compose.Getenv) compose.Getenv {
+	return func(k string) string {
+		if v := c.override[k]; v != nil && *v != "" {
+			return *v
+		}
+		return getenv(k)
+	}
 }

@@ -81,34 +81,11 @@ func LoadAPIConfig(getenv Getenv) (APIConfig, error) {
 	if err := checkReferenceClaim(c.ReferenceNoClaim, immutable); err != nil {
 		return c, err
 	}
-	for name, limit := range map[string]*int{
-		"JOURNEY_CLAIMS_PER_HOUR":       &c.Limits.JourneysPerHour,
-		"DEVICE_REGISTRATIONS_PER_HOUR": &c.Limits.DevicesPerHour,
-		"VERIFF_SESSIONS_PER_HOUR":      &c.Limits.VeriffSessionsPerHour,
-	} {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			continue
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 10000 {
-			return c, fmt.Errorf("%s must be 0..10000 (0 = no limit), got %q", name, v)
-		}
-		*limit = n
+	if err := loadLimits(getenv, &c.Limits); err != nil {
+		return c, err
 	}
-	for p, name := range map[devices.Platform]string{
-		devices.APNS:        "APNS_PLATFORM_APPLICATION_ARN",
-		devices.APNSSandbox: "APNS_SANDBOX_PLATFORM_APPLICATION_ARN",
-		devices.FCM:         "FCM_PLATFORM_APPLICATION_ARN",
-	} {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			continue
-		}
-		if !strings.HasPrefix(v, "arn:") || !strings.Contains(v, ":app/") {
-			return c, fmt.Errorf("%s must be an SNS platform application ARN, got %q", name, v)
-		}
-		c.PlatformApps[p] = v
+	if err := loadPlatformApps(getenv, c.PlatformApps); err != nil {
+		return c, err
 	}
 	if c.CallbackHosts, err = appapi.ParseCallbackHosts(getenv("VERIFF_CALLBACK_HOSTS")); err != nil {
 		return c, fmt.Errorf("VERIFF_CALLBACK_HOSTS: %w", err)
@@ -173,4 +150,45 @@ func getenvOr(getenv Getenv, name, def string) string {
 		return v
 	}
 	return def
+}
+
+// loadLimits reads the rate limits of the app API (0..10000 an hour, 0 = no limit) over
+// their defaults in l.
+func loadLimits(getenv Getenv, l *appapi.Limits) error {
+	for name, limit := range map[string]*int{
+		"JOURNEY_CLAIMS_PER_HOUR":       &l.JourneysPerHour,
+		"DEVICE_REGISTRATIONS_PER_HOUR": &l.DevicesPerHour,
+		"VERIFF_SESSIONS_PER_HOUR":      &l.VeriffSessionsPerHour,
+	} {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 10000 {
+			return fmt.Errorf("%s must be 0..10000 (0 = no limit), got %q", name, v)
+		}
+		*limit = n
+	}
+	return nil
+}
+
+// loadPlatformApps reads the SNS platform application ARNs of the push platforms
+// configured into platformApps.
+func loadPlatformApps(getenv Getenv, platformApps map[devices.Platform]string) error {
+	for p, name := range map[devices.Platform]string{
+		devices.APNS:        "APNS_PLATFORM_APPLICATION_ARN",
+		devices.APNSSandbox: "APNS_SANDBOX_PLATFORM_APPLICATION_ARN",
+		devices.FCM:         "FCM_PLATFORM_APPLICATION_ARN",
+	} {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			continue
+		}
+		if !strings.HasPrefix(v, "arn:") || !strings.Contains(v, ":app/") {
+			return fmt.Errorf("%s must be an SNS platform application ARN, got %q", name, v)
+		}
+		platformApps[p] = v
+	}
+	return nil
 }

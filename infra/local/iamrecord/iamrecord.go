@@ -118,110 +118,144 @@ func (r *Recorder) APIOption(function string) func(*middleware.Stack) error {
 // package does not know is recorded with resource "*" and the action from its name, so
 // that the checker sees it (and, unless a policy grants it everywhere, refuses it).
 func (r *Recorder) Authorizations(op string, params any) []Call {
-	table := func(name, index string) string {
-		arn := fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", r.region, r.account, name)
-		if index != "" {
-			arn += "/index/" + index
-		}
-		return arn
+	if calls, ok := r.dynamoCalls(params); ok {
+		return calls
 	}
-	item := func(action, tbl string, key map[string]types.AttributeValue) Call {
-		return Call{Action: action, Resource: table(tbl, ""), LeadingKeys: leading(key[dynamo.AttrPK])}
+	if calls, ok := r.serviceCalls(params); ok {
+		return calls
 	}
-	str := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
-	}
+	svc, name, _ := strings.Cut(op, ".")
+	return []Call{{Action: strings.ToLower(strings.ReplaceAll(svc, " ", "")) + ":" + name, Resource: "*"}}
+}
+
+// dynamoCalls are the authorizations of a DynamoDB call; false for another service's.
+func (r *Recorder) dynamoCalls(params any) ([]Call, bool) {
 	switch in := params.(type) {
 	case *dynamodb.GetItemInput:
-		return []Call{item("dynamodb:GetItem", str(in.TableName), in.Key)}
+		return []Call{r.item("dynamodb:GetItem", strOf(in.TableName), in.Key)}, true
 	case *dynamodb.PutItemInput:
-		return []Call{item("dynamodb:PutItem", str(in.TableName), in.Item)}
+		return []Call{r.item("dynamodb:PutItem", strOf(in.TableName), in.Item)}, true
 	case *dynamodb.UpdateItemInput:
-		return []Call{item("dynamodb:UpdateItem", str(in.TableName), in.Key)}
+		return []Call{r.item("dynamodb:UpdateItem", strOf(in.TableName), in.Key)}, true
 	case *dynamodb.DeleteItemInput:
-		return []Call{item("dynamodb:DeleteItem", str(in.TableName), in.Key)}
+		return []Call{r.item("dynamodb:DeleteItem", strOf(in.TableName), in.Key)}, true
 	case *dynamodb.QueryInput:
-		index := str(in.IndexName)
-		return []Call{{Action: "dynamodb:Query", Resource: table(str(in.TableName), index),
-			LeadingKeys: queryKey(str(in.KeyConditionExpression), in.ExpressionAttributeNames, in.ExpressionAttributeValues, hashKey(index))}}
+		index := strOf(in.IndexName)
+		return []Call{{Action: "dynamodb:Query", Resource: r.table(strOf(in.TableName), index),
+			LeadingKeys: queryKey(strOf(in.KeyConditionExpression), in.ExpressionAttributeNames, in.ExpressionAttributeValues, hashKey(index))}}, true
 	case *dynamodb.ScanInput:
-		return []Call{{Action: "dynamodb:Scan", Resource: table(str(in.TableName), str(in.IndexName))}}
+		return []Call{{Action: "dynamodb:Scan", Resource: r.table(strOf(in.TableName), strOf(in.IndexName))}}, true
 	case *dynamodb.TransactWriteItemsInput:
-		var out []Call
-		for _, it := range in.TransactItems {
-			switch {
-			case it.Put != nil:
-				out = append(out, item("dynamodb:PutItem", str(it.Put.TableName), it.Put.Item))
-			case it.Update != nil:
-				out = append(out, item("dynamodb:UpdateItem", str(it.Update.TableName), it.Update.Key))
-			case it.Delete != nil:
-				out = append(out, item("dynamodb:DeleteItem", str(it.Delete.TableName), it.Delete.Key))
-			case it.ConditionCheck != nil:
-				out = append(out, item("dynamodb:ConditionCheckItem", str(it.ConditionCheck.TableName), it.ConditionCheck.Key))
-			}
-		}
-		return out
+		return r.transactWrite(in), true
 	case *dynamodb.TransactGetItemsInput:
 		var out []Call
 		for _, it := range in.TransactItems {
 			if it.Get != nil {
-				out = append(out, item("dynamodb:GetItem", str(it.Get.TableName), it.Get.Key))
+				out = append(out, r.item("dynamodb:GetItem", strOf(it.Get.TableName), it.Get.Key))
 			}
 		}
-		return out
+		return out, true
 	case *dynamodb.BatchWriteItemInput:
-		var out []Call
-		for tbl, reqs := range in.RequestItems {
-			c := Call{Action: "dynamodb:BatchWriteItem", Resource: table(tbl, "")}
-			for _, w := range reqs {
-				switch {
-				case w.PutRequest != nil:
-					c.LeadingKeys = append(c.LeadingKeys, leading(w.PutRequest.Item[dynamo.AttrPK])...)
-				case w.DeleteRequest != nil:
-					c.LeadingKeys = append(c.LeadingKeys, leading(w.DeleteRequest.Key[dynamo.AttrPK])...)
-				}
-			}
-			out = append(out, c)
-		}
-		return out
+		return r.batchWrite(in), true
 	case *dynamodb.BatchGetItemInput:
 		var out []Call
 		for tbl, ka := range in.RequestItems {
-			c := Call{Action: "dynamodb:BatchGetItem", Resource: table(tbl, "")}
+			c := Call{Action: "dynamodb:BatchGetItem", Resource: r.table(tbl, "")}
 			for _, k := range ka.Keys {
 				c.LeadingKeys = append(c.LeadingKeys, leading(k[dynamo.AttrPK])...)
 			}
 			out = append(out, c)
 		}
-		return out
-	case *sns.PublishInput:
-		return []Call{{Action: "sns:Publish", Resource: str(in.TopicArn) + str(in.TargetArn)}}
-	case *sns.CreatePlatformEndpointInput:
-		return []Call{{Action: "sns:CreatePlatformEndpoint", Resource: str(in.PlatformApplicationArn)}}
-	case *sns.GetEndpointAttributesInput:
-		return []Call{{Action: "sns:GetEndpointAttributes", Resource: str(in.EndpointArn)}}
-	case *sns.SetEndpointAttributesInput:
-		return []Call{{Action: "sns:SetEndpointAttributes", Resource: str(in.EndpointArn)}}
-	case *sns.DeleteEndpointInput:
-		return []Call{{Action: "sns:DeleteEndpoint", Resource: str(in.EndpointArn)}}
-	case *secretsmanager.GetSecretValueInput:
-		return []Call{{Action: "secretsmanager:GetSecretValue", Resource: r.secret(str(in.SecretId))}}
-	case *sqs.SendMessageInput:
-		return []Call{{Action: "sqs:SendMessage", Resource: r.queue(str(in.QueueUrl))}}
-	case *sqs.SendMessageBatchInput:
-		return []Call{{Action: "sqs:SendMessage", Resource: r.queue(str(in.QueueUrl))}}
-	case *s3.GetObjectInput:
-		return []Call{{Action: "s3:GetObject", Resource: "arn:aws:s3:::" + str(in.Bucket) + "/" + str(in.Key)}}
-	case *s3.HeadObjectInput: // authorized as s3:GetObject
-		return []Call{{Action: "s3:GetObject", Resource: "arn:aws:s3:::" + str(in.Bucket) + "/" + str(in.Key)}}
-	case *s3.DeleteObjectInput:
-		return []Call{{Action: "s3:DeleteObject", Resource: "arn:aws:s3:::" + str(in.Bucket) + "/" + str(in.Key)}}
+		return out, true
 	}
-	svc, name, _ := strings.Cut(op, ".")
-	return []Call{{Action: strings.ToLower(strings.ReplaceAll(svc, " ", "")) + ":" + name, Resource: "*"}}
+	return nil, false
+}
+
+// serviceCalls are the authorizations of an SNS, Secrets Manager, SQS or S3 call; false
+// for another.
+func (r *Recorder) serviceCalls(params any) ([]Call, bool) {
+	switch in := params.(type) {
+	case *sns.PublishInput:
+		return []Call{{Action: "sns:Publish", Resource: strOf(in.TopicArn) + strOf(in.TargetArn)}}, true
+	case *sns.CreatePlatformEndpointInput:
+		return []Call{{Action: "sns:CreatePlatformEndpoint", Resource: strOf(in.PlatformApplicationArn)}}, true
+	case *sns.GetEndpointAttributesInput:
+		return []Call{{Action: "sns:GetEndpointAttributes", Resource: strOf(in.EndpointArn)}}, true
+	case *sns.SetEndpointAttributesInput:
+		return []Call{{Action: "sns:SetEndpointAttributes", Resource: strOf(in.EndpointArn)}}, true
+	case *sns.DeleteEndpointInput:
+		return []Call{{Action: "sns:DeleteEndpoint", Resource: strOf(in.EndpointArn)}}, true
+	case *secretsmanager.GetSecretValueInput:
+		return []Call{{Action: "secretsmanager:GetSecretValue", Resource: r.secret(strOf(in.SecretId))}}, true
+	case *sqs.SendMessageInput:
+		return []Call{{Action: "sqs:SendMessage", Resource: r.queue(strOf(in.QueueUrl))}}, true
+	case *sqs.SendMessageBatchInput:
+		return []Call{{Action: "sqs:SendMessage", Resource: r.queue(strOf(in.QueueUrl))}}, true
+	case *s3.GetObjectInput:
+		return []Call{{Action: "s3:GetObject", Resource: "arn:aws:s3:::" + strOf(in.Bucket) + "/" + strOf(in.Key)}}, true
+	case *s3.HeadObjectInput: // authorized as s3:GetObject
+		return []Call{{Action: "s3:GetObject", Resource: "arn:aws:s3:::" + strOf(in.Bucket) + "/" + strOf(in.Key)}}, true
+	case *s3.DeleteObjectInput:
+		return []Call{{Action: "s3:DeleteObject", Resource: "arn:aws:s3:::" + strOf(in.Bucket) + "/" + strOf(in.Key)}}, true
+	}
+	return nil, false
+}
+
+// transactWrite is one authorization per item of a transaction.
+func (r *Recorder) transactWrite(in *dynamodb.TransactWriteItemsInput) []Call {
+	var out []Call
+	for _, it := range in.TransactItems {
+		switch {
+		case it.Put != nil:
+			out = append(out, r.item("dynamodb:PutItem", strOf(it.Put.TableName), it.Put.Item))
+		case it.Update != nil:
+			out = append(out, r.item("dynamodb:UpdateItem", strOf(it.Update.TableName), it.Update.Key))
+		case it.Delete != nil:
+			out = append(out, r.item("dynamodb:DeleteItem", strOf(it.Delete.TableName), it.Delete.Key))
+		case it.ConditionCheck != nil:
+			out = append(out, r.item("dynamodb:ConditionCheckItem", strOf(it.ConditionCheck.TableName), it.ConditionCheck.Key))
+		}
+	}
+	return out
+}
+
+// batchWrite is one authorization per table of a batch, with the leading keys of its items.
+func (r *Recorder) batchWrite(in *dynamodb.BatchWriteItemInput) []Call {
+	var out []Call
+	for tbl, reqs := range in.RequestItems {
+		c := Call{Action: "dynamodb:BatchWriteItem", Resource: r.table(tbl, "")}
+		for _, w := range reqs {
+			switch {
+			case w.PutRequest != nil:
+				c.LeadingKeys = append(c.LeadingKeys, leading(w.PutRequest.Item[dynamo.AttrPK])...)
+			case w.DeleteRequest != nil:
+				c.LeadingKeys = append(c.LeadingKeys, leading(w.DeleteRequest.Key[dynamo.AttrPK])...)
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// table is the ARN of a table, or of one of its indexes.
+func (r *Recorder) table(name, index string) string {
+	arn := fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", r.region, r.account, name)
+	if index != "" {
+		arn += "/index/" + index
+	}
+	return arn
+}
+
+// item is the authorization of a call on one item.
+func (r *Recorder) item(action, tbl string, key map[string]types.AttributeValue) Call {
+	return Call{Action: action, Resource: r.table(tbl, ""), LeadingKeys: leading(key[dynamo.AttrPK])}
+}
+
+func strOf(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // secret is the ARN of a secret named by ARN or by name (a name is its ARN's prefix:

@@ -186,28 +186,9 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	params, err := platformApps(ctx, awsCfg)
+	params, err := stackParameters(ctx, awsCfg, s, auth)
 	if err != nil {
 		return err
-	}
-	maps.Copy(params, auth.parameters())
-	maps.Copy(params, s.Params)
-	// Journey ownership as a deployment sets it (template JourneyOwnership; claimed by default).
-	if v := os.Getenv("JOURNEY_OWNERSHIP"); v != "" {
-		params["JourneyOwnership"] = v
-	}
-	params["VeriffApiBaseUrl"] = s.VeriffSimURL // the product calls the Veriff simulator
-	overrides, err := parameterOverrides(os.Getenv("KYC_PARAMETER_OVERRIDES"))
-	if err != nil {
-		return err
-	}
-	maps.Copy(params, overrides)
-	if s.CustomStep.Enabled {
-		p, err := s.CustomStep.setup(ctx, awsCfg)
-		if err != nil {
-			return fmt.Errorf("custom step: %w", err)
-		}
-		maps.Copy(params, p)
 	}
 	st, err := createStack(ctx, awsCfg, tpl, s, simURL, params)
 	if err != nil {
@@ -408,21 +389,7 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	}
 
 	printBanner(out, s, base, simURL, st, routes)
-	withLocal := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == messagesPath && r.Method == http.MethodGet { // local only, never deployed
-			rec.ServeHTTP(w, r)
-			return
-		}
-		if r.URL.Path == usagePath && r.Method == http.MethodGet { // local only, never deployed
-			usage.ServeHTTP(w, r)
-			return
-		}
-		if r.URL.Path == tokenPath && r.Method == http.MethodGet { // local only, never deployed
-			auth.ServeHTTP(w, r)
-			return
-		}
-		srv.ServeHTTP(w, r)
-	})
+	withLocal := withLocalRoutes(srv, map[string]http.Handler{messagesPath: rec, usagePath: usage, tokenPath: auth})
 	hs := &http.Server{Handler: withLocal, ReadHeaderTimeout: 10 * time.Second}
 	simSrv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
@@ -581,4 +548,46 @@ func (st stack) ownership() string {
 		return "claimed"
 	}
 	return st.created.Env.Refs["JourneyOwnership"]
+}
+
+// withLocalRoutes serves the GETs of the local-only paths (never deployed) with their
+// handlers, and everything else with srv.
+func withLocalRoutes(srv http.Handler, local map[string]http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, ok := local[r.URL.Path]; ok && r.Method == http.MethodGet {
+			h.ServeHTTP(w, r)
+			return
+		}
+		srv.ServeHTTP(w, r)
+	})
+}
+
+// stackParameters are the template parameters of the local stack, as a deployment gives
+// them: the push platform applications, the app's token issuer, the settings' parameters,
+// the journey ownership, the Veriff simulator, KYC_PARAMETER_OVERRIDES and the custom step.
+func stackParameters(ctx context.Context, awsCfg aws.Config, s settings, auth *localAuth) (map[string]string, error) {
+	params, err := platformApps(ctx, awsCfg)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(params, auth.parameters())
+	maps.Copy(params, s.Params)
+	// Journey ownership as a deployment sets it (template JourneyOwnership; claimed by default).
+	if v := os.Getenv("JOURNEY_OWNERSHIP"); v != "" {
+		params["JourneyOwnership"] = v
+	}
+	params["VeriffApiBaseUrl"] = s.VeriffSimURL // the product calls the Veriff simulator
+	overrides, err := parameterOverrides(os.Getenv("KYC_PARAMETER_OVERRIDES"))
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(params, overrides)
+	if s.CustomStep.Enabled {
+		p, err := s.CustomStep.setup(ctx, awsCfg)
+		if err != nil {
+			return nil, fmt.Errorf("custom step: %w", err)
+		}
+		maps.Copy(params, p)
+	}
+	return params, nil
 }

@@ -100,26 +100,8 @@ func (s *Sweeper) Run(ctx context.Context) (Result, error) {
 	// stream; this catches a claim that raced with the event's "awaiting" mark. Every page:
 	// most of them stay where they are (no claim yet), so a bounded run would only ever
 	// see the oldest.
-	for cursor := ""; ; {
-		awaiting, next, err := s.list.AwaitingClaimSince(ctx, cutoff, s.cfg.Limit, cursor)
-		if err != nil {
-			return res, fmt.Errorf("list events awaiting a claim: %w", err)
-		}
-		res.AwaitingClaim += len(awaiting)
-		for _, item := range awaiting {
-			e, err := item.Value, item.Err
-			if err == nil {
-				err = s.proc.Redrive(ctx, e)
-			}
-			if err != nil {
-				res.Errors++
-				slog.WarnContext(ctx, "re-drive event awaiting a claim", "eventId", e.EventID, "journeyId", e.JourneyID, "error", err)
-			}
-		}
-		if next == "" || next == cursor {
-			break
-		}
-		cursor = next
+	if err := s.redriveAwaiting(ctx, cutoff, &res); err != nil {
+		return res, err
 	}
 	unsent, err := s.list.UnsentStatusEvents(ctx, cutoff, s.cfg.Limit)
 	if err != nil {
@@ -151,4 +133,31 @@ func (s *Sweeper) count(ctx context.Context, name string, n int) {
 	if s.metrics != nil {
 		s.metrics.Put(ctx, name, float64(n), "Count", nil)
 	}
+}
+
+// redriveAwaiting re-drives every page of the events awaiting their journey's claim since
+// cutoff, counting them and the errors in res.
+func (s *Sweeper) redriveAwaiting(ctx context.Context, cutoff time.Time, res *Result) error {
+	for cursor := ""; ; {
+		awaiting, next, err := s.list.AwaitingClaimSince(ctx, cutoff, s.cfg.Limit, cursor)
+		if err != nil {
+			return fmt.Errorf("list events awaiting a claim: %w", err)
+		}
+		res.AwaitingClaim += len(awaiting)
+		for _, item := range awaiting {
+			e, err := item.Value, item.Err
+			if err == nil {
+				err = s.proc.Redrive(ctx, e)
+			}
+			if err != nil {
+				res.Errors++
+				slog.WarnContext(ctx, "re-drive event awaiting a claim", "eventId", e.EventID, "journeyId", e.JourneyID, "error", err)
+			}
+		}
+		if next == "" || next == cursor {
+			break
+		}
+		cursor = next
+	}
+	return nil
 }

@@ -248,146 +248,245 @@ const maxApplyAttempts = 5
 
 // Process handles one inbox event. It is idempotent: processing an event again changes
 // nothing that is already done. A returned error means "retry me".
+//
+// It reads as its steps: admit the event (not erased, processable, claimed when it must
+// be), resolve its outcome, bind the outcome to its owner, forget it when that owner was
+// erased, store the journey, run the outcome's After work, record the check and status,
+// mark it processed. A step that reports done has marked the event (or failed to).
 func (s *Service) Process(ctx context.Context, e inbox.Event) error {
 	log := slog.With("provider", e.Provider, "eventId", e.EventID, "journeyId", e.JourneyID, "event", e.Name)
-	if done, err := s.forgetIfErased(ctx, e, e.ReferenceNo); done || err != nil {
+	r, jc, done, err := s.admit(ctx, log, e)
+	if done || err != nil {
 		return err
 	}
-	if !e.Processable {
-		s.count(ctx, "EventsSkipped", e)
-		return s.mark(ctx, e, Skipped, "unknown event name")
-	}
-	r, ok := s.resolvers[e.Provider]
-	if !ok {
-		s.count(ctx, "EventsFailed", e)
-		return s.mark(ctx, e, Failed, "no resolver for provider")
-	}
-	recheck := false
-	if rc, ok := r.(Rechecks); ok {
-		recheck = rc.Recheck(e)
-	}
-	claim, claimed, err := s.claim(ctx, e)
-	if err != nil {
+	out, done, err := s.resolve(ctx, log, r, e)
+	if done || err != nil {
 		return err
 	}
-	if s.ownership == kyc.OwnershipClaimed && !recheck && (!claimed || claim.State == kyc.ClaimRejected) {
-		// Nothing is fetched for a journey nobody (rightful) claimed: its outcome could not apply.
-		return s.awaitClaim(ctx, log, e)
-	}
-	stored, found, err := s.journeys.Journey(ctx, e.Provider, e.JourneyID)
-	if err != nil {
-		return fmt.Errorf("read journey %s: %w", e.JourneyID, err)
-	}
-	out, err := r.Resolve(ctx, e, stored, found)
-	if errors.Is(err, kyc.ErrReferenceMismatch) {
-		// The body names someone else than the vendor API: a forged or confused webhook.
-		log.WarnContext(ctx, "reference mismatch: the webhook names another user than the vendor API")
-		s.count(ctx, "OwnershipMismatch", e)
-		s.count(ctx, "EventsFailed", e)
-		return s.mark(ctx, e, Failed, "reference mismatch")
-	}
-	if errors.Is(err, kyc.ErrPermanent) {
-		log.WarnContext(ctx, "event failed permanently", "error", err)
-		s.count(ctx, "EventsFailed", e)
-		return s.mark(ctx, e, Failed, err.Error())
-	}
-	if err != nil {
-		return fmt.Errorf("resolve event %s: %w", e.EventID, err)
-	}
-	if vendorRef := outcomeReferenceNo(out); vendorRef != "" && recheck {
-		done, err := s.rebindRecheck(ctx, log, e, &out, vendorRef)
-		if done || err != nil {
-			return err
-		}
-	} else if vendorRef != "" {
-		var c *kyc.Claim
-		if claimed {
-			c = &claim
-		}
-		owner, verdict := kyc.Owner(s.ownership, vendorRef, c)
-		switch verdict {
-		case kyc.AwaitClaim:
-			return s.awaitClaim(ctx, log, e)
-		case kyc.Mismatch:
-			// Claimed by a user who is not the vendor's reference: a journey started with
-			// someone else's referenceNo, or someone else's journey id reported.
-			log.WarnContext(ctx, "claim mismatch: the journey's claimer is not the vendor's reference")
-			s.count(ctx, "OwnershipMismatch", e)
-			if s.reviews == nil || claim.State == kyc.ClaimConfirmed {
-				s.count(ctx, "EventsFailed", e)
-				return s.mark(ctx, e, Failed, "claim mismatch: the claimer is not the vendor's reference")
-			}
-			handed, err := s.handOver(ctx, claim, vendorRef)
-			if err != nil {
-				return err
-			}
-			if !handed {
-				// The wrong claim gives way: the outcome waits for the reference's claim.
-				s.count(ctx, "EventsAwaitingClaim", e)
-				return s.mark(ctx, e, AwaitingClaim, "claim mismatch: the claimer is not the vendor's reference; claim rejected, awaiting the reference's claim")
-			}
-			owner = vendorRef
-			out.Note = joinNote(out.Note, "claim handed over to the vendor's reference")
-		case kyc.Apply:
-			if claimed && claim.Source != kyc.ClaimBySession && claim.State != kyc.ClaimConfirmed && s.reviews != nil &&
-				s.ownership == kyc.OwnershipClaimed {
-				if err := s.reviews.ConfirmClaim(ctx, claim); err != nil {
-					return fmt.Errorf("confirm claim of journey %s: %w", e.JourneyID, err)
-				}
-			}
-		}
-		bind(&out, owner)
+	if done, err := s.bindOwner(ctx, log, e, &out, jc); done || err != nil {
+		return err
 	}
 	if ref := outcomeReferenceNo(out); ref != e.ReferenceNo { // the event did not name the profile
 		if done, err := s.forgetIfErased(ctx, e, ref); done || err != nil {
 			return err
 		}
 	}
-	if out.Journey != nil {
-		err := s.journeys.PutJourney(ctx, *out.Journey)
-		if err != nil && !errors.Is(err, ErrConflict) {
-			return fmt.Errorf("store journey %s: %w", e.JourneyID, err)
+	if err := s.storeJourney(ctx, e, out.Journey); err != nil {
+		return err
+	}
+	if done, err := s.runAfter(ctx, log, e, &out); done || err != nil {
+		return err
+	}
+	note, err := s.record(ctx, log, out)
+	if err != nil {
+		return err
+	}
+	s.countProcessed(ctx, e)
+	return s.mark(ctx, e, Processed, note)
+}
+
+// journeyClaim is what Process knows of the claim of an event's journey.
+type journeyClaim struct {
+	claim   kyc.Claim
+	claimed bool
+	recheck bool // the event re-checks the owner of an onboarding journey (Rechecks)
+}
+
+// admit returns e's resolver and its journey's claim, unless e ends here: its profile was
+// erased, its name is unknown, no resolver serves its provider, or (claimed mode) it waits
+// for a rightful claim.
+func (s *Service) admit(ctx context.Context, log *slog.Logger, e inbox.Event) (Resolver, journeyClaim, bool, error) {
+	if done, err := s.forgetIfErased(ctx, e, e.ReferenceNo); done || err != nil {
+		return nil, journeyClaim{}, true, err
+	}
+	if !e.Processable {
+		s.count(ctx, "EventsSkipped", e)
+		return nil, journeyClaim{}, true, s.mark(ctx, e, Skipped, "unknown event name")
+	}
+	r, ok := s.resolvers[e.Provider]
+	if !ok {
+		return nil, journeyClaim{}, true, s.fail(ctx, e, "no resolver for provider")
+	}
+	jc := journeyClaim{}
+	if rc, ok := r.(Rechecks); ok {
+		jc.recheck = rc.Recheck(e)
+	}
+	var err error
+	if jc.claim, jc.claimed, err = s.claim(ctx, e); err != nil {
+		return nil, journeyClaim{}, true, err
+	}
+	if s.ownership == kyc.OwnershipClaimed && !jc.recheck && (!jc.claimed || jc.claim.State == kyc.ClaimRejected) {
+		// Nothing is fetched for a journey nobody (rightful) claimed: its outcome could not apply.
+		return nil, journeyClaim{}, true, s.awaitClaim(ctx, log, e)
+	}
+	return r, jc, false, nil
+}
+
+// resolve reads what is stored of e's journey and asks r for the outcome; a permanent
+// error or a reference mismatch fails the event (done).
+func (s *Service) resolve(ctx context.Context, log *slog.Logger, r Resolver, e inbox.Event) (Outcome, bool, error) {
+	stored, found, err := s.journeys.Journey(ctx, e.Provider, e.JourneyID)
+	if err != nil {
+		return Outcome{}, false, fmt.Errorf("read journey %s: %w", e.JourneyID, err)
+	}
+	out, err := r.Resolve(ctx, e, stored, found)
+	switch {
+	case errors.Is(err, kyc.ErrReferenceMismatch):
+		// The body names someone else than the vendor API: a forged or confused webhook.
+		log.WarnContext(ctx, "reference mismatch: the webhook names another user than the vendor API")
+		return Outcome{}, true, s.fail(ctx, e, "reference mismatch", "OwnershipMismatch")
+	case errors.Is(err, kyc.ErrPermanent):
+		log.WarnContext(ctx, "event failed permanently", "error", err)
+		return Outcome{}, true, s.fail(ctx, e, err.Error())
+	case err != nil:
+		return Outcome{}, false, fmt.Errorf("resolve event %s: %w", e.EventID, err)
+	}
+	return out, false, nil
+}
+
+// bindOwner points out at the profile it lands on: a re-check's at the vendor reference's
+// current journey, any other at the owner the ownership mode names (kyc.Owner). done
+// reports that the event was marked (awaiting its claim, or failed as a claim mismatch).
+func (s *Service) bindOwner(ctx context.Context, log *slog.Logger, e inbox.Event, out *Outcome, jc journeyClaim) (bool, error) {
+	vendorRef := outcomeReferenceNo(*out)
+	if vendorRef == "" {
+		return false, nil
+	}
+	if jc.recheck {
+		return s.rebindRecheck(ctx, log, e, out, vendorRef)
+	}
+	var c *kyc.Claim
+	if jc.claimed {
+		c = &jc.claim
+	}
+	owner, verdict := kyc.Owner(s.ownership, vendorRef, c)
+	switch verdict {
+	case kyc.AwaitClaim:
+		return true, s.awaitClaim(ctx, log, e)
+	case kyc.Mismatch:
+		if done, err := s.settleMismatch(ctx, log, e, jc.claim, vendorRef); done || err != nil {
+			return done, err
+		}
+		owner = vendorRef
+		out.Note = joinNote(out.Note, "claim handed over to the vendor's reference")
+	case kyc.Apply:
+		if err := s.confirmClaim(ctx, e, jc); err != nil {
+			return false, err
 		}
 	}
-	if out.After != nil {
-		n, err := out.After(ctx)
-		if errors.Is(err, kyc.ErrPermanent) {
-			log.WarnContext(ctx, "event failed permanently", "error", err)
-			s.count(ctx, "EventsFailed", e)
-			return s.mark(ctx, e, Failed, joinNote(out.Note, err.Error()))
-		}
-		if err != nil {
-			return fmt.Errorf("event %s: %w", e.EventID, err)
-		}
-		out.Note = joinNote(out.Note, n)
+	bind(out, owner)
+	return false, nil
+}
+
+// settleMismatch handles a journey claimed by a user who is not the vendor's reference (a
+// journey started with someone else's referenceNo, or someone else's journey id
+// reported): the event fails, or the claim is handed over to the reference (not done), or
+// it is rejected and the event waits for the reference's claim.
+func (s *Service) settleMismatch(ctx context.Context, log *slog.Logger, e inbox.Event, claim kyc.Claim, vendorRef string) (bool, error) {
+	log.WarnContext(ctx, "claim mismatch: the journey's claimer is not the vendor's reference")
+	s.count(ctx, "OwnershipMismatch", e)
+	if s.reviews == nil || claim.State == kyc.ClaimConfirmed {
+		return true, s.fail(ctx, e, "claim mismatch: the claimer is not the vendor's reference")
 	}
+	handed, err := s.handOver(ctx, claim, vendorRef)
+	if err != nil {
+		return true, err
+	}
+	if !handed {
+		// The wrong claim gives way: the outcome waits for the reference's claim.
+		s.count(ctx, "EventsAwaitingClaim", e)
+		return true, s.mark(ctx, e, AwaitingClaim, "claim mismatch: the claimer is not the vendor's reference; claim rejected, awaiting the reference's claim")
+	}
+	return false, nil
+}
+
+// confirmClaim records that the vendor named the claimer of e's journey, when there are
+// claim reviews and the claim is an app's claim not yet confirmed (claimed mode).
+func (s *Service) confirmClaim(ctx context.Context, e inbox.Event, jc journeyClaim) error {
+	c := jc.claim
+	if !jc.claimed || c.Source == kyc.ClaimBySession || c.State == kyc.ClaimConfirmed || s.reviews == nil ||
+		s.ownership != kyc.OwnershipClaimed {
+		return nil
+	}
+	if err := s.reviews.ConfirmClaim(ctx, c); err != nil {
+		return fmt.Errorf("confirm claim of journey %s: %w", e.JourneyID, err)
+	}
+	return nil
+}
+
+// storeJourney stores the outcome's journey snapshot, if any; a newer stored one is kept.
+func (s *Service) storeJourney(ctx context.Context, e inbox.Event, j *Journey) error {
+	if j == nil {
+		return nil
+	}
+	if err := s.journeys.PutJourney(ctx, *j); err != nil && !errors.Is(err, ErrConflict) {
+		return fmt.Errorf("store journey %s: %w", e.JourneyID, err)
+	}
+	return nil
+}
+
+// runAfter runs the outcome's After work, if any, and adds its note; a permanent error
+// fails the event (done).
+func (s *Service) runAfter(ctx context.Context, log *slog.Logger, e inbox.Event, out *Outcome) (bool, error) {
+	if out.After == nil {
+		return false, nil
+	}
+	n, err := out.After(ctx)
+	if errors.Is(err, kyc.ErrPermanent) {
+		log.WarnContext(ctx, "event failed permanently", "error", err)
+		return true, s.fail(ctx, e, joinNote(out.Note, err.Error()))
+	}
+	if err != nil {
+		return false, fmt.Errorf("event %s: %w", e.EventID, err)
+	}
+	out.Note = joinNote(out.Note, n)
+	return false, nil
+}
+
+// record stores the outcome's check and applies its status change (announcing it), and
+// returns the event's timeline note.
+func (s *Service) record(ctx context.Context, log *slog.Logger, out Outcome) (string, error) {
 	note := out.Note
 	if out.Check != nil {
 		n, err := s.putCheck(ctx, *out.Check)
 		if err != nil {
-			return err
+			return "", err
 		}
 		note = joinNote(note, n)
 	}
-	if out.Change != nil {
-		ev, applied, err := s.apply(ctx, *out.Change, out.Guard, out.Undo)
-		if err != nil {
-			return err
-		}
-		if applied != "" {
-			note += "; " + applied
-		}
-		if ev != nil {
-			s.announce(ctx, log, *ev)
-		}
+	if out.Change == nil {
+		return note, nil
 	}
+	ev, applied, err := s.apply(ctx, *out.Change, out.Guard, out.Undo)
+	if err != nil {
+		return "", err
+	}
+	if applied != "" {
+		note += "; " + applied
+	}
+	if ev != nil {
+		s.announce(ctx, log, *ev)
+	}
+	return note, nil
+}
+
+// countProcessed counts a processed event and its end-to-end age: from the webhook's
+// acknowledgement to the outcome.
+func (s *Service) countProcessed(ctx context.Context, e inbox.Event) {
 	s.count(ctx, "EventsProcessed", e)
 	if s.metrics != nil && !e.ReceivedAt.IsZero() {
-		// End-to-end age: from the webhook's acknowledgement to the outcome.
 		s.metrics.Put(ctx, "EventAge", float64(s.now().Sub(e.ReceivedAt).Milliseconds()), "Milliseconds",
 			map[string]string{"provider": e.Provider})
 	}
-	return s.mark(ctx, e, Processed, note)
+}
+
+// fail counts e failed (after the counts named) and marks it failed with note.
+func (s *Service) fail(ctx context.Context, e inbox.Event, note string, counts ...string) error {
+	for _, name := range counts {
+		s.count(ctx, name, e)
+	}
+	s.count(ctx, "EventsFailed", e)
+	return s.mark(ctx, e, Failed, note)
 }
 
 // putCheck records a check beside the status; an older decision than the stored one is a
@@ -446,9 +545,7 @@ func (s *Service) claim(ctx context.Context, e inbox.Event) (kyc.Claim, bool, er
 func (s *Service) awaitClaim(ctx context.Context, log *slog.Logger, e inbox.Event) error {
 	if !e.ReceivedAt.IsZero() && s.now().Sub(e.ReceivedAt) > s.claimWait {
 		log.WarnContext(ctx, "journey never claimed; event failed", "waited", s.claimWait.String())
-		s.count(ctx, "ClaimWaitExpired", e)
-		s.count(ctx, "EventsFailed", e)
-		return s.mark(ctx, e, Failed, fmt.Sprintf("unclaimed after %s: nobody claimed the journey", s.claimWait))
+		return s.fail(ctx, e, fmt.Sprintf("unclaimed after %s: nobody claimed the journey", s.claimWait), "ClaimWaitExpired")
 	}
 	s.count(ctx, "EventsAwaitingClaim", e)
 	return s.mark(ctx, e, AwaitingClaim, "awaiting claim: no user claimed the journey yet")
@@ -563,41 +660,13 @@ func (s *Service) apply(ctx context.Context, c kyc.Change, g Guard, undo []strin
 		if err != nil {
 			return nil, "", fmt.Errorf("read profile: %w", err)
 		}
-		switch {
-		case found && p.Version >= c.Version && !decisionOverPending(p, c):
-			return nil, "older than the stored status, ignored", nil
-		case g == UnlessDecided && found && p.JourneyID == c.JourneyID && p.Status.Decided():
-			return nil, "profile already decided, kept " + string(p.Status), nil
-		case g == OnlyIfApproved && (!found || p.Status != kyc.Approved):
-			return nil, "profile not approved, status kept", nil
-		case g == OnlyIfApproved && p.JourneyID != c.JourneyID:
-			return nil, "not the profile's current journey " + p.JourneyID + ", status kept", nil
-		case g == OnlyIfInReviewFor && (!found || p.Status != kyc.InReview || p.JourneyID != c.JourneyID ||
-			!slices.ContainsFunc(p.Reasons, func(r string) bool { return slices.Contains(undo, r) })):
-			return nil, "no review of this check to end, status kept", nil
-		case g == UnlessJourneyKnown && found && p.JourneyID == c.JourneyID:
-			return nil, "journey already known, kept " + string(p.Status), nil
-		case g == OnlyIfUnstarted && found && (p.JourneyID == c.JourneyID || !unstarted(p.Status)):
-			return nil, "profile already under way, kept " + string(p.Status), nil
+		if note := skipNote(g, p, found, c, undo); note != "" {
+			return nil, note, nil
 		}
-		if found && p.JourneyID != "" && p.JourneyID != c.JourneyID {
-			older, err := s.olderJourney(ctx, c, p)
-			if err != nil {
-				return nil, "", err
-			}
-			if older {
-				return nil, "journey older than the profile's current journey " + p.JourneyID + ", status kept", nil
-			}
+		if older, err := s.olderThanCurrent(ctx, c, p, found); err != nil || older {
+			return nil, olderNote(older, p), err
 		}
-		w := c
-		if found && w.Version <= p.Version { // a decision over pending: versions stay monotonic
-			w.Version = p.Version + 1
-		}
-		var ev *kyc.StatusEvent
-		if !found || !w.Same(p) {
-			e := kyc.NewStatusEvent(w, p.Status)
-			ev = &e
-		}
+		w, ev := statusWrite(c, p, found)
 		err = s.profiles.ApplyStatus(ctx, w, p, found, ev)
 		if errors.Is(err, ErrConflict) {
 			continue // someone else wrote the profile: read again and re-decide
@@ -611,6 +680,91 @@ func (s *Service) apply(ctx context.Context, c kyc.Change, g Guard, undo []strin
 		return ev, "status " + string(c.Status), nil
 	}
 	return nil, "", fmt.Errorf("apply status for %s: %w after %d attempts", c.JourneyID, ErrConflict, maxApplyAttempts)
+}
+
+// skipNote is the timeline note of a change that does not apply to the profile read (p,
+// found): stale, or guarded out by g; "" when it applies.
+func skipNote(g Guard, p kyc.Profile, found bool, c kyc.Change, undo []string) string {
+	if found && p.Version >= c.Version && !decisionOverPending(p, c) {
+		return "older than the stored status, ignored"
+	}
+	return guardNote(g, p, found, c, undo)
+}
+
+// guardNote is the timeline note of a change guarded out by g; "" when g lets it apply.
+func guardNote(g Guard, p kyc.Profile, found bool, c kyc.Change, undo []string) string {
+	sameJourney := found && p.JourneyID == c.JourneyID
+	switch g {
+	case UnlessDecided:
+		if sameJourney && p.Status.Decided() {
+			return "profile already decided, kept " + string(p.Status)
+		}
+	case OnlyIfApproved:
+		return approvedNote(p, found, c)
+	case OnlyIfInReviewFor:
+		if !inReviewFor(p, sameJourney, undo) {
+			return "no review of this check to end, status kept"
+		}
+	case UnlessJourneyKnown:
+		if sameJourney {
+			return "journey already known, kept " + string(p.Status)
+		}
+	case OnlyIfUnstarted:
+		if found && (p.JourneyID == c.JourneyID || !unstarted(p.Status)) {
+			return "profile already under way, kept " + string(p.Status)
+		}
+	}
+	return ""
+}
+
+// approvedNote is the note of an OnlyIfApproved change the profile does not take: not
+// approved, or approved on another journey; "" when it applies.
+func approvedNote(p kyc.Profile, found bool, c kyc.Change) string {
+	if !found || p.Status != kyc.Approved {
+		return "profile not approved, status kept"
+	}
+	if p.JourneyID != c.JourneyID {
+		return "not the profile's current journey " + p.JourneyID + ", status kept"
+	}
+	return ""
+}
+
+// inReviewFor reports whether the profile is IN_REVIEW on the change's journey for one of
+// the reasons undo ends.
+func inReviewFor(p kyc.Profile, sameJourney bool, undo []string) bool {
+	return sameJourney && p.Status == kyc.InReview &&
+		slices.ContainsFunc(p.Reasons, func(r string) bool { return slices.Contains(undo, r) })
+}
+
+// olderThanCurrent reports whether c is about another journey than the profile's current
+// one that started before it (olderJourney).
+func (s *Service) olderThanCurrent(ctx context.Context, c kyc.Change, p kyc.Profile, found bool) (bool, error) {
+	if !found || p.JourneyID == "" || p.JourneyID == c.JourneyID {
+		return false, nil
+	}
+	return s.olderJourney(ctx, c, p)
+}
+
+// olderNote is the timeline note of a change of an older journey than the profile's.
+func olderNote(older bool, p kyc.Profile) string {
+	if !older {
+		return ""
+	}
+	return "journey older than the profile's current journey " + p.JourneyID + ", status kept"
+}
+
+// statusWrite is the change to write over the profile read, and the status event to record
+// with it (nil when nothing the user sees changes).
+func statusWrite(c kyc.Change, p kyc.Profile, found bool) (kyc.Change, *kyc.StatusEvent) {
+	w := c
+	if found && w.Version <= p.Version { // a decision over pending: versions stay monotonic
+		w.Version = p.Version + 1
+	}
+	if found && w.Same(p) {
+		return w, nil
+	}
+	e := kyc.NewStatusEvent(w, p.Status)
+	return w, &e
 }
 
 // olderJourney reports whether c's journey started before the profile's current one, judged
@@ -669,9 +823,7 @@ func (s *Service) rebindRecheck(ctx context.Context, log *slog.Logger, e inbox.E
 		}
 		if _, v := kyc.Owner(s.ownership, vendorRef, cp); v != kyc.Apply {
 			log.WarnContext(ctx, "re-check of a profile whose current journey the vendor's reference does not own")
-			s.count(ctx, "OwnershipMismatch", e)
-			s.count(ctx, "EventsFailed", e)
-			return true, s.mark(ctx, e, Failed, "claim mismatch: the re-checked profile's journey is not the vendor reference's")
+			return true, s.fail(ctx, e, "claim mismatch: the re-checked profile's journey is not the vendor reference's", "OwnershipMismatch")
 		}
 	}
 	out.Change.JourneyID, out.Change.Provider = p.JourneyID, p.Provider

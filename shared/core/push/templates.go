@@ -69,10 +69,7 @@ func DefaultTemplates() (*Templates, error) { return LoadTemplates(defaultTempla
 // TemplateData. Every locale must give a non-empty title and body for every status of
 // kyc.Statuses, and DefaultLocale must be present, so that no status ever renders empty.
 func LoadTemplates(data []byte) (*Templates, error) {
-	var raw map[string]map[string]struct {
-		Title string `json:"title"`
-		Body  string `json:"body"`
-	}
+	var raw map[string]map[string]rawText
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTemplates, err)
 	}
@@ -82,36 +79,9 @@ func LoadTemplates(data []byte) (*Templates, error) {
 	sample := TemplateData{Status: kyc.Approved, PreviousStatus: kyc.PendingVerification, JourneyID: "journey", Provider: "idwise"}
 	t := &Templates{byLocale: map[string]map[kyc.Status]parsedText{}}
 	for _, locale := range slices.Sorted(maps.Keys(raw)) {
-		texts := raw[locale]
-		if locale != normalizeLocale(locale) {
-			return nil, fmt.Errorf("%w: locale %q: use a lower-case language code such as %q", ErrTemplates, locale, normalizeLocale(locale))
-		}
-		for status := range texts {
-			if !kyc.Status(status).Valid() && status != RenewalDueKey {
-				return nil, fmt.Errorf("%w: locale %s: unknown status %q", ErrTemplates, locale, status)
-			}
-		}
-		parsed := map[kyc.Status]parsedText{}
-		for _, status := range kyc.Statuses {
-			txt, ok := texts[string(status)]
-			if !ok || strings.TrimSpace(txt.Title) == "" || strings.TrimSpace(txt.Body) == "" {
-				return nil, fmt.Errorf("%w: locale %s: status %s needs a title and a body", ErrTemplates, locale, status)
-			}
-			p := parsedText{name: locale + "." + string(status), title: txt.Title, body: txt.Body}
-			if _, err := p.render(sample); err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrTemplates, err)
-			}
-			parsed[status] = p
-		}
-		if txt, ok := texts[RenewalDueKey]; ok {
-			if strings.TrimSpace(txt.Title) == "" || strings.TrimSpace(txt.Body) == "" {
-				return nil, fmt.Errorf("%w: locale %s: %s needs a title and a body", ErrTemplates, locale, RenewalDueKey)
-			}
-			p := parsedText{name: locale + "." + RenewalDueKey, title: txt.Title, body: txt.Body}
-			if _, err := p.render(sample); err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrTemplates, err)
-			}
-			parsed[RenewalDueKey] = p
+		parsed, err := parseLocale(locale, raw[locale], sample)
+		if err != nil {
+			return nil, err
 		}
 		t.byLocale[locale] = parsed
 	}
@@ -178,4 +148,56 @@ func normalizeLocale(locale string) string {
 		l = l[:i]
 	}
 	return l
+}
+
+// rawText is one template as the file has it.
+type rawText struct {
+	Title string `json:"title"`
+	Body  string `json:"body"`
+}
+
+// parseLocale checks and parses one locale's templates: a lower-case locale, known
+// statuses, a title and body for every status (and for RenewalDueKey when given), each
+// rendering the sample.
+func parseLocale(locale string, texts map[string]rawText, sample TemplateData) (map[kyc.Status]parsedText, error) {
+	if locale != normalizeLocale(locale) {
+		return nil, fmt.Errorf("%w: locale %q: use a lower-case language code such as %q", ErrTemplates, locale, normalizeLocale(locale))
+	}
+	for status := range texts {
+		if !kyc.Status(status).Valid() && status != RenewalDueKey {
+			return nil, fmt.Errorf("%w: locale %s: unknown status %q", ErrTemplates, locale, status)
+		}
+	}
+	parsed := map[kyc.Status]parsedText{}
+	for _, status := range kyc.Statuses {
+		txt, ok := texts[string(status)]
+		if !ok || strings.TrimSpace(txt.Title) == "" || strings.TrimSpace(txt.Body) == "" {
+			return nil, fmt.Errorf("%w: locale %s: status %s needs a title and a body", ErrTemplates, locale, status)
+		}
+		p, err := parseText(locale+"."+string(status), txt, sample)
+		if err != nil {
+			return nil, err
+		}
+		parsed[status] = p
+	}
+	if txt, ok := texts[RenewalDueKey]; ok {
+		if strings.TrimSpace(txt.Title) == "" || strings.TrimSpace(txt.Body) == "" {
+			return nil, fmt.Errorf("%w: locale %s: %s needs a title and a body", ErrTemplates, locale, RenewalDueKey)
+		}
+		p, err := parseText(locale+"."+RenewalDueKey, txt, sample)
+		if err != nil {
+			return nil, err
+		}
+		parsed[RenewalDueKey] = p
+	}
+	return parsed, nil
+}
+
+// parseText parses one template and checks that it renders the sample.
+func parseText(name string, txt rawText, sample TemplateData) (parsedText, error) {
+	p := parsedText{name: name, title: txt.Title, body: txt.Body}
+	if _, err := p.render(sample); err != nil {
+		return parsedText{}, fmt.Errorf("%w: %w", ErrTemplates, err)
+	}
+	return p, nil
 }

@@ -289,11 +289,9 @@ func (h *Handler) postJourney(ctx context.Context, ref string, req events.APIGat
 	if err != nil {
 		return fieldError(err)
 	}
-	provider := Providers[0]
-	if body.Provider != nil {
-		if provider = *body.Provider; !contains(Providers, provider) {
-			return apigw.FieldError("provider", "must be one of "+strings.Join(Providers, ", "))
-		}
+	provider, ok := journeyProvider(body.Provider)
+	if !ok {
+		return apigw.FieldError("provider", "must be one of "+strings.Join(Providers, ", "))
 	}
 	if refNo != ref {
 		return forbidden()
@@ -312,32 +310,15 @@ func (h *Handler) postJourney(ctx context.Context, ref string, req events.APIGat
 		return internalError()
 	}
 	if claim.ReferenceNo != ref {
-		created, err = h.contend(ctx, claim, mine)
-		if err != nil {
-			slog.ErrorContext(ctx, "contend for journey", "journeyId", journeyID, "error", err)
-			return internalError()
+		if resp, ok := h.contendFor(ctx, claim, mine); !ok {
+			return resp
 		}
-		if !created {
-			slog.WarnContext(ctx, "journey claimed by another user", "journeyId", journeyID, "provider", provider)
-			return apigw.Error(http.StatusConflict, "journey_claimed", "this journey belongs to another user")
-		}
-		claim = mine
+		claim, created = mine, true
 	}
 	if created {
-		change := kyc.Change{ReferenceNo: ref, JourneyID: journeyID, Provider: provider, Status: kyc.PendingVerification,
-			Version: kyc.Version(now, journeyID), OccurredAt: now}
-		// Only a profile with nothing to lose starts on a claim; any other waits for the
-		// vendor to confirm the journey for this user (its first outcome moves it).
-		ev, err := h.d.Statuses.Apply(ctx, change, processor.OnlyIfUnstarted)
-		if errors.Is(err, processor.ErrErased) {
-			return erased()
+		if resp, ok := h.startJourney(ctx, ref, journeyID, provider, now); !ok {
+			return resp
 		}
-		if err != nil {
-			// The claim stands; the app's retry finds it and answers from the profile.
-			slog.ErrorContext(ctx, "apply journey start", "journeyId", journeyID, "error", err)
-			return internalError()
-		}
-		slog.InfoContext(ctx, "journey claimed", "journeyId", journeyID, "provider", provider, "statusChanged", ev != nil)
 	}
 	p, found, err := h.d.Profiles.Profile(ctx, ref)
 	if err != nil {
@@ -393,27 +374,9 @@ func (h *Handler) postSession(ctx context.Context, ref string, req events.APIGat
 	if h.d.Sessions == nil {
 		return apigw.Error(http.StatusNotFound, "not_found", "Veriff is not configured for this deployment")
 	}
-	var body sessionRequest
-	if strings.TrimSpace(req.Body) != "" {
-		if resp, ok := decodeBody(req, &body); !ok {
-			return resp
-		}
-	}
-	r := SessionRequest{Lang: deref(body.Lang), Callback: deref(body.Callback), Product: deref(body.Product)}
-	if r.Product == "" {
-		r.Product = ProductIdentity
-	}
-	if r.Product != ProductIdentity && r.Product != ProductProofOfAddress {
-		return apigw.FieldError("product", "must be identity or proof_of_address")
-	}
-	if r.Lang != "" && !validLang(r.Lang) {
-		return apigw.FieldError("lang", "must be a language code such as en or pt-BR")
-	}
-	if r.Callback != "" && !validCallback(r.Callback) {
-		return apigw.FieldError("callback", "must be an https URL of at most 1024 characters")
-	}
-	if r.Callback != "" && !allowedCallbackHost(r.Callback, h.cfg.CallbackHosts) {
-		return apigw.FieldError("callback", "host is not one of the deployment's allowed callback hosts (VeriffCallbackHosts)")
+	r, resp, ok := h.sessionRequest(req)
+	if !ok {
+		return resp
 	}
 	if resp, ok := h.notErased(ctx, ref); !ok {
 		return resp
@@ -430,15 +393,8 @@ func (h *Handler) postSession(ctx context.Context, ref string, req events.APIGat
 		slog.ErrorContext(ctx, "veriff answered a session without a usable id or url")
 		return apigw.Error(http.StatusBadGateway, "vendor_unavailable", "could not create a Veriff session, retry later")
 	}
-	claim, _, err := h.d.Claims.PutClaim(ctx, kyc.Claim{Provider: "veriff", JourneyID: sess.ID, ReferenceNo: ref,
-		Source: kyc.ClaimBySession, ClaimedAt: h.now().UTC()})
-	if err != nil {
-		slog.ErrorContext(ctx, "claim veriff session", "journeyId", sess.ID, "error", err)
-		return internalError()
-	}
-	if claim.ReferenceNo != ref { // a fresh session id Veriff gave someone else: never expected
-		slog.ErrorContext(ctx, "new veriff session already claimed by another user", "journeyId", sess.ID)
-		return apigw.Error(http.StatusConflict, "journey_claimed", "this session belongs to another user")
+	if resp, ok := h.claimSession(ctx, ref, sess.ID); !ok {
+		return resp
 	}
 	slog.InfoContext(ctx, "veriff session created", "journeyId", sess.ID)
 	return apigw.JSON(http.StatusCreated, SessionView{SessionID: sess.ID, URL: sess.URL, Provider: "veriff"})
@@ -745,4 +701,92 @@ func contains[T comparable](list []T, v T) bool {
 		}
 	}
 	return false
+}
+
+// sessionRequest reads and checks the body of a session request (all fields optional;
+// the product is identity by default); ok false carries the error response.
+func (h *Handler) sessionRequest(req events.APIGatewayV2HTTPRequest) (SessionRequest, events.APIGatewayV2HTTPResponse, bool) {
+	var body sessionRequest
+	if strings.TrimSpace(req.Body) != "" {
+		if resp, ok := decodeBody(req, &body); !ok {
+			return SessionRequest{}, resp, false
+		}
+	}
+	r := SessionRequest{Lang: deref(body.Lang), Callback: deref(body.Callback), Product: deref(body.Product)}
+	if r.Product == "" {
+		r.Product = ProductIdentity
+	}
+	if r.Product != ProductIdentity && r.Product != ProductProofOfAddress {
+		return SessionRequest{}, apigw.FieldError("product", "must be identity or proof_of_address"), false
+	}
+	if r.Lang != "" && !validLang(r.Lang) {
+		return SessionRequest{}, apigw.FieldError("lang", "must be a language code such as en or pt-BR"), false
+	}
+	if r.Callback != "" && !validCallback(r.Callback) {
+		return SessionRequest{}, apigw.FieldError("callback", "must be an https URL of at most 1024 characters"), false
+	}
+	if r.Callback != "" && !allowedCallbackHost(r.Callback, h.cfg.CallbackHosts) {
+		return SessionRequest{}, apigw.FieldError("callback", "host is not one of the deployment's allowed callback hosts (VeriffCallbackHosts)"), false
+	}
+	return r, events.APIGatewayV2HTTPResponse{}, true
+}
+
+// claimSession claims a session the backend created for ref; ok false carries the error
+// response.
+func (h *Handler) claimSession(ctx context.Context, ref, sessionID string) (events.APIGatewayV2HTTPResponse, bool) {
+	claim, _, err := h.d.Claims.PutClaim(ctx, kyc.Claim{Provider: "veriff", JourneyID: sessionID, ReferenceNo: ref,
+		Source: kyc.ClaimBySession, ClaimedAt: h.now().UTC()})
+	if err != nil {
+		slog.ErrorContext(ctx, "claim veriff session", "journeyId", sessionID, "error", err)
+		return internalError(), false
+	}
+	if claim.ReferenceNo != ref { // a fresh session id Veriff gave someone else: never expected
+		slog.ErrorContext(ctx, "new veriff session already claimed by another user", "journeyId", sessionID)
+		return apigw.Error(http.StatusConflict, "journey_claimed", "this session belongs to another user"), false
+	}
+	return events.APIGatewayV2HTTPResponse{}, true
+}
+
+// startJourney moves the profile to PENDING_VERIFICATION on the app's new claim of a
+// journey, when the profile has nothing to lose; ok false carries the error response.
+func (h *Handler) startJourney(ctx context.Context, ref, journeyID, provider string, now time.Time) (events.APIGatewayV2HTTPResponse, bool) {
+	change := kyc.Change{ReferenceNo: ref, JourneyID: journeyID, Provider: provider, Status: kyc.PendingVerification,
+		Version: kyc.Version(now, journeyID), OccurredAt: now}
+	// Only a profile with nothing to lose starts on a claim; any other waits for the
+	// vendor to confirm the journey for this user (its first outcome moves it).
+	ev, err := h.d.Statuses.Apply(ctx, change, processor.OnlyIfUnstarted)
+	if errors.Is(err, processor.ErrErased) {
+		return erased(), false
+	}
+	if err != nil {
+		// The claim stands; the app's retry finds it and answers from the profile.
+		slog.ErrorContext(ctx, "apply journey start", "journeyId", journeyID, "error", err)
+		return internalError(), false
+	}
+	slog.InfoContext(ctx, "journey claimed", "journeyId", journeyID, "provider", provider, "statusChanged", ev != nil)
+	return events.APIGatewayV2HTTPResponse{}, true
+}
+
+// contendFor claims a journey another user claimed first (contend); ok false carries the
+// error response (the journey stays the other user's).
+func (h *Handler) contendFor(ctx context.Context, claim, mine kyc.Claim) (events.APIGatewayV2HTTPResponse, bool) {
+	created, err := h.contend(ctx, claim, mine)
+	if err != nil {
+		slog.ErrorContext(ctx, "contend for journey", "journeyId", mine.JourneyID, "error", err)
+		return internalError(), false
+	}
+	if !created {
+		slog.WarnContext(ctx, "journey claimed by another user", "journeyId", mine.JourneyID, "provider", mine.Provider)
+		return apigw.Error(http.StatusConflict, "journey_claimed", "this journey belongs to another user"), false
+	}
+	return events.APIGatewayV2HTTPResponse{}, true
+}
+
+// journeyProvider is the provider a journey request names (the first of Providers when it
+// names none); false when it names an unknown one.
+func journeyProvider(p *string) (string, bool) {
+	if p == nil {
+		return Providers[0], true
+	}
+	return *p, contains(Providers, *p)
 }

@@ -40,8 +40,6 @@ func (r *Resolver) decide(ctx context.Context, e inbox.Event, j Journey, stored 
 	de := e
 	de.ReceivedAt = at
 	d := r.policy.Derive(de, j)
-	decided, _ := parseTime(j.EndTime)
-	var note string
 	var events []inbox.Event
 	if d.Request || d.Merge || (!stored.RequestedAt.IsZero() && answersRequests(e)) {
 		var err error
@@ -49,20 +47,9 @@ func (r *Resolver) decide(ctx context.Context, e inbox.Event, j Journey, stored 
 			return Derivation{}, "", err
 		}
 	}
-	switch {
-	case d.Request:
-		if answered(events, e) || (!e.ReceivedAt.IsZero() && decided.After(e.ReceivedAt)) {
-			// Late: the user already redid the steps; the journey result decides.
-			d = r.policy.ResultDerivation(j)
-			note = "; resubmission request already answered"
-		} else if at.After(journey.RequestedAt) {
-			journey.RequestedAt = at
-		}
-	case !stored.RequestedAt.IsZero() && answersRequests(e) && d.Unknown == "":
-		if !decided.After(stored.RequestedAt) && !stepUpdatedSince(events, stored.RequestedAt) && !reviewedSince(e, stored.RequestedAt) {
-			return Derivation{}, "; journey result not newer than the update request of " +
-				stored.RequestedAt.UTC().Format(time.RFC3339) + ", status kept", nil
-		}
+	d, note, kept := r.settleRequests(d, e, j, stored, journey, events, at)
+	if kept != "" {
+		return Derivation{}, kept, nil
 	}
 	if d.Unknown != "" {
 		if r.metrics != nil {
@@ -197,4 +184,29 @@ func clip(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// settleRequests weighs d against the requests to redo steps: a late resubmission request
+// (already answered) gives way to the journey result, a new one is remembered on journey;
+// a journey result not newer than the stored request keeps the status (kept is the note).
+func (r *Resolver) settleRequests(d Derivation, e inbox.Event, j Journey, stored processor.Journey, journey *processor.Journey,
+	events []inbox.Event, at time.Time) (Derivation, string, string) {
+	decided, _ := parseTime(j.EndTime)
+	var note string
+	switch {
+	case d.Request:
+		if answered(events, e) || (!e.ReceivedAt.IsZero() && decided.After(e.ReceivedAt)) {
+			// Late: the user already redid the steps; the journey result decides.
+			d = r.policy.ResultDerivation(j)
+			note = "; resubmission request already answered"
+		} else if at.After(journey.RequestedAt) {
+			journey.RequestedAt = at
+		}
+	case !stored.RequestedAt.IsZero() && answersRequests(e) && d.Unknown == "":
+		if !decided.After(stored.RequestedAt) && !stepUpdatedSince(events, stored.RequestedAt) && !reviewedSince(e, stored.RequestedAt) {
+			return d, "", "; journey result not newer than the update request of " +
+				stored.RequestedAt.UTC().Format(time.RFC3339) + ", status kept"
+		}
+	}
+	return d, note, ""
 }

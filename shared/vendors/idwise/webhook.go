@@ -184,22 +184,7 @@ func Parse(raw []byte) (Webhook, error) {
 		return Webhook{}, &kyc.FieldError{Field: "body", Message: "must be a JSON object", Err: ErrMalformed}
 	}
 	w := Webhook{Event: name}
-	if b.EventID == nil || webhookjson.IsNull(*b.EventID) {
-		w.EventIDFromBody = true
-	} else if w.EventID, err = requiredID("body.eventId", b.EventID); err != nil {
-		return Webhook{}, err
-	}
-	if name == FinishedSpotCheck {
-		if w.SpotCheckJourneyID, err = requiredID("body.spotCheckJourneyId", b.SpotCheckJourneyID); err != nil {
-			return Webhook{}, err
-		}
-		w.JourneyID = w.SpotCheckJourneyID
-		if b.JourneyID != nil {
-			if w.OnboardingJourney, err = requiredID("body.journeyId", b.JourneyID); err != nil {
-				return Webhook{}, err
-			}
-		}
-	} else if w.JourneyID, err = requiredID("body.journeyId", b.JourneyID); err != nil {
+	if err := w.parseIDs(&b); err != nil {
 		return Webhook{}, err
 	}
 	w.Trigger = string(b.Trigger)
@@ -214,19 +199,7 @@ func Parse(raw []byte) (Webhook, error) {
 	w.StepType = string(b.StepType)
 	w.OngoingCheckID = string(b.OngoingCheckID)
 	w.AMLVersion = int64(b.AMLVersion)
-	var d reviewDetails
-	if len(b.ManualReviewDetails) > 0 && json.Unmarshal(b.ManualReviewDetails, &d) == nil {
-		w.ReviewDecision = string(d.JourneyReviewDecision)
-		w.ReviewReasonCode = string(d.JourneyReviewReasonCode)
-		for _, st := range d.ReviewedSteps {
-			if strings.EqualFold(string(st.Decision), "Resubmit") && st.StepID != "" {
-				w.ResubmitSteps = append(w.ResubmitSteps, string(st.StepID))
-				if c := string(st.ReasonCode); c != "" && !slices.Contains(w.ResubmitReasons, c) {
-					w.ResubmitReasons = append(w.ResubmitReasons, c)
-				}
-			}
-		}
-	}
+	w.parseReview(&b)
 	return w, nil
 }
 
@@ -325,4 +298,48 @@ func ParseEvent(raw []byte) (inbox.Event, error) {
 		return inbox.Event{}, err
 	}
 	return w.InboxEvent(raw), nil
+}
+
+// parseIDs reads the event id (absent: derived from the body) and the journey ids of b: a
+// Finished Spot Check's own journey and the onboarding journey it re-checks, any other's
+// journey.
+func (w *Webhook) parseIDs(b *body) error {
+	var err error
+	if b.EventID == nil || webhookjson.IsNull(*b.EventID) {
+		w.EventIDFromBody = true
+	} else if w.EventID, err = requiredID("body.eventId", b.EventID); err != nil {
+		return err
+	}
+	if w.Event == FinishedSpotCheck {
+		if w.SpotCheckJourneyID, err = requiredID("body.spotCheckJourneyId", b.SpotCheckJourneyID); err != nil {
+			return err
+		}
+		w.JourneyID = w.SpotCheckJourneyID
+		if b.JourneyID != nil {
+			if w.OnboardingJourney, err = requiredID("body.journeyId", b.JourneyID); err != nil {
+				return err
+			}
+		}
+	} else if w.JourneyID, err = requiredID("body.journeyId", b.JourneyID); err != nil {
+		return err
+	}
+	return nil
+}
+
+// parseReview reads the manual review details of b, when they are well formed: the
+// journey's review decision and reason, and the steps to resubmit with their reasons.
+func (w *Webhook) parseReview(b *body) {
+	var d reviewDetails
+	if len(b.ManualReviewDetails) > 0 && json.Unmarshal(b.ManualReviewDetails, &d) == nil {
+		w.ReviewDecision = string(d.JourneyReviewDecision)
+		w.ReviewReasonCode = string(d.JourneyReviewReasonCode)
+		for _, st := range d.ReviewedSteps {
+			if strings.EqualFold(string(st.Decision), "Resubmit") && st.StepID != "" {
+				w.ResubmitSteps = append(w.ResubmitSteps, string(st.StepID))
+				if c := string(st.ReasonCode); c != "" && !slices.Contains(w.ResubmitReasons, c) {
+					w.ResubmitReasons = append(w.ResubmitReasons, c)
+				}
+			}
+		}
+	}
 }

@@ -230,35 +230,52 @@ func (p Policy) Derive(w Webhook, s Session) Derivation {
 	}
 	switch w.Kind {
 	case KindDecision:
-		st, ok := p.Decisions[w.Code]
-		if !ok {
-			return Derivation{Note: "decision code without a status mapping"}
-		}
-		d := Derivation{Status: st}
-		if w.Code == CodeResubmissionRequested || w.Code == CodeDeclined {
-			if r := ReasonCode(w.ReasonCode); r != "" {
-				d.Reasons = []string{r}
-			}
-		}
-		return d
+		return p.deriveDecision(w)
 	case KindFullAuto:
 		return p.deriveFullAuto(w)
 	case KindWatchlist:
-		switch w.MatchStatus {
-		case MatchPossible:
-			if p.WatchlistMatch == "" {
-				return Derivation{Note: "watchlist possible match, status kept (VERIFF_WATCHLIST_MATCH_STATUS=NONE)"}
-			}
-			return Derivation{Status: p.WatchlistMatch, Reasons: []string{ReasonWatchlistMatch}, Guard: processor.OnlyIfApproved}
-		case MatchNone:
-			return Derivation{Note: "watchlist no match"}
-		}
-		return Derivation{Note: "watchlist screening with an unknown match status"}
+		return p.deriveWatchlist(w)
 	case KindUserDefined:
 		return Derivation{Note: "user-defined status set in the Veriff portal, status kept"}
 	case KindUnknown:
 		return Derivation{Note: "webhook of an unknown kind"}
 	}
+	return deriveEvent(w, s)
+}
+
+// deriveDecision is the status of a decision webhook (its reason for a resubmission request
+// or a decline).
+func (p Policy) deriveDecision(w Webhook) Derivation {
+	st, ok := p.Decisions[w.Code]
+	if !ok {
+		return Derivation{Note: "decision code without a status mapping"}
+	}
+	d := Derivation{Status: st}
+	if w.Code == CodeResubmissionRequested || w.Code == CodeDeclined {
+		if r := ReasonCode(w.ReasonCode); r != "" {
+			d.Reasons = []string{r}
+		}
+	}
+	return d
+}
+
+// deriveWatchlist is the status of a watchlist screening webhook.
+func (p Policy) deriveWatchlist(w Webhook) Derivation {
+	switch w.MatchStatus {
+	case MatchPossible:
+		if p.WatchlistMatch == "" {
+			return Derivation{Note: "watchlist possible match, status kept (VERIFF_WATCHLIST_MATCH_STATUS=NONE)"}
+		}
+		return Derivation{Status: p.WatchlistMatch, Reasons: []string{ReasonWatchlistMatch}, Guard: processor.OnlyIfApproved}
+	case MatchNone:
+		return Derivation{Note: "watchlist no match"}
+	}
+	return Derivation{Note: "watchlist screening with an unknown match status"}
+}
+
+// deriveEvent is the status of an event webhook (started, submitted, flow events) given the
+// session.
+func deriveEvent(w Webhook, s Session) Derivation {
 	switch {
 	case w.Code == CodeStarted:
 		return Derivation{Note: "session started"}
