@@ -214,7 +214,7 @@ check_prereqs() {
 	fi
 	if [[ "$2" == 1 ]]; then # DynamoDB Local is to be installed
 		if command -v mvn >/dev/null 2>&1; then
-			v="$(mvn -v 2>/dev/null | sed -n 's/^Apache Maven \([0-9.]*\).*/\1/p' | head -n1)"
+			v="$(mvn -B -v 2>/dev/null | sed -e 's/\x1b\[[0-9;]*m//g' | sed -n 's/^Apache Maven \([0-9.]*\).*/\1/p' | head -n1)"
 			version_ge "${v:-0}" 3 || problems+=("mvn: ${v:-unknown version} found, Apache Maven 3+ needed (e.g. apt-get install maven)")
 		else
 			problems+=("mvn: not found on PATH, Apache Maven 3+ needed (it downloads DynamoDB Local; e.g. apt-get install maven)")
