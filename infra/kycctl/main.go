@@ -52,6 +52,13 @@ Commands:
             complete the journey's IDWise custom step now (IDWISE_CUSTOM_STEP_ID): submit the
             profile's reference image first unless it already was (or -no-image), then Complete
             Custom Step; never twice (the processor's own markers)
+  claims    [-user <referenceNo>] [<journeyId>]
+            list journey claims (all, one user's, or one journey's) with their state: unverified,
+            confirmed (the vendor named the claimer) or rejected (the vendor named someone else)
+  claims    -release <journeyId>
+  claims    -reassign-to <referenceNo> <journeyId>
+            release a journey's claim, or give it to another user (the journey's waiting outcomes
+            then land on them if the vendor names them); recorded in the journey's timeline
   history   <referenceNo>
             a profile's current status and its status changes
   timeline  <journeyId>
@@ -60,6 +67,15 @@ Commands:
             erase a profile: journeys, events, status history, devices and push endpoints, keeping
             a tombstone so that late webhooks are ignored; -idwise also asks IDWise to delete its
             personal data of each journey. Without -yes: a dry run that only counts
+  smoke     -url <WebhookUrl> [-timeout 1m]
+            one authenticated test delivery (event "kycctl Smoke Test": no vendor call, no
+            status change): accepted, then duplicate, marked by the processor, then deleted;
+            needs TABLE_NAME and IDWISE_WEBHOOK_SECRET_ARN (IDWISE_WEBHOOK_AUTH if not bearer)
+  doctor    [-journey <id>] [-spot-check <id>] [-api-url <ApiUrl>]
+            before the first real user: vendor secrets filled, IDWise credentials accepted and
+            region reachable, with -journey the Get Journey Result path answers with its
+            reference_number, Veriff's key accepted, push platform applications enabled, the
+            alarm topic subscribed, the webhook URLs; exit 1 if any check fails, naming the fix
 
 Flags of every command:
   -json                      print JSON instead of text
@@ -70,6 +86,9 @@ Flags of every command:
   -idwise-base-url URL       overrides IDWISE_API_BASE_URL
   -veriff-secret-arn ARN     overrides VERIFF_SECRET_ARN
   -veriff-base-url URL       overrides VERIFF_API_BASE_URL
+  -stack NAME                overrides KYC_STACK_NAME: the stack whose JourneyOwnership
+                             (SSM parameter /<stack>/kyc/journey-ownership) replay, refetch and
+                             complete-step apply; make run's stack is kyc-local
   -v                         log the processor's info lines to stderr
 
 events, history and timeline need only TABLE_NAME; replay, refetch and erase -idwise need the
@@ -91,6 +110,7 @@ type cli struct {
 	json     bool
 	provider string
 	override map[string]*string // environment variable -> flag value
+	stderr   io.Writer
 	verbose  bool
 }
 
@@ -105,8 +125,15 @@ var commands = map[string]command{
 	"refetch":       {processing: true, flags: refetchCommand},
 	"complete-step": {processing: true, flags: completeStepCommand},
 	"history":       {flags: historyCommand},
+	"claims":        {flags: claimsCommand},
 	"timeline":      {flags: timelineCommand},
 	"erase":         {flags: eraseCommand},
+}
+
+// standalone commands parse their own flags and build what they check.
+var standalone = map[string]func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int{
+	"smoke":  runSmoke,
+	"doctor": runDoctor,
 }
 
 // run is main without the process: it returns the exit code (0 ok, 1 failed, 2 usage).
@@ -115,34 +142,22 @@ func run(ctx context.Context, args []string, getenv compose.Getenv, stdout, stde
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	if f, ok := standalone[args[0]]; ok { // smoke.go, doctor.go: not over the ops table alone
+		return f(ctx, args[1:], getenv, stdout, stderr)
+	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "kycctl: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	c := &cli{stdout: stdout, override: map[string]*string{}}
-	fs := flag.NewFlagSet("kycctl "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage) }
-	fs.BoolVar(&c.json, "json", false, "print JSON")
-	fs.StringVar(&c.provider, "provider", "idwise", "vendor of event and journey ids")
-	fs.BoolVar(&c.verbose, "v", false, "log info lines")
-	for name, env := range map[string]string{"table": "TABLE_NAME", "topic-arn": "STATUS_TOPIC_ARN",
-		"idwise-secret-arn": "IDWISE_API_SECRET_ARN", "idwise-base-url": "IDWISE_API_BASE_URL",
-		"veriff-secret-arn": "VERIFF_SECRET_ARN", "veriff-base-url": "VERIFF_API_BASE_URL"} {
-		c.override[env] = fs.String(name, "", "overrides "+env)
-	}
+	c := &cli{stdout: stdout, stderr: stderr, override: map[string]*string{}}
+	fs := c.flagSet(args[0])
 	exec := cmd.flags(fs)
 	positional, err := parse(fs, args[1:])
 	if err != nil {
 		return 2
 	}
-	c.getenv = func(k string) string {
-		if v := c.override[k]; v != nil && *v != "" {
-			return *v
-		}
-		return getenv(k)
-	}
+	c.getenv = c.overridden(getenv)
 	level := slog.LevelWarn
 	if c.verbose {
 		level = slog.LevelInfo
@@ -203,7 +218,11 @@ func (c *cli) tool(ctx context.Context, processing bool) (*ops.Ops, error) {
 	table := c.getenv("TABLE_NAME")
 	oc := ops.Config{Endpoints: sns.NewSender(awssns.NewFromConfig(cfg), 0)}
 	if processing {
-		p, err := compose.NewProcessing(compose.Runtime{AWS: cfg, Getenv: c.getenv, Metrics: io.Discard}, "kycctl")
+		getenv, err := c.stackOwnership(ctx, cfg) // ownership.go
+		if err != nil {
+			return nil, err
+		}
+		p, err := compose.NewProcessing(compose.Runtime{AWS: cfg, Getenv: getenv, Metrics: io.Discard}, "kycctl")
 		if err != nil {
 			return nil, fmt.Errorf("processor configuration: %w", err)
 		}
@@ -327,6 +346,44 @@ func completeStepCommand(fs *flag.FlagSet) func(context.Context, *ops.Ops, []str
 	}
 }
 
+func claimsCommand(fs *flag.FlagSet) func(context.Context, *ops.Ops, []string) (any, error) {
+	provider := fs.Lookup("provider")
+	user := fs.String("user", "", "list this user's claims only")
+	release := fs.Bool("release", false, "release the journey's claim")
+	to := fs.String("reassign-to", "", "give the journey's claim to this referenceNo")
+	return func(ctx context.Context, o *ops.Ops, args []string) (any, error) {
+		p := provider.Value.String()
+		switch {
+		case *release && *to != "":
+			return nil, usageError{"-release and -reassign-to exclude each other"}
+		case *release || *to != "":
+			id, err := one(args, "journey id")
+			if err != nil {
+				return nil, err
+			}
+			var r ops.ClaimChange
+			if *release {
+				r, err = o.ReleaseClaim(ctx, p, id)
+			} else {
+				r, err = o.ReassignClaim(ctx, p, id, *to)
+			}
+			if r.EventID == "" {
+				return nil, err
+			}
+			return claimChange(r), err
+		}
+		if len(args) > 1 {
+			return nil, usageError{"claims takes at most one journey id"}
+		}
+		id := ""
+		if len(args) == 1 {
+			id = args[0]
+		}
+		cs, err := o.ListClaims(ctx, p, id, *user)
+		return claimList(cs), err
+	}
+}
+
 func historyCommand(*flag.FlagSet) func(context.Context, *ops.Ops, []string) (any, error) {
 	return func(ctx context.Context, o *ops.Ops, args []string) (any, error) {
 		ref, err := one(args, "referenceNo")
@@ -386,6 +443,29 @@ func (c *cli) print(v any) error {
 }
 
 type texter interface{ text(w io.Writer) }
+
+type claimList []ops.ClaimView
+
+func (cs claimList) text(w io.Writer) {
+	if len(cs) == 0 {
+		fmt.Fprintln(w, "no claims")
+		return
+	}
+	fmt.Fprintln(w, "PROVIDER\tJOURNEY\tREFERENCE\tSOURCE\tSTATE\tCLAIMED")
+	for _, c := range cs {
+		state := c.State
+		if c.VendorReferenceNo != "" {
+			state += " (vendor: " + c.VendorReferenceNo + ")"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Provider, c.JourneyID, c.ReferenceNo, c.Source, state, c.ClaimedAt)
+	}
+}
+
+type claimChange ops.ClaimChange
+
+func (c claimChange) text(w io.Writer) {
+	fmt.Fprintf(w, "journey\t%s %s\nfrom\t%s\nto\t%s\nevent\t%s\nnote\t%s\n", c.Provider, c.JourneyID, dash(c.From), dash(c.To), c.EventID, c.Note)
+}
 
 type problems []ops.Problem
 
@@ -535,4 +615,32 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// flagSet is the flag set of command name with the flags every command has: -json,
+// -provider, -v and the overrides of the environment (-table, -topic-arn, ...).
+func (c *cli) flagSet(name string) *flag.FlagSet {
+	stderr := c.stderr
+	fs := flag.NewFlagSet("kycctl "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	fs.BoolVar(&c.json, "json", false, "print JSON")
+	fs.StringVar(&c.provider, "provider", "idwise", "vendor of event and journey ids")
+	fs.BoolVar(&c.verbose, "v", false, "log info lines")
+	for name, env := range map[string]string{"table": "TABLE_NAME", "topic-arn": "STATUS_TOPIC_ARN", "stack": "KYC_STACK_NAME",
+		"idwise-secret-arn": "IDWISE_API_SECRET_ARN", "idwise-base-url": "IDWISE_API_BASE_URL",
+		"veriff-secret-arn": "VERIFF_SECRET_ARN", "veriff-base-url": "VERIFF_API_BASE_URL"} {
+		c.override[env] = fs.String(name, "", "overrides "+env)
+	}
+	return fs
+}
+
+// overridden is getenv with the values of the override flags given.
+func (c *cli) overridden(getenv compose.Getenv) compose.Getenv {
+	return func(k string) string {
+		if v := c.override[k]; v != nil && *v != "" {
+			return *v
+		}
+		return getenv(k)
+	}
 }

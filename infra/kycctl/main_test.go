@@ -19,6 +19,7 @@ import (
 	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 	"github.com/kycbackend/kyc/shared/compose"
 	"github.com/kycbackend/kyc/shared/core/inbox"
+	"github.com/kycbackend/kyc/shared/core/kyc"
 	"github.com/kycbackend/kyc/shared/vendors/idwise"
 	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
 	"github.com/kycbackend/kyc/shared/vendors/veriff/veriffsim"
@@ -83,6 +84,10 @@ func TestCommands(t *testing.T) {
 	if _, err := in.Quarantine(ctx, idwise.Provider, []byte(`{"event":1}`), "event"); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := dynamo.NewStore(db, table, time.Hour).PutClaim(ctx, kyc.Claim{Provider: idwise.Provider, JourneyID: "j-c",
+		ReferenceNo: "squatter", Source: kyc.ClaimByApp, ClaimedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name     string
@@ -117,6 +122,16 @@ func TestCommands(t *testing.T) {
 		{name: "history", args: []string{"history", "cust-1"}, want: []string{"profile cust-1: APPROVED", "IN_REVIEW", "APPROVED"}},
 		{name: "flags go after the command", args: []string{"-v", "timeline", "j-1"}, wantCode: 2, wantErr: `unknown command "-v"`},
 		{name: "timeline", args: []string{"timeline", "j-1"}, want: []string{"evt-1", "(kycctl)", "finalDecision=Approved", "systemDecision=Refer"}},
+		{name: "claims", args: []string{"claims"}, want: []string{"JOURNEY", "j-c", "squatter", "app", "unverified"}},
+		{name: "claims of a user", args: []string{"claims", "-user", "nobody"}, want: []string{"no claims"}},
+		{name: "claims of a journey", args: []string{"claims", "-json", "j-c"}, want: []string{`"referenceNo": "squatter"`}},
+		{name: "claims reassign", args: []string{"claims", "-reassign-to", "rightful", "j-c"}, want: []string{"squatter", "rightful", "kycctl-claim-"}},
+		{name: "claims after the reassignment", args: []string{"claims", "j-c"}, want: []string{"rightful", "operator"}},
+		{name: "timeline shows the reassignment", args: []string{"timeline", "j-c"}, want: []string{"Operator Claim Reassigned", "(kycctl)", "to rightful"}},
+		{name: "claims release needs one id", args: []string{"claims", "-release"}, wantCode: 2, wantErr: "want exactly one journey id"},
+		{name: "claims release and reassign", args: []string{"claims", "-release", "-reassign-to", "x", "j-c"}, wantCode: 2, wantErr: "exclude each other"},
+		{name: "claims release", args: []string{"claims", "-release", "j-c"}, want: []string{"rightful", "released by an operator"}},
+		{name: "claims release again", args: []string{"claims", "-release", "j-c"}, wantCode: 1, wantErr: "not found"},
 		{name: "erase dry run", args: []string{"erase", "cust-1"}, want: []string{"dry run", "would delete", "events=2", "journeys=1"}},
 		{name: "erase", args: []string{"erase", "-yes", "cust-1"}, want: []string{"erased profile cust-1", "deleted", "events=2", "journeys=1", "profile=1"}},
 		{name: "history after erasure", args: []string{"history", "cust-1"}, want: []string{"profile cust-1: erased"}},

@@ -3,9 +3,11 @@
 #   .venv/                      python venv with moto[server] and aws-sam-cli (infra/local/requirements.txt)
 #   .cache/dynamodb-local/lib   DynamoDB Local 3.x jars and native sqlite4java (infra/local/dynamodb-local/pom.xml)
 #   .cache/bin/aws-lambda-rie   AWS's Lambda Runtime Interface Emulator ($rie_version, `go install`)
+#   .cache/checkov-venv/        checkov for make checkov (infra/local/checkov-requirements.txt; its own venv)
+#   infra/local/iamcheck/node_modules  @cloud-copilot/iam-simulate for make iamcheck (npm ci of its package-lock.json)
 # Idempotent: each part writes a stamp keyed on its pinned versions and is skipped while the
 # stamp matches, so a second run takes well under a second.
-# Needs: python3 >= 3.10 (or $PYTHON), java >= 17 and mvn on PATH, go (the module's).
+# Needs: python3 >= 3.10 (or $PYTHON), java >= 17 and mvn on PATH, go (the module's), node >= 18 and npm.
 # FORCE=1 reinstalls every part.
 set -euo pipefail
 
@@ -26,6 +28,7 @@ rie_dir="$root/.cache/bin"
 dependency_plugin="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 
 log() { printf 'install.sh: %s\n' "$*" >&2; }
+exec 3>&2 # progress lines, also while a step's own output goes to a log
 die() { printf 'install.sh: error: %s\n' "$*" >&2; exit 1; }
 
 # stamp_of FILE... prints a key that changes whenever one of the files (the version pins) changes.
@@ -64,7 +67,7 @@ install_venv() {
 		"$python" -m venv "$venv" || die "python -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
 	fi
 	rm -f "$stamp"
-	"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements" ||
+	ticking "still installing the python packages" "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements" ||
 		die "pip install -r ${requirements#"$root"/} failed"
 	[[ -x "$venv/bin/moto_server" ]] || die "moto_server missing from $venv/bin after pip install"
 	[[ -x "$venv/bin/sam" ]] || die "sam missing from $venv/bin after pip install"
@@ -92,7 +95,7 @@ install_dynamodb_local() {
 	rm -rf "$lib.tmp"
 	mkdir -p "$ddb_dir"
 	# mvn 3.8 prints colour escapes even with -q -B: keep its output in a log, show it on failure.
-	if ! mvn -B -Dstyle.color=never -f "$pom" "$dependency_plugin:copy-dependencies" \
+	if ! ticking "still downloading DynamoDB Local" mvn -B -Dstyle.color=never -f "$pom" "$dependency_plugin:copy-dependencies" \
 		-DoutputDirectory="$lib.tmp" -DincludeScope=runtime >"$ddb_dir/mvn.log" 2>&1; then
 		tail -n 30 "$ddb_dir/mvn.log" >&2
 		die "mvn could not resolve DynamoDB Local (network or Maven Central access?); full log: $ddb_dir/mvn.log"
@@ -120,6 +123,120 @@ install_rie() {
 	printf '%s\n' "$key" >"$stamp"
 }
 
+# checkov pins its own boto3, pyyaml, ... apart from aws-sam-cli's and moto's: its own venv.
+install_checkov() {
+	local dir="$root/.cache/checkov-venv" req="$here/checkov-requirements.txt" stamp key python
+	stamp="$dir/.kyc-install-stamp"
+	python="${PYTHON:-python3}"
+	key="$(stamp_of "$req")"
+	if up_to_date "$stamp" "$key" && [[ -x "$dir/bin/checkov" ]]; then
+		return 0
+	fi
+	log "checkov venv ${dir#"$root"/} (${req#"$root"/}; a few minutes the first time)"
+	if [[ ! -x "$dir/bin/python" ]]; then
+		"$python" -m venv "$dir" || die "python -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
+	fi
+	rm -f "$stamp"
+	"$dir/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" ||
+		die "pip install -r ${req#"$root"/} failed"
+	[[ -x "$dir/bin/checkov" ]] || die "checkov missing from $dir/bin after pip install"
+	printf '%s\n' "$key" >"$stamp"
+}
+
+# The IAM policy evaluator of make iamcheck, exactly as package-lock.json pins it.
+install_iamcheck() {
+	local dir="$here/iamcheck" stamp key
+	stamp="$dir/node_modules/.kyc-install-stamp"
+	key="$(stamp_of "$dir/package.json" "$dir/package-lock.json")"
+	if up_to_date "$stamp" "$key" && [[ -d "$dir/node_modules/@cloud-copilot/iam-simulate" ]]; then
+		return 0
+	fi
+	command -v npm >/dev/null 2>&1 || die "npm not found: make iamcheck needs node >= 18 and npm (e.g. apt-get install nodejs npm)"
+	log "iam-simulate into ${dir#"$root"/}/node_modules (npm ci)"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+		die "npm ci in ${dir#"$root"/} failed (npm registry access?)"
+	printf '%s\n' "$key" >"$stamp"
+}
+
+# ticking MESSAGE CMD...: runs CMD, printing MESSAGE with the elapsed time every 10 s (the
+# first install is silent otherwise for about a minute).
+ticking() {
+	local msg=$1 start=$SECONDS pid status
+	shift
+	"$@" &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		if (((SECONDS - start) % 10 == 0)) && kill -0 "$pid" 2>/dev/null; then
+			printf 'install.sh: %s (%d s)\n' "$msg" "$((SECONDS - start))" >&3
+		fi
+	done
+	wait "$pid" && status=0 || status=$?
+	return "$status"
+}
+
+# version_ge FOUND NEEDED: dotted versions, numerically.
+version_ge() { [[ "$(printf '%s\n%s\n' "$2" "$1" | sort -t. -k1,1n -k2,2n -k3,3n | head -n1)" == "$2" ]]; }
+
+# check_prereqs: every tool the parts to install need (and java and go, which make run and
+# make test need each time), all problems at once, with the version found and needed,
+# before anything is installed.
+check_prereqs() {
+	local problems=() python="${PYTHON:-python3}" v
+	if command -v java >/dev/null 2>&1; then
+		v="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+		[[ "${v%%.*}" =~ ^[0-9]+$ && "${v%%.*}" -ge 17 ]] ||
+			problems+=("java: ${v:-unknown version} found, 17+ needed (DynamoDB Local runs on it; e.g. apt-get install openjdk-17-jre-headless)")
+	else
+		problems+=("java: not found on PATH, 17+ needed (DynamoDB Local runs on it; e.g. apt-get install openjdk-17-jre-headless)")
+	fi
+	if command -v "${GO:-go}" >/dev/null 2>&1; then
+		v="$("${GO:-go}" env GOVERSION 2>/dev/null)"
+		v="${v#go}"
+		version_ge "${v:-0}" 1.26 || problems+=("go: ${v:-unknown version} found, 1.26+ needed (https://go.dev/dl/)")
+	else
+		problems+=("go: not found on PATH, 1.26+ needed (https://go.dev/dl/)")
+	fi
+	if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+		v="$(node --version 2>/dev/null)"
+		v="${v#v}"
+		version_ge "${v:-0}" 18 || problems+=("node: ${v:-unknown version} found, 18+ needed (make iamcheck's IAM evaluator; e.g. apt-get install nodejs npm)")
+	else
+		problems+=("node/npm: not found on PATH, node 18+ with npm needed (make iamcheck's IAM evaluator; e.g. apt-get install nodejs npm)")
+	fi
+	if [[ "$1" == 1 ]]; then # the python venv is to be installed
+		if command -v "$python" >/dev/null 2>&1; then
+			v="$("$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)"
+			version_ge "${v:-0}" 3.10 || problems+=("python: $python ${v:-of unknown version} found, 3.10+ needed (aws-sam-cli; or set PYTHON=/path/to/python3)")
+		else
+			problems+=("python: $python not found on PATH, 3.10+ needed (or set PYTHON=/path/to/python3)")
+		fi
+	fi
+	if [[ "$2" == 1 ]]; then # DynamoDB Local is to be installed
+		if command -v mvn >/dev/null 2>&1; then
+			v="$(mvn -B -v 2>/dev/null | sed -e 's/\x1b\[[0-9;]*m//g' | sed -n 's/^Apache Maven \([0-9.]*\).*/\1/p' | head -n1)"
+			version_ge "${v:-0}" 3 || problems+=("mvn: ${v:-unknown version} found, Apache Maven 3+ needed (e.g. apt-get install maven)")
+		else
+			problems+=("mvn: not found on PATH, Apache Maven 3+ needed (it downloads DynamoDB Local; e.g. apt-get install maven)")
+		fi
+	fi
+	if ((${#problems[@]})); then
+		printf 'install.sh: error: prerequisites missing or too old (nothing was installed):\n' >&2
+		printf '  %s\n' "${problems[@]}" >&2
+		exit 1
+	fi
+}
+
+need_venv=0 need_ddb=0 need_rie=0
+up_to_date "$venv/.kyc-install-stamp" "$(stamp_of "$requirements")" && [[ -x "$venv/bin/python" && -x "$venv/bin/moto_server" && -x "$venv/bin/sam" ]] || need_venv=1
+up_to_date "$ddb_dir/.kyc-install-stamp" "$(stamp_of "$pom") $dependency_plugin" && compgen -G "$ddb_dir/lib/DynamoDBLocal-*.jar" >/dev/null || need_ddb=1
+up_to_date "$rie_dir/.aws-lambda-rie-stamp" "$rie_module@$rie_version" && [[ -x "$rie_dir/aws-lambda-rie" ]] || need_rie=1
+check_prereqs "$need_venv" "$need_ddb"
+if ((need_venv + need_ddb + need_rie)); then
+	log "first install (once; then instant): $( ((need_venv)) && printf 'python venv ~40 s; ')$( ((need_ddb)) && printf 'DynamoDB Local ~15 s; ')$( ((need_rie)) && printf 'Runtime Interface Emulator ~15 s')"
+fi
 install_venv
 install_dynamodb_local
 install_rie
+install_checkov
+install_iamcheck

@@ -29,7 +29,7 @@ export VERIFF_SHARED_SECRET="${VERIFF_SHARED_SECRET:-local-veriff-shared-secret}
 unset IDWISE_ALLOWED_CIDRS
 # One user sends every request: hourly limits high enough that valid requests reach the
 # handlers' logic rather than 429 (still counted, still bounded).
-export KYC_PARAMETER_OVERRIDES="${KYC_PARAMETER_OVERRIDES:-JourneyClaimsPerHour=10000 DeviceRegistrationsPerHour=10000 VeriffSessionsPerHour=1000}"
+export KYC_PARAMETER_OVERRIDES="${KYC_PARAMETER_OVERRIDES:-JourneyClaimsPerHour=10000 DeviceRegistrationsPerHour=10000 VeriffSessionsPerHour=1000 VeriffCallbackHosts=app.example.test}"
 
 "${GO:-go}" build -o bin/kyc-local ./infra/local/run
 log="$(mktemp -t kyc-schemathesis.XXXXXX)"

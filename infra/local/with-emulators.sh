@@ -110,6 +110,10 @@ EOF
 # be pointed at the emulators from another terminal).
 ddb_port="${KYC_DYNAMODB_PORT:-$ddb_port}"
 moto_port="${KYC_MOTO_PORT:-$moto_port}"
+# A server already on a fixed port would answer in the emulator's place (DescribeTable ...
+# 501, "invalid character '<'"): refuse to start, naming it.
+"$here/ports.sh" KYC_DYNAMODB_PORT="${KYC_DYNAMODB_PORT:-}" KYC_MOTO_PORT="${KYC_MOTO_PORT:-}" ||
+	die "an emulator port is taken (above)"
 
 # Each emulator leads its own process group (set -m) so that stop() reaches its children and
 # a terminal's Ctrl-C reaches only this script, which then stops everything in order.

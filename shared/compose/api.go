@@ -3,7 +3,7 @@ package compose
 import (
 	"context"
 	"fmt"
-	"slices"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +17,7 @@ import (
 	"github.com/kycbackend/kyc/shared/core/devices"
 	"github.com/kycbackend/kyc/shared/core/processor"
 	"github.com/kycbackend/kyc/shared/edge/appapi"
+	"github.com/kycbackend/kyc/shared/vendors/veriff"
 	"github.com/kycbackend/kyc/shared/vendors/veriff/veriffapi"
 )
 
@@ -29,19 +30,27 @@ type APIConfig struct {
 	MaxDevices       int
 	Retention        time.Duration
 	Limits           appapi.Limits
+	CallbackHosts    []string // VERIFF_CALLBACK_HOSTS: hosts a Veriff session callback may name
 }
 
-// mutableClaims are JWT claims a user (or an identity provider's admin flow) can change:
-// a referenceNo taken from one would let a user move onto another user's profile.
-var mutableClaims = []string{"email", "phone_number", "preferred_username", "username", "name"}
+// customClaim is a custom claim's name as Cognito issues one (custom:<attribute>).
+var customClaim = regexp.MustCompile(`^custom:[A-Za-z0-9_-]{1,20}$`)
 
-// checkReferenceClaim refuses a mutable claim as the user's referenceNo unless allowed.
-func checkReferenceClaim(claim string, allowMutable bool) error {
-	if allowMutable {
+// checkReferenceClaim is an allow-list: the user's referenceNo comes from sub (issued by
+// the identity provider, never changed) or from a custom claim the operator declares
+// immutable (REFERENCE_NO_CLAIM_IMMUTABLE=true; in Cognito a custom attribute created with
+// Mutable false, which cannot be changed after the user is created). Anything else
+// (email, phone_number, nickname, username, client_id: editable by the user, or the same
+// for every user) would let one user move onto another user's profile.
+func checkReferenceClaim(claim string, immutable bool) error {
+	if claim == "sub" {
 		return nil
 	}
-	if slices.Contains(mutableClaims, claim) || strings.HasPrefix(claim, "custom:") {
-		return fmt.Errorf("REFERENCE_NO_CLAIM %q is mutable (a user could change it and reach another profile): use an immutable claim such as sub, or set ALLOW_MUTABLE_REFERENCE_CLAIM=true (template AllowMutableReferenceClaim) if your identity provider never lets it change", claim)
+	if !customClaim.MatchString(claim) {
+		return fmt.Errorf("REFERENCE_NO_CLAIM (template ReferenceNoClaim) %q is not allowed: use sub, or a custom:<name> claim that users cannot change together with REFERENCE_NO_CLAIM_IMMUTABLE=true (template ReferenceNoClaimImmutable)", claim)
+	}
+	if !immutable {
+		return fmt.Errorf("REFERENCE_NO_CLAIM (template ReferenceNoClaim) %q needs REFERENCE_NO_CLAIM_IMMUTABLE=true (template ReferenceNoClaimImmutable): declare that users can never change it (Cognito: a custom attribute with Mutable false), or use sub", claim)
 	}
 	return nil
 }
@@ -65,41 +74,21 @@ func LoadAPIConfig(getenv Getenv) (APIConfig, error) {
 	if c.ReferenceNoClaim == "" {
 		c.ReferenceNoClaim = "sub"
 	}
-	allowMutable, err := strconv.ParseBool(strings.TrimSpace(getenvOr(getenv, "ALLOW_MUTABLE_REFERENCE_CLAIM", "false")))
+	immutable, err := strconv.ParseBool(strings.TrimSpace(getenvOr(getenv, "REFERENCE_NO_CLAIM_IMMUTABLE", "false")))
 	if err != nil {
-		return c, fmt.Errorf("ALLOW_MUTABLE_REFERENCE_CLAIM must be true or false, got %q", getenv("ALLOW_MUTABLE_REFERENCE_CLAIM"))
+		return c, fmt.Errorf("REFERENCE_NO_CLAIM_IMMUTABLE must be true or false, got %q", getenv("REFERENCE_NO_CLAIM_IMMUTABLE"))
 	}
-	if err := checkReferenceClaim(c.ReferenceNoClaim, allowMutable); err != nil {
+	if err := checkReferenceClaim(c.ReferenceNoClaim, immutable); err != nil {
 		return c, err
 	}
-	for name, limit := range map[string]*int{
-		"JOURNEY_CLAIMS_PER_HOUR":       &c.Limits.JourneysPerHour,
-		"DEVICE_REGISTRATIONS_PER_HOUR": &c.Limits.DevicesPerHour,
-		"VERIFF_SESSIONS_PER_HOUR":      &c.Limits.VeriffSessionsPerHour,
-	} {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			continue
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 10000 {
-			return c, fmt.Errorf("%s must be 0..10000 (0 = no limit), got %q", name, v)
-		}
-		*limit = n
+	if err := loadLimits(getenv, &c.Limits); err != nil {
+		return c, err
 	}
-	for p, name := range map[devices.Platform]string{
-		devices.APNS:        "APNS_PLATFORM_APPLICATION_ARN",
-		devices.APNSSandbox: "APNS_SANDBOX_PLATFORM_APPLICATION_ARN",
-		devices.FCM:         "FCM_PLATFORM_APPLICATION_ARN",
-	} {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			continue
-		}
-		if !strings.HasPrefix(v, "arn:") || !strings.Contains(v, ":app/") {
-			return c, fmt.Errorf("%s must be an SNS platform application ARN, got %q", name, v)
-		}
-		c.PlatformApps[p] = v
+	if err := loadPlatformApps(getenv, c.PlatformApps); err != nil {
+		return c, err
+	}
+	if c.CallbackHosts, err = appapi.ParseCallbackHosts(getenv("VERIFF_CALLBACK_HOSTS")); err != nil {
+		return c, fmt.Errorf("VERIFF_CALLBACK_HOSTS: %w", err)
 	}
 	if v := strings.TrimSpace(getenv("MAX_DEVICES_PER_PROFILE")); v != "" {
 		n, err := strconv.Atoi(v)
@@ -131,7 +120,7 @@ func API(rt Runtime) (*appapi.Handler, error) {
 		Publisher: sns.NewPublisher(snsc, c.TopicARN),
 	})
 	devs := devices.New(store, sns.NewRegistry(snsc, c.PlatformApps), c.MaxDevices)
-	d := appapi.Deps{Profiles: store, Statuses: svc, Devices: devs, Claims: store, Erasures: store, Limiter: store}
+	d := appapi.Deps{Profiles: store, Statuses: svc, Devices: devs, Claims: store, Erasures: store, Limiter: store, Checks: store}
 	veriffAPI, ok, err := VeriffAPI(rt)
 	if err != nil {
 		return nil, err
@@ -139,7 +128,7 @@ func API(rt Runtime) (*appapi.Handler, error) {
 	if ok {
 		d.Sessions = veriffSessions{api: veriffAPI}
 	}
-	return appapi.New(appapi.Config{ReferenceNoClaim: c.ReferenceNoClaim, Limits: c.Limits}, d), nil
+	return appapi.New(appapi.Config{ReferenceNoClaim: c.ReferenceNoClaim, Limits: c.Limits, CallbackHosts: c.CallbackHosts}, d), nil
 }
 
 // veriffSessions creates Veriff sessions for the app API with the caller as vendorData.
@@ -148,7 +137,8 @@ type veriffSessions struct{ api *veriffapi.Client }
 var _ appapi.VeriffSessions = veriffSessions{}
 
 func (v veriffSessions) CreateSession(ctx context.Context, referenceNo string, r appapi.SessionRequest) (appapi.Session, error) {
-	s, err := v.api.CreateSession(ctx, veriffapi.SessionRequest{VendorData: referenceNo, Lang: r.Lang, Callback: r.Callback})
+	s, err := v.api.CreateSession(ctx, veriffapi.SessionRequest{VendorData: referenceNo, Lang: r.Lang, Callback: r.Callback,
+		Product: veriff.Product(r.Product)})
 	if err != nil {
 		return appapi.Session{}, err
 	}
@@ -160,4 +150,45 @@ func getenvOr(getenv Getenv, name, def string) string {
 		return v
 	}
 	return def
+}
+
+// loadLimits reads the rate limits of the app API (0..10000 an hour, 0 = no limit) over
+// their defaults in l.
+func loadLimits(getenv Getenv, l *appapi.Limits) error {
+	for name, limit := range map[string]*int{
+		"JOURNEY_CLAIMS_PER_HOUR":       &l.JourneysPerHour,
+		"DEVICE_REGISTRATIONS_PER_HOUR": &l.DevicesPerHour,
+		"VERIFF_SESSIONS_PER_HOUR":      &l.VeriffSessionsPerHour,
+	} {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 10000 {
+			return fmt.Errorf("%s must be 0..10000 (0 = no limit), got %q", name, v)
+		}
+		*limit = n
+	}
+	return nil
+}
+
+// loadPlatformApps reads the SNS platform application ARNs of the push platforms
+// configured into platformApps.
+func loadPlatformApps(getenv Getenv, platformApps map[devices.Platform]string) error {
+	for p, name := range map[devices.Platform]string{
+		devices.APNS:        "APNS_PLATFORM_APPLICATION_ARN",
+		devices.APNSSandbox: "APNS_SANDBOX_PLATFORM_APPLICATION_ARN",
+		devices.FCM:         "FCM_PLATFORM_APPLICATION_ARN",
+	} {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			continue
+		}
+		if !strings.HasPrefix(v, "arn:") || !strings.Contains(v, ":app/") {
+			return fmt.Errorf("%s must be an SNS platform application ARN, got %q", name, v)
+		}
+		platformApps[p] = v
+	}
+	return nil
 }

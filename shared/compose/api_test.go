@@ -50,12 +50,24 @@ func TestLoadAPIConfig(t *testing.T) {
 				t.Errorf("config = %+v, want claim sub, 5 devices, no platforms, 30 days", c)
 			}
 		}},
-		{name: "claim, platform and cap", env: with(base, "REFERENCE_NO_CLAIM", "custom:ref", "ALLOW_MUTABLE_REFERENCE_CLAIM", "true", "APNS_PLATFORM_APPLICATION_ARN", apns, "MAX_DEVICES_PER_PROFILE", "2"),
+		{name: "claim, platform and cap", env: with(base, "REFERENCE_NO_CLAIM", "custom:ref", "REFERENCE_NO_CLAIM_IMMUTABLE", "true", "APNS_PLATFORM_APPLICATION_ARN", apns, "MAX_DEVICES_PER_PROFILE", "2"),
 			check: func(t *testing.T, c compose.APIConfig) {
 				if c.ReferenceNoClaim != "custom:ref" || c.MaxDevices != 2 || c.PlatformApps[devices.APNS] != apns || len(c.PlatformApps) != 1 {
 					t.Errorf("config = %+v", c)
 				}
 			}},
+		{name: "no callback hosts by default", env: base, check: func(t *testing.T, c compose.APIConfig) {
+			if len(c.CallbackHosts) != 0 {
+				t.Errorf("callback hosts = %v, want none", c.CallbackHosts)
+			}
+		}},
+		{name: "callback hosts", env: with(base, "VERIFF_CALLBACK_HOSTS", "app.example.com, pay.example.com:8443"), check: func(t *testing.T, c compose.APIConfig) {
+			if strings.Join(c.CallbackHosts, ",") != "app.example.com,pay.example.com:8443" {
+				t.Errorf("callback hosts = %v", c.CallbackHosts)
+			}
+		}},
+		{name: "a callback host with a scheme is refused", env: with(base, "VERIFF_CALLBACK_HOSTS", "https://app.example.com"), wantErr: true},
+		{name: "a wildcard callback host is refused", env: with(base, "VERIFF_CALLBACK_HOSTS", "*.example.com"), wantErr: true},
 		{name: "default limits", env: base, check: func(t *testing.T, c compose.APIConfig) {
 			if c.Limits != appapi.DefaultLimits {
 				t.Errorf("limits = %+v, want %+v", c.Limits, appapi.DefaultLimits)
@@ -68,18 +80,7 @@ func TestLoadAPIConfig(t *testing.T) {
 				}
 			}},
 		{name: "limit not a number", env: with(base, "VERIFF_SESSIONS_PER_HOUR", "many"), wantErr: true},
-		// A referenceNo from a claim the user can change would let them move onto another
-		// user's profile (issue 12 item 6).
-		{name: "email claim refused", env: with(base, "REFERENCE_NO_CLAIM", "email"), wantErr: true},
-		{name: "phone_number claim refused", env: with(base, "REFERENCE_NO_CLAIM", "phone_number"), wantErr: true},
-		{name: "custom claim refused", env: with(base, "REFERENCE_NO_CLAIM", "custom:ref"), wantErr: true},
-		{name: "mutable claim allowed explicitly", env: with(base, "REFERENCE_NO_CLAIM", "email", "ALLOW_MUTABLE_REFERENCE_CLAIM", "true"),
-			check: func(t *testing.T, c compose.APIConfig) {
-				if c.ReferenceNoClaim != "email" {
-					t.Errorf("claim = %q, want email", c.ReferenceNoClaim)
-				}
-			}},
-		{name: "allow flag not a bool", env: with(base, "ALLOW_MUTABLE_REFERENCE_CLAIM", "yes please"), wantErr: true},
+		{name: "allow flag not a bool", env: with(base, "REFERENCE_NO_CLAIM_IMMUTABLE", "yes please"), wantErr: true},
 		{name: "missing table", env: with(base, "TABLE_NAME", ""), wantErr: true},
 		{name: "missing topic", env: with(base, "STATUS_TOPIC_ARN", ""), wantErr: true},
 		{name: "not a platform application", env: with(base, "FCM_PLATFORM_APPLICATION_ARN", "arn:aws:sns:us-east-1:123456789012:topic"), wantErr: true},
@@ -94,6 +95,59 @@ func TestLoadAPIConfig(t *testing.T) {
 			}
 			if tt.check != nil {
 				tt.check(t, c)
+			}
+		})
+	}
+}
+
+// The referenceNo claim is an allow-list (issue 20 item 3): sub, or a custom claim the
+// operator declares immutable. A claim a user can edit (email, phone_number, nickname,
+// preferred_username in Cognito) or one that is the same for every user (client_id, aud)
+// would move a user onto another user's profile: the API function refuses to start,
+// naming the setting. (Cognito: a custom attribute with Mutable false cannot be changed,
+// "If an attribute is immutable, Amazon Cognito throws an error when it attempts to update
+// the attribute": https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_cognito.CustomAttributeProps.html)
+func TestLoadAPIConfigReferenceClaimAllowList(t *testing.T) {
+	base := map[string]string{"TABLE_NAME": "t", "STATUS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:s"}
+	tests := []struct {
+		claim, immutable string
+		wantErr          bool
+	}{
+		{"", "", false},
+		{"sub", "", false},
+		{"sub", "true", false},
+		{"custom:ref", "true", false},
+		{"custom:kyc_ref-1", "true", false},
+		{"custom:ref", "", true},
+		{"custom:ref", "false", true},
+		{"email", "", true},
+		{"email", "true", true},
+		{"phone_number", "true", true},
+		{"nickname", "true", true},
+		{"preferred_username", "true", true},
+		{"username", "true", true},
+		{"cognito:username", "true", true},
+		{"client_id", "true", true},
+		{"aud", "true", true},
+		{"custom:", "true", true},
+		{"custom:a b", "true", true},
+		{"Sub", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.claim+"/"+tt.immutable, func(t *testing.T) {
+			env := with(base, "REFERENCE_NO_CLAIM", tt.claim, "REFERENCE_NO_CLAIM_IMMUTABLE", tt.immutable)
+			_, err := compose.LoadAPIConfig(getenv(env))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("LoadAPIConfig(claim %q, immutable %q) error = %v, wantErr %v", tt.claim, tt.immutable, err, tt.wantErr)
+			}
+			if err != nil && !strings.Contains(err.Error(), "REFERENCE_NO_CLAIM") {
+				t.Errorf("LoadAPIConfig(claim %q) error = %v, want it to name REFERENCE_NO_CLAIM", tt.claim, err)
+			}
+			if !tt.wantErr {
+				return
+			}
+			if _, err := compose.API(compose.Runtime{Getenv: getenv(env)}); err == nil || !strings.Contains(err.Error(), "REFERENCE_NO_CLAIM") {
+				t.Errorf("API(claim %q) = %v, want the function refused to start naming REFERENCE_NO_CLAIM", tt.claim, err)
 			}
 		})
 	}
@@ -164,12 +218,20 @@ func newAPIStack(t *testing.T, extraEnv ...string) *apiStack {
 		t.Fatalf("API() = %v", err)
 	}
 	s.store = dynamo.NewStore(client, table, time.Hour)
+	s.url, s.key = serveAPI(t, h)
+	return s
+}
 
-	s.key, err = rsa.GenerateKey(rand.Reader, 2048)
+// serveAPI serves h behind template.yaml's ApiFunction routes on the local HTTP API
+// (infra/local/httpapi: API Gateway's routing and path decoding) with a JWT authorizer
+// checking real RS256 tokens of the test issuer signed with the returned key.
+func serveAPI(t *testing.T, h *appapi.Handler) (string, *rsa.PrivateKey) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifier := &jwt.Verifier{Key: &s.key.PublicKey, Issuer: testIssuer, Audience: []string{testAudience}}
+	verifier := &jwt.Verifier{Key: &key.PublicKey, Issuer: testIssuer, Audience: []string{testAudience}}
 	tpl, err := provision.Load(dynamotest.TemplatePath())
 	if err != nil {
 		t.Fatal(err)
@@ -189,8 +251,7 @@ func newAPIStack(t *testing.T, extraEnv ...string) *apiStack {
 	}
 	srv := httptest.NewServer(httpapi.New(routes))
 	t.Cleanup(srv.Close)
-	s.url = srv.URL
-	return s
+	return srv.URL, key
 }
 
 type tokenOpt func(map[string]any)
@@ -336,13 +397,18 @@ func TestAPIValidation(t *testing.T) {
 		{"journey: journeyId too long", "POST", "/v1/journeys", `{"journeyId":"` + long + `","referenceNo":"customer-a"}`, nil, 400, "invalid_field", "journeyId"},
 		{"journey: journeyId a number", "POST", "/v1/journeys", `{"journeyId":42,"referenceNo":"customer-a"}`, nil, 400, "invalid_field", "journeyId"},
 		{"journey: no referenceNo", "POST", "/v1/journeys", `{"journeyId":"j-1"}`, nil, 400, "invalid_field", "referenceNo"},
-		{"journey: referenceNo with /", "POST", "/v1/journeys", `{"journeyId":"j-1","referenceNo":"a/b"}`, nil, 400, "invalid_field", "referenceNo"},
+		{"journey: referenceNo with a newline", "POST", "/v1/journeys", `{"journeyId":"j-1","referenceNo":"a\nb"}`, nil, 400, "invalid_field", "referenceNo"},
+		{"journey: referenceNo with a leading space", "POST", "/v1/journeys", `{"journeyId":"j-1","referenceNo":" customer-a"}`, nil, 400, "invalid_field", "referenceNo"},
+		{"journey: referenceNo of 1001 characters", "POST", "/v1/journeys", `{"journeyId":"j-1","referenceNo":"` + strings.Repeat("r", 1001) + `"}`, nil, 400, "invalid_field", "referenceNo"},
+		{"journey: someone else's referenceNo with /", "POST", "/v1/journeys", `{"journeyId":"j-1","referenceNo":"a/b"}`, nil, 403, "forbidden", ""},
 		{"journey: unknown provider", "POST", "/v1/journeys", `{"journeyId":"j-1","referenceNo":"customer-a","provider":"acme"}`, nil, 400, "invalid_field", "provider"},
 		{"journey: not JSON", "POST", "/v1/journeys", `journeyId=j-1`, nil, 400, "invalid_field", "body"},
 		{"journey: a JSON array", "POST", "/v1/journeys", `[]`, nil, 400, "invalid_field", "body"},
 		{"journey: text/plain", "POST", "/v1/journeys", `{"journeyId":"j-1","referenceNo":"customer-a"}`, []string{"Content-Type", "text/plain"}, 415, "unsupported_media_type", ""},
 		{"journey: too large", "POST", "/v1/journeys", `{"journeyId":"` + strings.Repeat("x", 17<<10) + `"}`, nil, 413, "too_large", ""},
-		{"profile: referenceNo with %20", "GET", "/v1/profiles/a%20b", "", nil, 400, "invalid_field", "referenceNo"},
+		{"profile: referenceNo with %0A", "GET", "/v1/profiles/a%0Ab", "", nil, 400, "invalid_field", "referenceNo"},
+		{"profile: referenceNo ending with %20", "GET", "/v1/profiles/customer-a%20", "", nil, 400, "invalid_field", "referenceNo"},
+		{"profile: someone else's referenceNo with %20", "GET", "/v1/profiles/a%20b", "", nil, 403, "forbidden", ""},
 		{"device: no platform", "POST", "/v1/devices", `{"token":"` + fcmToken(1) + `"}`, nil, 400, "invalid_field", "platform"},
 		{"device: unknown platform", "POST", "/v1/devices", `{"platform":"WNS","token":"` + fcmToken(1) + `"}`, nil, 400, "invalid_field", "platform"},
 		{"device: platform without an application", "POST", "/v1/devices", `{"platform":"APNS_SANDBOX","token":"` + apnsToken(1) + `"}`, nil, 400, "invalid_field", "platform"},
@@ -445,14 +511,17 @@ func TestAPIJourneysAndProfile(t *testing.T) {
 		t.Errorf("GET with the old ETag after a change = %d %s etag %s, want 200 APPROVED with a new ETag", r.status, r.body, r.header.Get("ETag"))
 	}
 
-	// A new journey (the user verifies again) starts anew.
+	// A new journey (the user verifies again) is recorded, but the profile moves only once
+	// the vendor confirms it for the user (issue 20: a claim is not the vendor's word).
 	r = s.do("POST", "/v1/journeys", a, `{"journeyId":"v-2","referenceNo":"customer-a","provider":"veriff"}`)
-	if v := r.json(t); r.status != 200 || v["status"] != "PENDING_VERIFICATION" || v["journeyId"] != "v-2" || v["provider"] != "veriff" {
-		t.Errorf("POST of a new journey = %d %s, want PENDING_VERIFICATION for v-2", r.status, r.body)
+	if v := r.json(t); r.status != 200 || v["status"] != "APPROVED" || v["journeyId"] != "j-1" {
+		t.Errorf("POST of a new journey = %d %s, want 200 with APPROVED on j-1 kept", r.status, r.body)
 	}
-	evs = s.statusEvents()
-	if len(evs) != 1 || evs[0].PreviousStatus != kyc.Approved || evs[0].Status != kyc.PendingVerification || evs[0].Provider != "veriff" {
-		t.Errorf("status events = %+v, want APPROVED -> PENDING_VERIFICATION", evs)
+	if c, ok, err := s.store.Claim(ctx, "veriff", "v-2"); err != nil || !ok || c.ReferenceNo != "customer-a" {
+		t.Errorf("claim of v-2 = %+v %v %v, want customer-a's", c, ok, err)
+	}
+	if evs = s.statusEvents(); len(evs) != 0 {
+		t.Errorf("status events = %+v, want none", evs)
 	}
 }
 

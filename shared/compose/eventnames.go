@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kycbackend/kyc/shared/core/inbox"
 	"github.com/kycbackend/kyc/shared/core/processor"
 	"github.com/kycbackend/kyc/shared/vendors/idwise"
 	"github.com/kycbackend/kyc/shared/vendors/veriff"
@@ -19,6 +20,12 @@ type catalogued struct {
 }
 
 func (c catalogued) KnownEvent(name string) bool { return c.known(name) }
+
+// Recheck passes the wrapped resolver's processor.Rechecks through (false without one).
+func (c catalogued) Recheck(e inbox.Event) bool {
+	rc, ok := c.Resolver.(processor.Rechecks)
+	return ok && rc.Recheck(e)
+}
 
 // eventCatalogs are the vendors' event name catalogues: IDWise's knownEvents, and Veriff's
 // codes with their documented labels.

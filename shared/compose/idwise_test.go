@@ -34,6 +34,7 @@ func TestNewIDWiseWebhookKinds(t *testing.T) {
 		body        func(ref string) string
 		wantStatus  kyc.Status
 		wantReasons []string
+		wantType    string // the one event's type when the status stays APPROVED (default: no event)
 	}{
 		{name: "failed spot check puts the approved profile in review", ref: "sc-r1", spotCheck: "Refer",
 			body: func(ref string) string {
@@ -50,7 +51,8 @@ func TestNewIDWiseWebhookKinds(t *testing.T) {
 				return body(idwise.VerificationUpdateRequired, "vur-e1", "j-"+ref, ref, "trigger", "KYC Renewal",
 					"requiredSteps", `[{"stepId":"0","reasonCode":"DOCUMENT_EXPIRING"}]`)
 			},
-			wantStatus: kyc.ResubmissionRequired, wantReasons: []string{"step:0", "reason:DOCUMENT_EXPIRING"}},
+			// RenewalPolicy grace (issue 19): still approved, due date, a profile.renewal_due event.
+			wantStatus: kyc.Approved, wantReasons: []string{"renewal_due", "step:0"}, wantType: kyc.RenewalDueType},
 		{name: "renewal deadline exceeded", ref: "krde-r1",
 			body: func(ref string) string {
 				return body(idwise.KYCRenewalDeadlineExceeded, "krde-e1", "j-"+ref, ref,
@@ -82,7 +84,11 @@ func TestNewIDWiseWebhookKinds(t *testing.T) {
 				t.Errorf("event state = %q, want processed", state)
 			}
 			msgs := p.messages()
-			if tt.wantStatus == kyc.Approved && len(msgs) != 0 || tt.wantStatus != kyc.Approved && (len(msgs) != 1 || msgs[0].Status != tt.wantStatus) {
+			if tt.wantType != "" {
+				if len(msgs) != 1 || msgs[0].Type != tt.wantType || msgs[0].Status != tt.wantStatus {
+					t.Errorf("status events = %+v, want one %s %s", msgs, tt.wantType, tt.wantStatus)
+				}
+			} else if tt.wantStatus == kyc.Approved && len(msgs) != 0 || tt.wantStatus != kyc.Approved && (len(msgs) != 1 || msgs[0].Status != tt.wantStatus) {
 				t.Errorf("status events = %+v, want one %s (none when unchanged)", msgs, tt.wantStatus)
 			}
 			if tt.spotCheck != "" {

@@ -79,22 +79,8 @@ func LoadProcessingConfig(getenv Getenv) (ProcessingConfig, error) {
 			return c, fmt.Errorf("%s is required", name)
 		}
 	}
-	if _, err := idwise.BaseURL(c.IDWiseRegion); err != nil && c.IDWiseBaseURL == "" {
-		return c, fmt.Errorf("IDWISE_REGION: %w", err)
-	}
-	if c.IDWiseBaseURL != "" {
-		// The API key and secret travel in every request: never in clear text, except to
-		// the local stack's simulator on loopback.
-		if err := endpoint.CheckHTTPS("IDWISE_API_BASE_URL", c.IDWiseBaseURL); err != nil {
-			return c, err
-		}
-	}
-	if v := getenv("IDWISE_COMPLETE_STATUS"); v != "" {
-		s := kyc.Status(strings.ToUpper(v))
-		if s != kyc.Approved && s != kyc.InReview {
-			return c, fmt.Errorf("IDWISE_COMPLETE_STATUS must be APPROVED or IN_REVIEW, got %q", v)
-		}
-		c.Policy.Complete = s
+	if err := loadIDWiseAPI(getenv, &c); err != nil {
+		return c, err
 	}
 	for _, f := range strings.Split(getenv("JOURNEY_DETAIL_FIELDS"), ",") {
 		if f = strings.TrimSpace(f); f != "" {
@@ -111,26 +97,8 @@ func LoadProcessingConfig(getenv Getenv) (ProcessingConfig, error) {
 	if c.ClaimWait, err = days(getenv, "CLAIM_WAIT_DAYS", c.ClaimWait); err != nil {
 		return c, err
 	}
-	if v := getenv("SWEEP_MIN_AGE_SECONDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return c, fmt.Errorf("SWEEP_MIN_AGE_SECONDS must be a number of seconds, got %q", v)
-		}
-		c.SweepMinAge = time.Duration(n) * time.Second
-	}
-	if v := getenv("SWEEP_LIMIT"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return c, fmt.Errorf("SWEEP_LIMIT must be 1..1000, got %q", v)
-		}
-		c.SweepLimit = int32(n)
-	}
-	if v := getenv("IDWISE_API_TIMEOUT_SECONDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return c, fmt.Errorf("IDWISE_API_TIMEOUT_SECONDS must be a positive number, got %q", v)
-		}
-		c.IDWiseTimeout = time.Duration(n) * time.Second
+	if err := loadSweep(getenv, &c); err != nil {
+		return c, err
 	}
 	if c.JourneyRetention, err = journeyRetention(getenv); err != nil {
 		return c, err
@@ -139,6 +107,9 @@ func LoadProcessingConfig(getenv Getenv) (ProcessingConfig, error) {
 		return c, err
 	}
 	if err := loadIDWiseRecovery(getenv, &c); err != nil {
+		return c, err
+	}
+	if err := loadIDWisePolicy(getenv, &c); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -209,7 +180,7 @@ func NewProcessing(rt Runtime, service string) (*Processing, error) {
 	}), processor.Deps{
 		Journeys: store, Profiles: store, Outbox: store, Events: store, Metrics: emf, Erasures: store,
 		Publisher: sns.NewPublisher(awssns.NewFromConfig(rt.AWS), c.TopicARN),
-		Ownership: c.Ownership, Claims: store, ClaimWait: c.ClaimWait,
+		Ownership: c.Ownership, Claims: store, Reviews: store, ClaimWait: c.ClaimWait, Checks: store,
 	})
 	return &Processing{Service: svc, Store: store, IDWise: api, Config: c, CustomStep: cs}, nil
 }
@@ -267,4 +238,53 @@ func (f measuredFetcher) measure(ctx context.Context, id string, get func(contex
 		f.metrics.Count(ctx, "VendorAPIErrors", dims)
 	}
 	return j, err
+}
+
+// loadIDWiseAPI checks the IDWise API's region or base URL (HTTPS) and reads the status of
+// a completed journey (APPROVED or IN_REVIEW).
+func loadIDWiseAPI(getenv Getenv, c *ProcessingConfig) error {
+	if _, err := idwise.BaseURL(c.IDWiseRegion); err != nil && c.IDWiseBaseURL == "" {
+		return fmt.Errorf("IDWISE_REGION: %w", err)
+	}
+	if c.IDWiseBaseURL != "" {
+		// The API key and secret travel in every request: never in clear text, except to
+		// the local stack's simulator on loopback.
+		if err := endpoint.CheckHTTPS("IDWISE_API_BASE_URL", c.IDWiseBaseURL); err != nil {
+			return err
+		}
+	}
+	if v := getenv("IDWISE_COMPLETE_STATUS"); v != "" {
+		s := kyc.Status(strings.ToUpper(v))
+		if s != kyc.Approved && s != kyc.InReview {
+			return fmt.Errorf("IDWISE_COMPLETE_STATUS must be APPROVED or IN_REVIEW, got %q", v)
+		}
+		c.Policy.Complete = s
+	}
+	return nil
+}
+
+// loadSweep reads the sweeper's minimum age and limit, and the IDWise API timeout.
+func loadSweep(getenv Getenv, c *ProcessingConfig) error {
+	if v := getenv("SWEEP_MIN_AGE_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("SWEEP_MIN_AGE_SECONDS must be a number of seconds, got %q", v)
+		}
+		c.SweepMinAge = time.Duration(n) * time.Second
+	}
+	if v := getenv("SWEEP_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return fmt.Errorf("SWEEP_LIMIT must be 1..1000, got %q", v)
+		}
+		c.SweepLimit = int32(n)
+	}
+	if v := getenv("IDWISE_API_TIMEOUT_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("IDWISE_API_TIMEOUT_SECONDS must be a positive number, got %q", v)
+		}
+		c.IDWiseTimeout = time.Duration(n) * time.Second
+	}
+	return nil
 }

@@ -22,7 +22,7 @@ type VeriffConfig struct {
 	SecretID  string // secret {"apiKey","sharedSecret","previousSharedSecret"}
 	Reference veriff.ReferenceField
 	Retention time.Duration
-	Strip     []string // VERIFF_STRIP_FIELDS: more body sections never stored
+	Drop      []string // VERIFF_STRIP_FIELDS: members dropped even where the allow-list keeps them
 	// SecretMaxAge: WEBHOOK_SECRET_MAX_AGE_SECONDS, as for IDWise (webhook.go).
 	SecretMaxAge time.Duration
 }
@@ -43,7 +43,7 @@ func LoadVeriffConfig(getenv Getenv) (c VeriffConfig, enabled bool, err error) {
 	if c.Retention, err = days(getenv, "RAW_EVENT_RETENTION_DAYS", 30*24*time.Hour); err != nil {
 		return c, true, err
 	}
-	c.Strip = veriff.ParseStripFields(getenv("VERIFF_STRIP_FIELDS"))
+	c.Drop = veriff.ParseDropFields(getenv("VERIFF_STRIP_FIELDS"))
 	if c.SecretMaxAge, err = secretMaxAge(getenv); err != nil {
 		return c, true, err
 	}
@@ -65,7 +65,7 @@ func VeriffWebhook(rt Runtime) (*webhook.Handler, error) {
 	}
 	emf := metrics.New(rt.Metrics, "webhook")
 	in := inbox.New(dynamo.NewInbox(dynamodb.NewFromConfig(rt.AWS), c.Table), emf, c.Retention)
-	parser := veriff.Parser{Reference: c.Reference, Strip: c.Strip}
+	parser := veriff.Parser{Reference: c.Reference, Drop: c.Drop}
 	h := webhook.New(veriff.Provider, auth, in, parser.ParseEvent, emf)
 	h.Redactor = parser.Redact // a quarantined JSON body loses the same sections
 	return h, nil

@@ -13,11 +13,16 @@ import (
 )
 
 // VeriffAPI builds the Veriff REST client (session creation, decision re-fetch) from
-// VERIFF_SECRET_ARN (the Veriff secret: apiKey, sharedSecret) and VERIFF_API_BASE_URL
-// (default https://stationapi.veriff.com; https only, except a loopback host). false, and
-// no error, when VERIFF_SECRET_ARN is not set: Veriff is not configured.
+// VERIFF_API_KEYS_SECRET_ARN (the app API: the integrations' API keys, no shared secret)
+// or else VERIFF_SECRET_ARN (kycctl: the Veriff secret, whose shared secret signs the
+// decision re-fetch), and VERIFF_API_BASE_URL (default https://stationapi.veriff.com;
+// https only, except a loopback host). false, and no error, when neither is set: Veriff
+// is not configured.
 func VeriffAPI(rt Runtime) (*veriffapi.Client, bool, error) {
-	id := strings.TrimSpace(rt.Getenv("VERIFF_SECRET_ARN"))
+	id := strings.TrimSpace(rt.Getenv("VERIFF_API_KEYS_SECRET_ARN"))
+	if id == "" {
+		id = strings.TrimSpace(rt.Getenv("VERIFF_SECRET_ARN"))
+	}
 	if id == "" {
 		return nil, false, nil
 	}

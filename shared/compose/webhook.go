@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -49,7 +48,10 @@ type WebhookConfig struct {
 	HeaderName   string
 	SecretID     string
 	AllowedCIDRs []string
-	Retention    time.Duration
+	// AllowBroadCIDRs (IDWISE_ALLOW_BROAD_CIDRS=true, template IdwiseAllowBroadSourceCidrs)
+	// lets auth mode none take ranges broader than /24 (IPv4) or /48 (IPv6).
+	AllowBroadCIDRs bool
+	Retention       time.Duration
 	// SecretMaxAge bounds how long a webhook secret is used before it is read again
 	// (WEBHOOK_SECRET_MAX_AGE_SECONDS; 0: secretcache's default, five minutes).
 	SecretMaxAge time.Duration
@@ -78,12 +80,18 @@ func LoadWebhookConfig(getenv Getenv) (WebhookConfig, error) {
 			c.AllowedCIDRs = append(c.AllowedCIDRs, s)
 		}
 	}
+	var err error
+	if c.AllowBroadCIDRs, err = strconv.ParseBool(strings.TrimSpace(getenvOr(getenv, "IDWISE_ALLOW_BROAD_CIDRS", "false"))); err != nil {
+		return c, fmt.Errorf("IDWISE_ALLOW_BROAD_CIDRS must be true or false, got %q", getenv("IDWISE_ALLOW_BROAD_CIDRS"))
+	}
+	if _, err := idwiseauth.ParseSources(c.AllowedCIDRs); err != nil {
+		return c, fmt.Errorf("IDWISE_ALLOWED_CIDRS: %w", err)
+	}
 	if c.AuthMode == idwiseauth.ModeNone {
-		if err := realAllowList(c.AllowedCIDRs); err != nil {
+		if err := realAllowList(c.AllowedCIDRs, c.AllowBroadCIDRs); err != nil {
 			return c, err
 		}
 	}
-	var err error
 	if c.SecretMaxAge, err = secretMaxAge(getenv); err != nil {
 		return c, err
 	}
@@ -97,18 +105,30 @@ func LoadWebhookConfig(getenv Getenv) (WebhookConfig, error) {
 	return c, nil
 }
 
-// realAllowList refuses an empty or catch-all IDWise allow-list in auth mode none: with no
-// credentials, the source IP is the webhook's only guard.
-func realAllowList(cidrs []string) error {
+// realAllowList refuses, in auth mode none, an empty allow-list or one broader than
+// IDWise's egress needs (each range at most /24 of IPv4 or /48 of IPv6, unless
+// IDWISE_ALLOW_BROAD_CIDRS=true): with no credentials, the source IP is the webhook's only
+// guard, and 0.0.0.0/1,128.0.0.0/1 is as open as 0.0.0.0/0.
+func realAllowList(cidrs []string, allowBroad bool) error {
 	const msg = "IDWISE_WEBHOOK_AUTH=none needs IDWISE_ALLOWED_CIDRS (the IDWise IP allow-list), " +
 		"the only guard of a webhook without credentials"
-	if len(cidrs) == 0 {
+	prefixes, err := idwiseauth.ParseSources(cidrs)
+	if err != nil {
+		return fmt.Errorf("IDWISE_ALLOWED_CIDRS: %w", err)
+	}
+	if len(prefixes) == 0 {
 		return errors.New(msg)
 	}
-	for _, c := range cidrs {
-		if p, err := netip.ParsePrefix(c); err == nil && p.Bits() == 0 {
-			return fmt.Errorf("%s: %s allows every address", msg, c)
+	for _, p := range prefixes {
+		if p.Bits() == 0 { // never, whatever the override
+			return fmt.Errorf("%s: %s allows every address", msg, p)
 		}
+	}
+	if allowBroad {
+		return nil
+	}
+	if err := idwiseauth.NarrowSources(prefixes); err != nil {
+		return fmt.Errorf("%s: %w (IDWISE_ALLOW_BROAD_CIDRS=true, template IdwiseAllowBroadSourceCidrs, overrides)", msg, err)
 	}
 	return nil
 }
@@ -149,6 +169,7 @@ func IDWiseWebhook(rt Runtime) (*webhook.Handler, error) {
 	}
 	auth, err := idwiseauth.New(idwiseauth.Config{
 		Mode: c.AuthMode, HeaderName: c.HeaderName, AllowedCIDRs: c.AllowedCIDRs, MaxAge: c.SecretMaxAge,
+		AllowBroadSources: c.AllowBroadCIDRs,
 	}, source)
 	if err != nil {
 		return nil, fmt.Errorf("webhook auth: %w", err)

@@ -84,6 +84,15 @@ func TestLoadWebhookConfigNoneNeedsAllowList(t *testing.T) {
 		{"blank allow-list", " , "},
 		{"catch-all IPv4", "0.0.0.0/0"},
 		{"catch-all IPv6 beside a real one", "198.51.100.0/24, ::/0"},
+		// issue 20 item 3: an allow-list no broader than IDWise's egress needs.
+		{"two halves of IPv4", "0.0.0.0/1,128.0.0.0/1"},
+		{"IPv4 /23", "198.51.100.0/23"},
+		{"IPv4 /8 beside a real one", "198.51.100.7, 10.0.0.0/8"},
+		{"IPv6 /47", "2001:db8::/47"},
+		{"IPv6 halves", "::/1,8000::/1"},
+		{"IPv4-mapped catch-all", "::ffff:0.0.0.0/96"},
+		{"IPv4-mapped /104", "::ffff:10.0.0.0/104"},
+		{"not a range", "198.51.100.0/24,idwise.com"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,6 +105,42 @@ func TestLoadWebhookConfigNoneNeedsAllowList(t *testing.T) {
 				t.Errorf("Webhooks(none, %q) = %v, want the function refused to start", tt.cidrs, err)
 			}
 		})
+	}
+}
+
+// The width bound holds unless the operator overrides it explicitly; the override never
+// admits a catch-all, and every accepted list is one IDWise's egress fits in.
+func TestLoadWebhookConfigNoneSourceWidth(t *testing.T) {
+	base := map[string]string{"TABLE_NAME": "t", "IDWISE_WEBHOOK_AUTH": "none"}
+	tests := []struct {
+		name, cidrs, broad string
+		wantErr            bool
+	}{
+		{"IPv4 /24", "198.51.100.0/24", "", false},
+		{"addresses", "198.51.100.7, 203.0.113.9, 2001:db8::1", "", false},
+		{"IPv6 /48", "2001:db8:1::/48", "", false},
+		{"IPv4-mapped /120", "::ffff:198.51.100.0/120", "", false},
+		{"IPv4 /16 with override", "198.51.0.0/16", "true", false},
+		{"IPv4 /16 with override false", "198.51.0.0/16", "false", true},
+		{"halves even with override", "0.0.0.0/0", "true", true},
+		{"override not a bool", "198.51.100.0/24", "maybe", true},
+		// With credentials the allow-list is an extra guard: any width.
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := with(base, "IDWISE_ALLOWED_CIDRS", tt.cidrs, "IDWISE_ALLOW_BROAD_CIDRS", tt.broad)
+			_, err := compose.LoadWebhookConfig(getenv(env))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("LoadWebhookConfig(none, %q, broad %q) error = %v, wantErr %v", tt.cidrs, tt.broad, err, tt.wantErr)
+			}
+			if err != nil && !strings.Contains(err.Error(), "IDWISE_A") {
+				t.Errorf("error = %v, want it to name the variable", err)
+			}
+		})
+	}
+	bearer := map[string]string{"TABLE_NAME": "t", "IDWISE_WEBHOOK_AUTH": "bearer", "IDWISE_WEBHOOK_SECRET_ARN": "arn:x", "IDWISE_ALLOWED_CIDRS": "10.0.0.0/8"}
+	if _, err := compose.LoadWebhookConfig(getenv(bearer)); err != nil {
+		t.Errorf("LoadWebhookConfig(bearer, 10.0.0.0/8) = %v, want accepted (credentials guard it)", err)
 	}
 }
 
@@ -292,11 +337,11 @@ func TestRejectedRequestsStoreNothing(t *testing.T) {
 
 func TestMalformedAuthenticatedBodyIsQuarantinedOnce(t *testing.T) {
 	s := newStack(t)
-	body := `{"event":"Finished Journey","body":{"journeyId":"j-1"}}`
+	body := `{"event":"Finished Journey","body":{"eventId":"e-1"}}`
 	for i := 0; i < 3; i++ {
 		resp, _ := s.handler.Handle(context.Background(), delivery(body, nil))
-		if resp.StatusCode != 400 || !strings.Contains(resp.Body, `"field":"body.eventId"`) {
-			t.Fatalf("status = %d %s, want 400 naming body.eventId", resp.StatusCode, resp.Body)
+		if resp.StatusCode != 400 || !strings.Contains(resp.Body, `"field":"body.journeyId"`) {
+			t.Fatalf("status = %d %s, want 400 naming body.journeyId", resp.StatusCode, resp.Body)
 		}
 	}
 	out, err := s.ddb.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true)})

@@ -33,8 +33,9 @@ type config struct {
 
 func main() {
 	var c config
-	flag.StringVar(&c.base, "base", "http://127.0.0.1:3000", "the product (make run)")
-	flag.StringVar(&c.sim, "sim", "http://127.0.0.1:3001", "the IDWise simulator")
+	// The same PORT / IDWISE_SIM_PORT as the make run it starts (or uses).
+	flag.StringVar(&c.base, "base", "http://127.0.0.1:"+envOr("PORT", "3000"), "the product (make run)")
+	flag.StringVar(&c.sim, "sim", "http://127.0.0.1:"+envOr("IDWISE_SIM_PORT", "3001"), "the IDWise simulator")
 	flag.StringVar(&c.webhookToken, "webhook-token", envOr("IDWISE_WEBHOOK_SECRET", "local-webhook-secret"), "IDWise webhook bearer token")
 	flag.StringVar(&c.veriffKey, "veriff-key", envOr("VERIFF_API_KEY", "local-veriff-api-key"), "Veriff API key")
 	flag.StringVar(&c.veriffS, "veriff-secret", envOr("VERIFF_SHARED_SECRET", "local-veriff-shared-secret"), "Veriff shared secret")
@@ -262,15 +263,35 @@ func scenarios() []user {
 			d.waitStatus(ref, "APPROVED")
 			return d.err
 		}},
-		{name: "ivan", scenario: "IDWise: approved, then KYC renewal required", wantStatus: "RESUBMISSION_REQUIRED", wantPushes: 3, run: func(d *demo, ref string) error {
+		{name: "ivan", scenario: "IDWise: KYC renewal due (grace), deadline passes", wantStatus: "RESUBMISSION_REQUIRED", wantPushes: 4, run: func(d *demo, ref string) error {
 			j := d.journeyID(ref)
 			d.claim(ref, j, "idwise")
 			d.script(j, ref, "Complete", "", "Complete")
 			d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Complete")
 			d.waitStatus(ref, "APPROVED")
-			// The documents expire: IDWise asks for the ID document again, then the deadline passes.
+			// The documents expire: IDWise asks for the ID document again a grace period before
+			// the deadline (RenewalPolicy grace: still APPROVED, due date, a "renew before" push),
+			// then the deadline passes.
 			d.idwiseRaw(ref+"-2", fmt.Sprintf(`{"event":"Verification Update Required","body":{"eventId":%q,"journeyId":%q,"referenceNo":%q,"trigger":"KYC Renewal","requiredSteps":[{"stepId":"0","reasonCode":"DOCUMENT_EXPIRED"}]}}`, ref+"-2", j, ref))
-			d.waitStatus(ref, "RESUBMISSION_REQUIRED")
+			d.waitRenewalDue(ref, "APPROVED", true)
+			d.idwiseRaw(ref+"-3", fmt.Sprintf(`{"event":"KYC Renewal Deadline Exceeded","body":{"eventId":%q,"journeyId":%q,"referenceNo":%q,"requiredSteps":[{"stepId":"0","renewalDeadline":%q}]}}`, ref+"-3", j, ref, time.Now().UTC().Format(time.RFC3339)))
+			d.waitRenewalDue(ref, "RESUBMISSION_REQUIRED", false)
+			return d.err
+		}},
+		{name: "kate", scenario: "IDWise: KYC renewal due (grace), renewed in time", wantStatus: "APPROVED", wantPushes: 4, run: func(d *demo, ref string) error {
+			j := d.journeyID(ref)
+			d.claim(ref, j, "idwise")
+			d.script(j, ref, "Complete", "", "Complete")
+			d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Complete")
+			d.waitStatus(ref, "APPROVED")
+			d.idwiseRaw(ref+"-2", fmt.Sprintf(`{"event":"Verification Update Required","body":{"eventId":%q,"journeyId":%q,"referenceNo":%q,"trigger":"KYC Renewal","requiredSteps":[{"stepId":"0","reasonCode":"DOCUMENT_EXPIRED"}]}}`, ref+"-2", j, ref))
+			d.waitRenewalDue(ref, "APPROVED", true)
+			// The user resubmits the document: IDWise decides the same journey again, after
+			// the request, and sends Finished Journey; the due date is cleared.
+			time.Sleep(1100 * time.Millisecond) // end_time has whole seconds: decided after the request
+			d.scriptDecidedAt(j, ref, "Complete", "Complete", time.Now())
+			d.idwise("Finished Journey", ref, j, ref+"-3", "systemDecision", "Complete")
+			d.waitRenewalDue(ref, "APPROVED", false)
 			return d.err
 		}},
 		{name: "judy", scenario: "Veriff: approved, then a watchlist possible match", wantStatus: "IN_REVIEW", wantPushes: 3, run: func(d *demo, ref string) error {
@@ -313,6 +334,7 @@ func scenarios() []user {
 			d.waitStatus(ref, "APPROVED")
 			return d.err
 		}},
+		poaScenario(), // poa.go
 	}
 }
 
@@ -365,6 +387,15 @@ func (d *demo) script(journeyID, ref, system, manual, final string) {
 	if manual != "" {
 		body["manual_decision"] = manual
 	}
+	b, _ := json.Marshal(body)
+	d.record("script journey", func() error { return d.do(http.MethodPut, d.c.sim+"/_sim/journeys/"+journeyID, string(b), nil, 0, nil) })
+}
+
+// scriptDecidedAt sets a journey result decided at end (IDWise's end_time).
+func (d *demo) scriptDecidedAt(journeyID, ref, system, final string, end time.Time) {
+	body := map[string]any{"journey_id": journeyID, "reference_number": ref, "system_decision": system,
+		"manual_decision": nil, "final_decision": final, "end_time": end.UTC().Format("2006-01-02T15:04:05"),
+		"documents": map[string]any{"0": map[string]any{"document_type": "Passport", "issuing_country": "Demo"}}}
 	b, _ := json.Marshal(body)
 	d.record("script journey", func() error { return d.do(http.MethodPut, d.c.sim+"/_sim/journeys/"+journeyID, string(b), nil, 0, nil) })
 }
@@ -466,6 +497,29 @@ func (d *demo) status(ref string) (string, error) {
 	var out struct{ Status string }
 	err = d.do(http.MethodGet, d.c.base+"/v1/profiles/"+ref, "", map[string]string{"Authorization": "Bearer " + tok}, 0, &out)
 	return out.Status, err
+}
+
+// waitRenewalDue waits until GET /v1/profiles/{ref} shows status want with (due) or
+// without a renewalDueBy.
+func (d *demo) waitRenewalDue(ref, want string, due bool) {
+	d.record(fmt.Sprintf("wait for %s (renewal due %v)", want, due), func() error {
+		deadline := time.Now().Add(d.c.wait)
+		var out struct{ Status, RenewalDueBy string }
+		for time.Now().Before(deadline) {
+			tok, err := d.token(ref)
+			if err != nil {
+				return err
+			}
+			out.Status, out.RenewalDueBy = "", ""
+			if err := d.do(http.MethodGet, d.c.base+"/v1/profiles/"+ref, "", map[string]string{"Authorization": "Bearer " + tok}, 0, &out); err == nil &&
+				out.Status == want && (out.RenewalDueBy != "") == due {
+				fmt.Printf("   status %s renewalDueBy %q\n", out.Status, out.RenewalDueBy)
+				return nil
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		return fmt.Errorf("status %q renewalDueBy %q, want %q with renewal due %v after %s", out.Status, out.RenewalDueBy, want, due, d.c.wait)
+	})
 }
 
 func (d *demo) waitStatus(ref, want string) {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -50,7 +51,7 @@ func New(routes []Route) *Server { return &Server{routes: routes} }
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	route, params := s.match(r.Method, r.URL.Path)
+	route, params := s.match(r.Method, r.URL.EscapedPath())
 	if route == nil {
 		// API Gateway HTTP APIs answer a request no route takes, an unknown path or a
 		// method the path has no route for alike, with 404 and this body (no 405).
@@ -131,11 +132,24 @@ func (s *Server) match(method, path string) (*Route, map[string]string) {
 	return nil, nil
 }
 
+// matchPath matches the escaped request path against pattern segment by segment, then
+// decodes each segment, as API Gateway's HTTP API does: a percent-encoded slash (%2F)
+// stays inside its one segment for routing and reaches the handler decoded in
+// pathParameters (cust%2F001 -> "cust/001"). API Gateway HTTP APIs pass the path and
+// its parameters URL-decoded (live captures in https://github.com/hotsock/voker/pull/8,
+// summarised in https://github.com/middleapi/standard-server/pull/93).
 func matchPath(pattern, path string) (map[string]string, bool) {
 	pp := strings.Split(strings.Trim(pattern, "/"), "/")
 	xp := strings.Split(strings.Trim(path, "/"), "/")
 	if len(pp) != len(xp) {
 		return nil, false
+	}
+	for i, seg := range xp {
+		dec, err := url.PathUnescape(seg)
+		if err != nil {
+			return nil, false // a malformed escape: no route takes it
+		}
+		xp[i] = dec
 	}
 	var params map[string]string
 	for i := range pp {

@@ -54,6 +54,22 @@ func TestServer(t *testing.T) {
 				t.Errorf("path parameters = %v, want referenceNo=ref-42", got.PathParameters)
 			}
 		}},
+		// API Gateway's HTTP API decodes path parameters; an encoded slash stays in its one
+		// segment for routing (https://github.com/hotsock/voker/pull/8).
+		{name: "encoded slash decoded in the parameter", method: "GET", path: "/v1/profiles/cust%2F001,A.b+x@y%5Cz%20q", wantStatus: 201, check: func(t *testing.T) {
+			if want := `cust/001,A.b+x@y\z q`; got.PathParameters["referenceNo"] != want {
+				t.Errorf("referenceNo = %q, want %q", got.PathParameters["referenceNo"], want)
+			}
+			if got.RouteKey != "GET /v1/profiles/{referenceNo}" || got.RawPath != `/v1/profiles/cust/001,A.b+x@y\z q` {
+				t.Errorf("route key %q raw path %q, want the profile route and the decoded path", got.RouteKey, got.RawPath)
+			}
+		}},
+		{name: "encoded non-ASCII decoded", method: "GET", path: "/v1/profiles/%D8%B9%D9%85%D9%8A%D9%84", wantStatus: 201, check: func(t *testing.T) {
+			if got.PathParameters["referenceNo"] != "عميل" {
+				t.Errorf("referenceNo = %q, want عميل", got.PathParameters["referenceNo"])
+			}
+		}},
+		{name: "unencoded slash is another path", method: "GET", path: "/v1/profiles/cust/001", wantStatus: 404, wantBody: `{"message":"Not Found"}`},
 		{name: "binary body is base64", method: "POST", path: "/webhooks/idwise", body: "\xff\xfe", ctype: "application/octet-stream", wantStatus: 201, check: func(t *testing.T) {
 			if !got.IsBase64Encoded || got.Body != base64.StdEncoding.EncodeToString([]byte("\xff\xfe")) {
 				t.Errorf("body = %q base64=%v, want base64 of the bytes", got.Body, got.IsBase64Encoded)

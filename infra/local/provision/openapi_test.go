@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/kycbackend/kyc/shared/core/kyc"
 )
 
 const openAPIPath = "../../../openapi.yaml"
@@ -141,5 +143,36 @@ func TestLocalHelpersNeverDeployed(t *testing.T) {
 		if strings.HasPrefix(r.Path, "/_") {
 			t.Errorf("template route %s %s: /_ paths are reserved for local helpers", r.Method, r.Path)
 		}
+	}
+}
+
+// TestOpenAPIReferenceIsTheRule: openapi.yaml's referenceNo pattern is kyc's reference rule
+// (kyc.ReferencePattern, held equal to kyc.CheckReference by its own test), so schemathesis
+// generates what the product accepts and refuses.
+func TestOpenAPIReferenceIsTheRule(t *testing.T) {
+	raw, err := os.ReadFile(openAPIPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Pattern   string `yaml:"pattern"`
+				MaxLength int    `yaml:"maxLength"`
+			} `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("openapi.yaml: %v", err)
+	}
+	ref := doc.Components.Schemas["Reference"]
+	if ref.Pattern != kyc.ReferencePattern || ref.MaxLength != kyc.MaxReferenceLength {
+		t.Errorf("Reference = pattern %q maxLength %d, want kyc.ReferencePattern %q and %d", ref.Pattern, ref.MaxLength, kyc.ReferencePattern, kyc.MaxReferenceLength)
+	}
+	// A vendor's referenceNo is the same once trimmed of white space, or empty.
+	const ws = `[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*`
+	inner := strings.TrimSuffix(strings.TrimPrefix(kyc.ReferencePattern, "^"), "$")
+	if got, want := doc.Components.Schemas["VendorReference"].Pattern, "^"+ws+"("+inner+")?"+ws+"$"; got != want {
+		t.Errorf("VendorReference pattern = %q, want %q", got, want)
 	}
 }

@@ -59,7 +59,7 @@ func TestCreateTables(t *testing.T) {
 	}
 	table := desc.Table
 
-	// The indexes of the shared contract (/tmp/contract.md): the template must declare them.
+	// The indexes the product queries (dynamo.IndexByJourney, dynamo.IndexUnprocessed): the template must declare them.
 	wantIndexes := []index{
 		{"ByJourney", "journeyKey", "receivedAt", ddbtypes.ProjectionTypeAll},
 		{"Unprocessed", "pendingKey", "receivedAt", ddbtypes.ProjectionTypeKeysOnly},

@@ -63,6 +63,9 @@ func evalRule(t *testing.T, v any, params map[string]string) any {
 				return p
 			case "Fn::Equals":
 				return evalRule(t, args[0], params) == evalRule(t, args[1], params)
+			case "Fn::Contains": // [list of strings, value]
+				list, _ := args[0].([]any)
+				return slices.Contains(list, evalRule(t, args[1], params))
 			case "Fn::Not":
 				return !evalRule(t, args[0], params).(bool)
 			case "Fn::And", "Fn::Or":
@@ -84,8 +87,18 @@ func evalRule(t *testing.T, v any, params map[string]string) any {
 	return nil
 }
 
-// stackAccepted reports whether every rule of the template holds for params.
-func stackAccepted(t *testing.T, doc map[string]any, params map[string]string) bool {
+// stackAccepted reports whether every rule of the template holds for params (a parameter
+// not given has its default).
+func stackAccepted(t *testing.T, doc map[string]any, given map[string]string) bool {
+	params := map[string]string{}
+	for name, p := range doc["Parameters"].(map[string]any) {
+		if d, ok := at(p, "Default").(string); ok {
+			params[name] = d
+		}
+	}
+	for k, v := range given {
+		params[k] = v
+	}
 	rules, _ := doc["Rules"].(map[string]any)
 	for _, r := range rules {
 		if cond := at(r, "RuleCondition"); cond != nil && !evalRule(t, cond, params).(bool) {
@@ -112,11 +125,46 @@ func TestTemplateRefusesNoneWithoutAllowList(t *testing.T) {
 		{"none", "198.51.100.0/24", true},
 		{"bearer", "", true},
 		{"basic", "", true},
+		// issue 20 item 3: the halves of the address space are a catch-all too (the width
+		// of other entries is checked by the function at start, compose tests).
+		{"none", "0.0.0.0/1,128.0.0.0/1", false},
+		{"none", "::/1, 8000::/1", false},
+		{"bearer", "0.0.0.0/1,128.0.0.0/1", true},
 	}
 	for _, tt := range tests {
 		got := stackAccepted(t, doc, map[string]string{"IdwiseWebhookAuthMode": tt.mode, "IdwiseAllowedSourceCidrs": tt.cidrs})
 		if got != tt.want {
 			t.Errorf("stack accepted with mode %s and allow-list %q = %v, want %v", tt.mode, tt.cidrs, got, tt.want)
+		}
+	}
+	if !stackAccepted(t, doc, map[string]string{"IdwiseWebhookAuthMode": "none", "IdwiseAllowedSourceCidrs": "0.0.0.0/1,128.0.0.0/1", "IdwiseAllowBroadSourceCidrs": "true"}) {
+		t.Errorf("stack refused halves with IdwiseAllowBroadSourceCidrs true, want the explicit override honoured")
+	}
+}
+
+// ReferenceNoClaim is an allow-list (issue 20 item 3): sub, or a custom claim declared
+// immutable; the AllowedPattern refuses every other claim, the rule a custom one not declared.
+func TestTemplateReferenceNoClaimAllowList(t *testing.T) {
+	doc := rawDoc(t)
+	pattern := regexp.MustCompile(at(doc, "Parameters", "ReferenceNoClaim", "AllowedPattern").(string))
+	tests := []struct {
+		claim, immutable string
+		want             bool
+	}{
+		{"sub", "false", true},
+		{"custom:ref", "true", true},
+		{"custom:ref", "false", false},
+		{"email", "true", false},
+		{"phone_number", "true", false},
+		{"nickname", "true", false},
+		{"client_id", "true", false},
+		{"username", "true", false},
+		{"cognito:username", "true", false},
+	}
+	for _, tt := range tests {
+		got := pattern.MatchString(tt.claim) && stackAccepted(t, doc, map[string]string{"ReferenceNoClaim": tt.claim, "ReferenceNoClaimImmutable": tt.immutable})
+		if got != tt.want {
+			t.Errorf("stack accepted with ReferenceNoClaim %q, immutable %s = %v, want %v", tt.claim, tt.immutable, got, tt.want)
 		}
 	}
 }
@@ -281,5 +329,76 @@ func TestTemplateAlarmTopicKey(t *testing.T) {
 				t.Errorf("%s grants CloudWatch with aws:SourceAccount = %v, want Ref AWS::AccountId", name, got)
 			}
 		}
+	}
+}
+
+// secretsReadBy lists the secrets a function may read (GetSecretValue statements'
+// resources, Fn::If branches and Refs resolved to their logical ids or parameter names).
+func secretsReadBy(t *testing.T, doc map[string]any, fn string) []string {
+	t.Helper()
+	var out []string
+	for _, s := range statements(t, doc, fn) {
+		if !hasAction(s, "secretsmanager:GetSecretValue") && !hasAction(s, "secretsmanager:*") && !hasAction(s, "*") {
+			continue
+		}
+		for _, r := range list(s["Resource"]) {
+			out = append(out, refsIn(r)...)
+		}
+	}
+	return out
+}
+
+// refsIn is every Ref (and the wildcard "*") under v.
+func refsIn(v any) []string {
+	switch x := v.(type) {
+	case string:
+		if x == "*" || strings.HasSuffix(x, ":*") {
+			return []string{"*"}
+		}
+	case map[string]any:
+		var out []string
+		for k, e := range x {
+			if k == "Ref" {
+				if s, ok := e.(string); ok {
+					out = append(out, s)
+					continue
+				}
+			}
+			out = append(out, refsIn(e)...)
+		}
+		return out
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, refsIn(e)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// Issue 20 item 4: the app API creates Veriff sessions with the API keys secret and can
+// never read the Veriff secret that holds the webhook signing keys (it could forge any
+// Veriff decision with them); the webhook function reads the signing secret, and no other
+// function does.
+func TestTemplateVeriffSigningKeyOnlyForTheWebhook(t *testing.T) {
+	doc := rawDoc(t)
+	signing := []string{"VeriffSecret", "VeriffSecretArn", "*"}
+	for _, fn := range []string{"ApiFunction", "ProcessorFunction", "SweeperFunction", "PushFunction"} {
+		for _, r := range secretsReadBy(t, doc, fn) {
+			if slices.Contains(signing, r) {
+				t.Errorf("%s may read secret %s, want the Veriff signing secret out of its reach", fn, r)
+			}
+		}
+	}
+	if got := secretsReadBy(t, doc, "ApiFunction"); !slices.Contains(got, "VeriffApiKeysSecret") || !slices.Contains(got, "VeriffApiKeysSecretArn") {
+		t.Errorf("ApiFunction reads secrets %v, want the Veriff API keys secret (created or given)", got)
+	}
+	if got := secretsReadBy(t, doc, "WebhookFunction"); !slices.Contains(got, "VeriffSecret") || slices.Contains(got, "VeriffApiKeysSecret") {
+		t.Errorf("WebhookFunction reads secrets %v, want the Veriff signing secret and not the API keys one", got)
+	}
+	env := at(doc, "Resources", "ApiFunction", "Properties", "Environment", "Variables").(map[string]any)
+	if _, ok := env["VERIFF_SECRET_ARN"]; ok {
+		t.Error("ApiFunction has VERIFF_SECRET_ARN, want only VERIFF_API_KEYS_SECRET_ARN")
 	}
 }

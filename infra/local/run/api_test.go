@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -55,8 +56,20 @@ func TestRunServesTheAppAPI(t *testing.T) {
 		t.Fatalf("GET %s = %d %s %q, want a JWT", tokenPath, status, hdr.Get("Content-Type"), token)
 	}
 	_, _, other := call("GET", tokenPath+"?referenceNo=someone-else", "", "")
-	if status, _, body := call("GET", tokenPath+"?referenceNo=a%20b", "", ""); status != 400 || !strings.Contains(body, `"field":"referenceNo"`) {
-		t.Errorf("GET %s with a bad referenceNo = %d %s, want 400 naming referenceNo", tokenPath, status, body)
+	for _, bad := range []string{"a%0Ab", "%20a", strings.Repeat("r", 1001)} {
+		if status, _, body := call("GET", tokenPath+"?referenceNo="+bad, "", ""); status != 400 || !strings.Contains(body, `"field":"referenceNo"`) {
+			t.Errorf("GET %s with referenceNo %.20q = %d %s, want 400 naming referenceNo", tokenPath, bad, status, body)
+		}
+	}
+	// A reference as IDWise allows it (docs.idwise.com/docs/journey-builder-api): a token
+	// for it, and its profile path percent-encoded reaches the handler decoded.
+	slashRef := fmt.Sprintf(`cust/%d,A.b+x@y\z`, n)
+	status, _, slashToken := call("GET", tokenPath+"?referenceNo="+url.QueryEscape(slashRef), "", "")
+	if status != 200 {
+		t.Fatalf("GET %s for %q = %d %s, want a JWT", tokenPath, slashRef, status, slashToken)
+	}
+	if status, _, body := call("GET", "/v1/profiles/"+url.PathEscape(slashRef), slashToken, ""); status != 404 || !strings.Contains(body, `"not_found"`) {
+		t.Errorf("GET /v1/profiles/%s = %d %s, want 404 not_found (the caller's own, no profile yet)", url.PathEscape(slashRef), status, body)
 	}
 
 	tests := []struct {

@@ -75,7 +75,7 @@ func (a *localAuth) authorizer(r provision.Route, env provision.Env) (httpapi.Au
 // for an hour, with the referenceNo in the template's ReferenceNoClaim.
 func (a *localAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ref := r.URL.Query().Get("referenceNo")
-	if err := kyc.CheckID("referenceNo", ref); err != nil {
+	if err := kyc.CheckReference("referenceNo", ref); err != nil {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = fmt.Fprintf(w, `{"error":{"code":"invalid_field","message":%q,"field":"referenceNo"}}`, err.Error())
@@ -110,7 +110,7 @@ func platformApps(ctx context.Context, awsCfg aws.Config) (map[string]string, er
 	} {
 		out, err := client.CreatePlatformApplication(ctx, &sns.CreatePlatformApplicationInput{
 			Name: aws.String(app.name), Platform: aws.String(app.platform),
-			Attributes: map[string]string{"PlatformCredential": "local-credential", "PlatformPrincipal": "local-principal"},
+			Attributes: map[string]string{"PlatformCredential": "local-credential", "PlatformPrincipal": "local-principal", "Enabled": "true"}, // Enabled: as AWS sets it (moto does not)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("create platform application %s: %w", app.name, err)

@@ -35,6 +35,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/kycbackend/kyc/infra/local/httpapi"
+	"github.com/kycbackend/kyc/infra/local/iamrecord"
 	"github.com/kycbackend/kyc/infra/local/invoke"
 	"github.com/kycbackend/kyc/infra/local/meter"
 	"github.com/kycbackend/kyc/infra/local/provision"
@@ -43,30 +44,37 @@ import (
 	"github.com/kycbackend/kyc/infra/local/streams"
 	"github.com/kycbackend/kyc/shared/aws/dynamo/dynamotest"
 	"github.com/kycbackend/kyc/shared/compose"
+	"github.com/kycbackend/kyc/shared/core/kyc"
 	"github.com/kycbackend/kyc/shared/vendors/idwise/idwisesim"
+	"github.com/kycbackend/kyc/shared/vendors/veriff"
 )
 
 // settings are the runner's own knobs, from its environment, with printed defaults.
 type settings struct {
-	Port          string
-	SimPort       string
-	Template      string
-	AuthMode      string
-	Secret        string
-	Username      string
-	Header        string
-	AllowedCIDRs  string
-	APIKey        string
-	APISecret     string
-	VeriffAPIKey  string
-	VeriffSecret  string            // the Veriff shared secret key
-	VeriffSimPort string            // VERIFF_SIM_PORT [3002]; empty: a free port
-	VeriffSimURL  string            // the Veriff API simulator's URL, once started (veriffsim.go)
-	SweepInterval time.Duration     // 0: the template's schedule
-	SweepMinAge   string            // seconds; empty: the template's default
-	QueueRetry    time.Duration     // failed queue messages come back after this, not the visibility timeout
-	CustomStep    customStep        // KYC_CUSTOM_STEP=1: the IDWise custom journey step (customstep.go)
-	Params        map[string]string // more template parameters (tests)
+	Port         string
+	SimPort      string
+	Template     string
+	AuthMode     string
+	Secret       string
+	Username     string
+	Header       string
+	AllowedCIDRs string
+	APIKey       string
+	APISecret    string
+	VeriffAPIKey string
+	VeriffSecret string // the Veriff shared secret key
+	// VeriffIntegrations is the Veriff secret (VERIFF_INTEGRATIONS, the secret's JSON);
+	// unset, an identity integration of VeriffAPIKey / VeriffSecret and a proof-of-address
+	// one of VERIFF_POA_API_KEY / VERIFF_POA_SHARED_SECRET (veriff.go).
+	VeriffIntegrations *veriff.Credentials
+	settingsErr        error             // a bad variable, reported by run
+	VeriffSimPort      string            // VERIFF_SIM_PORT [3002]; empty: a free port
+	VeriffSimURL       string            // the Veriff API simulator's URL, once started (veriffsim.go)
+	SweepInterval      time.Duration     // 0: the template's schedule
+	SweepMinAge        string            // seconds; empty: the template's default
+	QueueRetry         time.Duration     // failed queue messages come back after this, not the visibility timeout
+	CustomStep         customStep        // KYC_CUSTOM_STEP=1: the IDWise custom journey step (customstep.go)
+	Params             map[string]string // more template parameters (tests)
 }
 
 func loadSettings() settings {
@@ -86,6 +94,12 @@ func loadSettings() settings {
 		VeriffSimPort: envOr("VERIFF_SIM_PORT", "3002"),
 		SweepMinAge:   envOr("SWEEP_MIN_AGE_SECONDS", "60"),
 		CustomStep:    loadCustomStep(),
+	}
+	s.VeriffIntegrations, s.settingsErr = loadVeriffIntegrations(s)
+	if s.VeriffIntegrations != nil {
+		if in, ok := s.VeriffIntegrations.For(veriff.ProductIdentity); ok {
+			s.VeriffAPIKey, s.VeriffSecret = in.APIKey, in.SharedSecret
+		}
 	}
 	if d, err := time.ParseDuration(envOr("KYC_QUEUE_RETRY_DELAY", "5s")); err == nil {
 		s.QueueRetry = d
@@ -127,6 +141,9 @@ type stack struct {
 }
 
 func run(ctx context.Context, s settings, out io.Writer) error {
+	if s.settingsErr != nil {
+		return s.settingsErr
+	}
 	if os.Getenv("KYC_EMULATORS") != "1" {
 		return errors.New("emulators are not running: start with `make run` (infra/local/with-emulators.sh)")
 	}
@@ -169,32 +186,38 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	params, err := platformApps(ctx, awsCfg)
+	params, err := stackParameters(ctx, awsCfg, s, auth)
 	if err != nil {
 		return err
-	}
-	maps.Copy(params, auth.parameters())
-	maps.Copy(params, s.Params)
-	// Journey ownership as a deployment sets it (template JourneyOwnership; claimed by default).
-	if v := os.Getenv("JOURNEY_OWNERSHIP"); v != "" {
-		params["JourneyOwnership"] = v
-	}
-	params["VeriffApiBaseUrl"] = s.VeriffSimURL // the product calls the Veriff simulator
-	overrides, err := parameterOverrides(os.Getenv("KYC_PARAMETER_OVERRIDES"))
-	if err != nil {
-		return err
-	}
-	maps.Copy(params, overrides)
-	if s.CustomStep.Enabled {
-		p, err := s.CustomStep.setup(ctx, awsCfg)
-		if err != nil {
-			return fmt.Errorf("custom step: %w", err)
-		}
-		maps.Copy(params, p)
 	}
 	st, err := createStack(ctx, awsCfg, tpl, s, simURL, params)
 	if err != nil {
 		return err
+	}
+	// KYC_IAM_RECORD=<file>: every AWS call of every function, as IAM authorizes it, for
+	// infra/local/iamcheck (make test, make demo). Unset: nothing installed.
+	iamRec, err := iamrecord.FromEnv(iamrecord.Stack{
+		Stack: fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano()),
+		Refs:  st.created.Env.Refs, Attrs: st.created.Env.Attrs, Conditions: st.created.Env.Conditions,
+	}, "123456789012", awsCfg.Region)
+	if err != nil {
+		return err
+	}
+	if iamRec != nil {
+		defer iamRec.Close()
+	}
+	// As the template's JourneyOwnershipParameter does: kycctl reads the mode of the stack.
+	own, err := kyc.ParseOwnership(st.ownership())
+	if err != nil {
+		return fmt.Errorf("JOURNEY_OWNERSHIP: %w", err)
+	}
+	if err := compose.PutStackOwnership(ctx, awsCfg, strings.TrimSuffix(prefix, "-"), own); err != nil {
+		return err
+	}
+	if arn := st.topics["AlarmTopic"]; arn != "" {
+		if err := alarmQueue(ctx, awsCfg, arn); err != nil { // alarms.go
+			return err
+		}
 	}
 	if claim := st.created.Env.Refs["ReferenceNoClaim"]; claim != "" {
 		auth.claim = claim
@@ -222,6 +245,9 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 		}
 		fnCfg := awsCfg.Copy()                                                        // its own, so that the meter knows whose requests these are
 		fnCfg.APIOptions = append(slices.Clip(fnCfg.APIOptions), usage.APIOption(id)) // never shares the array
+		if iamRec != nil {
+			fnCfg.APIOptions = append(fnCfg.APIOptions, iamRec.APIOption(id))
+		}
 		fn, err := build(compose.Runtime{AWS: fnCfg, Getenv: func(k string) string { return vars[k] }, Metrics: usage.MetricsWriter(id)})
 		if err != nil {
 			return fmt.Errorf("build %s: %w", id, err)
@@ -270,6 +296,7 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 			continue
 		}
 		fn := fns[src.FunctionLogicalID]
+		awaiting := newAwaitingClaims(awsCfg, st.tables[src.TableLogicalID], out)
 		if fn.stream == nil {
 			return fmt.Errorf("stream source %s: %s has no stream handler", src.Name, src.FunctionLogicalID)
 		}
@@ -290,6 +317,9 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 			},
 			OnInvoke: func(inv streams.Invocation) {
 				timeline(out, "stream", "%s: batch of %d -> %s", src.FunctionLogicalID, inv.Records, inv.Result)
+				if src.FunctionLogicalID == "ProcessorFunction" {
+					awaiting.report() // awaiting.go
+				}
 			},
 		})
 		if err != nil {
@@ -359,21 +389,7 @@ func run(ctx context.Context, s settings, out io.Writer) error {
 	}
 
 	printBanner(out, s, base, simURL, st, routes)
-	withLocal := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == messagesPath && r.Method == http.MethodGet { // local only, never deployed
-			rec.ServeHTTP(w, r)
-			return
-		}
-		if r.URL.Path == usagePath && r.Method == http.MethodGet { // local only, never deployed
-			usage.ServeHTTP(w, r)
-			return
-		}
-		if r.URL.Path == tokenPath && r.Method == http.MethodGet { // local only, never deployed
-			auth.ServeHTTP(w, r)
-			return
-		}
-		srv.ServeHTTP(w, r)
-	})
+	withLocal := withLocalRoutes(srv, map[string]http.Handler{messagesPath: rec, usagePath: usage, tokenPath: auth})
 	hs := &http.Server{Handler: withLocal, ReadHeaderTimeout: 10 * time.Second}
 	simSrv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
@@ -399,7 +415,8 @@ func createStack(ctx context.Context, awsCfg aws.Config, tpl *provision.Template
 		Prefix: prefix, WebhookAuthMode: s.AuthMode, WebhookHeader: s.Header, WebhookUsername: s.Username,
 		WebhookSecret: s.Secret, AllowedCIDRs: s.AllowedCIDRs, APIKey: s.APIKey, APISecret: s.APISecret,
 		IDWiseBaseURL: simURL + "/", VeriffAPIKey: s.VeriffAPIKey, VeriffSharedSecret: s.VeriffSecret,
-		Parameters: params,
+		VeriffIntegrations: s.VeriffIntegrations,
+		Parameters:         params,
 	})
 	if err != nil {
 		return stack{}, err
@@ -492,14 +509,20 @@ func printBanner(out io.Writer, s settings, base, simURL string, st stack, route
 		fmt.Fprintf(out, "  header %s: %s\n", s.Header, s.Secret)
 		example += fmt.Sprintf(` -H '%s: %s'`, s.Header, s.Secret)
 	}
-	example += ` -d @` + filepath.Join("shared", "idwise", "testdata", "finished-journey.json")
-	fmt.Fprintln(out, "Try")
+	example += ` -d @` + filepath.Join("shared", "vendors", "idwise", "testdata", "finished-journey.json")
+	fmt.Fprintln(out, "Try (from the repository's root; infra/local/walkthrough/testdata/banner.txtar runs these)")
 	fmt.Fprintf(out, "  curl -s -X PUT %s/_sim/journeys/6720a1b2c3d4e5f6a7b8c22e -d @shared/vendors/idwise/testdata/journey-result.json\n", simURL)
+	if st.ownership() != "vendor" { // claimed (the default): the outcome waits for the app's claim
+		fmt.Fprintf(out, "  TOKEN=$(curl -s '%s%s?referenceNo=customer-0001')\n", base, tokenPath)
+		fmt.Fprintf(out, "  curl -s -X POST %s/v1/journeys -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{\"journeyId\":\"6720a1b2c3d4e5f6a7b8c22e\",\"referenceNo\":\"customer-0001\"}'\n", base)
+	}
 	fmt.Fprintln(out, "  "+example)
 	s.CustomStep.banner(out, simURL, strings.Replace(example, "finished-journey.json", "finished-user-steps.json", 1))
-	fmt.Fprintln(out, "Veriff webhook credentials (set VERIFF_API_KEY / VERIFF_SHARED_SECRET to change)")
-	fmt.Fprintf(out, "  X-AUTH-CLIENT %s  shared secret %s\n", s.VeriffAPIKey, s.VeriffSecret)
-	fmt.Fprintln(out, "  "+veriffCurl(base, s, filepath.Join("shared", "veriff", "testdata", "decision-approved.json")))
+	fmt.Fprintln(out, "Veriff integrations (set VERIFF_INTEGRATIONS, or VERIFF_API_KEY / VERIFF_SHARED_SECRET, to change)")
+	for _, in := range s.veriffCreds().List() {
+		fmt.Fprintf(out, "  %s (%s)  X-AUTH-CLIENT %s  shared secret %s\n", in.Name, in.Product, in.APIKey, in.SharedSecret)
+	}
+	fmt.Fprintln(out, "  "+veriffCurl(base, s, filepath.Join("shared", "vendors", "veriff", "testdata", "decision-approved.json")))
 }
 
 // veriffCurl is a curl that sends file to the Veriff webhook, signed as Veriff signs it:
@@ -517,4 +540,54 @@ func sorted(m map[string]string) [][2]string {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
 	return out
+}
+
+// ownership is the stack's JourneyOwnership (claimed unless the run said vendor).
+func (st stack) ownership() string {
+	if st.created == nil {
+		return "claimed"
+	}
+	return st.created.Env.Refs["JourneyOwnership"]
+}
+
+// withLocalRoutes serves the GETs of the local-only paths (never deployed) with their
+// handlers, and everything else with srv.
+func withLocalRoutes(srv http.Handler, local map[string]http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, ok := local[r.URL.Path]; ok && r.Method == http.MethodGet {
+			h.ServeHTTP(w, r)
+			return
+		}
+		srv.ServeHTTP(w, r)
+	})
+}
+
+// stackParameters are the template parameters of the local stack, as a deployment gives
+// them: the push platform applications, the app's token issuer, the settings' parameters,
+// the journey ownership, the Veriff simulator, KYC_PARAMETER_OVERRIDES and the custom step.
+func stackParameters(ctx context.Context, awsCfg aws.Config, s settings, auth *localAuth) (map[string]string, error) {
+	params, err := platformApps(ctx, awsCfg)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(params, auth.parameters())
+	maps.Copy(params, s.Params)
+	// Journey ownership as a deployment sets it (template JourneyOwnership; claimed by default).
+	if v := os.Getenv("JOURNEY_OWNERSHIP"); v != "" {
+		params["JourneyOwnership"] = v
+	}
+	params["VeriffApiBaseUrl"] = s.VeriffSimURL // the product calls the Veriff simulator
+	overrides, err := parameterOverrides(os.Getenv("KYC_PARAMETER_OVERRIDES"))
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(params, overrides)
+	if s.CustomStep.Enabled {
+		p, err := s.CustomStep.setup(ctx, awsCfg)
+		if err != nil {
+			return nil, fmt.Errorf("custom step: %w", err)
+		}
+		maps.Copy(params, p)
+	}
+	return params, nil
 }

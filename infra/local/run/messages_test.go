@@ -48,11 +48,13 @@ func TestLocalMessagesShowsStatusEventThenPush(t *testing.T) {
 	suffix := fmt.Sprint(time.Now().UnixNano())
 	ref, journey := "push-customer-"+suffix, "push-journey-"+suffix
 	snsc := sns.NewFromConfig(awsCfg)
-	app, err := snsc.CreatePlatformApplication(context.Background(), &sns.CreatePlatformApplicationInput{
-		Name: aws.String("push-run-test"), Platform: aws.String("APNS"), Attributes: map[string]string{"PlatformCredential": "x"}})
+	// The stack's own APNS application (the runner's ApnsPlatformApplicationArn): the push
+	// function may publish only to its endpoints (iamcheck refuses any other).
+	apps, err := platformApps(context.Background(), awsCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	app := &sns.CreatePlatformApplicationOutput{PlatformApplicationArn: aws.String(apps["ApnsPlatformApplicationArn"])}
 	ep, err := snsc.CreatePlatformEndpoint(context.Background(), &sns.CreatePlatformEndpointInput{
 		PlatformApplicationArn: app.PlatformApplicationArn, Token: aws.String("token-" + suffix)})
 	if err != nil {

@@ -20,7 +20,8 @@ func startVeriffSim(s settings) (url string, stop func(), err error) {
 		return "", nil, fmt.Errorf("listen on VERIFF_SIM_PORT %s: %w", s.VeriffSimPort, err)
 	}
 	url = "http://" + ln.Addr().String()
-	sim := veriffsim.New(veriffsim.Config{APIKey: s.VeriffAPIKey, SharedSecret: s.VeriffSecret, PublicURL: url})
+	sim := veriffsim.New(veriffsim.Config{APIKey: s.VeriffAPIKey, SharedSecret: s.VeriffSecret,
+		Integrations: s.veriffCreds().List(), PublicURL: url})
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return url, func() {

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/kycbackend/kyc/infra/local/provision"
+	"github.com/kycbackend/kyc/shared/vendors/veriff"
 )
 
 // Config is what a local stack needs beyond the template.
@@ -39,9 +40,14 @@ type Config struct {
 	APISecret     string
 	IDWiseBaseURL string
 
-	// The Veriff webhook secret's content ("<Prefix without its dash>/veriff-webhook").
+	// The Veriff webhook secret's content ("<Prefix without its dash>/veriff-webhook"):
+	// VeriffIntegrations when set (the secret's JSON, VERIFF_INTEGRATIONS of make run),
+	// else one identity integration of VeriffAPIKey and VeriffSharedSecret. The API keys
+	// secret of the app API ("<...>/veriff-api-keys") is made from it, without the shared
+	// secrets.
 	VeriffAPIKey       string
 	VeriffSharedSecret string
+	VeriffIntegrations *veriff.Credentials
 
 	// Parameters are further template parameters (JwtIssuer, JwtAudience, the platform
 	// application ARNs, ...), over the defaults and the ones above.
@@ -84,10 +90,19 @@ func Create(ctx context.Context, awsCfg aws.Config, tpl *provision.Template, c C
 	if err != nil {
 		return nil, fmt.Errorf("put api secret: %w", err)
 	}
-	veriffSecret, _ := json.Marshal(map[string]string{"apiKey": c.VeriffAPIKey, "sharedSecret": c.VeriffSharedSecret})
+	veriffCreds := veriff.Credentials{APIKey: c.VeriffAPIKey, SharedSecret: c.VeriffSharedSecret}
+	if c.VeriffIntegrations != nil {
+		veriffCreds = *c.VeriffIntegrations
+	}
+	veriffSecret, _ := json.Marshal(veriffCreds)
 	veriffARN, err := provision.PutSecret(ctx, awsCfg, name+"/veriff-webhook", string(veriffSecret))
 	if err != nil {
 		return nil, fmt.Errorf("put veriff secret: %w", err)
+	}
+	veriffKeys, _ := json.Marshal(veriffCreds.APIKeys())
+	veriffKeysARN, err := provision.PutSecret(ctx, awsCfg, name+"/veriff-api-keys", string(veriffKeys))
+	if err != nil {
+		return nil, fmt.Errorf("put veriff api keys secret: %w", err)
 	}
 	params := map[string]string{
 		"IdwiseWebhookAuthMode":    c.WebhookAuthMode,
@@ -97,6 +112,7 @@ func Create(ctx context.Context, awsCfg aws.Config, tpl *provision.Template, c C
 		"IdwiseApiSecretArn":       apiARN,
 		"IdwiseApiBaseUrl":         c.IDWiseBaseURL,
 		"VeriffSecretArn":          veriffARN,
+		"VeriffApiKeysSecretArn":   veriffKeysARN,
 	}
 	for k, v := range c.Parameters {
 		params[k] = v

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -321,10 +322,9 @@ func (o *Ops) owns(ctx context.Context, ref, provider, journeyID string) (bool, 
 
 // quarantine deletes the quarantined bodies that contain the referenceNo as a JSON string.
 func (er *erasure) quarantine(ctx context.Context) error {
-	quoted, _ := json.Marshal(er.ref)
 	var keys []opstore.ItemKey
 	err := er.o.tbl.ScanQuarantine(ctx, true, func(q opstore.Quarantined) bool {
-		if bytes.Contains(q.Body, quoted) {
+		if mentions(q.Body, er.ref) {
 			keys = append(keys, q.Key)
 		}
 		return true
@@ -366,4 +366,36 @@ func (er *erasure) count(k opstore.ItemKey) int {
 	er.seen[id] = true
 	er.res.Deleted[k.Kind]++
 	return 1
+}
+
+// mentions reports whether body holds ref as a JSON string, however the sender escaped
+// it (a reference may hold / \ & < > or non-ASCII, which encoders write as \/, \u0026,
+// \uXXXX or as they are): any string of the decoded JSON equal to ref, or, for a body
+// that is not JSON to its end (quarantined bodies may be anything), ref quoted as Go's
+// encoder writes it, with or without HTML escaping.
+func mentions(body []byte, ref string) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return containsQuoted(body, ref)
+		}
+		if s, ok := tok.(string); ok && s == ref {
+			return true
+		}
+	}
+	return containsQuoted(body, ref)
+}
+
+// containsQuoted looks for ref JSON-quoted in body, as the common encoders write it.
+func containsQuoted(body []byte, ref string) bool {
+	html, _ := json.Marshal(ref)
+	var plain bytes.Buffer
+	enc := json.NewEncoder(&plain)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(ref)
+	return bytes.Contains(body, html) || bytes.Contains(body, bytes.TrimSpace(plain.Bytes()))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/kycbackend/kyc/shared/core/kyc"
 	"github.com/kycbackend/kyc/shared/core/processor"
 	"github.com/kycbackend/kyc/shared/vendors/idwise"
+	"github.com/kycbackend/kyc/shared/vendors/veriff"
 )
 
 // Table is the table as the tool reads and changes it (dynamo.Operator).
@@ -50,6 +51,7 @@ type Table interface {
 	// until f returns false: a full Scan.
 	ScanQuarantine(ctx context.Context, withBody bool, f func(opstore.Quarantined) bool) error
 	Erasure
+	Claims
 }
 
 // Erasure is what an erasure reads and deletes, item by item (dynamo.Operator).
@@ -107,6 +109,12 @@ type ReferenceImages interface {
 // in the decision webhook's shape.
 type VeriffDecisions interface {
 	Decision(ctx context.Context, sessionID string) ([]byte, error)
+}
+
+// VeriffProductDecisions also fetches with another product's integration (a
+// proof-of-address session is signed with the PoA integration's key and secret).
+type VeriffProductDecisions interface {
+	DecisionOf(ctx context.Context, product veriff.Product, sessionID string) ([]byte, error)
 }
 
 // Endpoints deletes SNS mobile push endpoints (sns.Sender of shared/aws/sns).

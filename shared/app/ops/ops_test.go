@@ -863,3 +863,66 @@ type veriffCreds struct{}
 func (veriffCreds) Credentials(context.Context) (veriffapi.Credentials, error) {
 	return veriffapi.Credentials{APIKey: "k", SharedSecret: "s"}, nil
 }
+
+type veriffProductCreds struct{}
+
+func (veriffProductCreds) Credentials(context.Context) (veriffapi.Credentials, error) {
+	return veriffapi.Credentials{APIKey: "k", SharedSecret: "s"}, nil
+}
+
+func (veriffProductCreds) ProductCredentials(_ context.Context, p veriff.Product) (veriffapi.Credentials, error) {
+	if p == veriff.ProductProofOfAddress {
+		return veriffapi.Credentials{APIKey: "k-poa", SharedSecret: "s-poa"}, nil
+	}
+	return veriffapi.Credentials{APIKey: "k", SharedSecret: "s"}, nil
+}
+
+// kycctl refetch of a proof-of-address session: fetched with the PoA integration (the one
+// its stored deliveries name) and recorded as that integration's decision, so a declined
+// PoA stays the proofOfAddress check and never rejects the approved user.
+func TestRefetchVeriffProofOfAddress(t *testing.T) {
+	st := newStack(t)
+	sim := veriffsim.New(veriffsim.Config{Integrations: []veriff.Integration{
+		{Name: "idv", Product: veriff.ProductIdentity, APIKey: "k", SharedSecret: "s"},
+		{Name: "poa", Product: veriff.ProductProofOfAddress, APIKey: "k-poa", SharedSecret: "s-poa"}}})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	api, err := veriffapi.New(veriffapi.Config{BaseURL: srv.URL}, veriffProductCreds{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := New(Config{Store: dynamo.NewOperator(st.db, st.table, 0), Processor: st.proc.Service, Veriff: api})
+	deliver := func(body string, product veriff.Product) {
+		t.Helper()
+		e, err := veriff.ParseEvent([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Attributes[veriff.AttrProduct], e.Attributes[veriff.AttrIntegration] = string(product), string(product)
+		if _, err := st.inbox.Accept(st.ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		stored, _, _ := dynamo.NewInbox(st.db, st.table).Event(st.ctx, e.Provider, e.EventID)
+		if err := st.proc.Service.Process(st.ctx, stored); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliver(`{"status":"success","verification":{"id":"sess-idv","attemptId":"a1","code":9001,"status":"approved","vendorData":"ref-rp","decisionTime":"`+
+		time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+`"}}`, veriff.ProductIdentity)
+	deliver(`{"id":"sess-poa","attemptId":"p1","code":7002,"action":"submitted","vendorData":"ref-rp"}`, veriff.ProductProofOfAddress)
+
+	d, _ := sim.Decision("sess-poa", "declined", time.Now())
+	d = []byte(strings.Replace(string(d), `"vendorData":""`, `"vendorData":"ref-rp"`, 1))
+	_ = sim.SetDecision("sess-poa", d)
+	got, err := o.Refetch(st.ctx, veriff.Provider, "sess-poa")
+	if err != nil {
+		t.Fatalf("Refetch() = %v", err)
+	}
+	if got.Before != kyc.Approved || got.After != kyc.Approved || got.State != "processed" {
+		t.Errorf("Refetch(PoA session) = %+v, want APPROVED kept, processed", got)
+	}
+	checks, err := st.proc.Store.Checks(st.ctx, "ref-rp")
+	if err != nil || len(checks) != 1 || checks[0].Decision != "declined" || checks[0].SessionID != "sess-poa" {
+		t.Errorf("checks = %+v, %v; want proofOfAddress declined of sess-poa", checks, err)
+	}
+}

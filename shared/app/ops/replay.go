@@ -221,7 +221,22 @@ func (o *Ops) Refetch(ctx context.Context, provider, journeyID string) (RefetchR
 // event id, without the person's data (veriff.Parser strips the body), naming the
 // referenceNo already recorded for the session, else the decision's vendorData.
 func (o *Ops) refetchVeriffEvent(ctx context.Context, base inbox.Event) (inbox.Event, error) {
-	raw, err := o.veriff.Decision(ctx, base.JourneyID)
+	// The session's integration, as its stored deliveries name it: a proof-of-address
+	// session is fetched with that integration and stays a check, never the status.
+	signer, err := o.veriffSigner(ctx, base.JourneyID)
+	if err != nil {
+		return base, err
+	}
+	var raw []byte
+	if p := veriff.Product(signer[veriff.AttrProduct]); p == veriff.ProductProofOfAddress {
+		pd, ok := o.veriff.(VeriffProductDecisions)
+		if !ok {
+			return base, fmt.Errorf("refetch veriff session %s: a %s session and no client for that integration", base.JourneyID, p)
+		}
+		raw, err = pd.DecisionOf(ctx, p, base.JourneyID)
+	} else {
+		raw, err = o.veriff.Decision(ctx, base.JourneyID)
+	}
 	if err != nil {
 		return base, fmt.Errorf("refetch veriff session %s: %w", base.JourneyID, err)
 	}
@@ -241,8 +256,26 @@ func (o *Ops) refetchVeriffEvent(ctx context.Context, base inbox.Event) (inbox.E
 	}
 	e.EventID, e.ReceivedAt, e.ExpiresAt = base.EventID, base.ReceivedAt, base.ExpiresAt
 	e.Attributes["operator"] = "refetch"
+	for k, v := range signer {
+		e.Attributes[k] = v
+	}
 	if base.ReferenceNo != "" {
 		e.ReferenceNo = base.ReferenceNo
 	}
 	return e, nil
+}
+
+// veriffSigner is the integration and product the session's stored deliveries carry
+// (veriff.AttrIntegration, veriff.AttrProduct); none for a session without any.
+func (o *Ops) veriffSigner(ctx context.Context, sessionID string) (map[string]string, error) {
+	events, err := o.tbl.JourneyTimeline(ctx, veriff.Provider, sessionID)
+	if err != nil {
+		return nil, fmt.Errorf("refetch veriff session %s: %w", sessionID, err)
+	}
+	for _, it := range events {
+		if p := it.Event.Attributes[veriff.AttrProduct]; p != "" {
+			return map[string]string{veriff.AttrProduct: p, veriff.AttrIntegration: it.Event.Attributes[veriff.AttrIntegration]}, nil
+		}
+	}
+	return nil, nil
 }

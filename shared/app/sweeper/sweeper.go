@@ -16,9 +16,13 @@ import (
 // Lister lists what the stream left behind, received before cutoff, at most limit of each
 // kind, oldest first (dynamo.Store, over the table's Unprocessed index). An item it cannot
 // decode comes back with Err set: the sweeper counts it as an error and leaves it.
+//
+// Events awaiting a claim come in pages: a re-drive leaves an unclaimed event where it is,
+// so the same first page would come back on every run. AwaitingClaimSince returns the page
+// after the cursor ("" for the first) and the cursor of the next ("" after the last).
 type Lister interface {
 	StuckEvents(ctx context.Context, cutoff time.Time, limit int32) ([]Pending[inbox.Event], error)
-	AwaitingClaimSince(ctx context.Context, cutoff time.Time, limit int32) ([]Pending[inbox.Event], error)
+	AwaitingClaimSince(ctx context.Context, cutoff time.Time, limit int32, cursor string) ([]Pending[inbox.Event], string, error)
 	UnsentStatusEvents(ctx context.Context, cutoff time.Time, limit int32) ([]Pending[kyc.StatusEvent], error)
 }
 
@@ -45,7 +49,7 @@ type Metrics interface {
 // Config bounds one run.
 type Config struct {
 	MinAge time.Duration // only items older than this (the stream is still on them before)
-	Limit  int32         // at most this many items of each kind per run
+	Limit  int32         // at most this many stuck and unsent items per run; the page size of awaiting ones
 }
 
 // Result says what one run found and did.
@@ -93,21 +97,11 @@ func (s *Sweeper) Run(ctx context.Context) (Result, error) {
 		res.Redriven++
 	}
 	// Events waiting for their journey's claim: the claim triggers them through the
-	// stream; this catches a claim that raced with the event's "awaiting" mark.
-	awaiting, err := s.list.AwaitingClaimSince(ctx, cutoff, s.cfg.Limit)
-	if err != nil {
-		return res, fmt.Errorf("list events awaiting a claim: %w", err)
-	}
-	res.AwaitingClaim = len(awaiting)
-	for _, item := range awaiting {
-		e, err := item.Value, item.Err
-		if err == nil {
-			err = s.proc.Redrive(ctx, e)
-		}
-		if err != nil {
-			res.Errors++
-			slog.WarnContext(ctx, "re-drive event awaiting a claim", "eventId", e.EventID, "journeyId", e.JourneyID, "error", err)
-		}
+	// stream; this catches a claim that raced with the event's "awaiting" mark. Every page:
+	// most of them stay where they are (no claim yet), so a bounded run would only ever
+	// see the oldest.
+	if err := s.redriveAwaiting(ctx, cutoff, &res); err != nil {
+		return res, err
 	}
 	unsent, err := s.list.UnsentStatusEvents(ctx, cutoff, s.cfg.Limit)
 	if err != nil {
@@ -139,4 +133,31 @@ func (s *Sweeper) count(ctx context.Context, name string, n int) {
 	if s.metrics != nil {
 		s.metrics.Put(ctx, name, float64(n), "Count", nil)
 	}
+}
+
+// redriveAwaiting re-drives every page of the events awaiting their journey's claim since
+// cutoff, counting them and the errors in res.
+func (s *Sweeper) redriveAwaiting(ctx context.Context, cutoff time.Time, res *Result) error {
+	for cursor := ""; ; {
+		awaiting, next, err := s.list.AwaitingClaimSince(ctx, cutoff, s.cfg.Limit, cursor)
+		if err != nil {
+			return fmt.Errorf("list events awaiting a claim: %w", err)
+		}
+		res.AwaitingClaim += len(awaiting)
+		for _, item := range awaiting {
+			e, err := item.Value, item.Err
+			if err == nil {
+				err = s.proc.Redrive(ctx, e)
+			}
+			if err != nil {
+				res.Errors++
+				slog.WarnContext(ctx, "re-drive event awaiting a claim", "eventId", e.EventID, "journeyId", e.JourneyID, "error", err)
+			}
+		}
+		if next == "" || next == cursor {
+			break
+		}
+		cursor = next
+	}
+	return nil
 }

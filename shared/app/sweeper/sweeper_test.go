@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -23,9 +24,16 @@ func (f *fakeLister) StuckEvents(_ context.Context, cutoff time.Time, _ int32) (
 	return f.stuck, f.err
 }
 
-func (f *fakeLister) AwaitingClaimSince(_ context.Context, cutoff time.Time, _ int32) ([]Pending[inbox.Event], error) {
+// AwaitingClaimSince pages through f.awaiting; the cursor is the next index.
+func (f *fakeLister) AwaitingClaimSince(_ context.Context, cutoff time.Time, limit int32, cursor string) ([]Pending[inbox.Event], string, error) {
 	f.cutoffs = append(f.cutoffs, cutoff)
-	return f.awaiting, nil
+	from, _ := strconv.Atoi(cursor)
+	to := min(from+int(limit), len(f.awaiting))
+	next := ""
+	if to < len(f.awaiting) {
+		next = strconv.Itoa(to)
+	}
+	return f.awaiting[from:to], next, nil
 }
 
 func (f *fakeLister) UnsentStatusEvents(_ context.Context, cutoff time.Time, _ int32) ([]Pending[kyc.StatusEvent], error) {
@@ -98,5 +106,25 @@ func TestRunListFailureIsReturned(t *testing.T) {
 	l := &fakeLister{err: errors.New("throttled")}
 	if _, err := New(l, &fakeProcessor{}, nil, Config{}).Run(context.Background()); err == nil {
 		t.Error("Run() = nil error, want the listing failure")
+	}
+}
+
+// Every page of the events awaiting a claim is re-driven, not only the first: a re-drive
+// leaves an unclaimed event in place, so the oldest page would otherwise hide the rest.
+func TestRunPagesThroughAwaitingEvents(t *testing.T) {
+	l := &fakeLister{}
+	var want []string
+	for i := range 25 {
+		id := "w" + strconv.Itoa(i)
+		l.awaiting = append(l.awaiting, event(id))
+		want = append(want, id)
+	}
+	p := &fakeProcessor{}
+	res, err := New(l, p, nil, Config{Limit: 10}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.AwaitingClaim != 25 || !reflect.DeepEqual(p.redriven, want) {
+		t.Errorf("Run() awaiting = %d, redriven %v; want 25, %v", res.AwaitingClaim, p.redriven, want)
 	}
 }

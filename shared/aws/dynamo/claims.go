@@ -44,6 +44,9 @@ func (s *Store) PutClaim(ctx context.Context, c kyc.Claim) (kyc.Claim, bool, err
 	item["referenceNo"] = str(c.ReferenceNo)
 	item["source"] = str(string(c.Source))
 	item["claimedAt"] = str(c.ClaimedAt.UTC().Format(time.RFC3339Nano))
+	if c.State != kyc.ClaimUnverified {
+		item["claimState"] = str(string(c.State))
+	}
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           aws.String(s.table),
 		Item:                                item,
@@ -78,7 +81,119 @@ func (s *Store) Claim(ctx context.Context, provider, journeyID string) (kyc.Clai
 func DecodeClaim(item map[string]types.AttributeValue) kyc.Claim {
 	at, _ := time.Parse(time.RFC3339Nano, attrString(item, "claimedAt"))
 	return kyc.Claim{Provider: attrString(item, "provider"), JourneyID: attrString(item, "journeyId"),
-		ReferenceNo: attrString(item, "referenceNo"), Source: kyc.ClaimSource(attrString(item, "source")), ClaimedAt: at}
+		ReferenceNo: attrString(item, "referenceNo"), Source: kyc.ClaimSource(attrString(item, "source")), ClaimedAt: at,
+		State: kyc.ClaimState(attrString(item, "claimState")), VendorReferenceNo: attrString(item, "vendorReferenceNo")}
+}
+
+// KindClaimContender is a user who claimed a journey someone else had claimed first:
+// CLAIM#<provider>#<journeyId> / CONTENDER#<referenceNo>. If the vendor names the
+// contender, the processor hands the journey over (ReplaceClaim). Not on the stream.
+const KindClaimContender = "claimContender"
+
+func contenderKey(provider, journeyID, referenceNo string) map[string]types.AttributeValue {
+	return key("CLAIM#"+provider+"#"+journeyID, "CONTENDER#"+referenceNo)
+}
+
+var _ processor.ClaimReviews = (*Store)(nil)
+
+// ConfirmClaim records that the vendor named c's claimer (unless the journey's claim is
+// someone else's by now).
+func (s *Store) ConfirmClaim(ctx context.Context, c kyc.Claim) error {
+	return s.setClaimState(ctx, c, kyc.ClaimConfirmed, "")
+}
+
+// RejectClaim records that the vendor named vendorRef, not c's claimer. A confirmed claim
+// is never rejected.
+func (s *Store) RejectClaim(ctx context.Context, c kyc.Claim, vendorRef string) error {
+	return s.setClaimState(ctx, c, kyc.ClaimRejected, vendorRef)
+}
+
+func (s *Store) setClaimState(ctx context.Context, c kyc.Claim, st kyc.ClaimState, vendorRef string) error {
+	values := map[string]types.AttributeValue{":ref": str(c.ReferenceNo), ":st": str(string(st)), ":confirmed": str(string(kyc.ClaimConfirmed))}
+	update := "SET claimState = :st"
+	if vendorRef != "" {
+		update += ", vendorReferenceNo = :vref"
+		values[":vref"] = str(vendorRef)
+	}
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       ClaimKey(c.Provider, c.JourneyID),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String("referenceNo = :ref AND (attribute_not_exists(claimState) OR claimState <> :confirmed)"),
+		ExpressionAttributeValues: values,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil // another claim by now, or already confirmed: nothing to record
+	}
+	if err != nil {
+		return fmt.Errorf("mark claim of journey %s %s: %w", c.JourneyID, st, err)
+	}
+	return nil
+}
+
+// PutContender records that c's user claimed a journey claimed by someone else.
+func (s *Store) PutContender(ctx context.Context, c kyc.Claim) error {
+	item := contenderKey(c.Provider, c.JourneyID, c.ReferenceNo)
+	item[AttrKind] = str(KindClaimContender)
+	item["provider"] = str(c.Provider)
+	item["journeyId"] = str(c.JourneyID)
+	item["referenceNo"] = str(c.ReferenceNo)
+	item["source"] = str(string(c.Source))
+	item["claimedAt"] = str(c.ClaimedAt.UTC().Format(time.RFC3339Nano))
+	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+		return fmt.Errorf("put contender of journey %s: %w", c.JourneyID, err)
+	}
+	return nil
+}
+
+// Contender reads referenceNo's contending claim of a journey.
+func (s *Store) Contender(ctx context.Context, provider, journeyID, referenceNo string) (kyc.Claim, bool, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table),
+		Key: contenderKey(provider, journeyID, referenceNo), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return kyc.Claim{}, false, fmt.Errorf("get contender of journey %s: %w", journeyID, err)
+	}
+	if out.Item == nil {
+		return kyc.Claim{}, false, nil
+	}
+	return DecodeClaim(out.Item), true, nil
+}
+
+// ReplaceClaim hands a journey from old's claimer to c: it deletes old's claim (only if it
+// is still old's) and puts c as a new claim, so that the stream sees an INSERT and the
+// events waiting for the journey's claim are processed. It reports whether c is now the
+// journey's claim; false when someone else's claim stands.
+func (s *Store) ReplaceClaim(ctx context.Context, old, c kyc.Claim) (bool, error) {
+	if err := s.DeleteClaim(ctx, old); errors.Is(err, processor.ErrConflict) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	got, _, err := s.PutClaim(ctx, c)
+	if err != nil {
+		return false, err
+	}
+	return got.ReferenceNo == c.ReferenceNo, nil
+}
+
+// DeleteClaim deletes c's claim of its journey if it is still c's (a claim released), and
+// c's contender record if any. Gone already is not an error.
+func (s *Store) DeleteClaim(ctx context.Context, c kyc.Claim) error {
+	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       ClaimKey(c.Provider, c.JourneyID),
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR referenceNo = :ref"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":ref": str(c.ReferenceNo)},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fmt.Errorf("delete claim of journey %s: %w", c.JourneyID, processor.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("delete claim of journey %s: %w", c.JourneyID, err)
+	}
+	return nil
 }
 
 // AwaitingClaim lists the events of a journey that wait for its claim, oldest first

@@ -24,7 +24,7 @@ var _ devices.Store = (*Store)(nil)
 
 // DeviceKey is the primary key of a device: in the profile's partition.
 func DeviceKey(referenceNo, deviceID string) map[string]types.AttributeValue {
-	return key("PROFILE#"+referenceNo, "DEVICE#"+deviceID)
+	return key(ProfilePK(referenceNo), "DEVICE#"+deviceID)
 }
 
 // TokenKey is the primary key of a token index entry: who holds a device token now.
@@ -72,7 +72,7 @@ func (s *Store) Devices(ctx context.Context, referenceNo string) ([]devices.Devi
 		TableName:                 aws.String(s.table),
 		KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :dev)"),
 		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("PROFILE#" + referenceNo), ":dev": str("DEVICE#")},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(ProfilePK(referenceNo)), ":dev": str("DEVICE#")},
 		ConsistentRead:            aws.Bool(true),
 	}
 	for {

@@ -31,7 +31,7 @@ var _ processor.Erasures = (*Store)(nil)
 
 // TombstoneKey is the primary key of the tombstone of an erased profile.
 func TombstoneKey(referenceNo string) map[string]types.AttributeValue {
-	return key("PROFILE#"+referenceNo, tombstoneSK)
+	return key(ProfilePK(referenceNo), tombstoneSK)
 }
 
 // JourneyItemKey is the primary key of a stored journey snapshot.

@@ -30,7 +30,7 @@ func (s *Store) Allow(ctx context.Context, referenceNo, action string, limit int
 	end := start.Add(window)
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
-		Key:                      key("PROFILE#"+referenceNo, LimitSKPrefix+action+"#"+strconv.FormatInt(start.Unix(), 10)),
+		Key:                      key(ProfilePK(referenceNo), LimitSKPrefix+action+"#"+strconv.FormatInt(start.Unix(), 10)),
 		UpdateExpression:         aws.String("SET #kind = :kind, #exp = :exp ADD #n :one"),
 		ConditionExpression:      aws.String("attribute_not_exists(#n) OR #n < :limit"),
 		ExpressionAttributeNames: map[string]string{"#kind": AttrKind, "#exp": AttrExpiresAt, "#n": "n"},

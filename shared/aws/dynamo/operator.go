@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/kycbackend/kyc/shared/app/ops/opstore"
 	"github.com/kycbackend/kyc/shared/core/inbox"
+	"github.com/kycbackend/kyc/shared/core/kyc"
 	"github.com/kycbackend/kyc/shared/core/processor"
 )
 
@@ -297,7 +299,7 @@ func kindOf(pk, sk string) string {
 		return "pushMarkers"
 	case strings.HasPrefix(pk, "CUSTOMSTEP#"):
 		return "customSteps"
-	case sk == "CLAIM":
+	case sk == "CLAIM", strings.HasPrefix(sk, "CONTENDER#"):
 		return "claims"
 	case sk == "TOKEN":
 		return opstore.KindDeviceTokens
@@ -337,4 +339,49 @@ func stringMap(item map[string]types.AttributeValue, name string) map[string]str
 func parseTime(v string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, v)
 	return t
+}
+
+// ListClaims lists every journey claim, or referenceNo's only ("" for all): a strongly
+// consistent full Scan, for the operator (kycctl claims).
+func (o *Operator) ListClaims(ctx context.Context, referenceNo string) ([]kyc.Claim, error) {
+	in := &dynamodb.ScanInput{
+		TableName:                 aws.String(o.table),
+		ConsistentRead:            aws.Bool(true),
+		FilterExpression:          aws.String("#kind = :claim"),
+		ExpressionAttributeNames:  map[string]string{"#kind": AttrKind},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":claim": str(KindClaim)},
+	}
+	if referenceNo != "" {
+		in.FilterExpression = aws.String("#kind = :claim AND referenceNo = :ref")
+		in.ExpressionAttributeValues[":ref"] = str(referenceNo)
+	}
+	var out []kyc.Claim
+	for {
+		res, err := o.client.Scan(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("scan claims: %w", err)
+		}
+		for _, it := range res.Items {
+			out = append(out, DecodeClaim(it))
+		}
+		if len(res.LastEvaluatedKey) == 0 {
+			sort.Slice(out, func(i, j int) bool { return out[i].ClaimedAt.Before(out[j].ClaimedAt) })
+			return out, nil
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+}
+
+// RecordOperatorEvent writes an operator's action on a journey (kycctl claims) as an
+// operator event already processed with note: it is in the journey's timeline at once
+// and never in the unprocessed index (nothing processes it).
+func (o *Operator) RecordOperatorEvent(ctx context.Context, e inbox.Event, note string) error {
+	item := eventItem(e)
+	item[AttrKind] = str(KindOperatorEvent)
+	delete(item, AttrPendingKey)
+	item["state"] = str(string(processor.Processed))
+	item["note"] = str(note)
+	item["processedAt"] = str(o.now().UTC().Format(time.RFC3339Nano))
+	item[AttrJourneyKey] = str(JourneyKey(e.Provider, e.JourneyID))
+	return o.inbox.put(ctx, item)
 }

@@ -69,21 +69,23 @@ func (o *Operator) ProfileItems(ctx context.Context, referenceNo string) ([]opst
 	return out, nil
 }
 
-// NamingItems returns the inbox events, journeys and claims whose referenceNo is ref,
+// NamingItems returns the inbox events, journeys, claims (and contending claims, and claims
+// rejected in favour of ref) whose referenceNo is ref,
 // with their provider and journeyId, from a strongly consistent Scan of the table. There is
 // no index by profile on purpose: it would cost an index write on every delivery, for a
 // request that comes rarely (a Scan reads the whole table: about 0.25 read units per KB of
 // table, and a few minutes for tens of GB).
 func (o *Operator) NamingItems(ctx context.Context, referenceNo string) ([]opstore.Item, error) {
 	in := &dynamodb.ScanInput{
-		TableName:                aws.String(o.table),
-		ConsistentRead:           aws.Bool(true),
-		FilterExpression:         aws.String("referenceNo = :ref AND #kind IN (:event, :operator, :journey, :claim, :token)"),
+		TableName:      aws.String(o.table),
+		ConsistentRead: aws.Bool(true),
+		// A claim rejected for naming the profile as the vendor's reference names it too.
+		FilterExpression:         aws.String("(referenceNo = :ref AND #kind IN (:event, :operator, :journey, :claim, :token, :contender)) OR (vendorReferenceNo = :ref AND #kind = :claim)"),
 		ProjectionExpression:     aws.String("#pk, #sk, provider, journeyId, deviceId, endpointArn"),
 		ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK, "#kind": AttrKind},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":ref": str(referenceNo), ":event": str(KindEvent),
 			":operator": str(KindOperatorEvent), ":journey": str(KindJourney), ":claim": str(KindClaim),
-			":token": str(KindDeviceToken)},
+			":token": str(KindDeviceToken), ":contender": str(KindClaimContender)},
 	}
 	var out []opstore.Item
 	for {

@@ -2,6 +2,8 @@ package dynamo
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,13 +70,36 @@ func journeyItemKey(provider, journeyID string) map[string]types.AttributeValue 
 
 // ProfileKey is the primary key of a profile.
 func ProfileKey(referenceNo string) map[string]types.AttributeValue {
-	return key("PROFILE#"+referenceNo, "PROFILE")
+	return key(ProfilePK(referenceNo), "PROFILE")
+}
+
+// maxPlainProfilePK is the longest partition key DynamoDB takes (2,048 bytes).
+const maxPlainProfilePK = 2048
+
+// longReferencePrefix starts the partition of a reference too long for the key: a
+// space right after "PROFILE#" never starts a plain one, since kyc.CheckReference refuses
+// a reference that begins with a space.
+const longReferencePrefix = "PROFILE# sha256:"
+
+// ProfilePK is the partition of every item of a profile (profile, devices, outbox, rate
+// limits, tombstone): PROFILE#<referenceNo>. The reference is always the whole rest of the
+// key, so any character in it (a '#' too) cannot make two references share a partition;
+// the sort keys are the product's own. A reference whose key would pass DynamoDB's 2,048
+// bytes (up to 1,000 characters of up to 4 bytes each are allowed) is keyed by its SHA-256
+// instead: "PROFILE# sha256:<hex>", which no allowed reference produces.
+func ProfilePK(referenceNo string) string {
+	pk := "PROFILE#" + referenceNo
+	if len(pk) <= maxPlainProfilePK {
+		return pk
+	}
+	h := sha256.Sum256([]byte(referenceNo))
+	return longReferencePrefix + hex.EncodeToString(h[:])
 }
 
 // OutboxKey is the primary key of an outbox record: in its profile's partition, so that
 // the profile's status history is a query of that partition and needs no index write.
 func OutboxKey(referenceNo, eventID string) map[string]types.AttributeValue {
-	return key("PROFILE#"+referenceNo, OutboxSKPrefix+eventID)
+	return key(ProfilePK(referenceNo), OutboxSKPrefix+eventID)
 }
 
 // OutboxSKPrefix starts the sort key of every outbox record.
@@ -93,6 +118,23 @@ type journeyItem struct {
 	FetchedAt   string            `dynamodbav:"fetchedAt"`
 	Version     int64             `dynamodbav:"version"`
 	AMLVersion  int64             `dynamodbav:"amlVersion"`
+
+	AMLReceivedAt string `dynamodbav:"amlReceivedAt,omitempty"` // RFC 3339 (nanoseconds)
+	RequestedAt   string `dynamodbav:"requestedAt,omitempty"`   // RFC 3339 (nanoseconds)
+}
+
+// optTime formats t for an optional item attribute ("" when zero, then omitted).
+func optTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// parseOptTime reads an optional time attribute (zero when absent).
+func parseOptTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
 }
 
 // Journey reads a stored journey snapshot.
@@ -111,14 +153,15 @@ func (s *Store) Journey(ctx context.Context, provider, journeyID string) (proces
 	}
 	fetched, _ := time.Parse(time.RFC3339Nano, it.FetchedAt)
 	return processor.Journey{Provider: it.Provider, JourneyID: it.JourneyID, ReferenceNo: it.ReferenceNo,
-		Decisions: it.Decisions, Details: it.Details, FetchedAt: fetched, Version: it.Version, AMLVersion: it.AMLVersion}, true, nil
+		Decisions: it.Decisions, Details: it.Details, FetchedAt: fetched, Version: it.Version, AMLVersion: it.AMLVersion,
+		AMLReceivedAt: parseOptTime(it.AMLReceivedAt), RequestedAt: parseOptTime(it.RequestedAt)}, true, nil
 }
 
 // PutJourney stores j unless a newer snapshot is stored.
 func (s *Store) PutJourney(ctx context.Context, j processor.Journey) error {
 	item, err := attributevalue.MarshalMap(journeyItem{Provider: j.Provider, JourneyID: j.JourneyID, ReferenceNo: j.ReferenceNo,
 		Decisions: j.Decisions, Details: j.Details, FetchedAt: j.FetchedAt.UTC().Format(time.RFC3339Nano),
-		Version: j.Version, AMLVersion: j.AMLVersion})
+		Version: j.Version, AMLVersion: j.AMLVersion, AMLReceivedAt: optTime(j.AMLReceivedAt), RequestedAt: optTime(j.RequestedAt)})
 	if err != nil {
 		return fmt.Errorf("encode journey: %w", err)
 	}
@@ -147,6 +190,8 @@ type profileItem struct {
 	Reasons     []string `dynamodbav:"reasons"`
 	UpdatedAt   string   `dynamodbav:"updatedAt"`
 	Version     int64    `dynamodbav:"version"`
+	// RenewalDueBy is set while a KYC renewal is due (RFC 3339), absent otherwise.
+	RenewalDueBy string `dynamodbav:"renewalDueBy,omitempty"`
 }
 
 // Profile reads a profile.
@@ -165,7 +210,8 @@ func (s *Store) Profile(ctx context.Context, referenceNo string) (kyc.Profile, b
 	}
 	updated, _ := time.Parse(time.RFC3339Nano, it.UpdatedAt)
 	return kyc.Profile{ReferenceNo: it.ReferenceNo, Status: kyc.Status(it.Status), JourneyID: it.JourneyID,
-		Provider: it.Provider, Reasons: it.Reasons, UpdatedAt: updated, Version: it.Version}, true, nil
+		Provider: it.Provider, Reasons: it.Reasons, UpdatedAt: updated, Version: it.Version,
+		RenewalDueBy: parseOptTime(it.RenewalDueBy)}, true, nil
 }
 
 // ApplyStatus writes the change and, when ev is set, its outbox record, in one transaction
@@ -190,6 +236,12 @@ func (s *Store) ApplyStatus(ctx context.Context, c kyc.Change, current kyc.Profi
 			":journey": str(c.JourneyID), ":provider": str(c.Provider), ":reasons": rl,
 			":updated": str(c.OccurredAt.UTC().Format(time.RFC3339Nano)), ":v": num(c.Version),
 		},
+	}
+	if c.RenewalDueBy.IsZero() {
+		update.UpdateExpression = aws.String(*update.UpdateExpression + " REMOVE renewalDueBy")
+	} else {
+		update.UpdateExpression = aws.String(*update.UpdateExpression + ", renewalDueBy = :due")
+		update.ExpressionAttributeValues[":due"] = str(c.RenewalDueBy.UTC().Format(time.RFC3339))
 	}
 	if found {
 		update.ConditionExpression = aws.String("#v = :old")
@@ -319,29 +371,63 @@ func (s *Store) JourneyEvents(ctx context.Context, provider, journeyID string) (
 // Pending lists up to limit items of one partition of the Unprocessed index (PENDING
 // events, OUTBOX records, FAILED events) received before cutoff, oldest first.
 func (s *Store) Pending(ctx context.Context, partition string, cutoff time.Time, limit int32) ([]map[string]types.AttributeValue, error) {
-	out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+	items, _, err := s.PendingPage(ctx, partition, cutoff, limit, "")
+	return items, err
+}
+
+// PendingPage is Pending from cursor on ("" for the first page); it also returns the cursor
+// of the next page ("" after the last). A cursor is the index's LastEvaluatedKey (string
+// attributes only) as JSON.
+func (s *Store) PendingPage(ctx context.Context, partition string, cutoff time.Time, limit int32, cursor string) ([]map[string]types.AttributeValue, string, error) {
+	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		IndexName:                 aws.String(IndexUnprocessed),
 		KeyConditionExpression:    aws.String("#p = :p AND #r < :cutoff"),
 		ExpressionAttributeNames:  map[string]string{"#p": AttrPendingKey, "#r": AttrReceivedAt},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(partition), ":cutoff": sortKeyTime(cutoff)},
 		Limit:                     aws.Int32(limit),
-	})
+	}
+	if cursor != "" {
+		var start map[string]string
+		if err := json.Unmarshal([]byte(cursor), &start); err != nil {
+			return nil, "", fmt.Errorf("decode %s cursor: %w", partition, err)
+		}
+		in.ExclusiveStartKey = map[string]types.AttributeValue{}
+		for k, v := range start {
+			in.ExclusiveStartKey[k] = str(v)
+		}
+	}
+	out, err := s.client.Query(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("query %s items: %w", partition, err)
+		return nil, "", fmt.Errorf("query %s items: %w", partition, err)
+	}
+	next := ""
+	if len(out.LastEvaluatedKey) > 0 {
+		last := map[string]string{}
+		for k, v := range out.LastEvaluatedKey {
+			last[k] = attrString(out.LastEvaluatedKey, k)
+			if _, ok := v.(*types.AttributeValueMemberS); !ok {
+				return nil, "", fmt.Errorf("%s cursor: key attribute %s is not a string", partition, k)
+			}
+		}
+		b, err := json.Marshal(last)
+		if err != nil {
+			return nil, "", fmt.Errorf("encode %s cursor: %w", partition, err)
+		}
+		next = string(b)
 	}
 	items := make([]map[string]types.AttributeValue, 0, len(out.Items))
 	for _, k := range out.Items {
 		got, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table),
 			Key: map[string]types.AttributeValue{AttrPK: k[AttrPK], AttrSK: k[AttrSK]}, ConsistentRead: aws.Bool(true)})
 		if err != nil {
-			return nil, fmt.Errorf("get %s item: %w", partition, err)
+			return nil, "", fmt.Errorf("get %s item: %w", partition, err)
 		}
 		if got.Item != nil {
 			items = append(items, got.Item)
 		}
 	}
-	return items, nil
+	return items, next, nil
 }
 
 // DecodeOutbox reads the status event of an outbox item.

@@ -111,20 +111,35 @@ func (s *IDWiseAPI) APICredentials(ctx context.Context) (string, string, error) 
 	return v.APIKey, v.APISecret, nil
 }
 
-// VeriffAPICredentials reads the API key and shared secret of the same Veriff secret (the
-// current shared secret: the API signs with it).
+// VeriffAPICredentials reads an integration's API key and shared secret (the current one:
+// the API signs with it) from a Veriff secret: the Veriff secret itself (kycctl, which
+// re-fetches decisions and signs), or the API keys secret of the app API, which holds no
+// shared secret (session creation needs the API key only). Both have the integrations
+// shape of veriff.Credentials.
 type VeriffAPICredentials struct {
 	Client GetSecretValueAPI
 	ID     string
 }
 
-var _ veriffapi.CredentialSource = VeriffAPICredentials{}
+var (
+	_ veriffapi.CredentialSource = VeriffAPICredentials{}
+	_ veriffapi.ProductSource    = VeriffAPICredentials{}
+)
 
-// Credentials implements veriffapi.CredentialSource.
+// Credentials implements veriffapi.CredentialSource: the identity integration's.
 func (v VeriffAPICredentials) Credentials(ctx context.Context) (veriffapi.Credentials, error) {
+	return v.ProductCredentials(ctx, veriff.ProductIdentity)
+}
+
+// ProductCredentials implements veriffapi.ProductSource: the first integration of p.
+func (v VeriffAPICredentials) ProductCredentials(ctx context.Context, p veriff.Product) (veriffapi.Credentials, error) {
 	c, err := VeriffWebhookCredentials(v).Credentials(ctx)
 	if err != nil {
 		return veriffapi.Credentials{}, fmt.Errorf("read veriff secret: %w", err)
 	}
-	return veriffapi.Credentials{APIKey: c.APIKey, SharedSecret: c.SharedSecret}, nil
+	in, ok := c.For(p)
+	if !ok {
+		return veriffapi.Credentials{}, fmt.Errorf("veriff secret %s: no %s integration", v.ID, p)
+	}
+	return veriffapi.Credentials{APIKey: in.APIKey, SharedSecret: in.SharedSecret}, nil
 }

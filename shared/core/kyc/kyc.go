@@ -54,6 +54,9 @@ type Profile struct {
 	Reasons     []string
 	UpdatedAt   time.Time
 	Version     int64 // monotonic: the version of the snapshot the status came from
+	// RenewalDueBy is set while a KYC renewal is due (the user stays APPROVED until then);
+	// zero otherwise.
+	RenewalDueBy time.Time
 }
 
 // Change is a status a journey snapshot leads to. It is applied only when Version is
@@ -66,11 +69,15 @@ type Change struct {
 	Reasons     []string
 	Version     int64
 	OccurredAt  time.Time
+	// RenewalDueBy, when set, records a KYC renewal due by then (the status event is then a
+	// RenewalDueType); a change without it clears the profile's.
+	RenewalDueBy time.Time
 }
 
 // Same reports whether applying c to p would change what the user sees.
 func (c Change) Same(p Profile) bool {
-	return p.Status == c.Status && p.JourneyID == c.JourneyID && slices.Equal(p.Reasons, c.Reasons)
+	return p.Status == c.Status && p.JourneyID == c.JourneyID && slices.Equal(p.Reasons, c.Reasons) &&
+		p.RenewalDueBy.Equal(c.RenewalDueBy)
 }
 
 // Version orders snapshots: the time the snapshot was fetched (vendor state only moves
@@ -82,6 +89,10 @@ func Version(fetchedAt time.Time, eventID string) int64 {
 
 // EventType is the type of the status event (version 1 of the contract).
 const EventType = "profile.status_changed"
+
+// RenewalDueType is the type of the event published when a KYC renewal becomes due while
+// the user stays approved: the status event's envelope and attributes, plus renewalDueBy.
+const RenewalDueType = "profile.renewal_due"
 
 // StatusEvent is the message published on the status topic, one per status change.
 type StatusEvent struct {
@@ -95,6 +106,7 @@ type StatusEvent struct {
 	Status         Status   `json:"status"`
 	Reasons        []string `json:"reasons"`
 	OccurredAt     string   `json:"occurredAt"`
+	RenewalDueBy   string   `json:"renewalDueBy,omitempty"` // RFC 3339; RenewalDueType only
 }
 
 // NewStatusEvent builds the event for c applied over previous. Its id is derived from
@@ -104,17 +116,26 @@ func NewStatusEvent(c Change, previous Status) StatusEvent {
 	if reasons == nil {
 		reasons = []string{}
 	}
-	return StatusEvent{
+	ev := StatusEvent{
 		Type: EventType, Version: 1, ID: EventID(c),
 		Provider: c.Provider, ReferenceNo: c.ReferenceNo, JourneyID: c.JourneyID,
 		PreviousStatus: previous, Status: c.Status, Reasons: reasons,
 		OccurredAt: c.OccurredAt.UTC().Format(time.RFC3339),
 	}
+	if !c.RenewalDueBy.IsZero() {
+		ev.Type, ev.RenewalDueBy = RenewalDueType, c.RenewalDueBy.UTC().Format(time.RFC3339)
+	}
+	return ev
 }
 
-// EventID is the deterministic id of the status event for c.
+// EventID is the deterministic id of the status event for c: from (journey, status,
+// status version), and the due date for a renewal-due event.
 func EventID(c Change) string {
-	h := sha256.Sum256([]byte(c.Provider + "\x00" + c.JourneyID + "\x00" + string(c.Status) + "\x00" + strconv.FormatInt(c.Version, 10)))
+	s := c.Provider + "\x00" + c.JourneyID + "\x00" + string(c.Status) + "\x00" + strconv.FormatInt(c.Version, 10)
+	if !c.RenewalDueBy.IsZero() {
+		s += "\x00" + RenewalDueType + "\x00" + c.RenewalDueBy.UTC().Format(time.RFC3339)
+	}
+	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:16])
 }
 

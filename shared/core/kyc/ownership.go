@@ -41,13 +41,34 @@ const (
 	ClaimBySession ClaimSource = "session"
 )
 
-// Claim records that a user owns a journey. The first claim of a journey wins.
+// ClaimByOperator: an operator reassigned the journey (kycctl claims reassign).
+const ClaimByOperator ClaimSource = "operator"
+
+// ClaimState says what the vendor said of a claim.
+type ClaimState string
+
+const (
+	// ClaimUnverified: no outcome of the journey has been seen yet ("").
+	ClaimUnverified ClaimState = ""
+	// ClaimConfirmed: an outcome showed the claimer is the vendor's reference.
+	ClaimConfirmed ClaimState = "confirmed"
+	// ClaimRejected: an outcome showed the claimer is not the vendor's reference; the
+	// vendor's reference (VendorReferenceNo) may claim the journey in its place.
+	ClaimRejected ClaimState = "rejected"
+)
+
+// Claim records that a user owns a journey. The first claim of a journey wins, unless the
+// vendor says otherwise: a claim the vendor contradicted (ClaimRejected) gives way to the
+// vendor's reference (design, "Journey ownership").
 type Claim struct {
 	Provider    string
 	JourneyID   string
 	ReferenceNo string
 	Source      ClaimSource
 	ClaimedAt   time.Time
+	State       ClaimState
+	// VendorReferenceNo is the vendor's reference of a rejected claim's journey.
+	VendorReferenceNo string
 }
 
 // ErrClaimed is returned when a journey is already claimed by another user.

@@ -12,6 +12,7 @@ import (
 func TestOwner(t *testing.T) {
 	app := func(ref string) *kyc.Claim { return &kyc.Claim{ReferenceNo: ref, Source: kyc.ClaimByApp} }
 	session := func(ref string) *kyc.Claim { return &kyc.Claim{ReferenceNo: ref, Source: kyc.ClaimBySession} }
+	operator := func(ref string) *kyc.Claim { return &kyc.Claim{ReferenceNo: ref, Source: kyc.ClaimByOperator} }
 	tests := []struct {
 		name      string
 		vendor    string // which vendor the row plays (documentation of the row)
@@ -35,6 +36,9 @@ func TestOwner(t *testing.T) {
 		{"veriff session owner decides in vendor mode", "veriff", kyc.OwnershipVendor, "someone-else", session("bob"), "bob", kyc.Apply},
 		{"veriff vendor mode, unclaimed", "veriff", kyc.OwnershipVendor, "bob", nil, "bob", kyc.Apply},
 		{"veriff vendor mode, app claim by another", "veriff", kyc.OwnershipVendor, "bob", app("mallory"), "bob", kyc.Apply},
+		// Issue 20: an operator's reassignment (kycctl claims) never overrules the vendor.
+		{"operator claim for the vendor's reference", "idwise", kyc.OwnershipClaimed, "alice", operator("alice"), "alice", kyc.Apply},
+		{"operator claim for someone else", "idwise", kyc.OwnershipClaimed, "alice", operator("mallory"), "", kyc.Mismatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

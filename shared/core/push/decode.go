@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/kycbackend/kyc/shared/core/kyc"
 )
@@ -15,7 +16,8 @@ var ErrMalformed = errors.New("malformed status event")
 // ErrNotStatusChange marks an event of another type on the topic (not for push).
 var ErrNotStatusChange = errors.New("not a status change event")
 
-// DecodeStatusEvent reads a queue message body: the status event itself (the push
+// DecodeStatusEvent reads a queue message body (a profile.status_changed or a
+// profile.renewal_due event, which must carry renewalDueBy): the status event itself (the push
 // queue's subscription uses raw message delivery) or, tolerated, an SNS notification
 // envelope around it. Events of another type are ErrNotStatusChange (not for push); a status
 // change of a version other than 1, or without id, profile or a known status, wraps
@@ -33,8 +35,10 @@ func DecodeStatusEvent(body []byte) (kyc.StatusEvent, error) {
 		return ev, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	switch {
-	case ev.Type != kyc.EventType:
+	case ev.Type != kyc.EventType && ev.Type != kyc.RenewalDueType:
 		return ev, ErrNotStatusChange
+	case ev.Type == kyc.RenewalDueType && !validTime(ev.RenewalDueBy):
+		return ev, fmt.Errorf("%w: renewalDueBy %q is not RFC 3339", ErrMalformed, ev.RenewalDueBy)
 	case ev.Version != 1:
 		return ev, fmt.Errorf("%w: version %d", ErrMalformed, ev.Version)
 	case ev.ID == "" || ev.ReferenceNo == "":
@@ -43,4 +47,9 @@ func DecodeStatusEvent(body []byte) (kyc.StatusEvent, error) {
 		return ev, fmt.Errorf("%w: unknown status %q", ErrMalformed, ev.Status)
 	}
 	return ev, nil
+}
+
+func validTime(s string) bool {
+	_, err := time.Parse(time.RFC3339, s)
+	return err == nil
 }

@@ -26,10 +26,11 @@ type Data struct {
 	StatusEventID string `json:"statusEventId"`
 	Status        string `json:"status"`
 	JourneyID     string `json:"journeyId"`
+	RenewalDueBy  string `json:"renewalDueBy,omitempty"` // profile.renewal_due only
 }
 
 func dataOf(ev kyc.StatusEvent) Data {
-	return Data{Type: ev.Type, StatusEventID: ev.ID, Status: string(ev.Status), JourneyID: ev.JourneyID}
+	return Data{Type: ev.Type, StatusEventID: ev.ID, Status: string(ev.Status), JourneyID: ev.JourneyID, RenewalDueBy: ev.RenewalDueBy}
 }
 
 type apnsPayload struct {

@@ -60,11 +60,16 @@ type Devices interface {
 	Remove(ctx context.Context, referenceNo, deviceID string) error
 }
 
-// Claims records who owns a journey: the first claim wins (dynamo.Store).
+// Claims records who owns a journey: the first claim wins, unless the vendor contradicted
+// it (dynamo.Store).
 type Claims interface {
 	// PutClaim writes c unless the journey is claimed, and returns the journey's claim
 	// (c or the earlier one) and whether c was written.
 	PutClaim(ctx context.Context, c kyc.Claim) (kyc.Claim, bool, error)
+	// ReplaceClaim hands the journey from old's claimer to c; false when neither holds it.
+	ReplaceClaim(ctx context.Context, old, c kyc.Claim) (bool, error)
+	// PutContender records c's user as contending for a journey someone else claimed.
+	PutContender(ctx context.Context, c kyc.Claim) error
 }
 
 // Erasures knows the profiles erased on request.
@@ -89,6 +94,20 @@ type VeriffSessions interface {
 type SessionRequest struct {
 	Lang     string
 	Callback string
+	// Product is the Veriff integration the session is created with: ProductIdentity
+	// (default) or ProductProofOfAddress.
+	Product string
+}
+
+// Products of POST /v1/veriff/sessions (veriff.Product's values).
+const (
+	ProductIdentity       = "identity"
+	ProductProofOfAddress = "proof_of_address"
+)
+
+// Checks reads the checks beside a profile's status (dynamo.Store).
+type Checks interface {
+	Checks(ctx context.Context, referenceNo string) ([]kyc.Check, error)
 }
 
 // Session is a created Veriff session.
@@ -112,6 +131,10 @@ type Config struct {
 	// ReferenceNoClaim is the JWT claim that carries the user's referenceNo (sub by default).
 	ReferenceNoClaim string
 	Limits           Limits
+	// CallbackHosts are the hosts (host or host:port, lower case) a Veriff session's
+	// callback may name (VERIFF_CALLBACK_HOSTS); empty: no callback is accepted, Veriff
+	// uses the integration's own.
+	CallbackHosts []string
 }
 
 // Deps are the handler's ports. Claims, Erasures and Limiter are required; Sessions is
@@ -124,6 +147,7 @@ type Deps struct {
 	Erasures Erasures
 	Limiter  Limiter
 	Sessions VeriffSessions
+	Checks   Checks // optional: without it GET /v1/profiles shows no checks
 }
 
 // Handler serves the app API routes.
@@ -150,6 +174,18 @@ type ProfileView struct {
 	Provider    string     `json:"provider"`
 	Reasons     []string   `json:"reasons"`
 	UpdatedAt   string     `json:"updatedAt"`
+	// RenewalDueBy (RFC 3339) is present while a KYC renewal is due: the user is still
+	// APPROVED and must renew before then.
+	RenewalDueBy string `json:"renewalDueBy,omitempty"`
+	// Checks are the checks beside the status, by name (proofOfAddress); absent when none.
+	Checks map[string]CheckView `json:"checks,omitempty"`
+}
+
+// CheckView is a check beside the status as the app sees it.
+type CheckView struct {
+	Decision  string `json:"decision"`
+	SessionID string `json:"sessionId"`
+	DecidedAt string `json:"decidedAt"`
 }
 
 // DeviceView is a registered device as the app sees it.
@@ -215,7 +251,7 @@ func (h *Handler) caller(req events.APIGatewayV2HTTPRequest) (string, events.API
 	if ref == "" {
 		return "", apigw.Error(http.StatusForbidden, "forbidden", "the token has no "+h.cfg.ReferenceNoClaim+" claim"), false
 	}
-	if err := kyc.CheckID("referenceNo", ref); err != nil {
+	if err := kyc.CheckReference("referenceNo", ref); err != nil {
 		return "", apigw.Error(http.StatusForbidden, "forbidden", "the token's "+h.cfg.ReferenceNoClaim+" claim is not a valid referenceNo"), false
 	}
 	return ref, events.APIGatewayV2HTTPResponse{}, true
@@ -236,8 +272,10 @@ type journeyRequest struct {
 }
 
 // postJourney records that the caller owns a journey (the first claim wins: 409 for
-// anyone else) and moves the caller's profile to PENDING_VERIFICATION unless it already
-// holds a status of that journey. Repeating it changes nothing.
+// anyone else) and moves the caller's profile to PENDING_VERIFICATION when it has no
+// status yet or its last journey ended undecided (INCOMPLETE, ABANDONED): a claim is not
+// the vendor's word, so it never moves a decided, reviewed or resubmission profile (the
+// journey's first outcome does). Repeating it changes nothing.
 func (h *Handler) postJourney(ctx context.Context, ref string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	var body journeyRequest
 	if resp, ok := decodeBody(req, &body); !ok {
@@ -247,15 +285,13 @@ func (h *Handler) postJourney(ctx context.Context, ref string, req events.APIGat
 	if err != nil {
 		return fieldError(err)
 	}
-	refNo, err := requiredID("referenceNo", body.ReferenceNo)
+	refNo, err := requiredReference("referenceNo", body.ReferenceNo)
 	if err != nil {
 		return fieldError(err)
 	}
-	provider := Providers[0]
-	if body.Provider != nil {
-		if provider = *body.Provider; !contains(Providers, provider) {
-			return apigw.FieldError("provider", "must be one of "+strings.Join(Providers, ", "))
-		}
+	provider, ok := journeyProvider(body.Provider)
+	if !ok {
+		return apigw.FieldError("provider", "must be one of "+strings.Join(Providers, ", "))
 	}
 	if refNo != ref {
 		return forbidden()
@@ -267,29 +303,22 @@ func (h *Handler) postJourney(ctx context.Context, ref string, req events.APIGat
 		return resp
 	}
 	now := h.now().UTC()
-	claim, created, err := h.d.Claims.PutClaim(ctx, kyc.Claim{Provider: provider, JourneyID: journeyID, ReferenceNo: ref,
-		Source: kyc.ClaimByApp, ClaimedAt: now})
+	mine := kyc.Claim{Provider: provider, JourneyID: journeyID, ReferenceNo: ref, Source: kyc.ClaimByApp, ClaimedAt: now}
+	claim, created, err := h.d.Claims.PutClaim(ctx, mine)
 	if err != nil {
 		slog.ErrorContext(ctx, "claim journey", "journeyId", journeyID, "error", err)
 		return internalError()
 	}
 	if claim.ReferenceNo != ref {
-		slog.WarnContext(ctx, "journey claimed by another user", "journeyId", journeyID, "provider", provider)
-		return apigw.Error(http.StatusConflict, "journey_claimed", "this journey belongs to another user")
+		if resp, ok := h.contendFor(ctx, claim, mine); !ok {
+			return resp
+		}
+		claim, created = mine, true
 	}
 	if created {
-		change := kyc.Change{ReferenceNo: ref, JourneyID: journeyID, Provider: provider, Status: kyc.PendingVerification,
-			Version: kyc.Version(now, journeyID), OccurredAt: now}
-		ev, err := h.d.Statuses.Apply(ctx, change, processor.UnlessJourneyKnown)
-		if errors.Is(err, processor.ErrErased) {
-			return erased()
+		if resp, ok := h.startJourney(ctx, ref, journeyID, provider, now); !ok {
+			return resp
 		}
-		if err != nil {
-			// The claim stands; the app's retry finds it and answers from the profile.
-			slog.ErrorContext(ctx, "apply journey start", "journeyId", journeyID, "error", err)
-			return internalError()
-		}
-		slog.InfoContext(ctx, "journey claimed", "journeyId", journeyID, "provider", provider, "statusChanged", ev != nil)
 	}
 	p, found, err := h.d.Profiles.Profile(ctx, ref)
 	if err != nil {
@@ -302,9 +331,34 @@ func (h *Handler) postJourney(ctx context.Context, ref string, req events.APIGat
 	return apigw.JSON(http.StatusOK, view(p))
 }
 
+// contend settles mine against another user's earlier claim of the journey. A claim the
+// vendor contradicted (rejected: the vendor named mine's user) gives way, and mine replaces
+// it (true: the stream then processes the journey's waiting outcome). Otherwise the earlier
+// claim stands (409); an unconfirmed one may still be wrong, so mine is kept as a contender:
+// if the vendor names this user, the processor hands the journey over.
+func (h *Handler) contend(ctx context.Context, theirs, mine kyc.Claim) (bool, error) {
+	if theirs.State == kyc.ClaimRejected && theirs.VendorReferenceNo == mine.ReferenceNo {
+		ok, err := h.d.Claims.ReplaceClaim(ctx, theirs, mine)
+		if err != nil {
+			return false, fmt.Errorf("replace rejected claim: %w", err)
+		}
+		if ok {
+			slog.InfoContext(ctx, "rejected claim replaced by the vendor's reference", "journeyId", mine.JourneyID)
+		}
+		return ok, nil
+	}
+	if theirs.State != kyc.ClaimConfirmed && theirs.Source != kyc.ClaimBySession {
+		if err := h.d.Claims.PutContender(ctx, mine); err != nil {
+			return false, fmt.Errorf("record contender: %w", err)
+		}
+	}
+	return false, nil
+}
+
 type sessionRequest struct {
 	Lang     *string `json:"lang"`
 	Callback *string `json:"callback"`
+	Product  *string `json:"product"`
 }
 
 // SessionView is a created Veriff session as the app sees it.
@@ -320,18 +374,9 @@ func (h *Handler) postSession(ctx context.Context, ref string, req events.APIGat
 	if h.d.Sessions == nil {
 		return apigw.Error(http.StatusNotFound, "not_found", "Veriff is not configured for this deployment")
 	}
-	var body sessionRequest
-	if strings.TrimSpace(req.Body) != "" {
-		if resp, ok := decodeBody(req, &body); !ok {
-			return resp
-		}
-	}
-	r := SessionRequest{Lang: deref(body.Lang), Callback: deref(body.Callback)}
-	if r.Lang != "" && !validLang(r.Lang) {
-		return apigw.FieldError("lang", "must be a language code such as en or pt-BR")
-	}
-	if r.Callback != "" && !validCallback(r.Callback) {
-		return apigw.FieldError("callback", "must be an https URL of at most 1024 characters")
+	r, resp, ok := h.sessionRequest(req)
+	if !ok {
+		return resp
 	}
 	if resp, ok := h.notErased(ctx, ref); !ok {
 		return resp
@@ -348,15 +393,8 @@ func (h *Handler) postSession(ctx context.Context, ref string, req events.APIGat
 		slog.ErrorContext(ctx, "veriff answered a session without a usable id or url")
 		return apigw.Error(http.StatusBadGateway, "vendor_unavailable", "could not create a Veriff session, retry later")
 	}
-	claim, _, err := h.d.Claims.PutClaim(ctx, kyc.Claim{Provider: "veriff", JourneyID: sess.ID, ReferenceNo: ref,
-		Source: kyc.ClaimBySession, ClaimedAt: h.now().UTC()})
-	if err != nil {
-		slog.ErrorContext(ctx, "claim veriff session", "journeyId", sess.ID, "error", err)
-		return internalError()
-	}
-	if claim.ReferenceNo != ref { // a fresh session id Veriff gave someone else: never expected
-		slog.ErrorContext(ctx, "new veriff session already claimed by another user", "journeyId", sess.ID)
-		return apigw.Error(http.StatusConflict, "journey_claimed", "this session belongs to another user")
+	if resp, ok := h.claimSession(ctx, ref, sess.ID); !ok {
+		return resp
 	}
 	slog.InfoContext(ctx, "veriff session created", "journeyId", sess.ID)
 	return apigw.JSON(http.StatusCreated, SessionView{SessionID: sess.ID, URL: sess.URL, Provider: "veriff"})
@@ -429,11 +467,53 @@ func validCallback(s string) bool {
 	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil
 }
 
+// allowedCallbackHost reports whether the callback's host (with its port, if any) is
+// exactly one of hosts, compared in lower case: no suffix or prefix match (evil-app.example.com,
+// app.example.com.evil.net), no other port, no trailing dot. s has passed validCallback
+// (https, no userinfo, an ASCII host name).
+func allowedCallbackHost(s string, hosts []string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.User != nil || u.Scheme != "https" {
+		return false
+	}
+	host := strings.ToLower(u.Host)
+	for _, h := range hosts {
+		if host == h {
+			return true
+		}
+	}
+	return false
+}
+
+// callbackHostPattern is one VERIFF_CALLBACK_HOSTS entry: a lower-case host name and an
+// optional port.
+var callbackHostPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$`)
+
+// ParseCallbackHosts reads VERIFF_CALLBACK_HOSTS: comma-separated host names (host or
+// host:port); empty: none. An entry that is not a plain host name (a URL, a wildcard, a
+// path, upper case) is an error naming it.
+func ParseCallbackHosts(s string) ([]string, error) {
+	var out []string
+	for _, h := range strings.Split(s, ",") {
+		h = strings.TrimSpace(h)
+		if h == "" {
+			continue
+		}
+		if len(h) > 253 || !callbackHostPattern.MatchString(h) {
+			return nil, fmt.Errorf("callback host %q: want a lower-case host name, optionally :port (no scheme, path or wildcard)", h)
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
 // getProfile answers the caller's profile, with an ETag so that polling with
 // If-None-Match costs a 304 and no body.
 func (h *Handler) getProfile(ctx context.Context, ref string, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	// API Gateway's HTTP API passes path parameters percent-decoded (cust%2F001 arrives as
+	// cust/001), as infra/local/httpapi does.
 	want := req.PathParameters["referenceNo"]
-	if err := kyc.CheckID("referenceNo", want); err != nil {
+	if err := kyc.CheckReference("referenceNo", want); err != nil {
 		return fieldError(err)
 	}
 	if want != ref {
@@ -447,7 +527,21 @@ func (h *Handler) getProfile(ctx context.Context, ref string, req events.APIGate
 	if !found {
 		return apigw.Error(http.StatusNotFound, "not_found", "no profile yet: report a journey first")
 	}
-	resp := apigw.JSON(http.StatusOK, view(p))
+	v := view(p)
+	if h.d.Checks != nil {
+		checks, err := h.d.Checks.Checks(ctx, ref)
+		if err != nil {
+			slog.ErrorContext(ctx, "read checks", "error", err)
+			return internalError()
+		}
+		for _, c := range checks {
+			if v.Checks == nil {
+				v.Checks = map[string]CheckView{}
+			}
+			v.Checks[c.Name] = CheckView{Decision: c.Decision, SessionID: c.SessionID, DecidedAt: c.DecidedAt.UTC().Format(time.RFC3339Nano)}
+		}
+	}
+	resp := apigw.JSON(http.StatusOK, v)
 	sum := sha256.Sum256([]byte(resp.Body))
 	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
 	// The app revalidates on every poll; nothing shared may keep a user's status.
@@ -533,8 +627,12 @@ func view(p kyc.Profile) ProfileView {
 	if reasons == nil {
 		reasons = []string{}
 	}
-	return ProfileView{ReferenceNo: p.ReferenceNo, Status: p.Status, JourneyID: p.JourneyID, Provider: p.Provider,
+	v := ProfileView{ReferenceNo: p.ReferenceNo, Status: p.Status, JourneyID: p.JourneyID, Provider: p.Provider,
 		Reasons: reasons, UpdatedAt: p.UpdatedAt.UTC().Format(time.RFC3339Nano)}
+	if !p.RenewalDueBy.IsZero() {
+		v.RenewalDueBy = p.RenewalDueBy.UTC().Format(time.RFC3339)
+	}
+	return v
 }
 
 // decodeBody checks the content type and size and decodes one JSON object.
@@ -581,6 +679,14 @@ func requiredID(field string, v *string) (string, error) {
 	return *v, kyc.CheckID(field, *v)
 }
 
+// requiredReference reads a referenceNo under kyc's reference rule.
+func requiredReference(field string, v *string) (string, error) {
+	if v == nil {
+		return "", &kyc.FieldError{Field: field, Message: "is required"}
+	}
+	return *v, kyc.CheckReference(field, *v)
+}
+
 func deref(s *string) string {
 	if s == nil {
 		return ""
@@ -595,4 +701,92 @@ func contains[T comparable](list []T, v T) bool {
 		}
 	}
 	return false
+}
+
+// sessionRequest reads and checks the body of a session request (all fields optional;
+// the product is identity by default); ok false carries the error response.
+func (h *Handler) sessionRequest(req events.APIGatewayV2HTTPRequest) (SessionRequest, events.APIGatewayV2HTTPResponse, bool) {
+	var body sessionRequest
+	if strings.TrimSpace(req.Body) != "" {
+		if resp, ok := decodeBody(req, &body); !ok {
+			return SessionRequest{}, resp, false
+		}
+	}
+	r := SessionRequest{Lang: deref(body.Lang), Callback: deref(body.Callback), Product: deref(body.Product)}
+	if r.Product == "" {
+		r.Product = ProductIdentity
+	}
+	if r.Product != ProductIdentity && r.Product != ProductProofOfAddress {
+		return SessionRequest{}, apigw.FieldError("product", "must be identity or proof_of_address"), false
+	}
+	if r.Lang != "" && !validLang(r.Lang) {
+		return SessionRequest{}, apigw.FieldError("lang", "must be a language code such as en or pt-BR"), false
+	}
+	if r.Callback != "" && !validCallback(r.Callback) {
+		return SessionRequest{}, apigw.FieldError("callback", "must be an https URL of at most 1024 characters"), false
+	}
+	if r.Callback != "" && !allowedCallbackHost(r.Callback, h.cfg.CallbackHosts) {
+		return SessionRequest{}, apigw.FieldError("callback", "host is not one of the deployment's allowed callback hosts (VeriffCallbackHosts)"), false
+	}
+	return r, events.APIGatewayV2HTTPResponse{}, true
+}
+
+// claimSession claims a session the backend created for ref; ok false carries the error
+// response.
+func (h *Handler) claimSession(ctx context.Context, ref, sessionID string) (events.APIGatewayV2HTTPResponse, bool) {
+	claim, _, err := h.d.Claims.PutClaim(ctx, kyc.Claim{Provider: "veriff", JourneyID: sessionID, ReferenceNo: ref,
+		Source: kyc.ClaimBySession, ClaimedAt: h.now().UTC()})
+	if err != nil {
+		slog.ErrorContext(ctx, "claim veriff session", "journeyId", sessionID, "error", err)
+		return internalError(), false
+	}
+	if claim.ReferenceNo != ref { // a fresh session id Veriff gave someone else: never expected
+		slog.ErrorContext(ctx, "new veriff session already claimed by another user", "journeyId", sessionID)
+		return apigw.Error(http.StatusConflict, "journey_claimed", "this session belongs to another user"), false
+	}
+	return events.APIGatewayV2HTTPResponse{}, true
+}
+
+// startJourney moves the profile to PENDING_VERIFICATION on the app's new claim of a
+// journey, when the profile has nothing to lose; ok false carries the error response.
+func (h *Handler) startJourney(ctx context.Context, ref, journeyID, provider string, now time.Time) (events.APIGatewayV2HTTPResponse, bool) {
+	change := kyc.Change{ReferenceNo: ref, JourneyID: journeyID, Provider: provider, Status: kyc.PendingVerification,
+		Version: kyc.Version(now, journeyID), OccurredAt: now}
+	// Only a profile with nothing to lose starts on a claim; any other waits for the
+	// vendor to confirm the journey for this user (its first outcome moves it).
+	ev, err := h.d.Statuses.Apply(ctx, change, processor.OnlyIfUnstarted)
+	if errors.Is(err, processor.ErrErased) {
+		return erased(), false
+	}
+	if err != nil {
+		// The claim stands; the app's retry finds it and answers from the profile.
+		slog.ErrorContext(ctx, "apply journey start", "journeyId", journeyID, "error", err)
+		return internalError(), false
+	}
+	slog.InfoContext(ctx, "journey claimed", "journeyId", journeyID, "provider", provider, "statusChanged", ev != nil)
+	return events.APIGatewayV2HTTPResponse{}, true
+}
+
+// contendFor claims a journey another user claimed first (contend); ok false carries the
+// error response (the journey stays the other user's).
+func (h *Handler) contendFor(ctx context.Context, claim, mine kyc.Claim) (events.APIGatewayV2HTTPResponse, bool) {
+	created, err := h.contend(ctx, claim, mine)
+	if err != nil {
+		slog.ErrorContext(ctx, "contend for journey", "journeyId", mine.JourneyID, "error", err)
+		return internalError(), false
+	}
+	if !created {
+		slog.WarnContext(ctx, "journey claimed by another user", "journeyId", mine.JourneyID, "provider", mine.Provider)
+		return apigw.Error(http.StatusConflict, "journey_claimed", "this journey belongs to another user"), false
+	}
+	return events.APIGatewayV2HTTPResponse{}, true
+}
+
+// journeyProvider is the provider a journey request names (the first of Providers when it
+// names none); false when it names an unknown one.
+func journeyProvider(p *string) (string, bool) {
+	if p == nil {
+		return Providers[0], true
+	}
+	return *p, contains(Providers, *p)
 }

@@ -27,6 +27,8 @@ type fakes struct {
 	counts                map[string]int
 	applied               []kyc.Change
 	sessions              []string // referenceNo of each created session
+	products              []string // product of each created session
+	contenders            []string // referenceNo@journeyId of each contender recorded
 	failVeriff, failStore bool
 }
 
@@ -46,6 +48,24 @@ func (f *fakes) PutClaim(_ context.Context, c kyc.Claim) (kyc.Claim, bool, error
 	}
 	f.claims[k] = c
 	return c, true, nil
+}
+
+func (f *fakes) ReplaceClaim(_ context.Context, old, c kyc.Claim) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := c.Provider + "#" + c.JourneyID
+	if cur, ok := f.claims[k]; ok && cur.ReferenceNo != old.ReferenceNo {
+		return false, nil
+	}
+	f.claims[k] = c
+	return true, nil
+}
+
+func (f *fakes) PutContender(_ context.Context, c kyc.Claim) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.contenders = append(f.contenders, c.ReferenceNo+"@"+c.JourneyID)
+	return nil
 }
 
 func (f *fakes) Erased(_ context.Context, ref string) (bool, error) { return f.erased[ref], nil }
@@ -85,13 +105,14 @@ func (f *fakes) Register(context.Context, string, devices.Registration) (devices
 
 func (f *fakes) Remove(context.Context, string, string) error { return nil }
 
-func (f *fakes) CreateSession(_ context.Context, ref string, _ appapi.SessionRequest) (appapi.Session, error) {
+func (f *fakes) CreateSession(_ context.Context, ref string, r appapi.SessionRequest) (appapi.Session, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failVeriff {
 		return appapi.Session{}, errors.New("veriff 503")
 	}
 	f.sessions = append(f.sessions, ref)
+	f.products = append(f.products, r.Product)
 	id := fmt.Sprintf("sess-%d", len(f.sessions))
 	return appapi.Session{ID: id, URL: "https://alchemy.veriff.com/v/" + id}, nil
 }
@@ -101,7 +122,8 @@ func handler(f *fakes, withVeriff bool) *appapi.Handler {
 	if withVeriff {
 		d.Sessions = f
 	}
-	return appapi.New(appapi.Config{Limits: appapi.Limits{JourneysPerHour: 3, DevicesPerHour: 2, VeriffSessionsPerHour: 2}}, d)
+	return appapi.New(appapi.Config{Limits: appapi.Limits{JourneysPerHour: 3, DevicesPerHour: 2, VeriffSessionsPerHour: 2},
+		CallbackHosts: []string{"app.example.com"}}, d)
 }
 
 func request(route, ref, body string) events.APIGatewayV2HTTPRequest {
@@ -194,9 +216,14 @@ func TestPostVeriffSession(t *testing.T) {
 		calls      int
 		wantStatus int
 		wantCode   string
+		product    string
 	}{
-		{name: "created and claimed", veriff: true, body: "", calls: 1, wantStatus: 201},
-		{name: "with a language and callback", veriff: true, body: `{"lang":"pt-BR","callback":"https://app.example.com/done"}`, calls: 1, wantStatus: 201},
+		{name: "created and claimed", veriff: true, body: "", calls: 1, wantStatus: 201, product: "identity"},
+		{name: "proof of address", veriff: true, body: `{"product":"proof_of_address"}`, calls: 1, wantStatus: 201, product: "proof_of_address"},
+		{name: "identity named", veriff: true, body: `{"product":"identity"}`, calls: 1, wantStatus: 201, product: "identity"},
+		{name: "unknown product", veriff: true, body: `{"product":"aml"}`, calls: 1, wantStatus: 400, wantCode: "invalid_field"},
+		{name: "callback to a host not allowed", veriff: true, body: `{"callback":"https://evil.example.net/done"}`, calls: 1, wantStatus: 400, wantCode: "invalid_field"},
+		{name: "with a language and callback", veriff: true, body: `{"lang":"pt-BR","callback":"https://app.example.com/done"}`, calls: 1, wantStatus: 201, product: "identity"},
 		{name: "not configured", veriff: false, calls: 1, wantStatus: 404, wantCode: "not_found"},
 		{name: "veriff down", veriff: true, failVeriff: true, calls: 1, wantStatus: 502, wantCode: "vendor_unavailable"},
 		{name: "erased", veriff: true, erased: true, calls: 1, wantStatus: 410, wantCode: "erased"},
@@ -237,6 +264,9 @@ func TestPostVeriffSession(t *testing.T) {
 			if len(f.sessions) != 1 || f.sessions[0] != "alice" {
 				t.Errorf("sessions created for %v, want [alice] (vendorData = the caller)", f.sessions)
 			}
+			if len(f.products) != 1 || f.products[0] != tt.product {
+				t.Errorf("sessions created with products %v, want [%s]", f.products, tt.product)
+			}
 		})
 	}
 }
@@ -259,5 +289,46 @@ func TestNoTokenIsUnauthorized(t *testing.T) {
 	resp, _ := handler(newFakes(), true).Handle(context.Background(), request(appapi.RoutePostSession, "", ""))
 	if resp.StatusCode != 401 {
 		t.Errorf("no claims = %d, want 401", resp.StatusCode)
+	}
+}
+
+// Issue 20: a second claimer of an unverified journey gets 409 and is kept as a contender;
+// a claim the vendor rejected gives way to the vendor's reference (200), to nobody else;
+// a confirmed claim or a backend-created session takes no contender.
+func TestPostJourneyContestedClaims(t *testing.T) {
+	tests := []struct {
+		name           string
+		existing       kyc.Claim
+		caller         string
+		wantStatus     int
+		wantOwner      string
+		wantContenders []string
+	}{
+		{"unverified: 409, contender kept", kyc.Claim{ReferenceNo: "squatter", Source: kyc.ClaimByApp}, "victim", 409, "squatter", []string{"victim@j1"}},
+		{"confirmed: 409, no contender", kyc.Claim{ReferenceNo: "owner", Source: kyc.ClaimByApp, State: kyc.ClaimConfirmed}, "mallory", 409, "owner", nil},
+		{"session: 409, no contender", kyc.Claim{ReferenceNo: "owner", Source: kyc.ClaimBySession}, "mallory", 409, "owner", nil},
+		{"rejected for the caller: replaced", kyc.Claim{ReferenceNo: "squatter", Source: kyc.ClaimByApp, State: kyc.ClaimRejected, VendorReferenceNo: "victim"}, "victim", 200, "victim", nil},
+		{"rejected for someone else: 409", kyc.Claim{ReferenceNo: "squatter", Source: kyc.ClaimByApp, State: kyc.ClaimRejected, VendorReferenceNo: "victim"}, "mallory", 409, "squatter", []string{"mallory@j1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakes()
+			c := tt.existing
+			c.Provider, c.JourneyID = "idwise", "j1"
+			f.claims["idwise#j1"] = c
+			resp, err := handler(f, false).Handle(context.Background(), request(appapi.RoutePostJourney, tt.caller, journey(tt.caller, "j1")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.wantStatus {
+				t.Errorf("POST /v1/journeys by %s = %d %s, want %d", tt.caller, resp.StatusCode, resp.Body, tt.wantStatus)
+			}
+			if got := f.claims["idwise#j1"].ReferenceNo; got != tt.wantOwner {
+				t.Errorf("claimer = %s, want %s", got, tt.wantOwner)
+			}
+			if fmt.Sprint(f.contenders) != fmt.Sprint(tt.wantContenders) {
+				t.Errorf("contenders = %v, want %v", f.contenders, tt.wantContenders)
+			}
+		})
 	}
 }

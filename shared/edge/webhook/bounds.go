@@ -54,7 +54,7 @@ func (h *Handler) unavailable(ctx context.Context) events.APIGatewayV2HTTPRespon
 	return resp
 }
 
-// checkIDs holds a parsed event's ids to the app API's rules (kyc.CheckID): they become
+// checkIDs holds a parsed event's ids to the app API's rules (kyc.CheckID, kyc.CheckReference): they become
 // keys, paths and log attributes, and DynamoDB refuses an oversized key on every retry.
 // Names are the inbox event's, not the vendor's body paths: one rule for every vendor.
 func checkIDs(e inbox.Event) error {
@@ -64,7 +64,11 @@ func checkIDs(e inbox.Event) error {
 		if id.value == "" {
 			continue // required or not is the vendor parser's call
 		}
-		if err := kyc.CheckID(id.field, id.value); err != nil {
+		check := kyc.CheckID
+		if id.field == "referenceNo" {
+			check = kyc.CheckReference // the vendors' references: kyc's one rule for them
+		}
+		if err := check(id.field, id.value); err != nil {
 			return err
 		}
 	}

@@ -93,6 +93,10 @@ func TestVendorIDsValidated(t *testing.T) {
 	}{
 		{"valid ids", body("e-1", "j-1", "user:42@x.com"), ""},
 		{"3 KB referenceNo", body("e-1", "j-1", strings.Repeat("r", 3000)), "referenceNo"},
+		{"1000-character referenceNo (Veriff's vendorData bound)", body("e-1", "j-1", strings.Repeat("r", 1000)), ""},
+		{"1001-character referenceNo", body("e-1", "j-1", strings.Repeat("r", 1001)), "referenceNo"},
+		{"referenceNo as IDWise allows it", body("e-1", "j-1", `cust/001,A.b+x@y\z`), ""},
+		{"referenceNo with a key separator and a space", body("e-1", "j-1", "user 42#PROFILE"), ""},
 		{"referenceNo with a NUL", body("e-1", "j-1", "r\x00x"), "referenceNo"},
 		{"referenceNo with a newline", body("e-1", "j-1", "r\nINFO forged log line"), "referenceNo"},
 		{"journeyId with a key separator", body("e-1", "j#PROFILE", "r-1"), "journeyId"},

@@ -28,6 +28,13 @@ type Authenticator interface {
 	Check(ctx context.Context, r webhookauth.Request) error
 }
 
+// Attributor is an Authenticator that also tells who signed a delivery, as inbox event
+// attributes (Veriff: the integration and its product). The handler calls it instead of
+// Check and adds the attributes to the parsed event, over any of the same name.
+type Attributor interface {
+	Attributes(ctx context.Context, r webhookauth.Request) (map[string]string, error)
+}
+
 // Inbox makes deliveries durable.
 type Inbox interface {
 	Accept(ctx context.Context, e inbox.Event) (inbox.Result, error)
@@ -51,7 +58,8 @@ type Handler struct {
 	parse    Parser
 	counter  Counter
 	// Redactor, when set, removes personal data from a body before it is quarantined
-	// (Veriff: person, document, technicalData); the parser does the same for the inbox.
+	// (Veriff: everything outside its allow-list of ids, codes and times); the parser does
+	// the same for the inbox.
 	Redactor func([]byte) []byte
 	margin   time.Duration // kept free before the invocation's deadline (bounds.go)
 }
@@ -76,17 +84,8 @@ type accepted struct {
 // Lambda timeout after a write that may or may not have happened.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	log := slog.With("provider", h.provider, "requestId", req.RequestContext.RequestID)
-	if m := req.RequestContext.HTTP.Method; m != "" && m != http.MethodPost {
-		return apigw.Error(http.StatusMethodNotAllowed, "method_not_allowed", "use POST"), nil
-	}
-	// The encoded length first: an oversize body is not even decoded. A body that is not
-	// valid base64 is refused only once the caller is authenticated.
-	maxLen := MaxBodyBytes
-	if req.IsBase64Encoded {
-		maxLen = base64.StdEncoding.EncodedLen(MaxBodyBytes)
-	}
-	if len(req.Body) > maxLen {
-		return tooLarge(), nil
+	if resp, ok := refuseBefore(req); !ok {
+		return resp, nil
 	}
 	body, bodyOK := rawBody(req)
 	if len(body) > MaxBodyBytes {
@@ -99,22 +98,10 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	wctx, cancel := h.bounded(ctx)
 	defer cancel()
 	// Checked on the raw bytes, before parsing: a body signature covers them exactly.
-	err := h.auth.Check(wctx, webhookauth.Request{Headers: apigw.LowerHeaders(req.Headers), SourceIP: req.RequestContext.HTTP.SourceIP, Body: body})
-	switch {
-	case errors.Is(err, webhookauth.ErrForbiddenSource):
-		h.count(ctx, "AuthFailures", "forbidden_source")
-		log.WarnContext(ctx, "webhook from a source outside the allow-list")
-		return apigw.Error(http.StatusForbidden, "forbidden", "source address not allowed"), nil
-	case errors.Is(err, webhookauth.ErrUnauthenticated):
-		h.count(ctx, "AuthFailures", "bad_credentials")
-		log.WarnContext(ctx, "webhook with missing or wrong credentials")
-		return apigw.Error(http.StatusUnauthorized, "unauthorized", "missing or invalid credentials"), nil
-	case err != nil && wctx.Err() != nil:
-		log.ErrorContext(ctx, "authenticate webhook: out of time", "error", err)
-		return h.unavailable(ctx), nil
-	case err != nil:
-		log.ErrorContext(ctx, "authenticate webhook", "error", err)
-		return internalError(), nil
+	ar := webhookauth.Request{Headers: apigw.LowerHeaders(req.Headers), SourceIP: req.RequestContext.HTTP.SourceIP, Body: body}
+	signer, resp, ok := h.authenticate(ctx, wctx, log, ar)
+	if !ok {
+		return resp, nil
 	}
 
 	if !bodyOK {
@@ -126,27 +113,10 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		err = checkIDs(ev)
 	}
 	if err != nil {
-		field, msg := "body", "body is not a valid webhook"
-		var fe *kyc.FieldError
-		if errors.As(err, &fe) {
-			field, msg = fe.FieldName(), fe.Error()
-		}
-		kept := body
-		if h.Redactor != nil {
-			kept = h.Redactor(body)
-		}
-		hash, qerr := h.inbox.Quarantine(wctx, h.provider, kept, msg)
-		if qerr != nil {
-			log.ErrorContext(ctx, "quarantine malformed webhook", "error", qerr)
-			if wctx.Err() != nil {
-				return h.unavailable(ctx), nil
-			}
-			return internalError(), nil
-		}
-		log.WarnContext(ctx, "malformed webhook quarantined", "field", field, "bodyHash", hash)
-		return apigw.FieldError(field, msg), nil
+		return h.quarantine(ctx, wctx, log, body, err), nil
 	}
 
+	addAttributes(&ev, signer)
 	res, err := h.inbox.Accept(wctx, ev)
 	if err != nil {
 		log.ErrorContext(ctx, "store webhook", "eventId", ev.EventID, "journeyId", ev.JourneyID, "event", ev.Name, "error", err)
@@ -166,6 +136,89 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		out.Processable = &res.Processable
 	}
 	return apigw.JSON(http.StatusOK, out), nil
+}
+
+// refuseBefore refuses a request before anything is read of it: not a POST, too large (the
+// encoded length first: an oversize body is not even decoded), or not JSON; ok false
+// carries the response.
+func refuseBefore(req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, bool) {
+	if m := req.RequestContext.HTTP.Method; m != "" && m != http.MethodPost {
+		return apigw.Error(http.StatusMethodNotAllowed, "method_not_allowed", "use POST"), false
+	}
+	// The encoded length first: an oversize body is not even decoded. A body that is not
+	// valid base64 is refused only once the caller is authenticated.
+	maxLen := MaxBodyBytes
+	if req.IsBase64Encoded {
+		maxLen = base64.StdEncoding.EncodedLen(MaxBodyBytes)
+	}
+	if len(req.Body) > maxLen {
+		return tooLarge(), false
+	}
+	return events.APIGatewayV2HTTPResponse{}, true
+}
+
+// authenticate checks the caller on the raw request (with the signer's attributes when the
+// authenticator gives them); ok false carries the response.
+func (h *Handler) authenticate(ctx, wctx context.Context, log *slog.Logger, ar webhookauth.Request) (map[string]string, events.APIGatewayV2HTTPResponse, bool) {
+	var signer map[string]string
+	var err error
+	if at, ok := h.auth.(Attributor); ok {
+		signer, err = at.Attributes(wctx, ar)
+	} else {
+		err = h.auth.Check(wctx, ar)
+	}
+	switch {
+	case errors.Is(err, webhookauth.ErrForbiddenSource):
+		h.count(ctx, "AuthFailures", "forbidden_source")
+		log.WarnContext(ctx, "webhook from a source outside the allow-list")
+		return nil, apigw.Error(http.StatusForbidden, "forbidden", "source address not allowed"), false
+	case errors.Is(err, webhookauth.ErrUnauthenticated):
+		h.count(ctx, "AuthFailures", "bad_credentials")
+		log.WarnContext(ctx, "webhook with missing or wrong credentials")
+		return nil, apigw.Error(http.StatusUnauthorized, "unauthorized", "missing or invalid credentials"), false
+	case err != nil && wctx.Err() != nil:
+		log.ErrorContext(ctx, "authenticate webhook: out of time", "error", err)
+		return nil, h.unavailable(ctx), false
+	case err != nil:
+		log.ErrorContext(ctx, "authenticate webhook", "error", err)
+		return nil, internalError(), false
+	}
+	return signer, events.APIGatewayV2HTTPResponse{}, true
+}
+
+// quarantine keeps a malformed webhook (redacted) and answers which field is wrong.
+func (h *Handler) quarantine(ctx, wctx context.Context, log *slog.Logger, body []byte, err error) events.APIGatewayV2HTTPResponse {
+	field, msg := "body", "body is not a valid webhook"
+	var fe *kyc.FieldError
+	if errors.As(err, &fe) {
+		field, msg = fe.FieldName(), fe.Error()
+	}
+	kept := body
+	if h.Redactor != nil {
+		kept = h.Redactor(body)
+	}
+	hash, qerr := h.inbox.Quarantine(wctx, h.provider, kept, msg)
+	if qerr != nil {
+		log.ErrorContext(ctx, "quarantine malformed webhook", "error", qerr)
+		if wctx.Err() != nil {
+			return h.unavailable(ctx)
+		}
+		return internalError()
+	}
+	log.WarnContext(ctx, "malformed webhook quarantined", "field", field, "bodyHash", hash)
+	return apigw.FieldError(field, msg)
+}
+
+// addAttributes adds the signer's attributes to ev.
+func addAttributes(ev *inbox.Event, signer map[string]string) {
+	if len(signer) > 0 {
+		if ev.Attributes == nil {
+			ev.Attributes = map[string]string{}
+		}
+		for k, v := range signer {
+			ev.Attributes[k] = v
+		}
+	}
 }
 
 func metricFor(s inbox.Status) string {

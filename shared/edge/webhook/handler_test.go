@@ -103,7 +103,7 @@ func TestHandle(t *testing.T) {
 		{name: "wrong method", req: request(goodBody, func(r *events.APIGatewayV2HTTPRequest) { r.RequestContext.HTTP.Method = "GET" }), wantStatus: 405, wantCode: "method_not_allowed"},
 		{name: "invalid json is quarantined", req: request(`{"event":`), wantStatus: 400, wantCode: "invalid_field", wantField: "(root)", wantQuarantined: 1},
 		{name: "missing event", req: request(`{"body":{"eventId":"e","journeyId":"j"}}`), wantStatus: 400, wantCode: "invalid_field", wantField: "event", wantQuarantined: 1},
-		{name: "missing eventId", req: request(`{"event":"Finished Journey","body":{"journeyId":"j"}}`), wantStatus: 400, wantCode: "invalid_field", wantField: "body.eventId", wantQuarantined: 1},
+		{name: "eventId of the wrong type", req: request(`{"event":"Finished Journey","body":{"eventId":{},"journeyId":"j"}}`), wantStatus: 400, wantCode: "invalid_field", wantField: "body.eventId", wantQuarantined: 1},
 		{name: "missing journeyId", req: request(`{"event":"Finished Journey","body":{"eventId":"e"}}`), wantStatus: 400, wantCode: "invalid_field", wantField: "body.journeyId", wantQuarantined: 1},
 	}
 	for _, tt := range tests {

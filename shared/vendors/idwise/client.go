@@ -240,38 +240,32 @@ func orDuration(d, def time.Duration) time.Duration {
 	return d
 }
 
-// ErrNotFound means IDWise does not know the journey (HTTP 404). It is permanent.
-var ErrNotFound = errors.New("idwise: not found")
+// ErrNotFound means IDWise does not know the journey (HTTP 404). It is permanent. It
+// matches retry.ErrNotFound.
+var ErrNotFound = retry.Tag("idwise", retry.ErrNotFound)
 
 // ErrUnauthorized means IDWise refused the API credentials (HTTP 401 or 403). It is
-// permanent until the credentials change.
-var ErrUnauthorized = errors.New("idwise: unauthorized")
+// permanent until the credentials change. It matches retry.ErrUnauthorized.
+var ErrUnauthorized = retry.Tag("idwise", retry.ErrUnauthorized)
 
-// ErrMalformedResponse means a 2xx answer whose body is not a journey JSON object.
-var ErrMalformedResponse = errors.New("idwise: malformed response")
+// ErrMalformedResponse means a 2xx answer whose body is not a journey JSON object. It
+// matches retry.ErrMalformedResponse.
+var ErrMalformedResponse = retry.Tag("idwise", retry.ErrMalformedResponse)
 
-// APIError is any other failure: an unexpected status, or no response at all
-// (Status 0: network error or timeout). Retryable reports whether the same call may
-// succeed later (network errors, 429 and 5xx). It never carries a response body.
-type APIError struct {
-	Status    int
-	Retryable bool
-	// ImageRefused: IDWise's answer says the submitted image itself was refused (413, 415,
-	// or a 400/422 whose error code or message names the image or the face). Only
-	// Process Custom Journey Step sets it.
-	ImageRefused bool
-	cause        error
-}
+// ErrImageRefused is the Kind of an APIError whose answer says the submitted image itself
+// was refused (413, 415, or a 400/422 whose error code or message names the image or the
+// face). Only Process Custom Journey Step reports it.
+var ErrImageRefused = errors.New("idwise: image refused")
 
-func (e *APIError) Error() string {
-	if e.Status == 0 {
-		return fmt.Sprintf("idwise: request failed: %v", e.cause)
-	}
-	return fmt.Sprintf("idwise: http status %d", e.Status)
-}
+// APIError is a failed call (retry.Error): a 404 (Kind ErrNotFound), a 401 or 403 (Kind
+// ErrUnauthorized), an image refusal (Kind ErrImageRefused), another status, or no
+// response at all (Status 0: network error or timeout). Retryable reports whether the
+// same call may succeed later (network errors, 429 and 5xx). It never carries a response
+// body.
+type APIError = retry.Error
 
-// Unwrap returns the network error, if any (errors.Is(err, context.DeadlineExceeded)).
-func (e *APIError) Unwrap() error { return e.cause }
+// vendor classifies IDWise's answers; a Retry-After is honoured up to a day.
+var vendor = retry.Vendor{Name: "idwise", NotFound: ErrNotFound, Unauthorized: ErrUnauthorized, MaxRetryAfter: 24 * time.Hour}
 
 // Journey gets the journey's result (Get Journey Result).
 func (c *Client) Journey(ctx context.Context, journeyID string) (Journey, error) {
@@ -471,10 +465,8 @@ type request struct {
 	imageCall   bool // Process Custom Journey Step: a 4xx answer is read for an image refusal
 }
 
-// call sends r with retries: network errors, 429 and 5xx are retried with exponential
-// backoff and full jitter (or after Retry-After), never past ctx's deadline. When no
-// attempt is left, or the next wait would end past the deadline, it returns the last
-// error; an attempt cut short by the deadline does not replace an earlier answer.
+// call sends r with retries (retry.Do): network errors, 429 and 5xx are retried with
+// exponential backoff and full jitter (or after Retry-After), never past ctx's deadline.
 func (c *Client) call(ctx context.Context, r request) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -482,41 +474,18 @@ func (c *Client) call(ctx context.Context, r request) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load idwise api credentials: %w", err)
 	}
-	var last error
-	for attempt := 1; ; attempt++ {
-		body, retryAfter, err := c.do(ctx, r, key, secret)
-		if err == nil {
-			return body, nil
-		}
-		if ae, ok := err.(*APIError); ok && ae.Status == 0 && ctx.Err() != nil && last != nil {
-			// The deadline cut this attempt short: the previous answer says more.
-			return nil, last
-		}
-		last = err
-		var ae *APIError
-		if !errors.As(err, &ae) || !ae.Retryable || attempt >= c.maxAttempts {
-			return nil, err
-		}
-		wait := retryAfter
-		if wait <= 0 {
-			wait = c.backoff(attempt)
-		}
-		if !retry.Sleep(ctx, wait) {
-			return nil, err
-		}
-	}
+	p := retry.Policy{Attempts: c.maxAttempts, AttemptTimeout: c.attempt, BaseBackoff: c.baseBackoff, MaxBackoff: c.maxBackoff}
+	return retry.Do(ctx, p, func(ctx context.Context) ([]byte, error) { return c.do(ctx, r, key, secret) })
 }
 
 // backoff is the full-jitter wait before retry n (1-based).
 func (c *Client) backoff(n int) time.Duration { return retry.Backoff(n, c.baseBackoff, c.maxBackoff) }
 
-// do makes one attempt. retryAfter is the server's Retry-After, if it sent one.
-func (c *Client) do(ctx context.Context, r request, key, secret string) (body []byte, retryAfter time.Duration, err error) {
-	actx, cancel := context.WithTimeout(ctx, c.attempt)
-	defer cancel()
-	req, err := http.NewRequestWithContext(actx, r.method, c.base.String()+strings.TrimPrefix(r.path, "/"), bytes.NewReader(r.body))
+// do makes one attempt.
+func (c *Client) do(ctx context.Context, r request, key, secret string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, r.method, c.base.String()+strings.TrimPrefix(r.path, "/"), bytes.NewReader(r.body))
 	if err != nil {
-		return nil, 0, fmt.Errorf("build request: %w", err)
+		return nil, fmt.Errorf("build request: %w", err)
 	}
 	req.SetBasicAuth(key, secret)
 	req.Header.Set("Accept", "application/json")
@@ -525,36 +494,27 @@ func (c *Client) do(ctx context.Context, r request, key, secret string) (body []
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, 0, &APIError{Retryable: true, cause: err}
+		return nil, vendor.Network(err, true)
 	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
 	}()
-	switch s := resp.StatusCode; {
-	case s >= 200 && s < 300:
+	if s := resp.StatusCode; s >= 200 && s < 300 {
 		body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 		if err != nil {
-			return nil, 0, &APIError{Status: 0, Retryable: true, cause: err}
+			return nil, vendor.Network(err, true)
 		}
 		if int64(len(body)) > c.maxBody {
-			return nil, 0, fmt.Errorf("response body larger than %d bytes", c.maxBody)
+			return nil, fmt.Errorf("response body larger than %d bytes", c.maxBody)
 		}
-		return body, 0, nil
-	case s == http.StatusNotFound:
-		return nil, 0, ErrNotFound
-	case s == http.StatusUnauthorized || s == http.StatusForbidden:
-		return nil, 0, ErrUnauthorized
-	case s == http.StatusTooManyRequests || s >= 500:
-		wait, _ := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-		return nil, wait, &APIError{Status: s, Retryable: true}
-	default:
-		ae := &APIError{Status: s}
-		if r.imageCall {
-			ae.ImageRefused = imageRefused(s, resp.Body)
-		}
-		return nil, 0, ae
+		return body, nil
 	}
+	ae := vendor.Status(resp)
+	if r.imageCall && ae.Kind == nil && !ae.Retryable && imageRefused(ae.Status, resp.Body) {
+		ae.Kind = ErrImageRefused
+	}
+	return nil, ae
 }
 
 // imageRefusalWords are the words (lower case) of an error code or message that say the
@@ -606,5 +566,5 @@ func containsAny(s string, words []string) bool {
 
 // parseRetryAfter reads a Retry-After value: delay seconds or an HTTP-date, at most a day.
 func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	return retry.After(v, now, 24*time.Hour)
+	return retry.After(v, now, vendor.MaxRetryAfter)
 }

@@ -586,7 +586,7 @@ func TestClientJourneyTolerance(t *testing.T) {
 
 // The custom step's form field names are configuration: a client and a simulator with the
 // same names agree; a client with other names than IDWise expects gets a 400 that is a
-// failure of the call, not "IDWise refused the image" (ImageRefused false).
+// failure of the call, not "IDWise refused the image" (not ErrImageRefused).
 func TestCustomStepFieldNames(t *testing.T) {
 	camel := idwise.FormFields{JourneyID: "journeyId", StepID: "stepId", StepType: "stepType", Image: "file", CompleteJourneyID: "journeyId"}
 	tests := []struct {
@@ -625,15 +625,14 @@ func TestCustomStepFieldNames(t *testing.T) {
 				return
 			}
 			wantAPIError(t, err, tt.wantStatus, false)
-			var ae *idwise.APIError
-			if errors.As(err, &ae) && ae.ImageRefused {
-				t.Errorf("APIError.ImageRefused = true for a request IDWise could not read, want false")
+			if errors.Is(err, idwise.ErrImageRefused) {
+				t.Errorf("error = %v, is ErrImageRefused for a request IDWise could not read, want not", err)
 			}
 		})
 	}
 }
 
-// ImageRefused is set only when IDWise's answer is about the image itself.
+// ErrImageRefused is the Kind only when IDWise's answer is about the image itself.
 func TestImageRefusedAnswers(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -663,8 +662,8 @@ func TestImageRefusedAnswers(t *testing.T) {
 			}
 			err = c.ProcessCustomStep(context.Background(), journeyID, "gov", []byte{0xff, 0xd8, 0xff, 1}, "")
 			var ae *idwise.APIError
-			if !errors.As(err, &ae) || ae.ImageRefused != tt.want {
-				t.Errorf("ProcessCustomStep() after %d %s = %v (ImageRefused %v), want ImageRefused %v", tt.status, tt.body, err, ae != nil && ae.ImageRefused, tt.want)
+			if got := errors.Is(err, idwise.ErrImageRefused); !errors.As(err, &ae) || got != tt.want {
+				t.Errorf("ProcessCustomStep() after %d %s = %v (ErrImageRefused %v), want ErrImageRefused %v", tt.status, tt.body, err, got, tt.want)
 			}
 		})
 	}

@@ -261,7 +261,7 @@ func (c *CustomStep) submit(ctx context.Context, journeyID, referenceNo string, 
 	err = c.api.SubmitCustomStep(ctx, CustomStepImage{JourneyID: journeyID, StepID: c.cfg.StepID, StepType: c.cfg.StepType,
 		Image: img, ContentType: contentType})
 	var ae *APIError
-	if errors.As(err, &ae) && ae.ImageRefused {
+	if errors.Is(err, ErrImageRefused) && errors.As(err, &ae) {
 		// IDWise's answer says it refused this image (too large for it, no face, bad
 		// format): the journey goes on without it, as with no image.
 		return fmt.Sprintf("%sno image submitted: IDWise refused the image (HTTP %d)", prefix, ae.Status), false, nil

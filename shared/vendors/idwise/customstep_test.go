@@ -235,7 +235,7 @@ func TestCustomStepExactlyOnce(t *testing.T) {
 	})
 
 	t.Run("IDWise refuses the image: completed without it", func(t *testing.T) {
-		api := &fakeAPI{failSubmit: []error{&idwise.APIError{Status: 422, ImageRefused: true}}}
+		api := &fakeAPI{failSubmit: []error{&idwise.APIError{Status: 422, Kind: idwise.ErrImageRefused}}}
 		cs := newStep(t, api, images, &fakeMarkers{})
 		res, err := cs.Run(ctx, "J6", "r1", idwise.RunOptions{})
 		if err != nil || res.Submitted || !res.Completed || !strings.Contains(res.Note, "IDWise refused the image (HTTP 422)") {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/kycbackend/kyc/shared/core/inbox"
@@ -116,21 +117,15 @@ func (r *Resolver) customStepError(ctx context.Context, err error) error {
 
 // answered reports whether the resubmission e asks for was already made, judging from the
 // journey's events so far: for a reviewer's Updated Journey, by Answered; for Verification
-// Update Required and KYC Renewal Deadline Exceeded, by a Step Update or a Finished Journey
-// (IDWise reprocesses the journey after a renewal resubmission) received after e. The
-// journey result then decides.
+// Update Required and KYC Renewal Deadline Exceeded, by a Step Update received after e. A
+// Finished Journey received after e is no answer by itself: its result must show a
+// decision newer than the request (decide compares the result's end_time).
 func answered(history []inbox.Event, e inbox.Event) bool {
 	switch e.Name {
 	case VerificationUpdateRequired, KYCRenewalDeadlineExceeded:
-		if e.ReceivedAt.IsZero() {
-			return false
-		}
-		for _, x := range history {
-			if x.EventID != e.EventID && x.ReceivedAt.After(e.ReceivedAt) && (isStepUpdate(x) || x.Name == FinishedJourney) {
-				return true
-			}
-		}
-		return false
+		return !e.ReceivedAt.IsZero() && slices.ContainsFunc(history, func(x inbox.Event) bool {
+			return x.EventID != e.EventID && isStepUpdate(x) && x.ReceivedAt.After(e.ReceivedAt)
+		})
 	}
 	return Answered(history)
 }

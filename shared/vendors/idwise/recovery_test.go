@@ -119,7 +119,7 @@ func TestResolveSpotCheck(t *testing.T) {
 		wantChange kyc.Status
 	}{
 		{"refer: review if approved", "sc-refer", DecisionComplete, kyc.InReview},
-		{"complete: timeline only, even if the body says Refer", "sc-complete", DecisionRefer, ""},
+		{"complete: ends a spot check review only, even if the body says Refer", "sc-complete", DecisionRefer, kyc.Approved},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,15 +139,17 @@ func TestResolveSpotCheck(t *testing.T) {
 			switch {
 			case tt.wantChange == "" && out.Change != nil:
 				t.Errorf("Change = %+v, want none", out.Change)
-			case tt.wantChange != "" && (out.Change == nil || out.Change.Status != tt.wantChange || out.Guard != processor.OnlyIfApproved):
+			case tt.wantChange == kyc.InReview && (out.Change == nil || out.Change.Status != tt.wantChange || out.Guard != processor.OnlyIfApproved):
 				t.Errorf("Change = %+v guard %v, want %s only if approved", out.Change, out.Guard, tt.wantChange)
+			case tt.wantChange == kyc.Approved && (out.Change == nil || out.Change.Status != tt.wantChange || out.Guard != processor.OnlyIfInReviewFor):
+				t.Errorf("Change = %+v guard %v, want %s only if in review for a re-check", out.Change, out.Guard, tt.wantChange)
 			}
 		})
 	}
 }
 
-// A late renewal request (received before the user's resubmission was reprocessed) does
-// not send the user back; one received after the last Finished Journey does.
+// A late renewal request (received before the user's Step Update) does not send the user
+// back; one received after it does.
 func TestLateVerificationUpdateRequired(t *testing.T) {
 	t0 := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
 	vur := inbox.Event{EventID: "vur", Name: VerificationUpdateRequired, ReceivedAt: t0}
@@ -157,7 +159,9 @@ func TestLateVerificationUpdateRequired(t *testing.T) {
 		want    bool
 	}{
 		{"nothing after it", []inbox.Event{{EventID: "fj0", Name: FinishedJourney, ReceivedAt: t0.Add(-time.Hour)}}, false},
-		{"finished journey after it", []inbox.Event{{EventID: "fj1", Name: FinishedJourney, ReceivedAt: t0.Add(time.Minute)}}, true},
+		// Issue 19: a Finished Journey after the request is no answer by itself (its result must
+		// be decided after the request: TestDecideAnswersOnlyWithANewerResult).
+		{"finished journey after it is no answer by itself", []inbox.Event{{EventID: "fj1", Name: FinishedJourney, ReceivedAt: t0.Add(time.Minute)}}, false},
 		{"step update after it", []inbox.Event{{EventID: "su", Name: UpdatedJourney, Attributes: map[string]string{"action": ActionStepUpdate}, ReceivedAt: t0.Add(time.Minute)}}, true},
 		{"an AML update after it is no answer", []inbox.Event{{EventID: "aml", Name: AMLMonitorUpdate, ReceivedAt: t0.Add(time.Minute)}}, false},
 	}

@@ -3,7 +3,6 @@ package idwise
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -80,11 +79,16 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 	switch e.Name {
 	case FinishedStep:
 		return processor.Outcome{Note: "step " + e.Attributes["stepId"] + " finished"}, nil
+	case StepSubmittedEvent: // the step webhooks: on the timeline, no status change
+		return processor.Outcome{Note: "step " + e.Attributes["stepId"] + " submitted (" + e.Attributes["stepType"] + ")"}, nil
 	case FinishedOngoingCheck:
-		return processor.Outcome{Note: "ongoing check " + e.Attributes["ongoingCheckId"] + " finished"}, nil
+		if firstNonEmpty(e.Attributes["finalDecision"], e.Attributes["systemDecision"]) == "" {
+			// No decision, nothing to re-check: no API call.
+			return processor.Outcome{Note: "ongoing check " + e.Attributes["ongoingCheckId"] + " finished"}, nil
+		}
 	case AMLMonitorUpdate:
-		if v := amlVersion(e); found && v <= stored.AMLVersion {
-			return processor.Outcome{Note: fmt.Sprintf("AML version %d not newer than %d, ignored", v, stored.AMLVersion)}, nil
+		if note, stale := staleAMLUpdate(e, stored, found); stale {
+			return processor.Outcome{Note: note}, nil
 		}
 	case CompleteCustomStepEvent:
 		return r.completeCustomStep(ctx, e, stored)
@@ -111,6 +115,10 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 		Decisions: nonEmpty(map[string]string{"systemDecision": j.SystemDecision, "manualDecision": j.ManualDecision, "finalDecision": j.FinalDecision}),
 		Details:   allow(j.Fields(), r.fields),
 		FetchedAt: fetched, Version: version, AMLVersion: max(stored.AMLVersion, amlVersion(e)),
+		AMLReceivedAt: stored.AMLReceivedAt, RequestedAt: stored.RequestedAt,
+	}
+	if e.Name == AMLMonitorUpdate && e.ReceivedAt.After(journey.AMLReceivedAt) {
+		journey.AMLReceivedAt = e.ReceivedAt
 	}
 	out := processor.Outcome{
 		Journey: journey,
@@ -127,28 +135,25 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 			return res.Note, nil
 		}
 	}
-	d := r.policy.Derive(e, j)
-	if d.Status == kyc.ResubmissionRequired && r.history != nil {
-		events, err := r.history.JourneyEvents(ctx, Provider, e.JourneyID)
-		if err != nil {
-			return processor.Outcome{}, fmt.Errorf("read journey events: %w", err)
-		}
-		if !slices.ContainsFunc(events, func(x inbox.Event) bool { return x.EventID == e.EventID }) {
-			events = append(events, e) // not in the timeline until it is processed
-		}
-		if answered(events, e) {
-			// Late: the user already redid the steps; the journey result decides.
-			d = Derivation{Status: r.policy.decisionStatus(j.SystemDecision, j.ManualDecision, j.FinalDecision)}
-			out.Note += "; resubmission request already answered by a step update"
-		}
+	d, note, err := r.decide(ctx, e, j, stored, journey)
+	if err != nil {
+		return processor.Outcome{}, err
+	}
+	out.Note += note
+	if e.Name == FinishedOngoingCheck {
+		out.Note = "ongoing check " + e.Attributes["ongoingCheckId"] + " finished: " + firstNonEmpty(e.Attributes["systemDecision"], "no decision")
 	}
 	if d.Status != "" {
 		out.Change = &kyc.Change{ReferenceNo: ref, JourneyID: e.JourneyID, Provider: Provider,
-			Status: d.Status, Reasons: d.Reasons, Version: version, OccurredAt: fetched}
-		out.Guard = d.Guard
+			Status: d.Status, Reasons: d.Reasons, Version: version, OccurredAt: fetched, RenewalDueBy: d.RenewalDueBy}
+		out.Guard, out.Undo = d.Guard, d.Undo
 	}
 	return out, nil
 }
+
+// Recheck implements processor.Rechecks: a spot check re-authenticates the owner of the
+// onboarding journey under a journey id of its own, which nobody needs to claim.
+func (r *Resolver) Recheck(e inbox.Event) bool { return e.Name == FinishedSpotCheck }
 
 // completeCustomStep runs the custom step on an operator's request (kycctl complete-step):
 // the reference image is submitted unless it already was or the operator asked for none

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kycbackend/kyc/shared/core/inbox"
 	"github.com/kycbackend/kyc/shared/core/kyc"
@@ -22,7 +23,25 @@ const (
 	ActionManualReview        = "Manual Review"
 	ActionStepUpdate          = "Step Update"
 	ReviewResubmissionRequest = "Resubmission Requested"
+
+	// TriggerKYCRenewal is Verification Update Required's trigger when a KYC renewal is due
+	// (https://docs.idwise.com/docs/verification-update-required-webhook).
+	TriggerKYCRenewal = "KYC Renewal"
 )
+
+// KYC renewal policies (template RenewalPolicy, env RENEWAL_POLICY).
+const (
+	// RenewalGrace (default, the vendor's intent): the first stage keeps an approved user
+	// APPROVED with renewalDueBy; only KYC Renewal Deadline Exceeded asks for resubmission.
+	RenewalGrace = "grace"
+	// RenewalStrict: the first stage already moves the user to RESUBMISSION_REQUIRED.
+	RenewalStrict = "strict"
+)
+
+// DefaultRenewalGrace is when a renewal is due, after its Verification Update Required,
+// when none of its steps gives a deadline (RENEWAL_GRACE_DAYS). IDWise's own grace period
+// is configured per step in its console (https://docs.idwise.com/docs/kyc-renewal).
+const DefaultRenewalGrace = 14 * 24 * time.Hour
 
 // Policy holds the customer's choices in the mapping from IDWise decisions to statuses.
 type Policy struct {
@@ -34,6 +53,15 @@ type Policy struct {
 	// default, Refer and Rejected; an empty non-nil list means spot checks never move a
 	// profile (timeline only).
 	SpotCheckReview []string
+
+	// Renewal is the KYC renewal policy: RenewalGrace ("" means it) or RenewalStrict.
+	Renewal string
+	// RenewalGracePeriod is the due date of a renewal whose steps give no deadline, counted
+	// from the request's reception; 0 means DefaultRenewalGrace.
+	RenewalGracePeriod time.Duration
+	// AMLKeepReview keeps a profile an AML update put in review there when a later AML
+	// update is clear again; false (default) restores APPROVED.
+	AMLKeepReview bool
 }
 
 // DefaultPolicy is the design's default mapping.
@@ -45,7 +73,10 @@ var DefaultSpotCheckReview = []string{DecisionRefer, DecisionRejected}
 // Reasons of the statuses this package derives besides the review's own.
 const (
 	ReasonSpotCheck               = "spot_check"                // a failed spot check put an approved profile in review
+	ReasonOngoingCheck            = "ongoing_check"             // a failed ongoing check (Finished Ongoing Check) did
 	ReasonRenewalDeadlineExceeded = "renewal_deadline_exceeded" // KYC Renewal Deadline Exceeded
+	ReasonRenewalDue              = "renewal_due"               // a KYC renewal is due; the user stays approved
+	ReasonAMLMonitorUpdate        = "aml_monitor_update"        // an AML update put an approved profile in review
 )
 
 // Derivation is the status an event leads to; Status is empty when it changes nothing.
@@ -53,6 +84,19 @@ type Derivation struct {
 	Status  kyc.Status
 	Reasons []string
 	Guard   processor.Guard
+	Undo    []string // the review reasons an OnlyIfInReviewFor change ends
+
+	// RenewalDueBy is the due date of a KYC renewal in grace (status APPROVED).
+	RenewalDueBy time.Time
+	// Request marks an event asking the user to redo steps: the resolver records its
+	// reception on the journey, and a later result answers it only when it is newer.
+	Request bool
+	// Merge: the reasons are those of every open resubmission request of the journey
+	// (the resolver gathers them from the journey's events, in whatever order they came).
+	Merge bool
+	// Unknown is a decision value this version does not know: the event fails (metric
+	// UnknownDecision, alarmed) and no status changes.
+	Unknown string
 }
 
 // Derive is THE mapping from an IDWise event and the journey result fetched for it to a
@@ -65,41 +109,103 @@ func (p Policy) Derive(e inbox.Event, j Journey) Derivation {
 		return Derivation{Status: kyc.PendingVerification, Guard: processor.UnlessDecided}
 	case UpdatedJourney:
 		if isResubmissionRequest(e) {
-			return Derivation{Status: kyc.ResubmissionRequired, Reasons: resubmitReasons(e)}
+			return Derivation{Status: kyc.ResubmissionRequired, Reasons: resubmitReasons(e), Request: true, Merge: true}
 		}
 	case AMLMonitorUpdate:
-		if firstNonEmpty(e.Attributes["systemDecision"], j.SystemDecision) == DecisionRefer {
-			return Derivation{Status: kyc.InReview, Reasons: []string{"aml_monitor_update"}, Guard: processor.OnlyIfApproved}
+		switch firstNonEmpty(e.Attributes["systemDecision"], j.SystemDecision) {
+		case DecisionRefer:
+			return Derivation{Status: kyc.InReview, Reasons: []string{ReasonAMLMonitorUpdate}, Guard: processor.OnlyIfApproved}
+		case DecisionComplete, DecisionApproved:
+			if !p.AMLKeepReview {
+				// Back to clear: undo what an earlier AML update did, and only that.
+				return Derivation{Status: kyc.Approved, Guard: processor.OnlyIfInReviewFor, Undo: []string{ReasonAMLMonitorUpdate}}
+			}
 		}
 		return Derivation{}
 	case FinishedSpotCheck:
-		return p.spotCheck(e, j)
+		return p.spotCheck(firstNonEmpty(j.FinalDecision, j.SystemDecision, e.Attributes["finalDecision"], e.Attributes["systemDecision"]), ReasonSpotCheck)
+	case FinishedOngoingCheck:
+		// The ongoing check's own decision is only in the webhook (no result endpoint is
+		// documented for it); Get Journey Result of its journeyId, the onboarding journey,
+		// says whose it is. docs.idwise.com/docs/ongoing-verification-webhook-specification
+		return p.spotCheck(firstNonEmpty(e.Attributes["finalDecision"], e.Attributes["systemDecision"]), ReasonOngoingCheck)
 	case VerificationUpdateRequired:
-		// Whatever the trigger (a reviewer's request, a KYC renewal): the user must act.
-		return Derivation{Status: kyc.ResubmissionRequired, Reasons: requiredStepReasons(e)}
+		if e.Attributes["trigger"] == TriggerKYCRenewal {
+			return p.renewal(e)
+		}
+		// A reviewer's request (or a trigger this version does not know): the user must act.
+		return Derivation{Status: kyc.ResubmissionRequired, Reasons: requiredStepReasons(e), Request: true, Merge: true}
 	case KYCRenewalDeadlineExceeded:
 		return Derivation{Status: kyc.ResubmissionRequired,
-			Reasons: append([]string{ReasonRenewalDeadlineExceeded}, requiredStepReasons(e)...)}
+			Reasons: append([]string{ReasonRenewalDeadlineExceeded}, requiredStepReasons(e)...), Request: true}
 	}
-	return Derivation{Status: p.decisionStatus(j.SystemDecision, j.ManualDecision, j.FinalDecision)}
+	return p.ResultDerivation(j)
 }
 
-// spotCheck maps a finished spot check: the fetched spot check result's decision (the
-// webhook's when the result has none) in SpotCheckReview puts an approved profile in
-// review; anything else changes nothing. A spot check never approves: it re-authenticates a
-// user who already is.
-func (p Policy) spotCheck(e inbox.Event, j Journey) Derivation {
+// ResultDerivation maps the three decisions of a journey result alone.
+func (p Policy) ResultDerivation(j Journey) Derivation {
+	st, ok := p.decisionStatus(j.SystemDecision, j.ManualDecision, j.FinalDecision)
+	if !ok {
+		return Derivation{Unknown: firstNonEmpty(j.FinalDecision, j.SystemDecision)}
+	}
+	return Derivation{Status: st, Merge: st == kyc.ResubmissionRequired}
+}
+
+// renewal maps Verification Update Required with trigger KYC Renewal: in grace (the
+// default) an approved user stays APPROVED with the due date, the earliest deadline of the
+// steps or the grace end; strict asks for the resubmission at once.
+func (p Policy) renewal(e inbox.Event) Derivation {
+	if p.Renewal == RenewalStrict {
+		return Derivation{Status: kyc.ResubmissionRequired, Reasons: requiredStepReasons(e), Request: true}
+	}
+	reasons := []string{ReasonRenewalDue}
+	var due time.Time
+	for _, st := range RequiredSteps(e) {
+		reasons = append(reasons, "step:"+st.StepID)
+		if t, ok := parseTime(st.RenewalDeadline); ok && (due.IsZero() || t.Before(due)) {
+			due = t
+		}
+	}
+	if due.IsZero() {
+		grace := p.RenewalGracePeriod
+		if grace <= 0 {
+			grace = DefaultRenewalGrace
+		}
+		due = e.ReceivedAt.Add(grace)
+	}
+	return Derivation{Status: kyc.Approved, Reasons: reasons, RenewalDueBy: due.UTC().Truncate(time.Second),
+		Guard: processor.OnlyIfApproved, Request: true}
+}
+
+// parseTime reads an IDWise time: RFC 3339, or ISO 8601 without a zone (UTC), or a date.
+func parseTime(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02"} {
+		if t, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// spotCheck maps a finished re-check (spot check, ongoing check) of an onboarded user by
+// its decision (the fetched spot check result's, the webhook's when the result has none):
+// one in SpotCheckReview puts a profile approved on its journey in review with reason;
+// a pass (Complete, Approved) ends such a review (APPROVED again, OnlyIfInReviewFor) and
+// otherwise changes nothing; anything else changes nothing. A re-check never approves anyone who was not approved before it failed.
+func (p Policy) spotCheck(decision, reason string) Derivation {
 	review := p.SpotCheckReview
 	if review == nil {
 		review = DefaultSpotCheckReview
 	}
-	decision := firstNonEmpty(j.FinalDecision, j.SystemDecision, e.Attributes["finalDecision"], e.Attributes["systemDecision"])
 	for _, d := range review {
 		if d != "" && strings.EqualFold(d, decision) {
-			return Derivation{Status: kyc.InReview, Reasons: []string{ReasonSpotCheck}, Guard: processor.OnlyIfApproved}
+			return Derivation{Status: kyc.InReview, Reasons: []string{reason}, Guard: processor.OnlyIfApproved}
 		}
 	}
-	return Derivation{}
+	if len(review) == 0 || !strings.EqualFold(decision, DecisionComplete) && !strings.EqualFold(decision, DecisionApproved) {
+		return Derivation{} // re-checks configured off, or not a pass (Incomplete, none)
+	}
+	return Derivation{Status: kyc.Approved, Guard: processor.OnlyIfInReviewFor, Undo: []string{ReasonSpotCheck, ReasonOngoingCheck}}
 }
 
 // RequiredSteps decodes the steps a Verification Update Required or KYC Renewal Deadline
@@ -125,33 +231,39 @@ func requiredStepReasons(e inbox.Event) []string {
 	return append(steps, codes...)
 }
 
-// decisionStatus maps the three decisions of a journey result.
-func (p Policy) decisionStatus(system, manual, final string) kyc.Status {
+// decisionStatus maps the three decisions of a journey result; ok is false for a decision
+// this version does not know (the event then fails loudly instead of guessing a status).
+// The manual values are those of IDWise's Manual Review (new_decision: Approved, Rejected,
+// Resubmission Requested).
+func (p Policy) decisionStatus(system, manual, final string) (kyc.Status, bool) {
 	switch manual { // a manual review, when there was one, is final
 	case DecisionApproved:
-		return kyc.Approved
+		return kyc.Approved, true
 	case DecisionRejected:
-		return kyc.Rejected
+		return kyc.Rejected, true
+	case ReviewResubmissionRequest:
+		return kyc.ResubmissionRequired, true
 	}
 	switch firstNonEmpty(final, system) {
 	case DecisionApproved:
-		return kyc.Approved
+		return kyc.Approved, true
 	case DecisionRejected:
-		return kyc.Rejected
+		return kyc.Rejected, true
+	case ReviewResubmissionRequest:
+		return kyc.ResubmissionRequired, true
 	case DecisionComplete:
 		if p.Complete == "" {
-			return kyc.Approved
+			return kyc.Approved, true
 		}
-		return p.Complete
+		return p.Complete, true
 	case DecisionRefer:
-		return kyc.InReview
+		return kyc.InReview, true
 	case DecisionIncomplete:
-		return kyc.Incomplete
+		return kyc.Incomplete, true
 	case "":
-		return kyc.PendingVerification
-	default:
-		return kyc.InReview // a decision this version does not know: let a person look
+		return kyc.PendingVerification, true
 	}
+	return "", false
 }
 
 // isResubmissionRequest reports whether e is a reviewer asking the user to redo steps.
@@ -183,18 +295,20 @@ func Answered(history []inbox.Event) bool {
 }
 
 // resubmitReasons lists what the user must redo: "step:<id>" per step to resubmit, then
-// "reason:<code>" for the review's reason code.
+// "reason:<code>" for the review's reason code and each step's.
 func resubmitReasons(e inbox.Event) []string {
-	var out []string
+	var out, codes []string
 	for _, s := range strings.Split(e.Attributes["resubmitSteps"], ",") {
 		if s != "" {
 			out = append(out, "step:"+s)
 		}
 	}
-	if c := e.Attributes["reviewReasonCode"]; c != "" {
-		out = append(out, "reason:"+c)
+	for _, c := range append([]string{e.Attributes["reviewReasonCode"]}, strings.Split(e.Attributes["resubmitReasonCodes"], ",")...) {
+		if c != "" && !slices.Contains(codes, "reason:"+c) {
+			codes = append(codes, "reason:"+c)
+		}
 	}
-	return out
+	return append(out, codes...)
 }
 
 func firstNonEmpty(s ...string) string {

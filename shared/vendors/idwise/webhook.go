@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 
 	"github.com/kycbackend/kyc/shared/core/inbox"
 	"github.com/kycbackend/kyc/shared/vendors/webhookjson"
@@ -28,6 +29,11 @@ const (
 	FinishedStep         = "Finished Step"
 	FinishedOngoingCheck = "Finished Ongoing Check"
 
+	// StepSubmittedEvent is the step webhooks' one event (a document or selfie step was
+	// submitted): journeyId, referenceNo, stepId, stepType Document or Selfie, and no
+	// eventId (https://developers.idwise.com/step-webhooks.html). On the timeline only.
+	StepSubmittedEvent = "Step Submitted"
+
 	// FinishedSpotCheck: a selfie spot check (re-authentication against the last accepted
 	// onboarding journey) finished. Its body names spotCheckJourneyId and no journeyId.
 	FinishedSpotCheck = "Finished Spot Check"
@@ -49,6 +55,7 @@ var knownEvents = map[string]bool{
 	AMLMonitorUpdate:     true,
 	FinishedStep:         true,
 	FinishedOngoingCheck: true,
+	StepSubmittedEvent:   true,
 
 	FinishedSpotCheck:          true,
 	VerificationUpdateRequired: true,
@@ -72,13 +79,15 @@ type Webhook struct {
 	ManualDecision   string
 	FinalDecision    string
 	Action           string // Updated Journey only
-	StepID           string // Finished Step only
+	StepID           string // Finished Step, Step Submitted
+	StepType         string // Step Submitted: Document or Selfie
 	OngoingCheckID   string // Finished Ongoing Check only
 	AMLVersion       int64  // AML Monitor Update only: updatedAMLVersionNumber
 	PreviousSystem   string // AML Monitor Update only: previousSystemDecision
 	ReviewDecision   string // Updated Journey / Manual Review: manualReviewDetails.journeyReviewDecision
 	ReviewReasonCode string
 	ResubmitSteps    []string // steps a reviewer asked to resubmit
+	ResubmitReasons  []string // their reviewedSteps[].reasonCode values, distinct
 
 	// Finished Spot Check: the spot check's own journey id (also in JourneyID, under which
 	// the event is stored) and the onboarding journey id, when IDWise sends one.
@@ -86,6 +95,12 @@ type Webhook struct {
 	OnboardingJourney  string
 	Trigger            string         // Verification Update Required only
 	RequiredSteps      []RequiredStep // Verification Update Required, KYC Renewal Deadline Exceeded
+
+	// EventIDFromBody: the delivery had no eventId (the older generic template, the step
+	// webhooks); EventID stays empty and InboxEvent, which has the raw body, uses its
+	// SHA-256 hex as the event id, as for Veriff: a retry carries the same bytes and is a
+	// duplicate. Set by Parse.
+	EventIDFromBody bool
 }
 
 // RequiredStep is one step the user must resubmit.
@@ -94,6 +109,13 @@ type RequiredStep struct {
 	ReasonCode      string `json:"reasonCode,omitempty"`      // Verification Update Required
 	RenewalDeadline string `json:"renewalDeadline,omitempty"` // KYC Renewal Deadline Exceeded
 }
+
+// AttrEventIDFrom is the attribute that says where the event id came from when IDWise
+// sent none: EventIDFromBodyHash (the SHA-256 hex of the raw body).
+const (
+	AttrEventIDFrom     = "eventIdFrom"
+	EventIDFromBodyHash = "bodyHash"
+)
 
 // Processable reports whether the processor has a rule for this event.
 func (w Webhook) Processable() bool { return Known(w.Event) }
@@ -112,6 +134,7 @@ type body struct {
 	FinalDecision       webhookjson.Loose    `json:"finalDecision"`
 	Action              webhookjson.Loose    `json:"action"`
 	StepID              webhookjson.Loose    `json:"stepId"`
+	StepType            webhookjson.Loose    `json:"stepType"`
 	OngoingCheckID      webhookjson.Loose    `json:"ongoingCheckId"`
 	PreviousSystem      webhookjson.Loose    `json:"previousSystemDecision"`
 	AMLVersion          webhookjson.LooseInt `json:"updatedAMLVersionNumber"`
@@ -125,20 +148,24 @@ type requiredStep struct {
 	StepID          webhookjson.Loose `json:"stepId"`
 	ReasonCode      webhookjson.Loose `json:"reasonCode"`
 	RenewalDeadline webhookjson.Loose `json:"renewalDeadline"`
+	Deadline        webhookjson.Loose `json:"deadline"` // read as renewalDeadline when that is absent
 }
 
 type reviewDetails struct {
 	JourneyReviewDecision   webhookjson.Loose `json:"journeyReviewDecision"`
 	JourneyReviewReasonCode webhookjson.Loose `json:"journeyReviewReasonCode"`
 	ReviewedSteps           []struct {
-		StepID   webhookjson.Loose `json:"stepId"`
-		Decision webhookjson.Loose `json:"decision"`
+		StepID     webhookjson.Loose `json:"stepId"`
+		Decision   webhookjson.Loose `json:"decision"`
+		ReasonCode webhookjson.Loose `json:"reasonCode"`
 	} `json:"reviewedSteps"`
 }
 
-// Parse reads an IDWise webhook body. It requires "event", "body.eventId" and
-// "body.journeyId" ("body.spotCheckJourneyId" instead for Finished Spot Check, whose
-// journey id it becomes); everything else is optional, tolerant of nulls and odd types, and
+// Parse reads an IDWise webhook body. It requires "event" and "body.journeyId"
+// ("body.spotCheckJourneyId" instead for Finished Spot Check, whose journey id it
+// becomes); "body.eventId" may be absent or null (older accounts' generic template and the
+// step webhooks send none): EventID is then empty and EventIDFromBody set, and InboxEvent
+// uses the body's SHA-256. Everything else is optional, tolerant of nulls and odd types, and
 // unknown fields are ignored. Errors are *kyc.FieldError values that wrap ErrMalformed.
 func Parse(raw []byte) (Webhook, error) {
 	var env envelope
@@ -157,20 +184,7 @@ func Parse(raw []byte) (Webhook, error) {
 		return Webhook{}, &kyc.FieldError{Field: "body", Message: "must be a JSON object", Err: ErrMalformed}
 	}
 	w := Webhook{Event: name}
-	if w.EventID, err = requiredID("body.eventId", b.EventID); err != nil {
-		return Webhook{}, err
-	}
-	if name == FinishedSpotCheck {
-		if w.SpotCheckJourneyID, err = requiredID("body.spotCheckJourneyId", b.SpotCheckJourneyID); err != nil {
-			return Webhook{}, err
-		}
-		w.JourneyID = w.SpotCheckJourneyID
-		if b.JourneyID != nil {
-			if w.OnboardingJourney, err = requiredID("body.journeyId", b.JourneyID); err != nil {
-				return Webhook{}, err
-			}
-		}
-	} else if w.JourneyID, err = requiredID("body.journeyId", b.JourneyID); err != nil {
+	if err := w.parseIDs(&b); err != nil {
 		return Webhook{}, err
 	}
 	w.Trigger = string(b.Trigger)
@@ -182,18 +196,10 @@ func Parse(raw []byte) (Webhook, error) {
 	w.Action = string(b.Action)
 	w.PreviousSystem = string(b.PreviousSystem)
 	w.StepID = string(b.StepID)
+	w.StepType = string(b.StepType)
 	w.OngoingCheckID = string(b.OngoingCheckID)
 	w.AMLVersion = int64(b.AMLVersion)
-	var d reviewDetails
-	if len(b.ManualReviewDetails) > 0 && json.Unmarshal(b.ManualReviewDetails, &d) == nil {
-		w.ReviewDecision = string(d.JourneyReviewDecision)
-		w.ReviewReasonCode = string(d.JourneyReviewReasonCode)
-		for _, st := range d.ReviewedSteps {
-			if strings.EqualFold(string(st.Decision), "Resubmit") && st.StepID != "" {
-				w.ResubmitSteps = append(w.ResubmitSteps, string(st.StepID))
-			}
-		}
-	}
+	w.parseReview(&b)
 	return w, nil
 }
 
@@ -207,7 +213,8 @@ func parseRequiredSteps(raw json.RawMessage) []RequiredStep {
 	var out []RequiredStep
 	for _, st := range in {
 		if st.StepID != "" {
-			out = append(out, RequiredStep{StepID: string(st.StepID), ReasonCode: string(st.ReasonCode), RenewalDeadline: string(st.RenewalDeadline)})
+			out = append(out, RequiredStep{StepID: string(st.StepID), ReasonCode: string(st.ReasonCode),
+				RenewalDeadline: firstNonEmpty(string(st.RenewalDeadline), string(st.Deadline))})
 		}
 	}
 	return out
@@ -244,6 +251,7 @@ func (w Webhook) InboxEvent(raw []byte) inbox.Event {
 	put("finalDecision", w.FinalDecision)
 	put("action", w.Action)
 	put("stepId", w.StepID)
+	put("stepType", w.StepType)
 	put("ongoingCheckId", w.OngoingCheckID)
 	put("previousSystemDecision", w.PreviousSystem)
 	put("reviewDecision", w.ReviewDecision)
@@ -254,6 +262,9 @@ func (w Webhook) InboxEvent(raw []byte) inbox.Event {
 	if len(w.ResubmitSteps) > 0 {
 		attrs["resubmitSteps"] = strings.Join(w.ResubmitSteps, ",")
 	}
+	if len(w.ResubmitReasons) > 0 {
+		attrs["resubmitReasonCodes"] = strings.Join(w.ResubmitReasons, ",")
+	}
 	put("spotCheckJourneyId", w.SpotCheckJourneyID)
 	put("onboardingJourneyId", w.OnboardingJourney)
 	put("trigger", w.Trigger)
@@ -261,9 +272,16 @@ func (w Webhook) InboxEvent(raw []byte) inbox.Event {
 		steps, _ := json.Marshal(w.RequiredSteps)
 		attrs["requiredSteps"] = string(steps)
 	}
+	id, bodyHash := w.EventID, ""
+	if w.EventIDFromBody || id == "" {
+		bodyHash = inbox.Hash(raw)
+		id = bodyHash
+		attrs[AttrEventIDFrom] = EventIDFromBodyHash
+	}
 	return inbox.Event{
 		Provider:    Provider,
-		EventID:     w.EventID,
+		EventID:     id,
+		BodyHash:    bodyHash,
 		Name:        w.Event,
 		JourneyID:   w.JourneyID,
 		ReferenceNo: w.ReferenceNo,
@@ -280,4 +298,48 @@ func ParseEvent(raw []byte) (inbox.Event, error) {
 		return inbox.Event{}, err
 	}
 	return w.InboxEvent(raw), nil
+}
+
+// parseIDs reads the event id (absent: derived from the body) and the journey ids of b: a
+// Finished Spot Check's own journey and the onboarding journey it re-checks, any other's
+// journey.
+func (w *Webhook) parseIDs(b *body) error {
+	var err error
+	if b.EventID == nil || webhookjson.IsNull(*b.EventID) {
+		w.EventIDFromBody = true
+	} else if w.EventID, err = requiredID("body.eventId", b.EventID); err != nil {
+		return err
+	}
+	if w.Event == FinishedSpotCheck {
+		if w.SpotCheckJourneyID, err = requiredID("body.spotCheckJourneyId", b.SpotCheckJourneyID); err != nil {
+			return err
+		}
+		w.JourneyID = w.SpotCheckJourneyID
+		if b.JourneyID != nil {
+			if w.OnboardingJourney, err = requiredID("body.journeyId", b.JourneyID); err != nil {
+				return err
+			}
+		}
+	} else if w.JourneyID, err = requiredID("body.journeyId", b.JourneyID); err != nil {
+		return err
+	}
+	return nil
+}
+
+// parseReview reads the manual review details of b, when they are well formed: the
+// journey's review decision and reason, and the steps to resubmit with their reasons.
+func (w *Webhook) parseReview(b *body) {
+	var d reviewDetails
+	if len(b.ManualReviewDetails) > 0 && json.Unmarshal(b.ManualReviewDetails, &d) == nil {
+		w.ReviewDecision = string(d.JourneyReviewDecision)
+		w.ReviewReasonCode = string(d.JourneyReviewReasonCode)
+		for _, st := range d.ReviewedSteps {
+			if strings.EqualFold(string(st.Decision), "Resubmit") && st.StepID != "" {
+				w.ResubmitSteps = append(w.ResubmitSteps, string(st.StepID))
+				if c := string(st.ReasonCode); c != "" && !slices.Contains(w.ResubmitReasons, c) {
+					w.ResubmitReasons = append(w.ResubmitReasons, c)
+				}
+			}
+		}
+	}
 }

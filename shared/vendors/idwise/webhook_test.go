@@ -1,6 +1,8 @@
 package idwise
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -15,8 +17,10 @@ import (
 	"github.com/kycbackend/kyc/shared/core/kyc"
 )
 
-// Payloads copied from the IDWise documentation (../shared/seeds/001..003), placeholders
-// included.
+// Payloads copied from the IDWise documentation, placeholders included: 001
+// https://docs.idwise.com/docs/finished-user-steps-webhook, 002
+// https://docs.idwise.com/docs/webhook-specifications (the generic envelope), 003
+// https://docs.idwise.com/docs/updated-journey-webhook.
 var seedPayloads = map[string]string{
 	"001 finished user steps": `{
   "event": "Finished User Steps",
@@ -222,7 +226,8 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"event not a string", `{"event":42,"body":{"eventId":"e","journeyId":"j"}}`, "event"},
 		{"missing body", `{"event":"Finished Journey"}`, "body"},
 		{"body not an object", `{"event":"Finished Journey","body":"x"}`, "body"},
-		{"missing eventId", `{"event":"Finished Journey","body":{"journeyId":"j"}}`, "body.eventId"},
+		{"eventId not a string or number", `{"event":"Finished Journey","body":{"eventId":{},"journeyId":"j"}}`, "body.eventId"},
+		{"Step Submitted without journeyId", `{"event":"Step Submitted","body":{"referenceNo":"r","stepId":"1","stepType":"Document"}}`, "body.journeyId"},
 		{"empty eventId", `{"event":"Finished Journey","body":{"eventId":"","journeyId":"j"}}`, "body.eventId"},
 		{"eventId with control char", `{"event":"Finished Journey","body":{"eventId":"a\u0000b","journeyId":"j"}}`, "body.eventId"},
 		{"eventId too long", `{"event":"Finished Journey","body":{"eventId":"` + strings.Repeat("x", 300) + `","journeyId":"j"}}`, "body.eventId"},
@@ -246,6 +251,62 @@ func TestParseErrorsNameTheField(t *testing.T) {
 	}
 }
 
+// TestParseWithoutEventID: older accounts' deliveries carry no eventId, the step
+// webhooks' Step Submitted (https://developers.idwise.com/step-webhooks.html: journeyId,
+// referenceNo, stepId, stepType Document or Selfie) and the older generic template. They
+// are accepted, and their event id is the SHA-256 hex of the raw body, as Veriff's are.
+func TestParseWithoutEventID(t *testing.T) {
+	// The page's sample names the event **EVENT_NAME** and lists Step Submitted as its
+	// one value: the file has that name in place of the placeholder.
+	published, err := os.ReadFile(filepath.Join("testdata", "published", "step-submitted.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		raw       string
+		event     string
+		wantAttrs map[string]string
+	}{
+		{"Step Submitted, as published (testdata/published/step-submitted.json)", string(published), StepSubmittedEvent, map[string]string{"stepId": "1", "stepType": "Document", AttrEventIDFrom: EventIDFromBodyHash}},
+		{"Step Submitted, selfie", `{"event":"Step Submitted","body":{"journeyId":"j-1","referenceNo":"cust/001","stepId":"2","stepType":"Selfie"}}`,
+			StepSubmittedEvent, map[string]string{"stepId": "2", "stepType": "Selfie", AttrEventIDFrom: EventIDFromBodyHash}},
+		{"legacy Finished Journey", `{"event":"Finished Journey","body":{"journeyId":"j-1","referenceNo":"cust/001","systemDecision":"Complete"}}`,
+			FinishedJourney, map[string]string{"systemDecision": "Complete", AttrEventIDFrom: EventIDFromBodyHash}},
+		{"eventId null", `{"event":"Finished Journey","body":{"eventId":null,"journeyId":"j-1","systemDecision":"Refer"}}`,
+			FinishedJourney, map[string]string{"systemDecision": "Refer", AttrEventIDFrom: EventIDFromBodyHash}},
+	}
+	seen := map[string]string{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := Parse([]byte(tt.raw))
+			if err != nil {
+				t.Fatalf("Parse() error = %v, want nil", err)
+			}
+			if !w.EventIDFromBody || w.EventID != "" || w.Event != tt.event || !w.Processable() {
+				t.Errorf("Parse() = %+v, want %s, processable, no eventId of its own", w, tt.event)
+			}
+			ev := w.InboxEvent([]byte(tt.raw))
+			sum := sha256.Sum256([]byte(tt.raw))
+			if want := hex.EncodeToString(sum[:]); ev.EventID != want || ev.BodyHash != want {
+				t.Errorf("InboxEvent() id %q body hash %q, want both the body's SHA-256 %q", ev.EventID, ev.BodyHash, want)
+			}
+			if !reflect.DeepEqual(ev.Attributes, tt.wantAttrs) {
+				t.Errorf("InboxEvent() attributes = %v, want %v", ev.Attributes, tt.wantAttrs)
+			}
+			if other, ok := seen[ev.EventID]; ok {
+				t.Errorf("event id of %q equals that of %q, want one per body", tt.name, other)
+			}
+			seen[ev.EventID] = tt.name
+		})
+	}
+	// A delivery with its own eventId keeps it.
+	ev, err := ParseEvent([]byte(`{"event":"Finished Journey","body":{"eventId":"e-1","journeyId":"j-1"}}`))
+	if err != nil || ev.EventID != "e-1" || ev.Attributes[AttrEventIDFrom] != "" {
+		t.Errorf("ParseEvent(with eventId) = id %q attrs %v, %v; want e-1 and no eventIdFrom", ev.EventID, ev.Attributes, err)
+	}
+}
+
 func TestInboxEvent(t *testing.T) {
 	raw, _ := os.ReadFile(filepath.Join("testdata", "updated-journey-manual-review.json"))
 	ev, err := ParseEvent(raw)
@@ -255,7 +316,7 @@ func TestInboxEvent(t *testing.T) {
 	want := map[string]string{
 		"systemDecision": "Refer", "manualDecision": "Rejected", "finalDecision": "Rejected",
 		"action": "Manual Review", "reviewDecision": "Resubmission Requested",
-		"reviewReasonCode": "DOC_BLURRY", "resubmitSteps": "0",
+		"reviewReasonCode": "DOC_BLURRY", "resubmitSteps": "0", "resubmitReasonCodes": "DOC_BLURRY", // reviewedSteps[].reasonCode
 	}
 	if !reflect.DeepEqual(ev.Attributes, want) {
 		t.Errorf("Attributes = %v, want %v", ev.Attributes, want)
@@ -282,6 +343,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(`{"event":"x","body":{"eventId":1e400,"journeyId":"j"}}`))
 	f.Add([]byte(`{"event":"x","body":null}`))
+	f.Add([]byte(`{"event":"Step Submitted","body":{"journeyId":"j","stepId":"1","stepType":"Selfie"}}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		w, err := Parse(raw)
 		if err != nil {
@@ -290,8 +352,11 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if w.Event == "" || w.EventID == "" || w.JourneyID == "" {
+		if w.Event == "" || (w.EventID == "") != w.EventIDFromBody || w.JourneyID == "" {
 			t.Fatalf("Parse() accepted %q with an empty required field: %+v", raw, w)
+		}
+		if e := w.InboxEvent(raw); e.EventID == "" || (w.EventIDFromBody && e.EventID != inbox.Hash(raw)) {
+			t.Fatalf("InboxEvent(%q) id = %q, want the eventId or the body's hash", raw, e.EventID)
 		}
 		if len(w.EventID) > webhookjson.MaxIDLength || len(w.JourneyID) > webhookjson.MaxIDLength {
 			t.Fatalf("Parse() accepted an id longer than %d", webhookjson.MaxIDLength)

@@ -1,5 +1,7 @@
-// Package retry holds the waiting rules every vendor API client retries with: full-jitter
-// exponential backoff, a server's Retry-After, and a sleep that never outlives its context.
+// Package retry is the retry loop and the error vocabulary of every vendor API client: Do
+// retries a call (full-jitter exponential backoff, a server's Retry-After, never past the
+// context's deadline), Error is a failed call, and ErrNotFound, ErrUnauthorized,
+// ErrMalformedResponse and ErrTransient are the kinds callers match with errors.Is.
 package retry
 
 import (

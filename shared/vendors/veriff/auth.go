@@ -27,15 +27,6 @@ const (
 	HeaderVRFHMACSignature = "vrf-hmac-signature"
 )
 
-// Credentials is what the Veriff secret holds: the integration's API key, which Veriff
-// sends as X-AUTH-CLIENT, and its shared secret key, which signs the body.
-// PreviousSharedSecret, when set, stays valid during a rotation.
-type Credentials struct {
-	APIKey               string `json:"apiKey"`
-	SharedSecret         string `json:"sharedSecret"`
-	PreviousSharedSecret string `json:"previousSharedSecret"`
-}
-
 // SecretSource loads the current credentials (Secrets Manager in production).
 type SecretSource interface {
 	Credentials(ctx context.Context) (Credentials, error)
@@ -60,8 +51,6 @@ type Authenticator struct {
 	cache *secretcache.Cache[Credentials]
 	now   func() time.Time
 }
-
-var errIncomplete = errors.New("veriff webhook secret: apiKey and sharedSecret must be set")
 
 // AuthConfig tunes the authenticator's secret cache; zero values take secretcache's
 // defaults (five minutes, one minute).
@@ -90,8 +79,8 @@ func NewAuthenticatorConfig(source SecretSource, cfg AuthConfig) (*Authenticator
 	}, secretcache.Options[Credentials]{
 		MaxAge: cfg.MaxAge, MinReload: cfg.MinRefresh,
 		Validate: func(c Credentials) error {
-			if c.APIKey == "" || c.SharedSecret == "" {
-				return errIncomplete
+			if err := c.Validate(true); err != nil {
+				return fmt.Errorf("veriff webhook secret: %w", err)
 			}
 			return nil
 		},
@@ -105,33 +94,57 @@ func NewAuthenticatorConfig(source SecretSource, cfg AuthConfig) (*Authenticator
 // loaded or is not filled in (a fault on our side: the edge answers 500 and Veriff
 // retries).
 func (a *Authenticator) Check(ctx context.Context, r webhookauth.Request) error {
+	_, err := a.Integration(ctx, r)
+	return err
+}
+
+// Integration authenticates r as Check does and returns the integration that signed it:
+// the one whose API key X-AUTH-CLIENT (or VRF-AUTH-CLIENT) names, its signature checked
+// with that integration's shared secret (or its previous one). An API key no integration
+// has is ErrUnauthenticated.
+func (a *Authenticator) Integration(ctx context.Context, r webhookauth.Request) (Integration, error) {
 	client, ok := either(r.Headers, HeaderAuthClient, HeaderVRFAuthClient)
 	if !ok {
-		return webhookauth.ErrUnauthenticated
+		return Integration{}, webhookauth.ErrUnauthenticated
 	}
 	rawSig, ok := either(r.Headers, HeaderHMACSignature, HeaderVRFHMACSignature)
 	if !ok {
-		return webhookauth.ErrUnauthenticated
+		return Integration{}, webhookauth.ErrUnauthenticated
 	}
 	sig, err := hex.DecodeString(rawSig) // either letter case
 	if client == "" || err != nil || len(sig) != sha256.Size {
-		return webhookauth.ErrUnauthenticated
+		return Integration{}, webhookauth.ErrUnauthenticated
 	}
 	creds, fresh, err := a.cache.Get(ctx)
-	if err == nil && creds.match(client, sig, r.Body) {
-		return nil
+	if err == nil {
+		if in, ok := creds.match(client, sig, r.Body); ok {
+			return in, nil
+		}
 	}
 	if !fresh {
 		// The cache may predate a rotation: reload once (rate limited) and compare again.
 		creds, fresh, err = a.cache.Reload(ctx)
-		if err == nil && fresh && creds.match(client, sig, r.Body) {
-			return nil
+		if err == nil && fresh {
+			if in, ok := creds.match(client, sig, r.Body); ok {
+				return in, nil
+			}
 		}
 	}
 	if err != nil {
-		return err
+		return Integration{}, err
 	}
-	return webhookauth.ErrUnauthenticated
+	return Integration{}, webhookauth.ErrUnauthenticated
+}
+
+// Attributes authenticates r and names the integration that signed it as inbox event
+// attributes (AttrIntegration, AttrProduct): the webhook edge adds them to the event, so
+// that the processor knows a proof-of-address decision from an identity one.
+func (a *Authenticator) Attributes(ctx context.Context, r webhookauth.Request) (map[string]string, error) {
+	in, err := a.Integration(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{AttrIntegration: in.Name, AttrProduct: string(in.Product)}, nil
 }
 
 // either reads a header sent under its x- or its vrf- name. Both present with different
@@ -149,19 +162,27 @@ func either(h map[string]string, x, vrf string) (string, bool) {
 	}
 }
 
-// match compares the API key and the signature under both secrets, all in constant time
-// and always all of them.
-func (c Credentials) match(client string, sig, body []byte) bool {
-	ok := 0
-	for _, s := range []string{c.SharedSecret, c.PreviousSharedSecret} {
-		if s == "" {
-			continue
+// match finds the integration whose API key is client and checks the signature under its
+// shared secrets. Every integration's key and secrets are compared, in constant time,
+// whichever matches, so the timing tells nothing of which key is known.
+func (c Credentials) match(client string, sig, body []byte) (Integration, bool) {
+	var found Integration
+	hit := 0
+	for _, in := range c.List() {
+		ok := 0
+		for _, s := range []string{in.SharedSecret, in.PreviousSharedSecret} {
+			if s == "" {
+				continue
+			}
+			m := hmac.New(sha256.New, []byte(s))
+			m.Write(body)
+			ok |= subtle.ConstantTimeCompare(m.Sum(nil), sig)
 		}
-		m := hmac.New(sha256.New, []byte(s))
-		m.Write(body)
-		ok |= subtle.ConstantTimeCompare(m.Sum(nil), sig)
+		if ok&equal(client, in.APIKey) == 1 && in.APIKey != "" {
+			found, hit = in, 1
+		}
 	}
-	return ok&equal(client, c.APIKey) == 1
+	return found, hit == 1
 }
 
 // equal compares in constant time whatever the lengths: both sides are hashed first.

@@ -56,32 +56,24 @@ func (r *Resolver) WithProfiles(p ProfileReader) *Resolver {
 func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.Journey, found bool) (processor.Outcome, error) {
 	w := FromEvent(e)
 	s := SessionOf(stored.Decisions)
-	at := e.ReceivedAt.UTC()
-	timed := false
-	if w.IsDecision() {
-		if t, err := time.Parse(time.RFC3339Nano, w.DecisionTime); err == nil {
-			at, timed = t.UTC(), true
-		}
-	}
+	at, timed := decisionTime(w, e)
 	version := kyc.Version(at, e.EventID)
 
 	d := r.policy.Derive(w, s)
 	note := describe(w)
-	if w.IsDecision() && s.Decided() && s.DecisionVersion > version {
-		d = Derivation{Note: fmt.Sprintf("older than the stored decision %d, ignored", s.DecisionCode)}
-	} else if code := decidedCode(w, d); code != 0 {
-		s.DecisionCode, s.DecisionStatus, s.DecisionAttempt = code, w.Status, w.AttemptID
-		s.DecisionTime, s.DecisionVersion, s.ReasonCode, s.Reason = w.DecisionTime, version, w.ReasonCode, w.Reason
-	}
-	if w.Kind == KindWatchlist {
-		s.WatchlistMatch, s.WatchlistCheck, s.WatchlistHits = w.MatchStatus, w.CheckType, w.Hits
-	}
-	if w.Code == CodeSubmitted && w.Kind == KindEvent {
-		s.Submitted = true
-		if w.AttemptID != "" {
-			s.SubmittedAttempt = w.AttemptID
+	var check *kyc.Check
+	older := w.IsDecision() && s.Decided() && s.DecisionVersion > version
+	if w.ProofOfAddress() {
+		// A proof-of-address integration's deliveries never move the identity status: its
+		// decision is the proofOfAddress check beside it.
+		d = Derivation{Note: "proof of address, identity status kept"}
+		if dec := poaDecision(w); w.IsDecision() && !older && dec != "" {
+			check = &kyc.Check{Name: kyc.CheckProofOfAddress, Decision: dec, SessionID: e.JourneyID, DecidedAt: at, Version: version}
+		} else if w.IsDecision() && dec == "" {
+			d.Note = "proof-of-address decision code without a mapping, nothing recorded"
 		}
 	}
+	d = s.record(w, d, older, version)
 
 	ref := firstNonEmpty(e.ReferenceNo, stored.ReferenceNo)
 	if d.Status != "" && w.IsDecision() && timed && ref != "" {
@@ -97,34 +89,24 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 		note += ": " + d.Note
 	}
 	out := processor.Outcome{Note: note}
+	if check != nil {
+		if ref == "" {
+			return processor.Outcome{}, fmt.Errorf("%w: veriff session %s has no referenceNo (check VERIFF_REFERENCE_FIELD)", kyc.ErrPermanent, e.JourneyID)
+		}
+		check.ReferenceNo = ref
+		out.Check = check
+	}
 	if d.Status != "" {
 		if ref == "" {
 			return processor.Outcome{}, fmt.Errorf("%w: veriff session %s has no referenceNo (check VERIFF_REFERENCE_FIELD)", kyc.ErrPermanent, e.JourneyID)
 		}
-		v := version
-		switch {
-		case s.ChangeEventID == e.EventID && s.ChangeVersion != 0:
-			v = s.ChangeVersion // the same event again: the same change
-		case w.IsDecision() && s.ChangeAttempt == w.AttemptID && s.ChangeVersion >= v:
-			v = s.ChangeVersion + 1
-		}
-		if v > s.ChangeVersion {
-			s.ChangeAttempt, s.ChangeVersion, s.ChangeEventID = w.AttemptID, v, e.EventID
-		}
+		v := s.changeVersion(w, e.EventID, version)
 		out.Change = &kyc.Change{ReferenceNo: ref, JourneyID: e.JourneyID, Provider: Provider,
 			Status: d.Status, Reasons: d.Reasons, Version: v, OccurredAt: at}
 		out.Guard = d.Guard
 	}
 
-	details := map[string]string{}
-	for k, v := range stored.Details {
-		details[k] = v
-	}
-	for k, v := range map[string]string{AttrVendorData: w.VendorData, AttrEndUserID: w.EndUserID, AttrFeature: w.Feature} {
-		if v != "" {
-			details[k] = v
-		}
-	}
+	details := mergeDetails(stored.Details, w)
 	jv := version
 	if found && stored.Version >= jv {
 		jv = stored.Version + 1 // the record only grows: it merges every event of the session
@@ -132,6 +114,28 @@ func (r *Resolver) Resolve(ctx context.Context, e inbox.Event, stored processor.
 	out.Journey = &processor.Journey{Provider: Provider, JourneyID: e.JourneyID, ReferenceNo: ref,
 		Decisions: s.Decisions(), Details: details, FetchedAt: e.ReceivedAt.UTC(), Version: jv}
 	return out, nil
+}
+
+// poaDecision is the proof-of-address check's decision for w: the decision value its code
+// stands for (9104 keeps expired or abandoned as sent), or for Full Auto its decision
+// value; "" for a code without one.
+func poaDecision(w Webhook) string {
+	switch w.Code {
+	case CodeApproved:
+		return StatusApproved
+	case CodeDeclined:
+		return StatusDeclined
+	case CodeResubmissionRequested:
+		return StatusResubmissionRequested
+	case CodeExpired:
+		if strings.EqualFold(w.Status, StatusAbandoned) {
+			return StatusAbandoned
+		}
+		return StatusExpired
+	case CodeReview:
+		return StatusReview
+	}
+	return ""
 }
 
 // decidedCode is the decision code w records for its session: its own, or for a Full
@@ -211,4 +215,68 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// decisionTime is when w happened: its decision time when it is a decision that has one
+// (timed), else its reception.
+func decisionTime(w Webhook, e inbox.Event) (time.Time, bool) {
+	if w.IsDecision() {
+		if t, err := time.Parse(time.RFC3339Nano, w.DecisionTime); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return e.ReceivedAt.UTC(), false
+}
+
+// record merges w into the session: its decision (unless older than the stored one: then
+// the derivation becomes that note), watchlist screening and submission. It returns the
+// derivation.
+func (s *Session) record(w Webhook, d Derivation, older bool, version int64) Derivation {
+	if older {
+		d = Derivation{Note: fmt.Sprintf("older than the stored decision %d, ignored", s.DecisionCode)}
+	} else if code := decidedCode(w, d); code != 0 {
+		s.DecisionCode, s.DecisionStatus, s.DecisionAttempt = code, w.Status, w.AttemptID
+		s.DecisionTime, s.DecisionVersion, s.ReasonCode, s.Reason = w.DecisionTime, version, w.ReasonCode, w.Reason
+	}
+	if w.Kind == KindWatchlist {
+		s.WatchlistMatch, s.WatchlistCheck, s.WatchlistHits = w.MatchStatus, w.CheckType, w.Hits
+	}
+	if w.Code == CodeSubmitted && w.Kind == KindEvent {
+		s.Submitted = true
+		if w.AttemptID != "" {
+			s.SubmittedAttempt = w.AttemptID
+		}
+	}
+	return d
+}
+
+// changeVersion is the version of the status change of event eventID (the same event
+// again: the same change; a later decision of the same attempt: above the last), recorded
+// in the session.
+func (s *Session) changeVersion(w Webhook, eventID string, version int64) int64 {
+	v := version
+	switch {
+	case s.ChangeEventID == eventID && s.ChangeVersion != 0:
+		v = s.ChangeVersion // the same event again: the same change
+	case w.IsDecision() && s.ChangeAttempt == w.AttemptID && s.ChangeVersion >= v:
+		v = s.ChangeVersion + 1
+	}
+	if v > s.ChangeVersion {
+		s.ChangeAttempt, s.ChangeVersion, s.ChangeEventID = w.AttemptID, v, eventID
+	}
+	return v
+}
+
+// mergeDetails is the stored details with w's vendor data, end user id and feature.
+func mergeDetails(stored map[string]string, w Webhook) map[string]string {
+	details := map[string]string{}
+	for k, v := range stored {
+		details[k] = v
+	}
+	for k, v := range map[string]string{AttrVendorData: w.VendorData, AttrEndUserID: w.EndUserID, AttrFeature: w.Feature} {
+		if v != "" {
+			details[k] = v
+		}
+	}
+	return details
 }

@@ -215,42 +215,67 @@ type Derivation struct {
 //     attempt (a submitted session is in Veriff's hands: its decision will come); with
 //     reason mobile_handover_screen_shown it is the desktop-to-phone handover (the flow
 //     goes on on the phone): timeline only;
-//   - 7001 started, waiting_complete, flow_finished, unknown actions: timeline only.
+//   - 7001 started, waiting_complete, flow_finished, unknown actions: timeline only;
+//   - anything from a proof-of-address integration: timeline only (its decision is the
+//     proofOfAddress check beside the status, Resolver).
 //
 // Status changes that must never undo a decision carry the UnlessDecided guard, so they
 // also hold when this record of the session is behind the profile.
 func (p Policy) Derive(w Webhook, s Session) Derivation {
+	if w.ProofOfAddress() {
+		// The proof-of-address integration's deliveries (its decisions arrive on the same
+		// decision webhook with the same codes) never move the identity status: the
+		// resolver records its decision as the proofOfAddress check.
+		return Derivation{Note: "proof of address, identity status kept"}
+	}
 	switch w.Kind {
 	case KindDecision:
-		st, ok := p.Decisions[w.Code]
-		if !ok {
-			return Derivation{Note: "decision code without a status mapping"}
-		}
-		d := Derivation{Status: st}
-		if w.Code == CodeResubmissionRequested || w.Code == CodeDeclined {
-			if r := ReasonCode(w.ReasonCode); r != "" {
-				d.Reasons = []string{r}
-			}
-		}
-		return d
+		return p.deriveDecision(w)
 	case KindFullAuto:
 		return p.deriveFullAuto(w)
 	case KindWatchlist:
-		switch w.MatchStatus {
-		case MatchPossible:
-			if p.WatchlistMatch == "" {
-				return Derivation{Note: "watchlist possible match, status kept (VERIFF_WATCHLIST_MATCH_STATUS=NONE)"}
-			}
-			return Derivation{Status: p.WatchlistMatch, Reasons: []string{ReasonWatchlistMatch}, Guard: processor.OnlyIfApproved}
-		case MatchNone:
-			return Derivation{Note: "watchlist no match"}
-		}
-		return Derivation{Note: "watchlist screening with an unknown match status"}
+		return p.deriveWatchlist(w)
 	case KindUserDefined:
 		return Derivation{Note: "user-defined status set in the Veriff portal, status kept"}
 	case KindUnknown:
 		return Derivation{Note: "webhook of an unknown kind"}
 	}
+	return deriveEvent(w, s)
+}
+
+// deriveDecision is the status of a decision webhook (its reason for a resubmission request
+// or a decline).
+func (p Policy) deriveDecision(w Webhook) Derivation {
+	st, ok := p.Decisions[w.Code]
+	if !ok {
+		return Derivation{Note: "decision code without a status mapping"}
+	}
+	d := Derivation{Status: st}
+	if w.Code == CodeResubmissionRequested || w.Code == CodeDeclined {
+		if r := ReasonCode(w.ReasonCode); r != "" {
+			d.Reasons = []string{r}
+		}
+	}
+	return d
+}
+
+// deriveWatchlist is the status of a watchlist screening webhook.
+func (p Policy) deriveWatchlist(w Webhook) Derivation {
+	switch w.MatchStatus {
+	case MatchPossible:
+		if p.WatchlistMatch == "" {
+			return Derivation{Note: "watchlist possible match, status kept (VERIFF_WATCHLIST_MATCH_STATUS=NONE)"}
+		}
+		return Derivation{Status: p.WatchlistMatch, Reasons: []string{ReasonWatchlistMatch}, Guard: processor.OnlyIfApproved}
+	case MatchNone:
+		return Derivation{Note: "watchlist no match"}
+	}
+	return Derivation{Note: "watchlist screening with an unknown match status"}
+}
+
+// deriveEvent is the status of an event webhook (started, submitted, flow events) given the
+// session.
+func deriveEvent(w Webhook, s Session) Derivation {
 	switch {
 	case w.Code == CodeStarted:
 		return Derivation{Note: "session started"}

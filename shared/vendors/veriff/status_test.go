@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/kycbackend/kyc/shared/core/kyc"
@@ -232,7 +233,7 @@ func TestTestdataDerive(t *testing.T) {
 		"decision-abandoned.json": kyc.Abandoned, "decision-review.json": kyc.InReview,
 		"fullauto-approved.json": kyc.Approved, "fullauto-declined-decision-object.json": kyc.Rejected, "fullauto-no-decision.json": kyc.InReview,
 		"watchlist-possible-match.json": kyc.InReview, "watchlist-no-match.json": "",
-		"user-defined-status.json": "", "unknown-proof-of-address.json": "",
+		"user-defined-status.json": "", "proof-of-address-declined.json": "",
 	}
 	files, _ := filepath.Glob("testdata/*.json")
 	if len(files) != len(tests) {
@@ -250,6 +251,12 @@ func TestTestdataDerive(t *testing.T) {
 		s := Session{}
 		if w.Kind == KindWatchlist {
 			s = approved
+		}
+		if strings.HasPrefix(file, "proof-of-address") {
+			w.Product = ProductProofOfAddress // told apart only by the integration that signed it
+			if got := DefaultPolicy.Derive(Webhook{Kind: w.Kind, Code: w.Code, SessionID: w.SessionID}, s); got.Status != kyc.Rejected {
+				t.Errorf("Derive(%s from the identity integration) = %+v, want REJECTED", file, got)
+			}
 		}
 		if got := DefaultPolicy.Derive(w, s); got.Status != want {
 			t.Errorf("Derive(%s) = %+v, want %q", file, got, want)

@@ -74,7 +74,7 @@ const (
 )
 
 // Reasons (context.reason) of end-user flow events, from Veriff's end-user flow events
-// table (seeds/004).
+// table (https://devdocs.veriff.com/docs/event-webhook, "Additional info about end-user events").
 const (
 	ReasonFinalDecisionReceived           = "final_decision_received"
 	ReasonFinalDecisionReceivedFromSocket = "final_decision_received_from_socket"
@@ -166,7 +166,17 @@ type Webhook struct {
 	Hits        int
 	// EventType is the eventType of Full Auto and user-defined status webhooks.
 	EventType string
+
+	// Integration and Product name the Veriff integration that signed the delivery (the
+	// webhook edge adds them from the authenticator): a proof-of-address integration's
+	// decisions are a check beside the status, never the identity status. Empty Product
+	// (an event stored before integrations) is identity.
+	Integration string
+	Product     Product
 }
+
+// ProofOfAddress reports whether w came from a proof-of-address integration.
+func (w Webhook) ProofOfAddress() bool { return w.Product == ProductProofOfAddress }
 
 // Processable reports whether the processor has a rule for this webhook.
 func (w Webhook) Processable() bool {
@@ -376,6 +386,9 @@ const (
 	AttrMatchStatus  = "matchStatus"
 	AttrHits         = "hits" // the number of hits, never the hits
 	AttrEventType    = "eventType"
+	// The integration that signed the delivery and its product (Authenticator.Attributes).
+	AttrIntegration = "integration"
+	AttrProduct     = "product"
 )
 
 // InboxEvent turns a parsed webhook into the inbox's vendor-neutral event. Veriff sends
@@ -403,6 +416,8 @@ func (w Webhook) InboxEvent(raw []byte, ref ReferenceField) inbox.Event {
 	put(AttrCheckType, w.CheckType)
 	put(AttrMatchStatus, w.MatchStatus)
 	put(AttrEventType, w.EventType)
+	put(AttrIntegration, w.Integration)
+	put(AttrProduct, string(w.Product))
 	if w.Kind == KindWatchlist {
 		attrs[AttrHits] = strconv.Itoa(w.Hits)
 	}
@@ -432,34 +447,33 @@ func FromEvent(e inbox.Event) Webhook {
 		Status: a[AttrStatus], ReasonCode: a[AttrReasonCode], VendorData: a[AttrVendorData],
 		EndUserID: a[AttrEndUserID], DecisionTime: a[AttrDecisionTime],
 		DecisionScore: a[AttrScore], CheckType: a[AttrCheckType], MatchStatus: a[AttrMatchStatus], Hits: hits,
-		EventType: a[AttrEventType],
+		EventType: a[AttrEventType], Integration: a[AttrIntegration], Product: Product(a[AttrProduct]),
 	}
 }
 
 // Parser parses Veriff webhooks with the configured referenceNo field.
 type Parser struct {
 	Reference ReferenceField // empty: vendorData
-	// Strip names more sections removed before the body is stored (VERIFF_STRIP_FIELDS),
-	// besides DefaultStrip.
-	Strip []string
+	// Drop names members removed even where the allow-list keeps them
+	// (VERIFF_STRIP_FIELDS, e.g. endUserId).
+	Drop []string
 }
 
 // ParseEvent parses raw and returns the inbox event: the parser the webhook edge uses.
-// The body stored is raw without the person's data (Redact); the event id and the body
-// hash stay those of raw, the bytes Veriff signed and sends again on a retry.
+// The body stored is raw reduced to the allow-list of its kind (Redact); the event id and
+// the body hash stay those of raw, the bytes Veriff signed and sends again on a retry.
 func (p Parser) ParseEvent(raw []byte) (inbox.Event, error) {
 	w, err := Parse(raw)
 	if err != nil {
 		return inbox.Event{}, err
 	}
 	e := w.InboxEvent(raw, p.Reference)
-	e.Body = p.Redact(raw)
+	e.Body = Redact(raw, p.Drop...)
 	return e, nil
 }
 
-// Redact is raw without the sections of Strip and DefaultStrip (see Strip): what the
-// inbox and the quarantine keep of a Veriff body.
-func (p Parser) Redact(raw []byte) []byte { return Strip(raw, p.Strip...) }
+// Redact is what the inbox and the quarantine keep of a Veriff body: Redact(raw, p.Drop...).
+func (p Parser) Redact(raw []byte) []byte { return Redact(raw, p.Drop...) }
 
 // ParseEvent parses raw with vendorData as the referenceNo.
 func ParseEvent(raw []byte) (inbox.Event, error) { return Parser{}.ParseEvent(raw) }

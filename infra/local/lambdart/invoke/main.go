@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -50,7 +51,11 @@ func run(ctx context.Context, id, eventFile, templateFile, samEnvFile string) er
 	if err != nil {
 		return err
 	}
-	env, err := lambdart.SamEnv(tpl, samEnvFile, id, lambdart.PortsFromEnv())
+	ports := lambdart.PortsFromEnv()
+	if err := stackUp(ports); err != nil {
+		return err
+	}
+	env, err := lambdart.SamEnv(tpl, samEnvFile, id, ports)
 	if err != nil {
 		return err
 	}
@@ -116,4 +121,17 @@ func (g *gate) mute() {
 	g.mu.Lock()
 	g.muted = true
 	g.mu.Unlock()
+}
+
+// stackUp says, in one line, that make run is not up when its emulators do not answer:
+// the function would otherwise start and answer a 500 of its own.
+func stackUp(p lambdart.Ports) error {
+	for _, e := range []struct{ port, name string }{{p.DynamoDB, "KYC_DYNAMODB_PORT"}, {p.Moto, "KYC_MOTO_PORT"}} {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", e.port), time.Second)
+		if err != nil {
+			return fmt.Errorf("nothing answers on 127.0.0.1:%s (%s): start make run first, in another terminal, with the same KYC_DYNAMODB_PORT, KYC_MOTO_PORT and IDWISE_SIM_PORT", e.port, e.name)
+		}
+		c.Close()
+	}
+	return nil
 }

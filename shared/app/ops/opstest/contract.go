@@ -712,6 +712,17 @@ func RunTableContract(t *testing.T, newHarness func(t *testing.T) Harness) {
 		if _, _, err := h.Claims.PutClaim(ctx, kyc.Claim{Provider: idwise.Provider, JourneyID: "j-9", ReferenceNo: "bob", Source: kyc.ClaimByApp, ClaimedAt: at}); err != nil {
 			t.Fatal(err)
 		}
+		// Alice contends for bob's j-9; bob's claim of j-10 was rejected: the vendor named alice.
+		if err := h.Claims.PutContender(ctx, kyc.Claim{Provider: idwise.Provider, JourneyID: "j-9", ReferenceNo: "alice", Source: kyc.ClaimByApp, ClaimedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+		rejected := kyc.Claim{Provider: idwise.Provider, JourneyID: "j-10", ReferenceNo: "bob", Source: kyc.ClaimByApp, ClaimedAt: at}
+		if _, _, err := h.Claims.PutClaim(ctx, rejected); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Claims.RejectClaim(ctx, rejected, "alice"); err != nil {
+			t.Fatal(err)
+		}
 		apply(t, h, "alice", idwise.Provider, "j-1", kyc.Approved, 1)
 		if err := h.Devices.SaveDevice(ctx, NewDevice("alice", "t1", at), nil, nil); err != nil {
 			t.Fatal(err)
@@ -750,7 +761,7 @@ func RunTableContract(t *testing.T, newHarness func(t *testing.T) Harness) {
 			return strings.Compare(a.kind+a.provider+a.journeyID, b.kind+b.provider+b.journeyID)
 		}
 		slices.SortFunc(got, cmp)
-		want := []named{{kindClaims, idwise.Provider, "j-2"}, {kindEvents, idwise.Provider, "j-1"}, {kindEvents, idwise.Provider, "j-1"},
+		want := []named{{kindClaims, idwise.Provider, "j-2"}, {kindClaims, idwise.Provider, "j-9"}, {kindClaims, idwise.Provider, "j-10"}, {kindEvents, idwise.Provider, "j-1"}, {kindEvents, idwise.Provider, "j-1"},
 			{kindEvents, "veriff", "s-1"}, {kindJourneys, idwise.Provider, "j-1"}, {opstore.KindDeviceTokens, "", ""}, {opstore.KindDeviceTokens, "", ""}}
 		slices.SortFunc(want, cmp)
 		if !slices.Equal(got, want) {
@@ -1070,6 +1081,80 @@ func RunTableContract(t *testing.T, newHarness func(t *testing.T) Harness) {
 		}
 		if got := list("carol"); len(got) != 0 {
 			t.Errorf("Devices(unknown) = %v, want none", got)
+		}
+	})
+
+	t.Run("claims: listed, released, reassigned, the audit record in the timeline", func(t *testing.T) {
+		h := newHarness(t)
+		claim := func(ref, journeyID string, at time.Time) kyc.Claim {
+			t.Helper()
+			c := kyc.Claim{Provider: idwise.Provider, JourneyID: journeyID, ReferenceNo: ref, Source: kyc.ClaimByApp, ClaimedAt: at}
+			if _, ok, err := h.Claims.PutClaim(ctx, c); err != nil || !ok {
+				t.Fatalf("PutClaim(%s, %s) = %v, %v", ref, journeyID, ok, err)
+			}
+			return c
+		}
+		list := func(ref string) []string {
+			t.Helper()
+			cs, err := h.Table.ListClaims(ctx, ref)
+			if err != nil {
+				t.Fatalf("ListClaims(%q) = %v", ref, err)
+			}
+			out := []string{}
+			for _, c := range cs {
+				out = append(out, c.ReferenceNo+"@"+c.JourneyID)
+			}
+			return out
+		}
+		if got := list(""); len(got) != 0 {
+			t.Errorf("ListClaims of an empty table = %v, want none", got)
+		}
+		alice := claim("alice", "j-1", at)
+		bob := claim("bob", "j-2", at.Add(time.Minute))
+		if got := list(""); !slices.Equal(got, []string{"alice@j-1", "bob@j-2"}) {
+			t.Errorf("ListClaims() = %v, want both, oldest first", got)
+		}
+		if got := list("bob"); !slices.Equal(got, []string{"bob@j-2"}) {
+			t.Errorf("ListClaims(bob) = %v, want his only", got)
+		}
+		if err := h.Table.DeleteClaim(ctx, kyc.Claim{Provider: idwise.Provider, JourneyID: "j-1", ReferenceNo: "mallory"}); !errors.Is(err, processor.ErrConflict) {
+			t.Errorf("DeleteClaim(someone else's) = %v, want ErrConflict", err)
+		}
+		if err := h.Table.DeleteClaim(ctx, alice); err != nil {
+			t.Fatalf("DeleteClaim(alice) = %v", err)
+		}
+		if _, found, err := h.Table.Claim(ctx, idwise.Provider, "j-1"); err != nil || found {
+			t.Errorf("Claim(j-1) after its release = %v, %v; want none", found, err)
+		}
+		if err := h.Table.DeleteClaim(ctx, alice); err != nil {
+			t.Errorf("DeleteClaim(gone) = %v, want nil", err)
+		}
+		carol := kyc.Claim{Provider: idwise.Provider, JourneyID: "j-2", ReferenceNo: "carol", Source: kyc.ClaimByOperator, ClaimedAt: bob.ClaimedAt}
+		if ok, err := h.Table.ReplaceClaim(ctx, bob, carol); err != nil || !ok {
+			t.Fatalf("ReplaceClaim(bob -> carol) = %v, %v; want true", ok, err)
+		}
+		if ok, err := h.Table.ReplaceClaim(ctx, bob, kyc.Claim{Provider: idwise.Provider, JourneyID: "j-2", ReferenceNo: "dave", ClaimedAt: at}); err != nil || ok {
+			t.Errorf("ReplaceClaim(stale bob -> dave) = %v, %v; want false", ok, err)
+		}
+		got, found, err := h.Table.Claim(ctx, idwise.Provider, "j-2")
+		if err != nil || !found || got.ReferenceNo != "carol" || got.Source != kyc.ClaimByOperator || !got.ClaimedAt.Equal(bob.ClaimedAt) {
+			t.Errorf("Claim(j-2) = %+v %v %v, want carol's operator claim at bob's time", got, found, err)
+		}
+
+		e := inbox.Event{Provider: idwise.Provider, EventID: "kycctl-claim-1", Name: "Operator Claim Reassigned", JourneyID: "j-2",
+			Attributes: map[string]string{"from": "bob", "to": "carol"}, ReceivedAt: at, ExpiresAt: time.Now().Add(24 * time.Hour)}
+		if err := h.Table.RecordOperatorEvent(ctx, e, "claim reassigned"); err != nil {
+			t.Fatalf("RecordOperatorEvent() = %v", err)
+		}
+		tl, err := h.Table.JourneyTimeline(ctx, idwise.Provider, "j-2")
+		if err != nil || len(tl) != 1 || tl[0].Event.EventID != e.EventID || tl[0].State != string(processor.Processed) ||
+			tl[0].Note != "claim reassigned" || !tl[0].Operator || tl[0].Event.Attributes["to"] != "carol" {
+			t.Errorf("JourneyTimeline(j-2) = %+v, %v; want the processed operator record", tl, err)
+		}
+		for _, q := range []opstore.Queue{opstore.Pending, opstore.Failed, opstore.Awaiting} {
+			if u, err := h.Table.Unprocessed(ctx, q, at.Add(-time.Hour), far, 0); err != nil || len(u) != 0 {
+				t.Errorf("Unprocessed(%s) = %+v, %v; want the audit record in no queue", q, u, err)
+			}
 		}
 	})
 }

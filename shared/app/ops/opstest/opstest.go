@@ -50,6 +50,10 @@ type Harness struct {
 // Claims records journey claims (dynamo.Store; the port is appapi.Claims).
 type Claims interface {
 	PutClaim(ctx context.Context, c kyc.Claim) (kyc.Claim, bool, error)
+	// PutContender and RejectClaim: a second claimer, and a claim the vendor contradicted
+	// (appapi.Claims, processor.ClaimReviews).
+	PutContender(ctx context.Context, c kyc.Claim) error
+	RejectClaim(ctx context.Context, c kyc.Claim, vendorRef string) error
 }
 
 // Limiter counts a user's requests in a fixed window (dynamo.Store; the port is

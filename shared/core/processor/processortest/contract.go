@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,6 +79,27 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) Harness) {
 		}
 	})
 
+	t.Run("journeys keep the update request and AML reception times", func(t *testing.T) {
+		h := newStore(t)
+		requested, amlAt := at.Add(time.Minute), at.Add(2*time.Minute+123*time.Microsecond)
+		j := processor.Journey{Provider: "idwise", JourneyID: "j-t", ReferenceNo: "r-t", FetchedAt: at, Version: 1,
+			RequestedAt: requested, AMLReceivedAt: amlAt}
+		if err := h.Stores.PutJourney(ctx, j); err != nil {
+			t.Fatalf("PutJourney() = %v", err)
+		}
+		got, _, err := h.Stores.Journey(ctx, "idwise", "j-t")
+		if err != nil || !got.RequestedAt.Equal(requested) || !got.AMLReceivedAt.Equal(amlAt) {
+			t.Errorf("Journey() = requestedAt %v amlReceivedAt %v (%v), want %v and %v", got.RequestedAt, got.AMLReceivedAt, err, requested, amlAt)
+		}
+		j.Version, j.RequestedAt, j.AMLReceivedAt = 2, time.Time{}, time.Time{}
+		if err := h.Stores.PutJourney(ctx, j); err != nil {
+			t.Fatalf("PutJourney(without times) = %v", err)
+		}
+		if got, _, _ := h.Stores.Journey(ctx, "idwise", "j-t"); !got.RequestedAt.IsZero() || !got.AMLReceivedAt.IsZero() {
+			t.Errorf("Journey() = requestedAt %v amlReceivedAt %v, want both zero (a snapshot is stored whole)", got.RequestedAt, got.AMLReceivedAt)
+		}
+	})
+
 	change := func(ref string, st kyc.Status, v int64) kyc.Change {
 		return kyc.Change{ReferenceNo: ref, JourneyID: "j-1", Provider: "idwise", Status: st, Reasons: []string{"step:1"},
 			Version: v, OccurredAt: at.Add(time.Duration(v) * time.Second)}
@@ -134,6 +156,43 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) Harness) {
 		}
 		if out, _ := h.Read.Outbox(ctx, "r-1"); len(out) != 2 {
 			t.Errorf("Outbox() after a change without event = %d records, want 2", len(out))
+		}
+	})
+
+	t.Run("a renewal due date is stored with the status and cleared by a change without one", func(t *testing.T) {
+		h := newStore(t)
+		due := time.Date(2025, 9, 15, 0, 0, 0, 0, time.UTC)
+		c := change("r-due", kyc.Approved, 1)
+		if err := h.Stores.ApplyStatus(ctx, c, kyc.Profile{}, false, event(c, "")); err != nil {
+			t.Fatalf("ApplyStatus(approved) = %v", err)
+		}
+		p, _, _ := h.Stores.Profile(ctx, "r-due")
+		if !p.RenewalDueBy.IsZero() {
+			t.Errorf("Profile().RenewalDueBy = %v, want zero before any renewal", p.RenewalDueBy)
+		}
+		c2 := change("r-due", kyc.Approved, 2)
+		c2.RenewalDueBy, c2.Reasons = due, []string{"renewal_due", "step:0"}
+		ev := event(c2, kyc.Approved)
+		if ev.Type != kyc.RenewalDueType || ev.RenewalDueBy != "2025-09-15T00:00:00Z" {
+			t.Errorf("renewal event = type %q renewalDueBy %q, want %q and 2025-09-15T00:00:00Z", ev.Type, ev.RenewalDueBy, kyc.RenewalDueType)
+		}
+		if err := h.Stores.ApplyStatus(ctx, c2, p, true, ev); err != nil {
+			t.Fatalf("ApplyStatus(renewal due) = %v", err)
+		}
+		p, _, _ = h.Stores.Profile(ctx, "r-due")
+		if !p.RenewalDueBy.Equal(due) || p.Status != kyc.Approved {
+			t.Errorf("Profile() = %s due %v, want APPROVED due %v", p.Status, p.RenewalDueBy, due)
+		}
+		out, _ := h.Read.Outbox(ctx, "r-due")
+		if i := slices.IndexFunc(out, func(r OutboxRecord) bool { return r.Event.ID == ev.ID }); i < 0 || out[i].Event.RenewalDueBy != ev.RenewalDueBy || out[i].Event.Type != kyc.RenewalDueType {
+			t.Errorf("Outbox() = %+v, want the renewal event %+v", out, *ev)
+		}
+		c3 := change("r-due", kyc.ResubmissionRequired, 3)
+		if err := h.Stores.ApplyStatus(ctx, c3, p, true, event(c3, kyc.Approved)); err != nil {
+			t.Fatalf("ApplyStatus(without a due date) = %v", err)
+		}
+		if p, _, _ = h.Stores.Profile(ctx, "r-due"); !p.RenewalDueBy.IsZero() || p.Status != kyc.ResubmissionRequired {
+			t.Errorf("Profile() = %s due %v, want RESUBMISSION_REQUIRED with the due date cleared", p.Status, p.RenewalDueBy)
 		}
 	})
 
@@ -253,6 +312,91 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) Harness) {
 		}
 		if _, ok, _ := h.Read.Event(ctx, gone.Provider, gone.EventID); ok {
 			t.Errorf("Mark(an event that is gone) created it")
+		}
+	})
+
+	t.Run("every allowed reference keys a profile of its own", func(t *testing.T) {
+		h := newStore(t)
+		// kyc.CheckReference admits each of these; '#' is the keys' separator, and 1,000
+		// four-byte runes pass DynamoDB's 2,048-byte partition key.
+		refs := []string{`cust/001,A.b+x@y\z`, "a", "a#", "a#b", "a#PROFILE", "user 42", "عميل",
+			strings.Repeat("a", kyc.MaxReferenceLength), strings.Repeat("🙂", kyc.MaxReferenceLength),
+			strings.Repeat("🙂", kyc.MaxReferenceLength-1) + "a"}
+		statuses := []kyc.Status{kyc.Approved, kyc.Rejected, kyc.InReview, kyc.Incomplete, kyc.Abandoned}
+		for i, ref := range refs {
+			if err := kyc.CheckReference("referenceNo", ref); err != nil {
+				t.Fatalf("CheckReference(ref %d) = %v, want an allowed reference", i, err)
+			}
+			c := change(ref, statuses[i%len(statuses)], int64(i+1))
+			if err := h.Stores.ApplyStatus(ctx, c, kyc.Profile{}, false, event(c, "")); err != nil {
+				t.Fatalf("ApplyStatus(ref %d) = %v", i, err)
+			}
+		}
+		for i, ref := range refs {
+			p, found, err := h.Stores.Profile(ctx, ref)
+			if want := statuses[i%len(statuses)]; err != nil || !found || p.ReferenceNo != ref || p.Status != want || p.Version != int64(i+1) {
+				t.Errorf("Profile(ref %d) = %q %s v%d (found %v, %v), want its own profile %s v%d", i, p.ReferenceNo, p.Status, p.Version, found, err, want, i+1)
+			}
+			out, err := h.Read.Outbox(ctx, ref)
+			if err != nil || len(out) != 1 || out[0].Event.ReferenceNo != ref {
+				t.Errorf("Outbox(ref %d) = %d records, %v; want exactly its own one", i, len(out), err)
+				continue
+			}
+			if err := h.Stores.MarkSent(ctx, ref, out[0].Event.ID); err != nil {
+				t.Errorf("MarkSent(ref %d) = %v", i, err)
+			}
+		}
+		if err := h.Erase(ctx, refs[3]); err != nil {
+			t.Fatal(err)
+		}
+		for i, ref := range refs {
+			if erased, err := h.Stores.Erased(ctx, ref); err != nil || erased != (i == 3) {
+				t.Errorf("Erased(ref %d) = %v, %v; want %v (only a#b was erased)", i, erased, err, i == 3)
+			}
+		}
+	})
+
+	t.Run("checks beside the status", func(t *testing.T) {
+		h := newStore(t)
+		if got, err := h.Stores.Checks(ctx, "r-chk"); err != nil || len(got) != 0 {
+			t.Fatalf("Checks() before any put = %v, %v; want none", got, err)
+		}
+		c := kyc.Check{ReferenceNo: "r-chk", Name: kyc.CheckProofOfAddress, Decision: "declined", SessionID: "s-1", DecidedAt: at, Version: 10}
+		if err := h.Stores.PutCheck(ctx, c); err != nil {
+			t.Fatalf("PutCheck(first) = %v", err)
+		}
+		steps := []struct {
+			name     string
+			version  int64
+			decision string
+			wantErr  error
+			want     string
+		}{
+			{"older decision conflicts", 9, "approved", processor.ErrConflict, "declined"},
+			{"same decision again conflicts", 10, "approved", processor.ErrConflict, "declined"},
+			{"newer decision replaces", 11, "approved", nil, "approved"},
+		}
+		for _, st := range steps {
+			next := c
+			next.Version, next.Decision, next.DecidedAt = st.version, st.decision, at.Add(time.Duration(st.version)*time.Minute)
+			if err := h.Stores.PutCheck(ctx, next); !errors.Is(err, st.wantErr) || (st.wantErr == nil && err != nil) {
+				t.Errorf("%s: PutCheck(v%d) = %v, want %v", st.name, st.version, err, st.wantErr)
+			}
+			got, err := h.Stores.Checks(ctx, "r-chk")
+			if err != nil || len(got) != 1 || got[0].Decision != st.want {
+				t.Errorf("%s: Checks() = %+v, %v; want one check %s", st.name, got, err, st.want)
+			}
+		}
+		got, _ := h.Stores.Checks(ctx, "r-chk")
+		if len(got) != 1 || got[0].SessionID != "s-1" || got[0].Name != kyc.CheckProofOfAddress || got[0].Version != 11 ||
+			!got[0].DecidedAt.Equal(at.Add(11*time.Minute)) || got[0].ReferenceNo != "r-chk" {
+			t.Errorf("Checks() = %+v, want the newest check as stored", got)
+		}
+		if _, found, _ := h.Stores.Profile(ctx, "r-chk"); found {
+			t.Error("Profile() found after PutCheck alone, want a check never to make a profile")
+		}
+		if other, _ := h.Stores.Checks(ctx, "r-other"); len(other) != 0 {
+			t.Errorf("Checks(r-other) = %+v, want another user's checks apart", other)
 		}
 	})
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/kycbackend/kyc/shared/core/inbox"
 	"github.com/kycbackend/kyc/shared/core/inbox/inboxtest"
@@ -23,6 +24,9 @@ type Stores interface {
 	processor.Outbox
 	processor.Events
 	processor.Erasures
+	processor.Checks
+	// Checks reads the checks beside a profile's status, by name order.
+	Checks(ctx context.Context, referenceNo string) ([]kyc.Check, error)
 }
 
 // OutboxRecord is a status event as its outbox record holds it.
@@ -61,6 +65,7 @@ type MemStore struct {
 	outbox   map[string]map[string]*OutboxRecord // referenceNo -> status event id
 	states   map[string]EventRecord              // provider#eventID -> state, note
 	erased   map[string]bool
+	checks   map[string]map[string]kyc.Check // referenceNo -> check name
 }
 
 var (
@@ -72,7 +77,7 @@ var (
 func NewMemStore() *MemStore {
 	return &MemStore{Inbox: inboxtest.NewMemStore(), journeys: map[string]processor.Journey{},
 		profiles: map[string]kyc.Profile{}, outbox: map[string]map[string]*OutboxRecord{},
-		states: map[string]EventRecord{}, erased: map[string]bool{}}
+		states: map[string]EventRecord{}, erased: map[string]bool{}, checks: map[string]map[string]kyc.Check{}}
 }
 
 // Journey implements processor.Journeys.
@@ -92,7 +97,7 @@ func (m *MemStore) PutJourney(_ context.Context, j processor.Journey) error {
 	if old, ok := m.journeys[k]; ok && !(old.Version < j.Version || (old.Version == j.Version && old.AMLVersion < j.AMLVersion)) {
 		return processor.ErrConflict
 	}
-	j.FetchedAt = j.FetchedAt.UTC()
+	j.FetchedAt, j.AMLReceivedAt, j.RequestedAt = j.FetchedAt.UTC(), j.AMLReceivedAt.UTC(), j.RequestedAt.UTC()
 	m.journeys[k] = j
 	return nil
 }
@@ -135,7 +140,7 @@ func (m *MemStore) ApplyStatus(_ context.Context, c kyc.Change, current kyc.Prof
 		reasons = []string{}
 	}
 	m.profiles[c.ReferenceNo] = kyc.Profile{ReferenceNo: c.ReferenceNo, Status: c.Status, JourneyID: c.JourneyID,
-		Provider: c.Provider, Reasons: reasons, UpdatedAt: c.OccurredAt.UTC(), Version: c.Version}
+		Provider: c.Provider, Reasons: reasons, UpdatedAt: c.OccurredAt.UTC(), Version: c.Version, RenewalDueBy: c.RenewalDueBy.UTC().Truncate(time.Second)}
 	if ev != nil {
 		if m.outbox[c.ReferenceNo] == nil {
 			m.outbox[c.ReferenceNo] = map[string]*OutboxRecord{}
@@ -221,4 +226,30 @@ func (m *MemStore) Event(_ context.Context, provider, eventID string) (EventReco
 	}
 	r.Event = e
 	return r, true, nil
+}
+
+// PutCheck implements processor.Checks.
+func (m *MemStore) PutCheck(_ context.Context, c kyc.Check) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if old, ok := m.checks[c.ReferenceNo][c.Name]; ok && old.Version >= c.Version {
+		return processor.ErrConflict
+	}
+	if m.checks[c.ReferenceNo] == nil {
+		m.checks[c.ReferenceNo] = map[string]kyc.Check{}
+	}
+	m.checks[c.ReferenceNo][c.Name] = c
+	return nil
+}
+
+// Checks reads the checks of a profile, by name.
+func (m *MemStore) Checks(_ context.Context, referenceNo string) ([]kyc.Check, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []kyc.Check
+	for _, c := range m.checks[referenceNo] {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }

@@ -48,6 +48,9 @@ type Config struct {
 	Mode         Mode
 	HeaderName   string   // ModeHeader only
 	AllowedCIDRs []string // empty: any source
+	// AllowBroadSources lifts, in ModeNone, the bound on each allowed range's width
+	// (MaxIPv4Width, MaxIPv6Width): an explicit operator override.
+	AllowBroadSources bool
 	// MinRefresh bounds how often a failed comparison may reload the secret, so that a
 	// flood of bad requests cannot turn into a flood of Secrets Manager calls (0: one minute).
 	MinRefresh time.Duration
@@ -97,7 +100,39 @@ func New(cfg Config, source SecretSource) (*Authenticator, error) {
 			Now: func() time.Time { return a.now() },
 		})
 	}
-	for _, c := range cfg.AllowedCIDRs {
+	prefixes, err := ParseSources(cfg.AllowedCIDRs)
+	if err != nil {
+		return nil, err
+	}
+	a.prefixes = prefixes
+	if cfg.Mode == ModeNone {
+		if len(prefixes) == 0 {
+			return nil, errors.New("auth mode none needs an allow-list of source ranges: without credentials it is the webhook's only guard")
+		}
+		if !cfg.AllowBroadSources {
+			if err := NarrowSources(prefixes); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return a, nil
+}
+
+// The widest source range auth mode none accepts without an override: IDWise calls from a
+// handful of published egress addresses (their IP allow-list), so a /24 of IPv4 or a /48 of
+// IPv6 (one site's allocation) already holds far more than it needs. Broader ranges, and
+// catch-all pairs such as 0.0.0.0/1,128.0.0.0/1, are refused.
+const (
+	MaxIPv4Width = 24
+	MaxIPv6Width = 48
+)
+
+// ParseSources parses comma-free CIDRs or bare addresses (a bare address is its own /32
+// or /128), masked; IPv4-mapped IPv6 ranges become the IPv4 ranges they are, as the
+// source address is compared unmapped.
+func ParseSources(cidrs []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, c := range cidrs {
 		c = strings.TrimSpace(c)
 		if c == "" {
 			continue
@@ -110,9 +145,28 @@ func New(cfg Config, source SecretSource) (*Authenticator, error) {
 			}
 			p = netip.PrefixFrom(addr, addr.BitLen())
 		}
-		a.prefixes = append(a.prefixes, p.Masked())
+		if p.Addr().Is4In6() {
+			if p.Bits() < 96 {
+				return nil, fmt.Errorf("allowed cidr %q: an IPv4-mapped range must be /96 or narrower", c)
+			}
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
 	}
-	return a, nil
+	return out, nil
+}
+
+// NarrowSources refuses a range broader than MaxIPv4Width / MaxIPv6Width.
+func NarrowSources(prefixes []netip.Prefix) error {
+	for _, p := range prefixes {
+		if p.Addr().Is4() && p.Bits() < MaxIPv4Width {
+			return fmt.Errorf("allowed cidr %s is broader than /%d: auth mode none allows only IDWise's egress ranges", p, MaxIPv4Width)
+		}
+		if p.Addr().Is6() && p.Bits() < MaxIPv6Width {
+			return fmt.Errorf("allowed cidr %s is broader than /%d: auth mode none allows only IDWise's egress ranges", p, MaxIPv6Width)
+		}
+	}
+	return nil
 }
 
 // Mode reports the configured mode.

@@ -64,12 +64,14 @@ func TestCheckMatrix(t *testing.T) {
 		{"header previous", Config{Mode: ModeHeader, HeaderName: "X-IDWise-Token"}, map[string]string{"x-idwise-token": "s3cret-previous"}, "1.2.3.4", nil},
 		{"header wrong", Config{Mode: ModeHeader, HeaderName: "X-IDWise-Token"}, map[string]string{"x-idwise-token": "s3cret-currenT"}, "1.2.3.4", webhookauth.ErrUnauthenticated},
 		{"header missing", Config{Mode: ModeHeader, HeaderName: "X-IDWise-Token"}, map[string]string{"authorization": "Bearer s3cret-current"}, "1.2.3.4", webhookauth.ErrUnauthenticated},
-		{"none accepts anything", Config{Mode: ModeNone}, nil, "1.2.3.4", nil},
+		{"none accepts anything from its range", Config{Mode: ModeNone, AllowedCIDRs: []string{"1.2.3.0/24"}}, nil, "1.2.3.4", nil},
+		{"none with an IPv4-mapped range", Config{Mode: ModeNone, AllowedCIDRs: []string{"::ffff:1.2.3.0/120"}}, nil, "1.2.3.4", nil},
+		{"none with a broad range overridden", Config{Mode: ModeNone, AllowedCIDRs: []string{"10.0.0.0/8"}, AllowBroadSources: true}, nil, "10.9.9.9", nil},
 		{"ip allowed", Config{Mode: ModeBearer, AllowedCIDRs: []string{"10.0.0.0/8", "1.2.3.0/24"}}, map[string]string{"authorization": "Bearer s3cret-current"}, "1.2.3.4", nil},
 		{"single address allowed", Config{Mode: ModeBearer, AllowedCIDRs: []string{"1.2.3.4"}}, map[string]string{"authorization": "Bearer s3cret-current"}, "1.2.3.4", nil},
 		{"ipv6 allowed", Config{Mode: ModeBearer, AllowedCIDRs: []string{"2001:db8::/32"}}, map[string]string{"authorization": "Bearer s3cret-current"}, "2001:db8::1", nil},
 		{"bad ip with right secret", Config{Mode: ModeBearer, AllowedCIDRs: []string{"10.0.0.0/8"}}, map[string]string{"authorization": "Bearer s3cret-current"}, "1.2.3.4", webhookauth.ErrForbiddenSource},
-		{"bad ip in none mode", Config{Mode: ModeNone, AllowedCIDRs: []string{"10.0.0.0/8"}}, nil, "1.2.3.4", webhookauth.ErrForbiddenSource},
+		{"bad ip in none mode", Config{Mode: ModeNone, AllowedCIDRs: []string{"10.0.0.0/24"}}, nil, "1.2.3.4", webhookauth.ErrForbiddenSource},
 		{"unparsable ip", Config{Mode: ModeBearer, AllowedCIDRs: []string{"10.0.0.0/8"}}, map[string]string{"authorization": "Bearer s3cret-current"}, "", webhookauth.ErrForbiddenSource},
 	}
 	for _, tt := range tests {
@@ -97,6 +99,13 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		src  SecretSource
 	}{
 		{"unknown mode", Config{Mode: "hmac"}, &fakeSource{}},
+		// issue 20 item 3: none needs source ranges no broader than IDWise's egress needs.
+		{"none without an allow-list", Config{Mode: ModeNone}, nil},
+		{"none with IPv4 halves", Config{Mode: ModeNone, AllowedCIDRs: []string{"0.0.0.0/1", "128.0.0.0/1"}}, nil},
+		{"none with an IPv4 /23", Config{Mode: ModeNone, AllowedCIDRs: []string{"1.2.3.4", "10.0.0.0/23"}}, nil},
+		{"none with an IPv6 /47", Config{Mode: ModeNone, AllowedCIDRs: []string{"2001:db8::/47"}}, nil},
+		{"none with the IPv4-mapped space", Config{Mode: ModeNone, AllowedCIDRs: []string{"::ffff:0.0.0.0/96"}}, nil},
+		{"none with a short IPv4-mapped range", Config{Mode: ModeNone, AllowedCIDRs: []string{"::ffff:0:0/95"}}, nil},
 		{"empty mode", Config{}, &fakeSource{}},
 		{"header without name", Config{Mode: ModeHeader}, &fakeSource{}},
 		{"header on authorization", Config{Mode: ModeHeader, HeaderName: "Authorization"}, &fakeSource{}},

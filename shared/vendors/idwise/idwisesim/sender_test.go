@@ -333,7 +333,7 @@ func TestSenderAuthAgainstWebhookAuth(t *testing.T) {
 		{"bearer, wrong token", idwiseauth.Config{Mode: idwiseauth.ModeBearer}, idwisesim.WebhookAuth{Mode: idwiseauth.ModeBearer, Secret: "nope"}, 401},
 		{"custom header", idwiseauth.Config{Mode: idwiseauth.ModeHeader, HeaderName: "X-IDWise-Token"}, idwisesim.WebhookAuth{Mode: idwiseauth.ModeHeader, Header: "X-IDWise-Token", Secret: "s3cret-current"}, 200},
 		{"custom header, other header", idwiseauth.Config{Mode: idwiseauth.ModeHeader, HeaderName: "X-IDWise-Token"}, idwisesim.WebhookAuth{Mode: idwiseauth.ModeHeader, Header: "X-Other", Secret: "s3cret-current"}, 401},
-		{"none", idwiseauth.Config{Mode: idwiseauth.ModeNone}, idwisesim.WebhookAuth{Mode: idwiseauth.ModeNone}, 200},
+		{"none", idwiseauth.Config{Mode: idwiseauth.ModeNone, AllowedCIDRs: []string{"203.0.113.0/24"}}, idwisesim.WebhookAuth{Mode: idwiseauth.ModeNone}, 200},
 		{"none sent to basic", idwiseauth.Config{Mode: idwiseauth.ModeBasic}, idwisesim.WebhookAuth{Mode: idwiseauth.ModeNone}, 401},
 	}
 	for _, tt := range tests {

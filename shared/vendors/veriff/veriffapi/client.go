@@ -32,9 +32,16 @@ const DefaultBaseURL = "https://stationapi.veriff.com"
 // Credentials are the integration's API key and shared secret.
 type Credentials struct{ APIKey, SharedSecret string }
 
-// CredentialSource loads the credentials (the Veriff secret in Secrets Manager).
+// CredentialSource loads the credentials (the Veriff secret in Secrets Manager): those of
+// the identity integration.
 type CredentialSource interface {
 	Credentials(ctx context.Context) (Credentials, error)
+}
+
+// ProductSource is a CredentialSource that also holds other products' integrations
+// (proof of address): sessions of product p are created with ProductCredentials(p).
+type ProductSource interface {
+	ProductCredentials(ctx context.Context, p veriff.Product) (Credentials, error)
 }
 
 // Config configures a Client. Zero values take the defaults shown.
@@ -92,37 +99,33 @@ func New(cfg Config, creds CredentialSource, hc *http.Client) (*Client, error) {
 		maxAttempts: 4, baseBackoff: 200 * time.Millisecond, maxBackoff: 3 * time.Second, maxBody: 1 << 20}, nil
 }
 
-// ErrNotFound means Veriff does not know the session (HTTP 404). It is permanent.
-var ErrNotFound = errors.New("veriff: not found")
+// ErrNotFound means Veriff does not know the session (HTTP 404). It is permanent. It
+// matches retry.ErrNotFound.
+var ErrNotFound = retry.Tag("veriff", retry.ErrNotFound)
 
 // ErrUnauthorized means Veriff refused the API key or the signature (HTTP 401 or 403).
-// It is permanent until the credentials change.
-var ErrUnauthorized = errors.New("veriff: unauthorized")
+// It is permanent until the credentials change. It matches retry.ErrUnauthorized.
+var ErrUnauthorized = retry.Tag("veriff", retry.ErrUnauthorized)
 
-// ErrMalformedResponse means a 2xx answer the client cannot read.
-var ErrMalformedResponse = errors.New("veriff: malformed response")
+// ErrMalformedResponse means a 2xx answer the client cannot read. It matches
+// retry.ErrMalformedResponse.
+var ErrMalformedResponse = retry.Tag("veriff", retry.ErrMalformedResponse)
 
-// APIError is any other failure: an unexpected status, or no response at all (Status 0:
-// network error or timeout). Retryable reports whether the same call may succeed later.
-// It never carries a response body.
-type APIError struct {
-	Status    int
-	Retryable bool
-	cause     error
+// APIError is a failed call (retry.Error): a 404 (Kind ErrNotFound), a 401 or 403 (Kind
+// ErrUnauthorized), another status, or no response at all (Status 0: network error or
+// timeout). Retryable reports whether the same call may succeed later. It never carries
+// a response body.
+type APIError = retry.Error
+
+// vendor classifies Veriff's answers; a Retry-After is honoured up to a minute.
+var vendor = retry.Vendor{Name: "veriff", NotFound: ErrNotFound, Unauthorized: ErrUnauthorized, MaxRetryAfter: time.Minute}
+
+// SessionRequest is what a new session is created with: no personal data. Product picks
+// the integration (empty: identity).
+type SessionRequest struct {
+	VendorData, Lang, Callback string
+	Product                    veriff.Product
 }
-
-func (e *APIError) Error() string {
-	if e.Status == 0 {
-		return fmt.Sprintf("veriff: request failed: %v", e.cause)
-	}
-	return fmt.Sprintf("veriff: http status %d", e.Status)
-}
-
-// Unwrap returns the network error, if any.
-func (e *APIError) Unwrap() error { return e.cause }
-
-// SessionRequest is what a new session is created with: no personal data.
-type SessionRequest struct{ VendorData, Lang, Callback string }
 
 // Session is a created session: its id and the URL the end user's SDK opens.
 type Session struct{ ID, URL string }
@@ -147,7 +150,7 @@ func (c *Client) CreateSession(ctx context.Context, r SessionRequest) (Session, 
 	if err != nil {
 		return Session{}, fmt.Errorf("create veriff session: %w", err)
 	}
-	out, err := c.call(ctx, request{method: http.MethodPost, path: "/v1/sessions", body: body, create: true})
+	out, err := c.call(ctx, request{method: http.MethodPost, path: "/v1/sessions", body: body, create: true, product: r.Product})
 	if err != nil {
 		return Session{}, fmt.Errorf("create veriff session: %w", err)
 	}
@@ -171,10 +174,15 @@ func (c *Client) CreateSession(ctx context.Context, r SessionRequest) (Session, 
 // the answer as sent: {"status", "verification": {...}}, the decision webhook's shape,
 // which veriff.Parse reads ("verification": null while Veriff has not decided).
 func (c *Client) Decision(ctx context.Context, sessionID string) ([]byte, error) {
+	return c.DecisionOf(ctx, veriff.ProductIdentity, sessionID)
+}
+
+// DecisionOf is Decision with the credentials of product's integration.
+func (c *Client) DecisionOf(ctx context.Context, product veriff.Product, sessionID string) ([]byte, error) {
 	if _, reason := webhookjson.ID(rawString(sessionID)); reason != "" || strings.ContainsAny(sessionID, "/?#%") {
 		return nil, fmt.Errorf("veriff session id %q: not a usable id", sessionID)
 	}
-	out, err := c.call(ctx, request{method: http.MethodGet, path: "/v1/sessions/" + url.PathEscape(sessionID) + "/decision", signed: sessionID})
+	out, err := c.call(ctx, request{method: http.MethodGet, path: "/v1/sessions/" + url.PathEscape(sessionID) + "/decision", signed: sessionID, product: product})
 	if err != nil {
 		return nil, fmt.Errorf("get veriff decision %s: %w", sessionID, err)
 	}
@@ -196,54 +204,44 @@ type request struct {
 	body   []byte
 	signed string // the value X-HMAC-SIGNATURE signs; empty: no signature header
 	create bool   // not idempotent: retried only when Veriff cannot have acted on it
+	// product is the integration whose credentials the call uses (empty: identity).
+	product veriff.Product
 }
 
-// call sends r with bounded retries with full jitter (or after Retry-After), never past
-// the deadline.
+// call sends r with bounded retries (retry.Do) with full jitter (or after Retry-After),
+// never past the deadline.
 func (c *Client) call(ctx context.Context, r request) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	creds, err := c.creds.Credentials(ctx)
+	creds, err := c.credentials(ctx, r.product)
 	if err != nil {
 		return nil, fmt.Errorf("load veriff api credentials: %w", err)
 	}
 	if creds.APIKey == "" || (r.signed != "" && creds.SharedSecret == "") {
 		return nil, fmt.Errorf("veriff api credentials not filled in: %w", ErrUnauthorized)
 	}
-	var last error
-	for attempt := 1; ; attempt++ {
-		body, retryAfter, err := c.do(ctx, r, creds)
-		if err == nil {
-			return body, nil
-		}
-		var ae *APIError
-		if errors.As(err, &ae) && ae.Status == 0 && ctx.Err() != nil && last != nil {
-			return nil, last // the deadline cut this attempt short: the previous answer says more
-		}
-		last = err
-		if !errors.As(err, &ae) || !ae.Retryable || attempt >= c.maxAttempts {
-			return nil, err
-		}
-		wait := retryAfter
-		if wait <= 0 {
-			wait = c.backoff(attempt)
-		}
-		if !retry.Sleep(ctx, wait) {
-			return nil, err
-		}
-	}
+	p := retry.Policy{Attempts: c.maxAttempts, AttemptTimeout: c.attempt, BaseBackoff: c.baseBackoff, MaxBackoff: c.maxBackoff}
+	return retry.Do(ctx, p, func(ctx context.Context) ([]byte, error) { return c.do(ctx, r, creds) })
 }
 
-// backoff is the full-jitter wait before retry n (1-based).
-func (c *Client) backoff(n int) time.Duration { return retry.Backoff(n, c.baseBackoff, c.maxBackoff) }
+// credentials are those of product's integration.
+func (c *Client) credentials(ctx context.Context, p veriff.Product) (Credentials, error) {
+	if p == "" || p == veriff.ProductIdentity {
+		return c.creds.Credentials(ctx)
+	}
+	ps, ok := c.creds.(ProductSource)
+	if !ok {
+		return Credentials{}, fmt.Errorf("no %s integration configured", p)
+	}
+	return ps.ProductCredentials(ctx, p)
+}
 
-// do makes one attempt.
-func (c *Client) do(ctx context.Context, r request, creds Credentials) ([]byte, time.Duration, error) {
-	actx, cancel := context.WithTimeout(ctx, c.attempt)
-	defer cancel()
-	req, err := http.NewRequestWithContext(actx, r.method, c.base.String()+r.path, bytes.NewReader(r.body))
+// do makes one attempt. A creation (not idempotent) is retried only when Veriff cannot
+// have acted on it: 429, 502, 503, 504, or a connection that was never made.
+func (c *Client) do(ctx context.Context, r request, creds Credentials) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, r.method, c.base.String()+r.path, bytes.NewReader(r.body))
 	if err != nil {
-		return nil, 0, fmt.Errorf("build request: %w", err)
+		return nil, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("X-AUTH-CLIENT", creds.APIKey)
 	if r.signed != "" {
@@ -255,42 +253,29 @@ func (c *Client) do(ctx context.Context, r request, creds Credentials) ([]byte, 
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, 0, &APIError{Retryable: !r.create || neverConnected(err), cause: err}
+		return nil, vendor.Network(err, !r.create || retry.NeverConnected(err))
 	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
 	}()
-	switch s := resp.StatusCode; {
-	case s >= 200 && s < 300:
+	if s := resp.StatusCode; s >= 200 && s < 300 {
 		body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 		if err != nil {
-			return nil, 0, &APIError{Retryable: !r.create, cause: err}
+			return nil, vendor.Network(err, !r.create)
 		}
 		if int64(len(body)) > c.maxBody {
-			return nil, 0, fmt.Errorf("response body larger than %d bytes: %w", c.maxBody, ErrMalformedResponse)
+			return nil, fmt.Errorf("response body larger than %d bytes: %w", c.maxBody, ErrMalformedResponse)
 		}
-		return body, 0, nil
-	case s == http.StatusNotFound:
-		return nil, 0, ErrNotFound
-	case s == http.StatusUnauthorized || s == http.StatusForbidden:
-		return nil, 0, ErrUnauthorized
-	case s == http.StatusTooManyRequests || s == http.StatusBadGateway || s == http.StatusServiceUnavailable || s == http.StatusGatewayTimeout,
-		s >= 500 && !r.create:
-		return nil, retryAfter(resp.Header.Get("Retry-After")), &APIError{Status: s, Retryable: true}
-	default:
-		return nil, 0, &APIError{Status: s}
+		return body, nil
 	}
+	ae := vendor.Status(resp)
+	if r.create && ae.Retryable && !createRetryable[ae.Status] {
+		ae.Retryable, ae.RetryAfter = false, 0
+	}
+	return nil, ae
 }
 
-// neverConnected reports whether err happened before any byte reached Veriff.
-func neverConnected(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
-// retryAfter reads a Retry-After (delay seconds or an HTTP-date), capped at a minute; 0 otherwise.
-func retryAfter(v string) time.Duration {
-	d, _ := retry.After(v, time.Now(), time.Minute)
-	return d
-}
+// createRetryable are the statuses after which Veriff cannot have created the session.
+var createRetryable = map[int]bool{http.StatusTooManyRequests: true, http.StatusBadGateway: true,
+	http.StatusServiceUnavailable: true, http.StatusGatewayTimeout: true}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -139,6 +140,10 @@ func TestRetries(t *testing.T) {
 		{"decision: 400 not retried", []int{400, 200}, false, 1, false},
 		{"create: 503 then 201", []int{503, 201}, true, 2, true},
 		{"create: 500 not retried (it may have been created)", []int{500, 201}, true, 1, false},
+		{"create: 429 then 201", []int{429, 201}, true, 2, true},
+		{"create: 502 and 504 then 201", []int{502, 504, 201}, true, 3, true},
+		{"decision: 404 not retried", []int{404, 200}, false, 1, false},
+		{"decision: 401 not retried", []int{401, 200}, false, 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,5 +217,62 @@ func TestRequestShape(t *testing.T) {
 	}
 	if seen[1].Method != "GET" || seen[1].URL.Path != "/v1/sessions/s1/decision" || seen[1].Header.Get("X-HMAC-SIGNATURE") != veriff.Sign(secret, []byte("s1")) {
 		t.Errorf("decision = %s %s sig %q, want GET /v1/sessions/s1/decision signed", seen[1].Method, seen[1].URL.Path, seen[1].Header.Get("X-HMAC-SIGNATURE"))
+	}
+}
+
+// A creation whose connection dropped after the request was sent may have created the
+// session: it is not sent again; a look-up is. A creation that never connected (dial
+// refused) is retried.
+func TestCreateRetriedOnlyWhenNeverSent(t *testing.T) {
+	var requests atomic.Int32
+	drop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+			conn.Close()
+		}
+	}))
+	defer drop.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + l.Addr().String()
+	l.Close()
+	tests := []struct {
+		name      string
+		base      string
+		create    bool
+		wantDials int32 // connections attempted
+	}{
+		{"create, connection dropped: once", drop.URL, true, 1},
+		{"decision, connection dropped: retried", drop.URL, false, 4},
+		{"create, dial refused: retried", refused, true, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var dials atomic.Int32
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.DisableKeepAlives = true
+			tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				dials.Add(1)
+				return (&net.Dialer{}).DialContext(ctx, network, addr)
+			}
+			c, err := veriffapi.New(veriffapi.Config{BaseURL: tt.base, Timeout: 5 * time.Second}, static(veriffapi.Credentials{APIKey: key, SharedSecret: secret}), &http.Client{Transport: tr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.create {
+				_, err = c.CreateSession(context.Background(), veriffapi.SessionRequest{VendorData: "r"})
+			} else {
+				_, err = c.Decision(context.Background(), "s1")
+			}
+			var ae *veriffapi.APIError
+			if !errors.As(err, &ae) || ae.Status != 0 {
+				t.Errorf("error = %v, want an APIError without a status", err)
+			}
+			if n := dials.Load(); n != tt.wantDials {
+				t.Errorf("dials = %d, want %d", n, tt.wantDials)
+			}
+		})
 	}
 }

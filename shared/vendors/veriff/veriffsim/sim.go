@@ -37,6 +37,11 @@ import (
 type Config struct {
 	APIKey       string
 	SharedSecret string
+	// Integrations, when set, are the Veriff integrations the simulator knows (identity,
+	// proof of address ...), each with its API key and shared secret, instead of the one
+	// of APIKey and SharedSecret: a session belongs to the integration whose API key
+	// created it, and its decision is signed with that integration's secret.
+	Integrations []veriff.Integration
 	// PublicURL is the base of the session URLs answered (the sim's own address);
 	// default https://alchemy.veriff.com, as Veriff's session URLs look.
 	PublicURL string
@@ -47,13 +52,15 @@ type Config struct {
 
 // Session is one session created through the simulator.
 type Session struct {
-	ID         string    `json:"id"`
-	URL        string    `json:"url"`
-	VendorData string    `json:"vendorData"`
-	Lang       string    `json:"lang,omitempty"`
-	Callback   string    `json:"callback,omitempty"`
-	CreatedAt  time.Time `json:"createdAt"`
-	Decided    bool      `json:"decided"`
+	ID         string `json:"id"`
+	URL        string `json:"url"`
+	VendorData string `json:"vendorData"`
+	Lang       string `json:"lang,omitempty"`
+	Callback   string `json:"callback,omitempty"`
+	// Integration is the name of the integration whose API key created the session.
+	Integration string    `json:"integration,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+	Decided     bool      `json:"decided"`
 }
 
 // Sim is the simulated API; it is an http.Handler and safe for concurrent use.
@@ -111,13 +118,40 @@ func fail(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]any{"status": "fail", "code": status, "message": msg})
 }
 
-func (s *Sim) authorized(r *http.Request) bool {
-	return s.cfg.APIKey != "" && hmac.Equal([]byte(r.Header.Get("X-AUTH-CLIENT")), []byte(s.cfg.APIKey))
+// integrations are the configured integrations, or the one of APIKey and SharedSecret.
+func (s *Sim) integrations() []veriff.Integration {
+	if len(s.cfg.Integrations) > 0 {
+		return s.cfg.Integrations
+	}
+	return []veriff.Integration{{Name: veriff.LegacyIntegrationName, Product: veriff.ProductIdentity, APIKey: s.cfg.APIKey, SharedSecret: s.cfg.SharedSecret}}
+}
+
+// integration is the integration named name, else the first one.
+func (s *Sim) integration(name string) veriff.Integration {
+	list := s.integrations()
+	for _, in := range list {
+		if in.Name == name {
+			return in
+		}
+	}
+	return list[0]
+}
+
+// authorized returns the integration whose API key the request carries.
+func (s *Sim) authorized(r *http.Request) (veriff.Integration, bool) {
+	key := r.Header.Get("X-AUTH-CLIENT")
+	for _, in := range s.integrations() {
+		if in.APIKey != "" && hmac.Equal([]byte(key), []byte(in.APIKey)) {
+			return in, true
+		}
+	}
+	return veriff.Integration{}, false
 }
 
 func (s *Sim) createSession(w http.ResponseWriter, r *http.Request) {
 	s.count("create")
-	if !s.authorized(r) {
+	in, ok := s.authorized(r)
+	if !ok {
 		fail(w, http.StatusUnauthorized, "Mandatory X-AUTH-CLIENT header containing the API key is missing from the request.")
 		return
 	}
@@ -134,7 +168,7 @@ func (s *Sim) createSession(w http.ResponseWriter, r *http.Request) {
 	}
 	id := newID()
 	sess := &Session{ID: id, URL: s.cfg.PublicURL + "/v/" + id, VendorData: body.Verification.VendorData,
-		Lang: body.Verification.Lang, Callback: body.Verification.Callback, CreatedAt: s.cfg.Now().UTC()}
+		Lang: body.Verification.Lang, Callback: body.Verification.Callback, Integration: in.Name, CreatedAt: s.cfg.Now().UTC()}
 	s.mu.Lock()
 	s.sessions[id] = sess
 	s.mu.Unlock()
@@ -146,7 +180,8 @@ func (s *Sim) decision(w http.ResponseWriter, r *http.Request) {
 	s.count("decision")
 	id := r.PathValue("id")
 	sig := strings.ToLower(strings.TrimSpace(r.Header.Get("X-HMAC-SIGNATURE")))
-	if !s.authorized(r) || !hmac.Equal([]byte(sig), []byte(veriff.Sign(s.cfg.SharedSecret, []byte(id)))) {
+	in, ok := s.authorized(r)
+	if !ok || !hmac.Equal([]byte(sig), []byte(veriff.Sign(in.SharedSecret, []byte(id)))) {
 		fail(w, http.StatusUnauthorized, "Signature does not match the session id signed with the shared secret key.")
 		return
 	}
@@ -157,7 +192,7 @@ func (s *Sim) decision(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case d != nil:
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("X-HMAC-SIGNATURE", veriff.Sign(s.cfg.SharedSecret, d))
+		w.Header().Set("X-HMAC-SIGNATURE", veriff.Sign(in.SharedSecret, d))
 		_, _ = w.Write(d)
 	case known:
 		writeJSON(w, http.StatusOK, map[string]any{"status": "success", "verification": nil})
@@ -268,12 +303,18 @@ func (s *Sim) sendWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 // SendDecision POSTs the session's decision to target as Veriff sends webhooks: JSON with
-// X-AUTH-CLIENT (the API key) and X-HMAC-SIGNATURE (hex HMAC-SHA256 of the body). It
-// returns the answer's status code.
+// X-AUTH-CLIENT (the API key) and X-HMAC-SIGNATURE (hex HMAC-SHA256 of the body), with
+// the credentials of the integration that created the session. It returns the answer's
+// status code.
 func (s *Sim) SendDecision(ctx context.Context, id, target string) (int, error) {
 	s.mu.Lock()
 	d := s.decisions[id]
+	name := ""
+	if v, ok := s.sessions[id]; ok {
+		name = v.Integration
+	}
 	s.mu.Unlock()
+	in := s.integration(name)
 	if d == nil {
 		return 0, fmt.Errorf("session %s has no decision: PUT /_sim/sessions/%s/decision first", id, id)
 	}
@@ -283,8 +324,8 @@ func (s *Sim) SendDecision(ctx context.Context, id, target string) (int, error) 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Veriff-Webhook")
-	req.Header.Set("X-AUTH-CLIENT", s.cfg.APIKey)
-	req.Header.Set("X-HMAC-SIGNATURE", veriff.Sign(s.cfg.SharedSecret, d))
+	req.Header.Set("X-AUTH-CLIENT", in.APIKey)
+	req.Header.Set("X-HMAC-SIGNATURE", veriff.Sign(in.SharedSecret, d))
 	resp, err := s.cfg.HTTPClient.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("post webhook: %w", err)
