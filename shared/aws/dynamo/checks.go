@@ -27,7 +27,7 @@ var _ processor.Checks = (*Store)(nil)
 
 // CheckKey is the primary key of a profile's check.
 func CheckKey(referenceNo, name string) map[string]types.AttributeValue {
-	return key("PROFILE#"+referenceNo, CheckSKPrefix+name)
+	return key(ProfilePK(referenceNo), CheckSKPrefix+name)
 }
 
 type checkItem struct {
@@ -67,7 +67,7 @@ func (s *Store) Checks(ctx context.Context, referenceNo string) ([]kyc.Check, er
 		TableName:                 aws.String(s.table),
 		KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :check)"),
 		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("PROFILE#" + referenceNo), ":check": str(CheckSKPrefix)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(ProfilePK(referenceNo)), ":check": str(CheckSKPrefix)},
 		ConsistentRead:            aws.Bool(true),
 	})
 	if err != nil {

@@ -37,13 +37,7 @@ func ClaimKey(provider, journeyID string) map[string]types.AttributeValue {
 // first claim wins). It returns the journey's claim, c or the earlier one, and whether c
 // was written.
 func (s *Store) PutClaim(ctx context.Context, c kyc.Claim) (kyc.Claim, bool, error) {
-	item := ClaimKey(c.Provider, c.JourneyID)
-	item[AttrKind] = str(KindClaim)
-	item["provider"] = str(c.Provider)
-	item["journeyId"] = str(c.JourneyID)
-	item["referenceNo"] = str(c.ReferenceNo)
-	item["source"] = str(string(c.Source))
-	item["claimedAt"] = str(c.ClaimedAt.UTC().Format(time.RFC3339Nano))
+	item := claimAttrs(ClaimKey(c.Provider, c.JourneyID), KindClaim, c)
 	if c.State != kyc.ClaimUnverified {
 		item["claimState"] = str(string(c.State))
 	}
@@ -91,7 +85,18 @@ func DecodeClaim(item map[string]types.AttributeValue) kyc.Claim {
 const KindClaimContender = "claimContender"
 
 func contenderKey(provider, journeyID, referenceNo string) map[string]types.AttributeValue {
-	return key("CLAIM#"+provider+"#"+journeyID, "CONTENDER#"+referenceNo)
+	return key("CLAIM#"+provider+"#"+journeyID, referenceKey("CONTENDER#", referenceNo, maxSortKey))
+}
+
+// claimAttrs adds to key the attributes a claim and a contender record share.
+func claimAttrs(key map[string]types.AttributeValue, kind string, c kyc.Claim) map[string]types.AttributeValue {
+	key[AttrKind] = str(kind)
+	key["provider"] = str(c.Provider)
+	key["journeyId"] = str(c.JourneyID)
+	key["referenceNo"] = str(c.ReferenceNo)
+	key["source"] = str(string(c.Source))
+	key["claimedAt"] = str(c.ClaimedAt.UTC().Format(time.RFC3339Nano))
+	return key
 }
 
 var _ processor.ClaimReviews = (*Store)(nil)
@@ -134,13 +139,7 @@ func (s *Store) setClaimState(ctx context.Context, c kyc.Claim, st kyc.ClaimStat
 
 // PutContender records that c's user claimed a journey claimed by someone else.
 func (s *Store) PutContender(ctx context.Context, c kyc.Claim) error {
-	item := contenderKey(c.Provider, c.JourneyID, c.ReferenceNo)
-	item[AttrKind] = str(KindClaimContender)
-	item["provider"] = str(c.Provider)
-	item["journeyId"] = str(c.JourneyID)
-	item["referenceNo"] = str(c.ReferenceNo)
-	item["source"] = str(string(c.Source))
-	item["claimedAt"] = str(c.ClaimedAt.UTC().Format(time.RFC3339Nano))
+	item := claimAttrs(contenderKey(c.Provider, c.JourneyID, c.ReferenceNo), KindClaimContender, c)
 	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
 		return fmt.Errorf("put contender of journey %s: %w", c.JourneyID, err)
 	}

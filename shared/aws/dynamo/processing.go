@@ -73,27 +73,36 @@ func ProfileKey(referenceNo string) map[string]types.AttributeValue {
 	return key(ProfilePK(referenceNo), "PROFILE")
 }
 
-// maxPlainProfilePK is the longest partition key DynamoDB takes (2,048 bytes).
-const maxPlainProfilePK = 2048
+// DynamoDB's key limits: a partition key of at most 2,048 bytes, a sort key of 1,024.
+const (
+	maxPartitionKey = 2048
+	maxSortKey      = 1024
+)
 
-// longReferencePrefix starts the partition of a reference too long for the key: a
-// space right after "PROFILE#" never starts a plain one, since kyc.CheckReference refuses
+// longReferenceMark follows a key's prefix when the reference is keyed by its hash: a
+// space right after the prefix never starts a plain key, since kyc.CheckReference refuses
 // a reference that begins with a space.
-const longReferencePrefix = "PROFILE# sha256:"
+const longReferenceMark = " sha256:"
 
-// ProfilePK is the partition of every item of a profile (profile, devices, outbox, rate
-// limits, tombstone): PROFILE#<referenceNo>. The reference is always the whole rest of the
-// key, so any character in it (a '#' too) cannot make two references share a partition;
-// the sort keys are the product's own. A reference whose key would pass DynamoDB's 2,048
-// bytes (up to 1,000 characters of up to 4 bytes each are allowed) is keyed by its SHA-256
-// instead: "PROFILE# sha256:<hex>", which no allowed reference produces.
-func ProfilePK(referenceNo string) string {
-	pk := "PROFILE#" + referenceNo
-	if len(pk) <= maxPlainProfilePK {
-		return pk
+// referenceKey is prefix+referenceNo, the reference always the whole rest of the key (so
+// any character in it, a '#' too, cannot make two references share a key). When that would
+// pass max bytes (up to 1,000 characters of up to 4 bytes each are allowed), the reference
+// is keyed by its SHA-256 instead: prefix+" sha256:<hex>", which no allowed reference
+// produces. Every key built from a reference goes through it.
+func referenceKey(prefix, referenceNo string, max int) string {
+	k := prefix + referenceNo
+	if len(k) <= max {
+		return k
 	}
 	h := sha256.Sum256([]byte(referenceNo))
-	return longReferencePrefix + hex.EncodeToString(h[:])
+	return prefix + longReferenceMark + hex.EncodeToString(h[:])
+}
+
+// ProfilePK is the partition of every item of a profile (profile, devices, outbox, rate
+// limits, tombstone, checks): PROFILE#<referenceNo>, or "PROFILE# sha256:<hex>" for a
+// reference too long for the key (referenceKey).
+func ProfilePK(referenceNo string) string {
+	return referenceKey("PROFILE#", referenceNo, maxPartitionKey)
 }
 
 // OutboxKey is the primary key of an outbox record: in its profile's partition, so that
