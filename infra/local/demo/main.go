@@ -264,28 +264,14 @@ func scenarios() []user {
 			return d.err
 		}},
 		{name: "ivan", scenario: "IDWise: KYC renewal due (grace), deadline passes", wantStatus: "RESUBMISSION_REQUIRED", wantPushes: 4, run: func(d *demo, ref string) error {
-			j := d.journeyID(ref)
-			d.claim(ref, j, "idwise")
-			d.script(j, ref, "Complete", "", "Complete")
-			d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Complete")
-			d.waitStatus(ref, "APPROVED")
-			// The documents expire: IDWise asks for the ID document again a grace period before
-			// the deadline (RenewalPolicy grace: still APPROVED, due date, a "renew before" push),
-			// then the deadline passes.
-			d.idwiseRaw(ref+"-2", fmt.Sprintf(`{"event":"Verification Update Required","body":{"eventId":%q,"journeyId":%q,"referenceNo":%q,"trigger":"KYC Renewal","requiredSteps":[{"stepId":"0","reasonCode":"DOCUMENT_EXPIRED"}]}}`, ref+"-2", j, ref))
-			d.waitRenewalDue(ref, "APPROVED", true)
+			// The documents expire, then the deadline passes.
+			j := d.approvedThenRenewalDue(ref)
 			d.idwiseRaw(ref+"-3", fmt.Sprintf(`{"event":"KYC Renewal Deadline Exceeded","body":{"eventId":%q,"journeyId":%q,"referenceNo":%q,"requiredSteps":[{"stepId":"0","renewalDeadline":%q}]}}`, ref+"-3", j, ref, time.Now().UTC().Format(time.RFC3339)))
 			d.waitRenewalDue(ref, "RESUBMISSION_REQUIRED", false)
 			return d.err
 		}},
 		{name: "kate", scenario: "IDWise: KYC renewal due (grace), renewed in time", wantStatus: "APPROVED", wantPushes: 4, run: func(d *demo, ref string) error {
-			j := d.journeyID(ref)
-			d.claim(ref, j, "idwise")
-			d.script(j, ref, "Complete", "", "Complete")
-			d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Complete")
-			d.waitStatus(ref, "APPROVED")
-			d.idwiseRaw(ref+"-2", fmt.Sprintf(`{"event":"Verification Update Required","body":{"eventId":%q,"journeyId":%q,"referenceNo":%q,"trigger":"KYC Renewal","requiredSteps":[{"stepId":"0","reasonCode":"DOCUMENT_EXPIRED"}]}}`, ref+"-2", j, ref))
-			d.waitRenewalDue(ref, "APPROVED", true)
+			j := d.approvedThenRenewalDue(ref)
 			// The user resubmits the document: IDWise decides the same journey again, after
 			// the request, and sends Finished Journey; the due date is cleared.
 			time.Sleep(1100 * time.Millisecond) // end_time has whole seconds: decided after the request
@@ -497,6 +483,20 @@ func (d *demo) status(ref string) (string, error) {
 	var out struct{ Status string }
 	err = d.do(http.MethodGet, d.c.base+"/v1/profiles/"+ref, "", map[string]string{"Authorization": "Bearer " + tok}, 0, &out)
 	return out.Status, err
+}
+
+// approvedThenRenewalDue approves ref's journey, then IDWise asks for the ID document
+// again a grace period before the deadline (RenewalPolicy grace: still APPROVED, a due date,
+// a "renew before" push). It returns the journey id.
+func (d *demo) approvedThenRenewalDue(ref string) string {
+	j := d.journeyID(ref)
+	d.claim(ref, j, "idwise")
+	d.script(j, ref, "Complete", "", "Complete")
+	d.idwise("Finished Journey", ref, j, ref+"-1", "systemDecision", "Complete")
+	d.waitStatus(ref, "APPROVED")
+	d.idwiseRaw(ref+"-2", fmt.Sprintf(`{"event":"Verification Update Required","body":{"eventId":%q,"journeyId":%q,"referenceNo":%q,"trigger":"KYC Renewal","requiredSteps":[{"stepId":"0","reasonCode":"DOCUMENT_EXPIRED"}]}}`, ref+"-2", j, ref))
+	d.waitRenewalDue(ref, "APPROVED", true)
+	return j
 }
 
 // waitRenewalDue waits until GET /v1/profiles/{ref} shows status want with (due) or
